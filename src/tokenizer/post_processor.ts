@@ -1,0 +1,161 @@
+/**
+ * The post-processor: truncation (HF `longest_first`, `only_first`, `only_second`),
+ * the BERT template (`[CLS] A [SEP]`, `[CLS] A [SEP] B [SEP]` with token type ids),
+ * and padding (`longest`, fixed `max_length`, `pad_to_multiple_of`). It writes rows
+ * straight into typed arrays, so a batch becomes ONNX-ready tensors with no per-token
+ * objects.
+ *
+ * @example
+ * ```ts
+ * import { truncatedLengths } from "./post_processor.ts";
+ * // HF longest_first: keep the short sequence, cut the long one.
+ * console.log(truncatedLengths(2, 8, 7, "longest_first")); // [2, 5]
+ * ```
+ * @module
+ */
+import { InputError, InputTooLongError } from "../errors.ts";
+
+/** How a pair is truncated, as in HF tokenizers. */
+export type TruncationStrategy = "longest_first" | "only_first" | "only_second";
+
+/** Token data of one encoded sequence: views of `n` tokens. */
+export interface Segment {
+  ids: Int32Array;
+  words: Int32Array;
+  starts: Uint32Array;
+  ends: Uint32Array;
+}
+
+/**
+ * Lengths after truncating sequences of `n1` and `n2` tokens (n2 = -1 for no pair) to
+ * `max` tokens in total, exactly as HF `truncate_encodings`.
+ */
+export function truncatedLengths(
+  n1: number,
+  n2: number,
+  max: number,
+  strategy: TruncationStrategy,
+): [number, number] {
+  const pair = n2 >= 0;
+  const b = pair ? n2 : 0;
+  if (max <= 0) return [0, pair ? 0 : -1];
+  if (n1 + b <= max) return [n1, n2];
+  const toRemove = n1 + b - max;
+  if (strategy === "longest_first") {
+    if (!pair) return [max, -1];
+    let a1 = n1, a2 = b;
+    const swap = a1 > a2;
+    if (swap) [a1, a2] = [a2, a1];
+    a2 = a1 > max ? a1 : Math.max(a1, max - a1);
+    if (a1 + a2 > max) {
+      a1 = Math.floor(max / 2);
+      a2 = a1 + (max % 2);
+    }
+    if (swap) [a1, a2] = [a2, a1];
+    return [Math.min(a1, n1), Math.min(a2, b)];
+  }
+  if (strategy === "only_second" && !pair) {
+    throw new InputError("only_second truncation needs a second sequence", "truncation");
+  }
+  const target = strategy === "only_first" ? n1 : b;
+  if (target <= toRemove) {
+    throw new InputTooLongError(
+      `the ${
+        strategy === "only_first" ? "first" : "second"
+      } sequence is too short to truncate to ${max} tokens (${strategy})`,
+      "truncation",
+    );
+  }
+  return strategy === "only_first" ? [n1 - toRemove, n2] : [n1, b - toRemove];
+}
+
+/** Output arrays a row is written into. `ids`, `mask`, `types` may be i64 seen as i32 pairs. */
+export interface RowTarget {
+  /** Int32 view; with `stride` 2 the low words of a BigInt64Array. */
+  ids: Int32Array;
+  mask: Int32Array;
+  types: Int32Array;
+  stride: 1 | 2;
+  special: Uint8Array;
+  words: Int32Array;
+  sequence: Int8Array;
+  offsets: Uint32Array;
+}
+
+/** Special token ids of the template. */
+export interface Template {
+  cls: number;
+  sep: number;
+  pad: number;
+}
+
+/**
+ * Writes one row at token position `row` (`row` = batch index × sequence length): template
+ * around `a[0..na)` and `b[0..nb)` (nb = -1: no pair), then padding up to `width`. Padding
+ * cells must already be zero in `ids`/`mask`/`types`/`offsets`; they get word and sequence
+ * id -1 here. Returns the number of real tokens.
+ */
+export function writeRow(
+  t: RowTarget,
+  row: number,
+  width: number,
+  tpl: Template,
+  special: boolean,
+  a: Segment,
+  na: number,
+  b: Segment | null,
+  nb: number,
+): number {
+  let k = row;
+  const s = t.stride;
+  const put = (id: number, type: number, isSpecial: number, word: number, seq: number) => {
+    t.ids[k * s] = id;
+    t.mask[k * s] = 1;
+    t.types[k * s] = type;
+    t.special[k] = isSpecial;
+    t.words[k] = word;
+    t.sequence[k] = seq;
+    k++;
+  };
+  const copy = (seg: Segment, n: number, type: number, seq: number) => {
+    for (let i = 0; i < n; i++) {
+      t.offsets[2 * k] = seg.starts[i];
+      t.offsets[2 * k + 1] = seg.ends[i];
+      put(seg.ids[i], type, 0, seg.words[i], seq);
+    }
+  };
+  if (special) put(tpl.cls, 0, 1, -1, -1);
+  copy(a, na, 0, 0);
+  if (special) put(tpl.sep, 0, 1, -1, -1);
+  if (b && nb >= 0) {
+    copy(b, nb, 1, 1);
+    if (special) put(tpl.sep, 1, 1, -1, -1);
+  }
+  const used = k - row;
+  for (; k < row + width; k++) {
+    t.ids[k * s] = tpl.pad;
+    t.words[k] = -1;
+    t.sequence[k] = -1;
+  }
+  return used;
+}
+
+/** Padded width for rows of `longest` real tokens. */
+export function paddedWidth(
+  longest: number,
+  padding: "longest" | "max_length" | false,
+  maxLength: number | undefined,
+  multipleOf: number | undefined,
+): number {
+  let w = longest;
+  if (padding === "max_length") {
+    if (maxLength === undefined) {
+      throw new InputError("padding 'max_length' needs maxLength", "maxLength");
+    }
+    w = Math.max(longest, maxLength);
+  }
+  if (padding !== false && multipleOf && multipleOf > 1 && w % multipleOf !== 0) {
+    w += multipleOf - (w % multipleOf);
+  }
+  return w;
+}

@@ -1,0 +1,559 @@
+/**
+ * The BERT WordPiece tokenizer: text → token ids, attention mask, token type ids,
+ * special-tokens mask, word ids and offsets, identical to Hugging Face
+ * `tokenizers` for BERT vocabularies. Normalizer, pre-tokenizer and WordPiece run in
+ * one pass in WebAssembly; the post-processor writes ONNX-ready tensors.
+ *
+ * Offsets are in UTF-16 code units of the input, so `text.slice(start, end)` is the
+ * token's source text (HF's Node binding reports code points instead).
+ *
+ * @example
+ * ```ts
+ * import { Tokenizer } from "./tokenizer.ts";
+ * const vocab = await Deno.readTextFile("../shared/models/bert-base-uncased/vocab.txt");
+ * const tok = await Tokenizer.fromVocab(vocab);
+ * const enc = tok.encode("I love Paris.", { padding: "max_length", maxLength: 7, truncation: true });
+ * console.log(enc.tokens.join(" ")); // [CLS] i love paris [SEP] [PAD] [PAD]
+ * console.log([...enc.ids].join(" ")); // 101 1045 2293 3000 102 0 0
+ * console.log([...enc.attentionMask].join(" ")); // 1 1 1 1 1 0 0
+ * ```
+ * @module
+ */
+import { InputError, InputTooLongError, TokenizerLoadError } from "../errors.ts";
+import {
+  type AddedToken,
+  configFromTokenizerJson,
+  configFromVocab,
+  type TokenizerConfig,
+  type TokenizerOptions,
+} from "./config.ts";
+import { decodeWordPiece } from "./decoder.ts";
+import {
+  paddedWidth,
+  type RowTarget,
+  type Segment,
+  type Template,
+  truncatedLengths,
+  type TruncationStrategy,
+  writeRow,
+} from "./post_processor.ts";
+import {
+  compileTokenizerWasm,
+  instantiateTokenizerWasm,
+  type TokenizerWasm,
+  type WasmSource,
+} from "./wasm.ts";
+
+/** Options of `encode` and `encodeBatch`. */
+export interface EncodeOptions {
+  /** Add `[CLS]`/`[SEP]` (default true). */
+  addSpecialTokens?: boolean;
+  /** Total length (special tokens included) for truncation and fixed padding. */
+  maxLength?: number;
+  /** Truncate to `maxLength` (true = `longest_first`). Default false. */
+  truncation?: boolean | TruncationStrategy;
+  /**
+   * `longest`: pad to the longest row (always the case in a batch); `max_length`: pad to
+   * `maxLength`; false: no padding (single encode). Default false.
+   */
+  padding?: false | "longest" | "max_length";
+  /** Round the padded length up to a multiple of this. */
+  padToMultipleOf?: number;
+}
+
+/** One encoded input (a text or a pair). Arrays have one entry per token. */
+export interface Encoding {
+  ids: Int32Array;
+  typeIds: Int32Array;
+  attentionMask: Int32Array;
+  specialTokensMask: Uint8Array;
+  /** Word index of each token within its sequence; -1 for special and padding tokens. */
+  wordIds: Int32Array;
+  /** 0 or 1 for the sequence a token came from, -1 for special and padding tokens. */
+  sequenceIds: Int8Array;
+  /** `[start, end)` pairs in UTF-16 code units of the input; 0, 0 for special tokens. */
+  offsets: Uint32Array;
+  /** Token strings (computed on access). */
+  readonly tokens: string[];
+}
+
+/** A padded batch: `[batchSize, sequenceLength]` tensors ready for ONNX. */
+export interface BatchEncoding {
+  batchSize: number;
+  sequenceLength: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  /** Real (unpadded) tokens per row. */
+  lengths: Int32Array;
+  specialTokensMask: Uint8Array;
+  wordIds: Int32Array;
+  sequenceIds: Int8Array;
+  /** `[start, end)` per cell, `[batch, seq, 2]`. */
+  offsets: Uint32Array;
+}
+
+/** A text or a pair of texts. */
+export type TextInput = string | readonly [string, string];
+
+const MAGIC = new TextEncoder().encode("EMBTOK01");
+const KEEP_TOKENS = 1 << 16;
+
+/** The tokenizer. Create it with `fromVocab`, `fromTokenizerJson` or `fromBytes`. */
+export class Tokenizer {
+  /** The configuration (normalizer options, special tokens, vocabulary). */
+  readonly config: TokenizerConfig;
+  /** Longest accepted input, in UTF-16 code units (default 16 Mi); longer → InputTooLongError. */
+  maxInputChars = 1 << 24;
+  readonly #wasm: TokenizerWasm;
+  readonly #template: Template;
+  readonly #added: RegExp | null;
+  readonly #addedFirstChars: string;
+  readonly #addedIds: Map<string, number>;
+  readonly #specialIds: Set<number>;
+  #vocabIndex?: Map<string, number>;
+  #input = 0;
+  #inputCap = 0;
+  #scratch: Segment = emptySegment(0);
+
+  private constructor(config: TokenizerConfig, wasm: TokenizerWasm) {
+    this.config = config;
+    this.#wasm = wasm;
+    const id = (t: string) => this.tokenToId(t)!;
+    this.#template = { cls: id(config.clsToken), sep: id(config.sepToken), pad: id(config.padToken) };
+    const added = [...config.addedTokens].filter((a) => a.content.length > 0)
+      .sort((a, b) => b.content.length - a.content.length);
+    this.#added = added.length
+      ? new RegExp(added.map((a) => a.content.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g")
+      : null;
+    this.#addedFirstChars = [...new Set(added.map((a) => a.content[0]))].join("");
+    this.#addedIds = new Map(added.map((a: AddedToken) => [a.content, a.id]));
+    this.#specialIds = new Set(config.addedTokens.filter((a) => a.special).map((a) => a.id));
+    const strip = config.stripAccents ?? config.lowercase;
+    wasm.configure(
+      +config.cleanText,
+      +config.handleChineseChars,
+      +strip,
+      +config.lowercase,
+      config.maxInputCharsPerWord,
+      id(config.unkToken),
+    );
+  }
+
+  /** From the text of a `vocab.txt` (BERT uncased defaults unless `options` say otherwise). */
+  static async fromVocab(
+    vocabText: string,
+    options: TokenizerOptions = {},
+    wasm?: WasmSource,
+  ): Promise<Tokenizer> {
+    return Tokenizer.fromConfig(configFromVocab(vocabText, options), wasm);
+  }
+
+  /** From HF `tokenizer.json` (text or parsed), optionally with `tokenizer_config.json`. */
+  static async fromTokenizerJson(
+    tokenizerJson: unknown,
+    tokenizerConfig?: unknown,
+    options: TokenizerOptions = {},
+    wasm?: WasmSource,
+  ): Promise<Tokenizer> {
+    return Tokenizer.fromConfig(configFromTokenizerJson(tokenizerJson, tokenizerConfig, options), wasm);
+  }
+
+  /** From a configuration: builds the WordPiece trie with failure links in wasm. */
+  static async fromConfig(config: TokenizerConfig, wasm?: WasmSource): Promise<Tokenizer> {
+    const w = instantiateTokenizerWasm(await compileTokenizerWasm(wasm));
+    const tokenizer = new Tokenizer(config, w);
+    tokenizer.#build();
+    return tokenizer;
+  }
+
+  /**
+   * From the precompiled form written by `toBytes()`: the trie is copied, not rebuilt, so
+   * a cold start takes about a millisecond. Corrupt bytes give a TokenizerLoadError.
+   */
+  static async fromBytes(bytes: Uint8Array, wasm?: WasmSource): Promise<Tokenizer> {
+    const module = await compileTokenizerWasm(wasm);
+    return Tokenizer.fromBytesSync(bytes, module);
+  }
+
+  /** `fromBytes` for an already compiled module, synchronous. */
+  static fromBytesSync(bytes: Uint8Array, module: WebAssembly.Module): Tokenizer {
+    const bad = (why: string) => new TokenizerLoadError(`precompiled tokenizer: ${why}`, "bytes");
+    if (!(bytes instanceof Uint8Array)) throw bad("expected a Uint8Array");
+    if (bytes.length < 16 || !MAGIC.every((b, i) => bytes[i] === b)) throw bad("bad magic");
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headLen = dv.getUint32(8, true);
+    const vocabLen = dv.getUint32(12, true);
+    const trieAt = align4(16 + headLen + vocabLen);
+    if (trieAt > bytes.length) throw bad("truncated");
+    const dec = new TextDecoder("utf-8", { fatal: true });
+    let config: TokenizerConfig;
+    try {
+      const head = JSON.parse(dec.decode(bytes.subarray(16, 16 + headLen)));
+      const vocab = JSON.parse(dec.decode(bytes.subarray(16 + headLen, 16 + headLen + vocabLen)));
+      if (!Array.isArray(vocab) || !vocab.every((t) => typeof t === "string")) throw 0;
+      config = { ...head, vocab };
+    } catch {
+      throw bad("header is not valid");
+    }
+    const w = instantiateTokenizerWasm(module);
+    const tokenizer = new Tokenizer(config, w);
+    const size = bytes.length - trieAt;
+    const ptr = w.alloc(size);
+    new Uint8Array(w.memory.buffer, ptr, size).set(bytes.subarray(trieAt));
+    if (w.attach(ptr, size) !== 0) {
+      w.free(ptr);
+      throw bad("trie is corrupt");
+    }
+    return tokenizer;
+  }
+
+  /** The precompiled form: configuration, vocabulary and the compiled trie. */
+  toBytes(): Uint8Array {
+    const { vocab, ...head } = this.config;
+    const enc = new TextEncoder();
+    const h = enc.encode(JSON.stringify(head));
+    const v = enc.encode(JSON.stringify(vocab));
+    const trieAt = align4(16 + h.length + v.length);
+    const size = this.#wasm.modelBytes();
+    const out = new Uint8Array(trieAt + size);
+    out.set(MAGIC);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(8, h.length, true);
+    dv.setUint32(12, v.length, true);
+    out.set(h, 16);
+    out.set(v, 16 + h.length);
+    out.set(new Uint8Array(this.#wasm.memory.buffer, this.#wasm.modelPtr(), size), trieAt);
+    return out;
+  }
+
+  #build(): void {
+    const w = this.#wasm;
+    const vocab = this.config.vocab;
+    let total = 0;
+    for (const t of vocab) total += t.length;
+    const text = w.alloc(Math.max(2, total * 2));
+    const entries = w.alloc(vocab.length * 8);
+    const prefix = this.config.continuingSubwordPrefix;
+    const pre = w.alloc(prefix.length * 2);
+    const mem = w.memory.buffer;
+    const u16 = new Uint16Array(mem, text, total);
+    const ent = new Int32Array(mem, entries, vocab.length * 2);
+    let k = 0;
+    for (let id = 0; id < vocab.length; id++) {
+      const t = vocab[id];
+      for (let i = 0; i < t.length; i++) u16[k++] = t.charCodeAt(i);
+      ent[2 * id] = id;
+      ent[2 * id + 1] = t.length;
+    }
+    const p16 = new Uint16Array(mem, pre, prefix.length);
+    for (let i = 0; i < prefix.length; i++) p16[i] = prefix.charCodeAt(i);
+    const status = w.build(text, entries, vocab.length, vocab.length, pre, prefix.length);
+    w.free(text);
+    w.free(entries);
+    w.free(pre);
+    if (status !== 0) throw new TokenizerLoadError(`building the vocabulary failed (${status})`);
+  }
+
+  /** Vocabulary size. */
+  get vocabSize(): number {
+    return this.config.vocab.length;
+  }
+
+  /** The id of a token string, or undefined. */
+  tokenToId(token: string): number | undefined {
+    if (!this.#vocabIndex) {
+      this.#vocabIndex = new Map();
+      this.config.vocab.forEach((t, i) => this.#vocabIndex!.set(t, i));
+      for (const a of this.config.addedTokens) this.#vocabIndex.set(a.content, a.id);
+    }
+    return this.#vocabIndex.get(token);
+  }
+
+  /** Token strings of ids (`[UNK]`'s string for ids out of range). */
+  convertIdsToTokens(ids: ArrayLike<number | bigint>): string[] {
+    const v = this.config.vocab;
+    return Array.from(ids, (id) => v[Number(id)] ?? this.config.unkToken);
+  }
+
+  /** Text of ids, as HF's WordPiece decoder gives it. */
+  decode(ids: ArrayLike<number | bigint>, options: { skipSpecialTokens?: boolean } = {}): string {
+    let list = Array.from(ids, Number);
+    if (options.skipSpecialTokens) list = list.filter((id) => !this.#specialIds.has(id));
+    return decodeWordPiece(this.convertIdsToTokens(list), this.config.continuingSubwordPrefix);
+  }
+
+  /**
+   * Runs normalizer, pre-tokenizer and WordPiece on `text` (no special tokens). The result
+   * views wasm memory and is valid until the next call.
+   */
+  #run(text: unknown, param: string): Segment & { n: number } {
+    if (typeof text !== "string") {
+      throw new InputError(`${param} must be a string, got ${describe(text)}`, param);
+    }
+    const len = text.length;
+    if (len > this.maxInputChars) {
+      throw new InputTooLongError(
+        `${param} has ${len} UTF-16 code units; the limit is ${this.maxInputChars}`,
+        param,
+      );
+    }
+    const w = this.#wasm;
+    if (len > this.#inputCap || (this.#inputCap > KEEP_TOKENS * 4 && len < KEEP_TOKENS)) {
+      if (this.#input) w.free(this.#input);
+      this.#inputCap = Math.max(len, 1024);
+      this.#input = w.alloc(this.#inputCap * 2);
+      w.shrink(KEEP_TOKENS);
+    }
+    const u16 = new Uint16Array(w.memory.buffer, this.#input, len);
+    for (let i = 0; i < len; i++) u16[i] = text.charCodeAt(i);
+    let n: number;
+    if (this.#added && hasAny(text, this.#addedFirstChars)) {
+      w.begin();
+      const re = this.#added;
+      re.lastIndex = 0;
+      let at = 0;
+      n = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (m.index > at) w.encodeRange(this.#input, at, m.index);
+        n = w.addToken(this.#addedIds.get(m[0])!, m.index, m.index + m[0].length);
+        at = m.index + m[0].length;
+      }
+      if (at < len) n = w.encodeRange(this.#input, at, len);
+    } else {
+      n = w.encode(this.#input, len);
+    }
+    if (n < 0) throw new TokenizerLoadError(`tokenizer has no model (${n})`);
+    const mem = w.memory.buffer;
+    return {
+      n,
+      ids: new Int32Array(mem, w.idsPtr(), n),
+      words: new Int32Array(mem, w.wordsPtr(), n),
+      starts: new Uint32Array(mem, w.startsPtr(), n),
+      ends: new Uint32Array(mem, w.endsPtr(), n),
+    };
+  }
+
+  /** Copies a segment out of wasm memory (into reusable scratch when `keep` is false). */
+  #hold(seg: Segment & { n: number }): Segment {
+    const n = seg.n;
+    if (this.#scratch.ids.length < n) this.#scratch = emptySegment(Math.max(n, 2 * this.#scratch.ids.length));
+    const s = this.#scratch;
+    s.ids.set(seg.ids);
+    s.words.set(seg.words);
+    s.starts.set(seg.starts);
+    s.ends.set(seg.ends);
+    return s;
+  }
+
+  /** Token ids of a text without special tokens, padding or truncation. */
+  tokenize(text: string): string[] {
+    return this.convertIdsToTokens(this.#run(text, "text").ids);
+  }
+
+  /** Encodes a text, or a pair given as `[a, b]`. */
+  encode(input: TextInput, options: EncodeOptions = {}): Encoding {
+    const o = checkOptions(options);
+    const [a, na, b, nb] = this.#encodeInput(input, "text", o);
+    const special = o.addSpecialTokens;
+    const real = na + Math.max(nb, 0) + (special ? (nb >= 0 ? 3 : 2) : 0);
+    const width = o.padding === false ? real : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
+    const t = allocRows(width, 1);
+    writeRow(t, 0, width, this.#template, special, a, na, b, nb);
+    const convert = (ids: Int32Array) => this.convertIdsToTokens(ids);
+    return {
+      ids: t.ids,
+      typeIds: t.types,
+      attentionMask: t.mask,
+      specialTokensMask: t.special,
+      wordIds: t.words,
+      sequenceIds: t.sequence,
+      offsets: t.offsets,
+      get tokens() {
+        return convert(t.ids);
+      },
+    };
+  }
+
+  /** Runs a text or pair; returns segments and truncated lengths (nb = -1 without pair). */
+  #encodeInput(
+    input: TextInput,
+    param: string,
+    o: Required<Omit<EncodeOptions, "maxLength" | "padToMultipleOf">> & EncodeOptions,
+  ): [Segment, number, Segment | null, number] {
+    let a: Segment, b: Segment | null = null, na: number, nb = -1;
+    if (typeof input === "string") {
+      const r = this.#run(input, param);
+      a = r;
+      na = r.n;
+    } else if (Array.isArray(input) && input.length === 2) {
+      const ra = this.#run(input[0], `${param}[0]`);
+      na = ra.n;
+      a = this.#hold(ra);
+      const rb = this.#run(input[1], `${param}[1]`);
+      b = rb;
+      nb = rb.n;
+    } else {
+      throw new InputError(`${param} must be a string or a pair [string, string]`, param);
+    }
+    if (o.truncation !== false) {
+      if (o.maxLength === undefined) {
+        throw new InputError("truncation needs maxLength", "maxLength");
+      }
+      const specials = o.addSpecialTokens ? (nb >= 0 ? 3 : 2) : 0;
+      if (o.maxLength < specials) {
+        throw new InputError(`maxLength must be at least ${specials}`, "maxLength");
+      }
+      const strategy = o.truncation === true ? "longest_first" : o.truncation;
+      [na, nb] = truncatedLengths(na, nb, o.maxLength - specials, strategy);
+    }
+    return [a, na, b, nb];
+  }
+
+  /**
+   * Encodes many inputs into padded `[batch, seq]` BigInt64 tensors (padding `longest`
+   * unless `max_length` is asked for), with no per-token JS objects.
+   */
+  encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = {}): BatchEncoding {
+    if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
+    const o = checkOptions(options);
+    const special = o.addSpecialTokens;
+    const count = inputs.length;
+    // Pass 1: run every input, keep its (truncated) tokens in a pool.
+    let pool = emptySegment(1024);
+    let used = 0;
+    const spans = new Int32Array(count * 4); // aStart, na, bStart, nb
+    let longest = 0;
+    const keep = (seg: Segment, n: number) => {
+      if (used + n > pool.ids.length) {
+        const grown = emptySegment(Math.max(used + n, pool.ids.length * 2));
+        grown.ids.set(pool.ids.subarray(0, used));
+        grown.words.set(pool.words.subarray(0, used));
+        grown.starts.set(pool.starts.subarray(0, used));
+        grown.ends.set(pool.ends.subarray(0, used));
+        pool = grown;
+      }
+      pool.ids.set(seg.ids.subarray(0, n), used);
+      pool.words.set(seg.words.subarray(0, n), used);
+      pool.starts.set(seg.starts.subarray(0, n), used);
+      pool.ends.set(seg.ends.subarray(0, n), used);
+      used += n;
+      return used - n;
+    };
+    for (let i = 0; i < count; i++) {
+      const [a, na, b, nb] = this.#encodeInput(inputs[i], `inputs[${i}]`, o);
+      spans[4 * i] = keep(a, na);
+      spans[4 * i + 1] = na;
+      spans[4 * i + 2] = b ? keep(b, nb) : 0;
+      spans[4 * i + 3] = nb;
+      const real = na + Math.max(nb, 0) + (special ? (nb >= 0 ? 3 : 2) : 0);
+      if (real > longest) longest = real;
+    }
+    // Pass 2: write rows into the tensors.
+    const width = paddedWidth(longest, o.padding === "max_length" ? "max_length" : "longest", o.maxLength, o.padToMultipleOf);
+    const cells = count * width;
+    const inputIds = new BigInt64Array(cells);
+    const attentionMask = new BigInt64Array(cells);
+    const tokenTypeIds = new BigInt64Array(cells);
+    const t: RowTarget = {
+      ids: new Int32Array(inputIds.buffer),
+      mask: new Int32Array(attentionMask.buffer),
+      types: new Int32Array(tokenTypeIds.buffer),
+      stride: 2,
+      special: new Uint8Array(cells),
+      words: new Int32Array(cells),
+      sequence: new Int8Array(cells),
+      offsets: new Uint32Array(cells * 2),
+    };
+    const lengths = new Int32Array(count);
+    const view = (start: number, n: number): Segment => ({
+      ids: pool.ids.subarray(start, start + Math.max(n, 0)),
+      words: pool.words.subarray(start, start + Math.max(n, 0)),
+      starts: pool.starts.subarray(start, start + Math.max(n, 0)),
+      ends: pool.ends.subarray(start, start + Math.max(n, 0)),
+    });
+    for (let i = 0; i < count; i++) {
+      const nb = spans[4 * i + 3];
+      lengths[i] = writeRow(
+        t,
+        i * width,
+        width,
+        this.#template,
+        special,
+        view(spans[4 * i], spans[4 * i + 1]),
+        spans[4 * i + 1],
+        nb >= 0 ? view(spans[4 * i + 2], nb) : null,
+        nb,
+      );
+    }
+    return {
+      batchSize: count,
+      sequenceLength: width,
+      inputIds,
+      attentionMask,
+      tokenTypeIds,
+      lengths,
+      specialTokensMask: t.special,
+      wordIds: t.words,
+      sequenceIds: t.sequence,
+      offsets: t.offsets,
+    };
+  }
+}
+
+function emptySegment(n: number): Segment {
+  return {
+    ids: new Int32Array(n),
+    words: new Int32Array(n),
+    starts: new Uint32Array(n),
+    ends: new Uint32Array(n),
+  };
+}
+
+function allocRows(width: number, rows: number): RowTarget {
+  const cells = width * rows;
+  return {
+    ids: new Int32Array(cells),
+    mask: new Int32Array(cells),
+    types: new Int32Array(cells),
+    stride: 1,
+    special: new Uint8Array(cells),
+    words: new Int32Array(cells),
+    sequence: new Int8Array(cells),
+    offsets: new Uint32Array(cells * 2),
+  };
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+function hasAny(text: string, chars: string): boolean {
+  for (let i = 0; i < chars.length; i++) if (text.includes(chars[i])) return true;
+  return false;
+}
+
+function describe(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+function checkOptions(o: EncodeOptions) {
+  if (typeof o !== "object" || o === null) throw new InputError("options must be an object", "options");
+  const maxLength = o.maxLength;
+  if (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength >= 0 && maxLength <= 1 << 24)) {
+    throw new InputError("maxLength must be a non-negative integer", "maxLength");
+  }
+  const m = o.padToMultipleOf;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m <= 1 << 16)) {
+    throw new InputError("padToMultipleOf must be a positive integer", "padToMultipleOf");
+  }
+  const truncation = o.truncation ?? false;
+  if (![false, true, "longest_first", "only_first", "only_second"].includes(truncation)) {
+    throw new InputError(`unknown truncation ${JSON.stringify(truncation)}`, "truncation");
+  }
+  const padding = o.padding ?? false;
+  if (![false, "longest", "max_length"].includes(padding)) {
+    throw new InputError(`unknown padding ${JSON.stringify(padding)}`, "padding");
+  }
+  return { ...o, addSpecialTokens: o.addSpecialTokens ?? true, truncation, padding };
+}

@@ -1,0 +1,103 @@
+/**
+ * The parity oracle: Hugging Face `tokenizers` (native binding) and a comparison of its
+ * encodings with ours that names the input and both outputs on a mismatch.
+ *
+ * @example
+ * ```ts
+ * import { loadOracle } from "./oracle.ts";
+ * const oracle = loadOracle(await Deno.readTextFile("tokenizer.json"));
+ * ```
+ * @module
+ */
+import { Tokenizer as HfTokenizer } from "tokenizers";
+import type { Encoding, TextInput } from "../../src/tokenizer/tokenizer.ts";
+
+/** A loaded oracle with padding and truncation off. */
+export function loadOracle(tokenizerJson: string): HfTokenizer {
+  const t = HfTokenizer.fromString(tokenizerJson);
+  t.disablePadding();
+  t.disableTruncation();
+  return t;
+}
+
+/** Plain arrays of one oracle encoding, offsets converted from code points to UTF-16. */
+export interface Expected {
+  ids: number[];
+  typeIds: number[];
+  mask: number[];
+  special: number[];
+  wordIds: number[];
+  offsets: number[];
+}
+
+/** Code point index → UTF-16 index table of a string (one entry past the end). */
+export function cpToUtf16(s: string): Int32Array {
+  const map = new Int32Array(s.length + 1);
+  let cp = 0;
+  for (let i = 0; i < s.length; i++) {
+    map[cp++] = i;
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) i++;
+    }
+  }
+  map[cp] = s.length;
+  return map.subarray(0, cp + 1);
+}
+
+/** Encodes with the oracle (batch) and converts to plain arrays. */
+export async function oracleEncode(
+  oracle: HfTokenizer,
+  inputs: TextInput[],
+): Promise<Expected[]> {
+  // deno-lint-ignore no-explicit-any
+  const encs = await oracle.encodeBatch(inputs as any);
+  return encs.map((e, i) => {
+    const input = inputs[i];
+    const seq = e.getSequenceIds();
+    const maps = typeof input === "string" ? [cpToUtf16(input)] : input.map(cpToUtf16);
+    const offsets: number[] = [];
+    e.getOffsets().forEach(([s, t]: [number, number], k: number) => {
+      const m = maps[seq[k] ?? 0];
+      offsets.push(seq[k] === null || seq[k] === undefined ? s : m[s], seq[k] == null ? t : m[t]);
+    });
+    return {
+      ids: e.getIds(),
+      typeIds: e.getTypeIds(),
+      mask: e.getAttentionMask(),
+      special: e.getSpecialTokensMask(),
+      wordIds: e.getWordIds().map((w: number | null) => w ?? -1),
+      offsets,
+    };
+  });
+}
+
+/** Compares; returns a readable report or null when identical. */
+export function compare(
+  input: TextInput,
+  ours: Encoding,
+  expected: Expected,
+  tokens: (ids: ArrayLike<number>) => string[],
+): string | null {
+  const fields: [string, ArrayLike<number>, number[]][] = [
+    ["ids", ours.ids, expected.ids],
+    ["typeIds", ours.typeIds, expected.typeIds],
+    ["attentionMask", ours.attentionMask, expected.mask],
+    ["specialTokensMask", ours.specialTokensMask, expected.special],
+    ["wordIds", ours.wordIds, expected.wordIds],
+    ["offsets", ours.offsets, expected.offsets],
+  ];
+  for (const [name, a, b] of fields) {
+    if (a.length !== b.length || Array.prototype.some.call(a, (x, i) => x !== b[i])) {
+      return [
+        `mismatch in ${name} for input ${JSON.stringify(input)}`,
+        `  ours:   ${JSON.stringify(Array.from(a))}`,
+        `  oracle: ${JSON.stringify(b)}`,
+        `  our tokens:    ${JSON.stringify(tokens(ours.ids))}`,
+        `  oracle tokens: ${JSON.stringify(tokens(expected.ids))}`,
+      ].join("\n");
+    }
+  }
+  return null;
+}

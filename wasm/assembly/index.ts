@@ -1,0 +1,861 @@
+// embedge WordPiece tokenizer (AssemblyScript → WebAssembly).
+//
+// One pass over UTF-16 input fuses the whole BERT pipeline:
+//   BertNormalizer (clean_text, handle_chinese_chars, strip_accents = NFD − Mn, lowercase)
+//   → BertPreTokenizer (split on whitespace, isolate punctuation)
+//   → WordPiece by LinMaxMatch (Song et al., "Fast WordPiece Tokenization", EMNLP 2021):
+//     a trie of the vocabulary with failure links f(v) and failure pops F(v), so every
+//     normalized character costs amortised O(1) and the result equals greedy
+//     longest-match-first (HF WordPiece), including `[UNK]` for unmatchable words and
+//     words longer than `max_input_chars_per_word`.
+// Output per token: id, word index, start and end offsets in UTF-16 code units of the input.
+
+import {
+  BLOCK_MASK,
+  BLOCK_SHIFT,
+  CCC_KEYS,
+  CCC_RANKS,
+  DECOMP_DATA,
+  DECOMP_KEYS,
+  DECOMP_STARTS,
+  F_CJK,
+  F_DECOMP,
+  F_DROP,
+  F_LOWER,
+  F_MN,
+  F_NONSTARTER,
+  F_PUNCT,
+  F_WS,
+  LOWER_DATA,
+  LOWER_KEYS,
+  LOWER_STARTS,
+  STAGE1,
+  STAGE2,
+} from "./tables";
+
+// ---------------------------------------------------------------- errors (keep in sync with src)
+const E_OK: i32 = 0;
+const E_BAD_MODEL: i32 = -1;
+const E_NO_MODEL: i32 = -2;
+
+// ---------------------------------------------------------------- Unicode helpers
+
+// @ts-ignore: decorator
+@inline function flagsOf(cp: u32): u8 {
+  const block = <u32>unchecked(STAGE1[cp >> BLOCK_SHIFT]);
+  return unchecked(STAGE2[(block << BLOCK_SHIFT) | (cp & BLOCK_MASK)]);
+}
+
+function findKey(keys: StaticArray<u32>, cp: u32): i32 {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = unchecked(keys[mid]);
+    if (k == cp) return mid;
+    if (k < cp) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- options
+
+let optCleanText = true;
+let optChinese = true;
+let optStrip = true;
+let optLower = true;
+let optMaxChars: i32 = 100;
+let optUnk: i32 = 100;
+
+/** Sets the normalizer and model options (booleans as 0/1). */
+export function configure(
+  cleanText: i32,
+  chinese: i32,
+  stripAccents: i32,
+  lowercase: i32,
+  maxChars: i32,
+  unkId: i32,
+): void {
+  optCleanText = cleanText != 0;
+  optChinese = chinese != 0;
+  optStrip = stripAccents != 0;
+  optLower = lowercase != 0;
+  optMaxChars = maxChars;
+  optUnk = unkId;
+  ensureWordCap(maxChars + 1);
+}
+
+// ---------------------------------------------------------------- the model (trie)
+//
+// The compiled model is one block, so it can be saved and loaded as bytes:
+//   header i32[8]: MAGIC, VERSION, nodeCount, htCap, vocabSize, poolLen, 0, 0
+//   nodeTok  i32[nodeCount]   token id of the node's string, or -1
+//   nodeFail i32[nodeCount]   failure link (BFS order: fail[v] < v), or -1
+//   popStart u32[nodeCount]   failure pops F(v) = pool[popStart .. popStart+popLen]
+//   popLen   u32[nodeCount]
+//   ht       i32[htCap * 3]   open addressing (node, code point) → child; node -1 = empty
+//   tokLen   u32[vocabSize]   characters a token covers (without the ## prefix)
+//   pool     i32[poolLen]
+// Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
+
+const MAGIC: i32 = 0x57504545; // "EEPW"
+const VERSION: i32 = 1;
+const HEADER: usize = 32;
+const ROOT: i32 = 0;
+const SROOT: i32 = 1;
+
+let model: usize = 0;
+let modelSize: usize = 0;
+let nodeCount: i32 = 0;
+let nodeTok: usize = 0;
+let nodeFail: usize = 0;
+let popStart: usize = 0;
+let popLen: usize = 0;
+let ht: usize = 0;
+let htMask: u32 = 0;
+let tokLen: usize = 0;
+let vocabSize: i32 = 0;
+let pool: usize = 0;
+let poolLen: i32 = 0;
+
+// @ts-ignore: decorator
+@inline function hashOf(node: i32, cp: u32): u32 {
+  const key = ((<u64>node) << 21) | <u64>cp;
+  return <u32>((key * 0x9E3779B97F4A7C15) >> 40);
+}
+
+// @ts-ignore: decorator
+@inline function child(node: i32, cp: u32): i32 {
+  let h = hashOf(node, cp) & htMask;
+  while (true) {
+    const e = ht + (<usize>h) * 12;
+    const n = load<i32>(e);
+    if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
+    if (n < 0) return -1;
+    h = (h + 1) & htMask;
+  }
+}
+
+function htInsert(table: usize, mask: u32, node: i32, cp: u32, target: i32): void {
+  let h = hashOf(node, cp) & mask;
+  while (true) {
+    const e = table + (<usize>h) * 12;
+    const n = load<i32>(e);
+    if (n < 0) {
+      store<i32>(e, node);
+      store<u32>(e, cp, 4);
+      store<i32>(e, target, 8);
+      return;
+    }
+    h = (h + 1) & mask;
+  }
+}
+
+function htFind(table: usize, mask: u32, node: i32, cp: u32): i32 {
+  let h = hashOf(node, cp) & mask;
+  while (true) {
+    const e = table + (<usize>h) * 12;
+    const n = load<i32>(e);
+    if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
+    if (n < 0) return -1;
+    h = (h + 1) & mask;
+  }
+}
+
+function pow2AtLeast(n: u32): u32 {
+  let c: u32 = 16;
+  while (c < n) c <<= 1;
+  return c;
+}
+
+function blockSize(nodes: i32, htCap: u32, vocab: i32, poolN: i32): usize {
+  return HEADER + (<usize>nodes) * 16 + (<usize>htCap) * 12 + (<usize>vocab) * 4 +
+    (<usize>poolN) * 4;
+}
+
+function attachBlock(block: usize): void {
+  model = block;
+  nodeCount = load<i32>(block, 8);
+  const htCap = load<u32>(block, 12);
+  vocabSize = load<i32>(block, 16);
+  poolLen = load<i32>(block, 20);
+  const n = <usize>nodeCount;
+  nodeTok = block + HEADER;
+  nodeFail = nodeTok + n * 4;
+  popStart = nodeFail + n * 4;
+  popLen = popStart + n * 4;
+  ht = popLen + n * 4;
+  htMask = htCap - 1;
+  tokLen = ht + (<usize>htCap) * 12;
+  pool = tokLen + (<usize>vocabSize) * 4;
+  modelSize = blockSize(nodeCount, htCap, vocabSize, poolLen);
+}
+
+/** Allocates `size` bytes in wasm memory (for inputs and model bytes); returns the pointer. */
+export function alloc(size: usize): usize {
+  return heap.alloc(size);
+}
+
+/** Frees a pointer returned by `alloc`. */
+export function free(ptr: usize): void {
+  heap.free(ptr);
+}
+
+/** Pointer of the compiled model block (for saving), or 0. */
+export function modelPtr(): usize {
+  return model;
+}
+
+/** Byte size of the compiled model block. */
+export function modelBytes(): usize {
+  return modelSize;
+}
+
+/**
+ * Adopts a model block previously saved with `modelPtr`/`modelBytes` and copied into
+ * memory at `block` (from `alloc`). Validates it fully, so corrupt bytes give an error
+ * code instead of a trap or a hang. Returns 0 or E_BAD_MODEL.
+ */
+export function attach(block: usize, size: usize): i32 {
+  if (size < HEADER) return E_BAD_MODEL;
+  if (load<i32>(block) != MAGIC || load<i32>(block, 4) != VERSION) return E_BAD_MODEL;
+  const nodes = load<i32>(block, 8);
+  const htCap = load<u32>(block, 12);
+  const vocab = load<i32>(block, 16);
+  const poolN = load<i32>(block, 20);
+  if (nodes < 2 || vocab < 1 || poolN < 0 || htCap < 16 || (htCap & (htCap - 1)) != 0) {
+    return E_BAD_MODEL;
+  }
+  if (<u64>htCap > (<u64>nodes) * 4 + 16) return E_BAD_MODEL;
+  if (blockSize(nodes, htCap, vocab, poolN) != size) return E_BAD_MODEL;
+  const tok = block + HEADER;
+  const fail = tok + (<usize>nodes) * 4;
+  const ps = fail + (<usize>nodes) * 4;
+  const pl = ps + (<usize>nodes) * 4;
+  const table = pl + (<usize>nodes) * 4;
+  const tl = table + (<usize>htCap) * 12;
+  const pp = tl + (<usize>vocab) * 4;
+  for (let v = 0; v < nodes; v++) {
+    const t = load<i32>(tok + (<usize>v) * 4);
+    const f = load<i32>(fail + (<usize>v) * 4);
+    const s = load<u32>(ps + (<usize>v) * 4);
+    const l = load<u32>(pl + (<usize>v) * 4);
+    if (t < -1 || t >= vocab) return E_BAD_MODEL;
+    if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
+    if (<u64>s + <u64>l > <u64>poolN) return E_BAD_MODEL;
+  }
+  let used: u32 = 0;
+  for (let h: u32 = 0; h < htCap; h++) {
+    const e = table + (<usize>h) * 12;
+    const n = load<i32>(e);
+    if (n < 0) continue;
+    used++;
+    const c = load<i32>(e, 8);
+    if (n >= nodes || c <= n || c >= nodes || load<u32>(e, 4) > 0x10FFFF) return E_BAD_MODEL;
+  }
+  if (used >= htCap) return E_BAD_MODEL; // lookups need an empty slot to stop
+  for (let i = 0; i < vocab; i++) {
+    if (load<u32>(tl + (<usize>i) * 4) > 0x10000) return E_BAD_MODEL;
+  }
+  for (let i = 0; i < poolN; i++) {
+    const t = load<i32>(pp + (<usize>i) * 4);
+    if (t < 0 || t >= vocab) return E_BAD_MODEL;
+  }
+  if (model != 0 && model != block) heap.free(model);
+  attachBlock(block);
+  return E_OK;
+}
+
+/**
+ * Builds the model from a vocabulary.
+ * `text`: all tokens concatenated (UTF-16); `entries`: (id, utf16Length) i32 pairs, `count`
+ * of them; `prefix`: the continuation prefix (UTF-16, usually "##"). Ids must be in
+ * [0, vocab). Later duplicates of a token win, as in HF. Returns 0 or an error code.
+ */
+export function build(
+  text: usize,
+  entries: usize,
+  count: i32,
+  vocab: i32,
+  prefix: usize,
+  prefixLen: i32,
+): i32 {
+  // Upper bound on nodes: every code unit a node, plus the two roots.
+  let total: i32 = 0;
+  for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize>i) * 8, 4);
+  const cap = total + 2;
+  const tTok = heap.alloc((<usize>cap) * 4);
+  const tDepth = heap.alloc((<usize>cap) * 4);
+  const eParent = heap.alloc((<usize>cap) * 4); // edge into node v: parent and char
+  const eChar = heap.alloc((<usize>cap) * 4);
+  const tLen = heap.alloc((<usize>vocab) * 4);
+  memory.fill(tLen, 0, (<usize>vocab) * 4);
+  const tCap = pow2AtLeast(<u32>cap * 2);
+  const tMask = tCap - 1;
+  const tHt = heap.alloc((<usize>tCap) * 12);
+  memory.fill(tHt, 0xFF, (<usize>tCap) * 12);
+  store<i32>(tTok, -1);
+  store<i32>(tTok, -1, 4);
+  store<i32>(tDepth, 0);
+  store<i32>(tDepth, 0, 4);
+  let nodes: i32 = 2;
+  let maxDepth: i32 = 0;
+
+  let off: usize = text;
+  for (let i = 0; i < count; i++) {
+    const id = load<i32>(entries + (<usize>i) * 8);
+    const len = load<i32>(entries + (<usize>i) * 8, 4);
+    const start = off;
+    const end = off + (<usize>len) * 2;
+    off = end;
+    let p = start;
+    let node = ROOT;
+    if (len > prefixLen && memory.compare(start, prefix, (<usize>prefixLen) * 2) == 0) {
+      p += (<usize>prefixLen) * 2;
+      node = SROOT;
+    }
+    let chars: u32 = 0;
+    while (p < end) {
+      let cp = <u32>load<u16>(p);
+      p += 2;
+      if (cp >= 0xD800 && cp < 0xDC00 && p < end) {
+        const lo = <u32>load<u16>(p);
+        if (lo >= 0xDC00 && lo < 0xE000) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          p += 2;
+        }
+      }
+      chars++;
+      let next = htFind(tHt, tMask, node, cp);
+      if (next < 0) {
+        next = nodes++;
+        store<i32>(tTok + (<usize>next) * 4, -1);
+        const d = load<i32>(tDepth + (<usize>node) * 4) + 1;
+        store<i32>(tDepth + (<usize>next) * 4, d);
+        if (d > maxDepth) maxDepth = d;
+        store<i32>(eParent + (<usize>next) * 4, node);
+        store<u32>(eChar + (<usize>next) * 4, cp);
+        htInsert(tHt, tMask, node, cp, next);
+      }
+      node = next;
+    }
+    if (node > SROOT && id >= 0 && id < vocab) {
+      store<i32>(tTok + (<usize>node) * 4, id);
+      store<u32>(tLen + (<usize>id) * 4, chars);
+    }
+  }
+
+  // BFS order by depth (counting sort), so that fail[v] < v in the final numbering.
+  const order = heap.alloc((<usize>nodes) * 4); // position → old id
+  const rank = heap.alloc((<usize>nodes) * 4); // old id → position
+  const bucket = heap.alloc((<usize>maxDepth + 2) * 4);
+  memory.fill(bucket, 0, (<usize>maxDepth + 2) * 4);
+  for (let v = 0; v < nodes; v++) {
+    const b = bucket + (<usize>load<i32>(tDepth + (<usize>v) * 4) + 1) * 4;
+    store<i32>(b, load<i32>(b) + 1);
+  }
+  for (let d = 1; d <= maxDepth + 1; d++) {
+    const b = bucket + (<usize>d) * 4;
+    store<i32>(b, load<i32>(b) + load<i32>(b - 4));
+  }
+  for (let v = 0; v < nodes; v++) {
+    const b = bucket + (<usize>load<i32>(tDepth + (<usize>v) * 4)) * 4;
+    const pos = load<i32>(b);
+    store<i32>(b, pos + 1);
+    store<i32>(order + (<usize>pos) * 4, v);
+    store<i32>(rank + (<usize>v) * 4, pos);
+  }
+
+  // Failure links and pops, in BFS order (old ids; pops into a growing pool).
+  const tFail = heap.alloc((<usize>nodes) * 4);
+  const tPs = heap.alloc((<usize>nodes) * 4);
+  const tPl = heap.alloc((<usize>nodes) * 4);
+  let pCap: i32 = nodes + 16;
+  let tPool = heap.alloc((<usize>pCap) * 4);
+  let pN: i32 = 0;
+  store<i32>(tFail, -1);
+  store<i32>(tFail, -1, 4);
+  store<u32>(tPs, 0);
+  store<u32>(tPs, 0, 4);
+  store<u32>(tPl, 0);
+  store<u32>(tPl, 0, 4);
+  for (let i = 2; i < nodes; i++) {
+    const v = load<i32>(order + (<usize>i) * 4);
+    const vp = (<usize>v) * 4;
+    const t = load<i32>(tTok + vp);
+    if (t >= 0) {
+      if (pN + 1 > pCap) {
+        pCap *= 2;
+        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
+      }
+      store<i32>(tPool + (<usize>pN) * 4, t);
+      store<u32>(tPs + vp, pN);
+      store<u32>(tPl + vp, 1);
+      store<i32>(tFail + vp, SROOT);
+      pN++;
+      continue;
+    }
+    const u = load<i32>(eParent + vp);
+    const c = load<u32>(eChar + vp);
+    const start = pN;
+    let z = load<i32>(tFail + (<usize>u) * 4);
+    let from = u;
+    let target = -1;
+    while (true) {
+      // F(v) += F(from)
+      const fs = load<u32>(tPs + (<usize>from) * 4);
+      const fl = <i32>load<u32>(tPl + (<usize>from) * 4);
+      if (pN + fl > pCap) {
+        while (pN + fl > pCap) pCap *= 2;
+        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
+      }
+      memory.copy(tPool + (<usize>pN) * 4, tPool + (<usize>fs) * 4, (<usize>fl) * 4);
+      pN += fl;
+      if (z < 0) break;
+      target = htFind(tHt, tMask, z, c);
+      if (target >= 0) break;
+      from = z;
+      z = load<i32>(tFail + (<usize>z) * 4);
+    }
+    if (target < 0) pN = start; // dead end: no pops needed
+    store<i32>(tFail + vp, target);
+    store<u32>(tPs + vp, start);
+    store<u32>(tPl + vp, pN - start);
+  }
+
+  // Final compact block, renumbered in BFS order.
+  const htCap = pow2AtLeast(<u32>(nodes - 2) * 2 + 1);
+  const size = blockSize(nodes, htCap, vocab, pN);
+  const block = heap.alloc(size);
+  store<i32>(block, MAGIC);
+  store<i32>(block, VERSION, 4);
+  store<i32>(block, nodes, 8);
+  store<u32>(block, htCap, 12);
+  store<i32>(block, vocab, 16);
+  store<i32>(block, pN, 20);
+  store<i32>(block, 0, 24);
+  store<i32>(block, 0, 28);
+  if (model != 0) heap.free(model);
+  attachBlock(block);
+  memory.fill(ht, 0xFF, (<usize>htCap) * 12);
+  for (let i = 0; i < nodes; i++) {
+    const v = load<i32>(order + (<usize>i) * 4);
+    const vp = (<usize>v) * 4;
+    const ip = (<usize>i) * 4;
+    store<i32>(nodeTok + ip, load<i32>(tTok + vp));
+    const f = load<i32>(tFail + vp);
+    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4));
+    store<u32>(popStart + ip, load<u32>(tPs + vp));
+    store<u32>(popLen + ip, load<u32>(tPl + vp));
+    if (i >= 2) {
+      const parent = load<i32>(rank + (<usize>load<i32>(eParent + vp)) * 4);
+      htInsert(ht, htMask, parent, load<u32>(eChar + vp), i);
+    }
+  }
+  memory.copy(tokLen, tLen, (<usize>vocab) * 4);
+  memory.copy(pool, tPool, (<usize>pN) * 4);
+
+  heap.free(tTok);
+  heap.free(tDepth);
+  heap.free(eParent);
+  heap.free(eChar);
+  heap.free(tLen);
+  heap.free(tHt);
+  heap.free(order);
+  heap.free(rank);
+  heap.free(bucket);
+  heap.free(tFail);
+  heap.free(tPs);
+  heap.free(tPl);
+  heap.free(tPool);
+  return E_OK;
+}
+
+// ---------------------------------------------------------------- output buffers
+
+let outCap: i32 = 0;
+let outIds: usize = 0;
+let outWords: usize = 0;
+let outStarts: usize = 0;
+let outEnds: usize = 0;
+let outCount: i32 = 0;
+
+/** Pointer to the i32 token ids of the last `encode`. */
+export function idsPtr(): usize {
+  return outIds;
+}
+/** Pointer to the i32 word indices of the last `encode`. */
+export function wordsPtr(): usize {
+  return outWords;
+}
+/** Pointer to the u32 start offsets (UTF-16 units) of the last `encode`. */
+export function startsPtr(): usize {
+  return outStarts;
+}
+/** Pointer to the u32 end offsets (UTF-16 units) of the last `encode`. */
+export function endsPtr(): usize {
+  return outEnds;
+}
+
+function growOut(): void {
+  const cap = outCap == 0 ? 1024 : outCap * 2;
+  const bytes = (<usize>cap) * 4;
+  outIds = outIds == 0 ? heap.alloc(bytes) : heap.realloc(outIds, bytes);
+  outWords = outWords == 0 ? heap.alloc(bytes) : heap.realloc(outWords, bytes);
+  outStarts = outStarts == 0 ? heap.alloc(bytes) : heap.realloc(outStarts, bytes);
+  outEnds = outEnds == 0 ? heap.alloc(bytes) : heap.realloc(outEnds, bytes);
+  outCap = cap;
+}
+
+/** Releases the output buffers when they grew past `keepTokens` (bounds memory). */
+export function shrink(keepTokens: i32): void {
+  if (outCap <= keepTokens) return;
+  heap.free(outIds);
+  heap.free(outWords);
+  heap.free(outStarts);
+  heap.free(outEnds);
+  outIds = outWords = outStarts = outEnds = 0;
+  outCap = 0;
+  growOut();
+}
+
+// @ts-ignore: decorator
+@inline function emit(id: i32, word: i32, start: u32, end: u32): void {
+  if (outCount == outCap) growOut();
+  const p = (<usize>outCount) * 4;
+  store<i32>(outIds + p, id);
+  store<i32>(outWords + p, word);
+  store<u32>(outStarts + p, start);
+  store<u32>(outEnds + p, end);
+  outCount++;
+}
+
+// ---------------------------------------------------------------- word state (WordPiece)
+
+let wCap: i32 = 0;
+let wS: usize = 0; // original start of each normalized char of the current word
+let wE: usize = 0; // original end
+let inWord = false;
+let failed = false;
+let wordIdx: i32 = -1;
+let wordLen: i32 = 0;
+let wordStart: u32 = 0;
+let wordEnd: u32 = 0;
+let tokBase: i32 = 0;
+let pos: i32 = 0; // first char of the current word not yet covered by an emitted token
+let node: i32 = ROOT;
+
+function ensureWordCap(n: i32): void {
+  if (n <= wCap) return;
+  wS = wS == 0 ? heap.alloc((<usize>n) * 4) : heap.realloc(wS, (<usize>n) * 4);
+  wE = wE == 0 ? heap.alloc((<usize>n) * 4) : heap.realloc(wE, (<usize>n) * 4);
+  wCap = n;
+}
+
+/** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
+function popTokens(v: i32): void {
+  const vp = (<usize>v) * 4;
+  const s = load<u32>(popStart + vp);
+  const n = load<u32>(popLen + vp);
+  for (let i: u32 = 0; i < n; i++) {
+    const t = load<i32>(pool + (<usize>(s + i)) * 4);
+    const l = <i32>load<u32>(tokLen + (<usize>t) * 4);
+    const last = pos + l - 1;
+    if (l <= 0 || last >= wordLen) { // only a corrupt model gets here
+      failed = true;
+      return;
+    }
+    emit(t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
+    pos += l;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function wordChar(cp: u32, start: u32, end: u32): void {
+  if (!inWord) {
+    inWord = true;
+    failed = false;
+    wordIdx++;
+    wordLen = 0;
+    wordStart = start;
+    node = ROOT;
+    pos = 0;
+    tokBase = outCount;
+  }
+  wordEnd = end;
+  if (failed) return;
+  if (wordLen >= optMaxChars) {
+    failed = true;
+    return;
+  }
+  const p = (<usize>wordLen) * 4;
+  store<u32>(wS + p, start);
+  store<u32>(wE + p, end);
+  wordLen++;
+  while (true) {
+    const next = child(node, cp);
+    if (next >= 0) {
+      node = next;
+      return;
+    }
+    const f = node <= SROOT ? -1 : load<i32>(nodeFail + (<usize>node) * 4);
+    if (f < 0) {
+      failed = true;
+      return;
+    }
+    popTokens(node);
+    if (failed) return;
+    node = f;
+  }
+}
+
+function endWord(): void {
+  if (!inWord) return;
+  inWord = false;
+  while (!failed && node != SROOT) {
+    const f = node == ROOT ? -1 : load<i32>(nodeFail + (<usize>node) * 4);
+    if (f < 0) {
+      failed = true;
+      break;
+    }
+    popTokens(node);
+    node = f;
+  }
+  if (failed) {
+    outCount = tokBase;
+    emit(optUnk, wordIdx, wordStart, wordEnd);
+  }
+}
+
+// ---------------------------------------------------------------- normalizer stages
+
+/** Pre-tokenizer on a normalized char: whitespace splits, punctuation is its own word. */
+// @ts-ignore: decorator
+@inline function preTokenize(cp: u32, start: u32, end: u32): void {
+  const f = flagsOf(cp);
+  if (f & (F_WS | F_PUNCT)) {
+    endWord();
+    if (f & F_PUNCT) {
+      wordChar(cp, start, end);
+      endWord();
+    }
+    return;
+  }
+  wordChar(cp, start, end);
+}
+
+function lowerStage(cp: u32, start: u32, end: u32): void {
+  if (optLower && (flagsOf(cp) & F_LOWER)) {
+    const k = findKey(LOWER_KEYS, cp);
+    const a = unchecked(LOWER_STARTS[k]);
+    const b = unchecked(LOWER_STARTS[k + 1]);
+    for (let i = a; i < b; i++) preTokenize(unchecked(LOWER_DATA[i]), start, end);
+    return;
+  }
+  preTokenize(cp, start, end);
+}
+
+// NFD with canonical reordering, reproducing HF's alignments. HF decomposes a block (a
+// starter and the non-starters after it), stable-sorts it by combining class, and then gives
+// each output char an original span *by position*: the k-th char that begins a
+// decomposition takes the span of the k-th source char, and a char that continues a
+// decomposition takes the span of the char before it. So after a reordering the spans are
+// HF's, not the chars' true sources. Mn marks are dropped after that (strip_accents).
+let blkCap: i32 = 0;
+let blkLen: i32 = 0;
+let blkCp: usize = 0; // u32 code point
+let blkRank: usize = 0; // u32 combining-class rank (0 = starter)
+let blkCont: usize = 0; // u32 1 = continues a decomposition
+let blkSorted = true;
+let spanCount: i32 = 0; // spans queued in the block
+let spanRead: i32 = 0; // next span to give out while flushing
+let spanS: usize = 0; // spans of the source chars whose decompositions begin in the block
+let spanE: usize = 0;
+let lastS: u32 = 0;
+let lastE: u32 = 0;
+
+function blkGrow(): void {
+  const cap = blkCap == 0 ? 64 : blkCap * 2;
+  const b = (<usize>cap) * 4;
+  blkCp = blkCp == 0 ? heap.alloc(b) : heap.realloc(blkCp, b);
+  blkRank = blkRank == 0 ? heap.alloc(b) : heap.realloc(blkRank, b);
+  blkCont = blkCont == 0 ? heap.alloc(b) : heap.realloc(blkCont, b);
+  spanS = spanS == 0 ? heap.alloc(b) : heap.realloc(spanS, b);
+  spanE = spanE == 0 ? heap.alloc(b) : heap.realloc(spanE, b);
+  blkCap = cap;
+}
+
+function emitEntry(i: i32): void {
+  const p = (<usize>i) * 4;
+  if (load<u32>(blkCont + p) == 0) {
+    const k = (<usize>spanRead) * 4;
+    lastS = load<u32>(spanS + k);
+    lastE = load<u32>(spanE + k);
+    spanRead++;
+  }
+  const cp = load<u32>(blkCp + p);
+  if (!(flagsOf(cp) & F_MN)) lowerStage(cp, lastS, lastE);
+}
+
+/** Emits the pending block in canonical order. */
+function flushBlock(): void {
+  const n = blkLen;
+  if (n == 0) return;
+  blkLen = 0;
+  spanRead = 0;
+  if (blkSorted) {
+    for (let i = 0; i < n; i++) emitEntry(i);
+  } else {
+    // stable order by rank: emit rank by rank (ranks are few)
+    let maxR: u32 = 0;
+    for (let i = 0; i < n; i++) {
+      const r = load<u32>(blkRank + (<usize>i) * 4);
+      if (r > maxR) maxR = r;
+    }
+    for (let r: u32 = 0; r <= maxR; r++) {
+      for (let i = 0; i < n; i++) {
+        if (load<u32>(blkRank + (<usize>i) * 4) == r) emitEntry(i);
+      }
+    }
+  }
+  spanCount = 0;
+  blkSorted = true;
+}
+
+function nfdPush(cp: u32, cont: u32): void {
+  const f = flagsOf(cp);
+  let rank: u32 = 0;
+  if (f & F_NONSTARTER) rank = <u32>unchecked(CCC_RANKS[findKey(CCC_KEYS, cp)]);
+  else flushBlock();
+  if (blkLen == blkCap) blkGrow();
+  const p = (<usize>blkLen) * 4;
+  if (blkLen > 0 && load<u32>(blkRank + p - 4) > rank) blkSorted = false;
+  store<u32>(blkCp + p, cp);
+  store<u32>(blkRank + p, rank);
+  store<u32>(blkCont + p, cont);
+  blkLen++;
+}
+
+/** Decomposes one source char into the pending block. */
+function stripStage(cp: u32, start: u32, end: u32): void {
+  let first: u32 = cp;
+  let k: i32 = -1;
+  let hangul = false;
+  if (flagsOf(cp) & F_DECOMP) {
+    if (cp >= 0xAC00 && cp <= 0xD7A3) {
+      hangul = true;
+      first = 0x1100 + (cp - 0xAC00) / 588;
+    } else {
+      k = findKey(DECOMP_KEYS, cp);
+      first = unchecked(DECOMP_DATA[unchecked(DECOMP_STARTS[k])]);
+    }
+  }
+  // the first char may flush the block; its source span joins the new block's queue
+  if (!(flagsOf(first) & F_NONSTARTER)) flushBlock();
+  if (blkLen == blkCap) blkGrow();
+  store<u32>(spanS + (<usize>spanCount) * 4, start);
+  store<u32>(spanE + (<usize>spanCount) * 4, end);
+  spanCount++;
+  nfdPush(first, 0);
+  if (hangul) {
+    const s = cp - 0xAC00;
+    nfdPush(0x1161 + (s % 588) / 28, 1);
+    if (s % 28 != 0) nfdPush(0x11A7 + s % 28, 1);
+  } else if (k >= 0) {
+    const a = unchecked(DECOMP_STARTS[k]);
+    const b = unchecked(DECOMP_STARTS[k + 1]);
+    for (let i = a + 1; i < b; i++) nfdPush(unchecked(DECOMP_DATA[i]), 1);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function normalized(cp: u32, start: u32, end: u32): void {
+  if (optStrip) stripStage(cp, start, end);
+  else lowerStage(cp, start, end);
+}
+
+/** A boundary that is a starter (whitespace): emits the pending block, then ends the word. */
+function boundary(): void {
+  flushBlock();
+  endWord();
+}
+
+/** Starts a new output (before `encodeRange`/`addToken`). Returns E_NO_MODEL before a model. */
+export function begin(): i32 {
+  if (model == 0) return E_NO_MODEL;
+  outCount = 0;
+  wordIdx = -1;
+  inWord = false;
+  blkLen = 0;
+  spanCount = 0;
+  return E_OK;
+}
+
+/** Appends a token that stands for itself (an added token found in the text) as its own word. */
+export function addToken(id: i32, start: u32, end: u32): i32 {
+  boundary();
+  wordIdx++;
+  emit(id, wordIdx, start, end);
+  return outCount;
+}
+
+/**
+ * Tokenizes `len` UTF-16 code units at `input`. Returns the token count; the tokens are at
+ * `idsPtr()`, `wordsPtr()`, `startsPtr()`, `endsPtr()`. Returns E_NO_MODEL before a model.
+ */
+export function encode(input: usize, len: i32): i32 {
+  const status = begin();
+  if (status != E_OK) return status;
+  return encodeRange(input, 0, len);
+}
+
+/**
+ * Appends the tokens of code units [from, to) of the text at `input` to the output started
+ * by `begin`; offsets count from `input`, word indices continue. Returns the token count.
+ */
+export function encodeRange(input: usize, from: i32, to: i32): i32 {
+  if (model == 0) return E_NO_MODEL;
+  lastS = lastE = <u32>from;
+  const end = input + (<usize>to) * 2;
+  let p = input + (<usize>from) * 2;
+  while (p < end) {
+    const start = <u32>((p - input) >> 1);
+    let cp = <u32>load<u16>(p);
+    p += 2;
+    // Fast path: lowercase ASCII letters and digits go straight into the word.
+    if ((cp - 0x61 < 26 || cp - 0x30 < 10) && blkLen == 0) {
+      wordChar(cp, start, start + 1);
+      continue;
+    }
+    if (cp >= 0xD800 && cp < 0xE000) {
+      const hi = cp;
+      cp = 0xFFFD; // a lone surrogate becomes U+FFFD, as in a UTF-8 conversion
+      if (hi < 0xDC00 && p < end) {
+        const lo = <u32>load<u16>(p);
+        if (lo >= 0xDC00 && lo < 0xE000) {
+          cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+          p += 2;
+        }
+      }
+    }
+    const e = <u32>((p - input) >> 1);
+    const f = flagsOf(cp);
+    if (optCleanText) {
+      if (f & F_DROP) continue;
+      if (f & F_WS) {
+        boundary();
+        continue;
+      }
+    }
+    if (optChinese && (f & F_CJK)) {
+      boundary();
+      normalized(cp, start, e);
+      boundary();
+      continue;
+    }
+    normalized(cp, start, e);
+  }
+  boundary();
+  return outCount;
+}
