@@ -192,7 +192,10 @@ function validate(c: TokenizerConfig): TokenizerConfig {
     }
   }
   if (!(c.maxInputCharsPerWord >= 1 && c.maxInputCharsPerWord <= 65536)) {
-    throw new TokenizerLoadError("maxInputCharsPerWord must be in 1..65536", "maxInputCharsPerWord");
+    throw new TokenizerLoadError(
+      "maxInputCharsPerWord must be in 1..65536",
+      "maxInputCharsPerWord",
+    );
   }
   if (!c.continuingSubwordPrefix) {
     throw new TokenizerLoadError("continuingSubwordPrefix must not be empty", "prefix");

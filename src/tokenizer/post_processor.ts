@@ -27,8 +27,28 @@ export interface Segment {
 }
 
 /**
+ * Tokens HF keeps of a sequence of a pair before truncating: it stops tokenizing after the
+ * first word that brings the count to `maxLength` (special tokens included) or more. The
+ * check follows words the model tokenized, not added tokens found in the text (`added`
+ * holds their token indices).
+ */
+export function earlyStop(
+  words: Int32Array,
+  n: number,
+  maxLength: number,
+  added: readonly number[] | null,
+): number {
+  for (let i = Math.max(maxLength - 1, 0); i < n; i++) {
+    const endsWord = i + 1 === n || words[i + 1] !== words[i];
+    if (endsWord && !(added && added.includes(i))) return i + 1;
+  }
+  return n;
+}
+
+/**
  * Lengths after truncating sequences of `n1` and `n2` tokens (n2 = -1 for no pair) to
- * `max` tokens in total, exactly as HF `truncate_encodings`.
+ * `max` tokens in total, as HF `truncate_encodings` (for pairs, pass lengths already cut
+ * by `earlyStop`).
  */
 export function truncatedLengths(
   n1: number,
@@ -134,6 +154,7 @@ export function writeRow(
   const used = k - row;
   for (; k < row + width; k++) {
     t.ids[k * s] = tpl.pad;
+    t.special[k] = 1;
     t.words[k] = -1;
     t.sequence[k] = -1;
   }

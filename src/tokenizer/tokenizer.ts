@@ -29,6 +29,7 @@ import {
 } from "./config.ts";
 import { decodeWordPiece } from "./decoder.ts";
 import {
+  earlyStop,
   paddedWidth,
   type RowTarget,
   type Segment,
@@ -120,11 +121,18 @@ export class Tokenizer {
     this.config = config;
     this.#wasm = wasm;
     const id = (t: string) => this.tokenToId(t)!;
-    this.#template = { cls: id(config.clsToken), sep: id(config.sepToken), pad: id(config.padToken) };
+    this.#template = {
+      cls: id(config.clsToken),
+      sep: id(config.sepToken),
+      pad: id(config.padToken),
+    };
     const added = [...config.addedTokens].filter((a) => a.content.length > 0)
       .sort((a, b) => b.content.length - a.content.length);
     this.#added = added.length
-      ? new RegExp(added.map((a) => a.content.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g")
+      ? new RegExp(
+        added.map((a) => a.content.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+        "g",
+      )
       : null;
     this.#addedFirstChars = [...new Set(added.map((a) => a.content[0]))].join("");
     this.#addedIds = new Map(added.map((a: AddedToken) => [a.content, a.id]));
@@ -146,7 +154,7 @@ export class Tokenizer {
     options: TokenizerOptions = {},
     wasm?: WasmSource,
   ): Promise<Tokenizer> {
-    return Tokenizer.fromConfig(configFromVocab(vocabText, options), wasm);
+    return await Tokenizer.fromConfig(configFromVocab(vocabText, options), wasm);
   }
 
   /** From HF `tokenizer.json` (text or parsed), optionally with `tokenizer_config.json`. */
@@ -156,7 +164,10 @@ export class Tokenizer {
     options: TokenizerOptions = {},
     wasm?: WasmSource,
   ): Promise<Tokenizer> {
-    return Tokenizer.fromConfig(configFromTokenizerJson(tokenizerJson, tokenizerConfig, options), wasm);
+    return await Tokenizer.fromConfig(
+      configFromTokenizerJson(tokenizerJson, tokenizerConfig, options),
+      wasm,
+    );
   }
 
   /** From a configuration: builds the WordPiece trie with failure links in wasm. */
@@ -255,6 +266,11 @@ export class Tokenizer {
     if (status !== 0) throw new TokenizerLoadError(`building the vocabulary failed (${status})`);
   }
 
+  /** Bytes of WebAssembly memory this tokenizer holds (model, buffers). */
+  memoryBytes(): number {
+    return this.#wasm.memory.buffer.byteLength;
+  }
+
   /** Vocabulary size. */
   get vocabSize(): number {
     return this.config.vocab.length;
@@ -287,7 +303,7 @@ export class Tokenizer {
    * Runs normalizer, pre-tokenizer and WordPiece on `text` (no special tokens). The result
    * views wasm memory and is valid until the next call.
    */
-  #run(text: unknown, param: string): Segment & { n: number } {
+  #run(text: unknown, param: string): Segment & { n: number; added: number[] | null } {
     if (typeof text !== "string") {
       throw new InputError(`${param} must be a string, got ${describe(text)}`, param);
     }
@@ -308,7 +324,9 @@ export class Tokenizer {
     const u16 = new Uint16Array(w.memory.buffer, this.#input, len);
     for (let i = 0; i < len; i++) u16[i] = text.charCodeAt(i);
     let n: number;
+    let added: number[] | null = null;
     if (this.#added && hasAny(text, this.#addedFirstChars)) {
+      added = [];
       w.begin();
       const re = this.#added;
       re.lastIndex = 0;
@@ -317,6 +335,7 @@ export class Tokenizer {
       for (let m = re.exec(text); m; m = re.exec(text)) {
         if (m.index > at) w.encodeRange(this.#input, at, m.index);
         n = w.addToken(this.#addedIds.get(m[0])!, m.index, m.index + m[0].length);
+        added.push(n - 1);
         at = m.index + m[0].length;
       }
       if (at < len) n = w.encodeRange(this.#input, at, len);
@@ -327,6 +346,7 @@ export class Tokenizer {
     const mem = w.memory.buffer;
     return {
       n,
+      added,
       ids: new Int32Array(mem, w.idsPtr(), n),
       words: new Int32Array(mem, w.wordsPtr(), n),
       starts: new Uint32Array(mem, w.startsPtr(), n),
@@ -337,7 +357,9 @@ export class Tokenizer {
   /** Copies a segment out of wasm memory (into reusable scratch when `keep` is false). */
   #hold(seg: Segment & { n: number }): Segment {
     const n = seg.n;
-    if (this.#scratch.ids.length < n) this.#scratch = emptySegment(Math.max(n, 2 * this.#scratch.ids.length));
+    if (this.#scratch.ids.length < n) {
+      this.#scratch = emptySegment(Math.max(n, 2 * this.#scratch.ids.length));
+    }
     const s = this.#scratch;
     s.ids.set(seg.ids);
     s.words.set(seg.words);
@@ -357,7 +379,9 @@ export class Tokenizer {
     const [a, na, b, nb] = this.#encodeInput(input, "text", o);
     const special = o.addSpecialTokens;
     const real = na + Math.max(nb, 0) + (special ? (nb >= 0 ? 3 : 2) : 0);
-    const width = o.padding === false ? real : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
+    const width = o.padding === false
+      ? real
+      : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
     const t = allocRows(width, 1);
     writeRow(t, 0, width, this.#template, special, a, na, b, nb);
     const convert = (ids: Int32Array) => this.convertIdsToTokens(ids);
@@ -382,6 +406,7 @@ export class Tokenizer {
     o: Required<Omit<EncodeOptions, "maxLength" | "padToMultipleOf">> & EncodeOptions,
   ): [Segment, number, Segment | null, number] {
     let a: Segment, b: Segment | null = null, na: number, nb = -1;
+    let addedA: number[] | null = null, addedB: number[] | null = null;
     if (typeof input === "string") {
       const r = this.#run(input, param);
       a = r;
@@ -389,10 +414,12 @@ export class Tokenizer {
     } else if (Array.isArray(input) && input.length === 2) {
       const ra = this.#run(input[0], `${param}[0]`);
       na = ra.n;
+      addedA = ra.added;
       a = this.#hold(ra);
       const rb = this.#run(input[1], `${param}[1]`);
       b = rb;
       nb = rb.n;
+      addedB = rb.added;
     } else {
       throw new InputError(`${param} must be a string or a pair [string, string]`, param);
     }
@@ -405,6 +432,10 @@ export class Tokenizer {
         throw new InputError(`maxLength must be at least ${specials}`, "maxLength");
       }
       const strategy = o.truncation === true ? "longest_first" : o.truncation;
+      if (b) {
+        na = earlyStop(a.words, na, o.maxLength, addedA);
+        nb = earlyStop(b.words, nb, o.maxLength, addedB);
+      }
       [na, nb] = truncatedLengths(na, nb, o.maxLength - specials, strategy);
     }
     return [a, na, b, nb];
@@ -450,7 +481,12 @@ export class Tokenizer {
       if (real > longest) longest = real;
     }
     // Pass 2: write rows into the tensors.
-    const width = paddedWidth(longest, o.padding === "max_length" ? "max_length" : "longest", o.maxLength, o.padToMultipleOf);
+    const width = paddedWidth(
+      longest,
+      o.padding === "max_length" ? "max_length" : "longest",
+      o.maxLength,
+      o.padToMultipleOf,
+    );
     const cells = count * width;
     const inputIds = new BigInt64Array(cells);
     const attentionMask = new BigInt64Array(cells);
@@ -538,9 +574,14 @@ function describe(v: unknown): string {
 }
 
 function checkOptions(o: EncodeOptions) {
-  if (typeof o !== "object" || o === null) throw new InputError("options must be an object", "options");
+  if (typeof o !== "object" || o === null) {
+    throw new InputError("options must be an object", "options");
+  }
   const maxLength = o.maxLength;
-  if (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength >= 0 && maxLength <= 1 << 24)) {
+  if (
+    maxLength !== undefined &&
+    !(Number.isInteger(maxLength) && maxLength >= 0 && maxLength <= 1 << 24)
+  ) {
     throw new InputError("maxLength must be a non-negative integer", "maxLength");
   }
   const m = o.padToMultipleOf;

@@ -51,14 +51,19 @@ export async function oracleEncode(
   oracle: HfTokenizer,
   inputs: TextInput[],
 ): Promise<Expected[]> {
-  // deno-lint-ignore no-explicit-any
-  const encs = await oracle.encodeBatch(inputs as any);
+  // The binding's encodeBatch takes no pairs, so pairs are encoded one by one (no
+  // cross-row padding then: each pair is padded on its own).
+  const encs = inputs.every((x) => typeof x === "string")
+    ? await oracle.encodeBatch(inputs as string[])
+    : await Promise.all(
+      inputs.map((x) => typeof x === "string" ? oracle.encode(x) : oracle.encode(x[0], x[1])),
+    );
   return encs.map((e, i) => {
     const input = inputs[i];
     const seq = e.getSequenceIds();
     const maps = typeof input === "string" ? [cpToUtf16(input)] : input.map(cpToUtf16);
     const offsets: number[] = [];
-    e.getOffsets().forEach(([s, t]: [number, number], k: number) => {
+    e.getOffsets().forEach(([s, t]: number[], k: number) => {
       const m = maps[seq[k] ?? 0];
       offsets.push(seq[k] === null || seq[k] === undefined ? s : m[s], seq[k] == null ? t : m[t]);
     });
@@ -67,7 +72,7 @@ export async function oracleEncode(
       typeIds: e.getTypeIds(),
       mask: e.getAttentionMask(),
       special: e.getSpecialTokensMask(),
-      wordIds: e.getWordIds().map((w: number | null) => w ?? -1),
+      wordIds: e.getWordIds().map((w) => w ?? -1),
       offsets,
     };
   });

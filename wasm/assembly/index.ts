@@ -41,8 +41,8 @@ const E_NO_MODEL: i32 = -2;
 // ---------------------------------------------------------------- Unicode helpers
 
 // @ts-ignore: decorator
-@inline function flagsOf(cp: u32): u8 {
-  const block = <u32>unchecked(STAGE1[cp >> BLOCK_SHIFT]);
+function flagsOf(cp: u32): u8 {
+  const block = <u32> unchecked(STAGE1[cp >> BLOCK_SHIFT]);
   return unchecked(STAGE2[(block << BLOCK_SHIFT) | (cp & BLOCK_MASK)]);
 }
 
@@ -120,16 +120,16 @@ let pool: usize = 0;
 let poolLen: i32 = 0;
 
 // @ts-ignore: decorator
-@inline function hashOf(node: i32, cp: u32): u32 {
-  const key = ((<u64>node) << 21) | <u64>cp;
-  return <u32>((key * 0x9E3779B97F4A7C15) >> 40);
+function hashOf(node: i32, cp: u32): u32 {
+  const key = ((<u64> node) << 21) | <u64> cp;
+  return <u32> ((key * 0x9E3779B97F4A7C15) >> 40);
 }
 
 // @ts-ignore: decorator
-@inline function child(node: i32, cp: u32): i32 {
+function child(node: i32, cp: u32): i32 {
   let h = hashOf(node, cp) & htMask;
   while (true) {
-    const e = ht + (<usize>h) * 12;
+    const e = ht + (<usize> h) * 12;
     const n = load<i32>(e);
     if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
     if (n < 0) return -1;
@@ -140,7 +140,7 @@ let poolLen: i32 = 0;
 function htInsert(table: usize, mask: u32, node: i32, cp: u32, target: i32): void {
   let h = hashOf(node, cp) & mask;
   while (true) {
-    const e = table + (<usize>h) * 12;
+    const e = table + (<usize> h) * 12;
     const n = load<i32>(e);
     if (n < 0) {
       store<i32>(e, node);
@@ -155,7 +155,7 @@ function htInsert(table: usize, mask: u32, node: i32, cp: u32, target: i32): voi
 function htFind(table: usize, mask: u32, node: i32, cp: u32): i32 {
   let h = hashOf(node, cp) & mask;
   while (true) {
-    const e = table + (<usize>h) * 12;
+    const e = table + (<usize> h) * 12;
     const n = load<i32>(e);
     if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
     if (n < 0) return -1;
@@ -170,8 +170,8 @@ function pow2AtLeast(n: u32): u32 {
 }
 
 function blockSize(nodes: i32, htCap: u32, vocab: i32, poolN: i32): usize {
-  return HEADER + (<usize>nodes) * 16 + (<usize>htCap) * 12 + (<usize>vocab) * 4 +
-    (<usize>poolN) * 4;
+  return HEADER + (<usize> nodes) * 16 + (<usize> htCap) * 12 + (<usize> vocab) * 4 +
+    (<usize> poolN) * 4;
 }
 
 function attachBlock(block: usize): void {
@@ -180,15 +180,15 @@ function attachBlock(block: usize): void {
   const htCap = load<u32>(block, 12);
   vocabSize = load<i32>(block, 16);
   poolLen = load<i32>(block, 20);
-  const n = <usize>nodeCount;
+  const n = <usize> nodeCount;
   nodeTok = block + HEADER;
   nodeFail = nodeTok + n * 4;
   popStart = nodeFail + n * 4;
   popLen = popStart + n * 4;
   ht = popLen + n * 4;
   htMask = htCap - 1;
-  tokLen = ht + (<usize>htCap) * 12;
-  pool = tokLen + (<usize>vocabSize) * 4;
+  tokLen = ht + (<usize> htCap) * 12;
+  pool = tokLen + (<usize> vocabSize) * 4;
   modelSize = blockSize(nodeCount, htCap, vocabSize, poolLen);
 }
 
@@ -227,27 +227,27 @@ export function attach(block: usize, size: usize): i32 {
   if (nodes < 2 || vocab < 1 || poolN < 0 || htCap < 16 || (htCap & (htCap - 1)) != 0) {
     return E_BAD_MODEL;
   }
-  if (<u64>htCap > (<u64>nodes) * 4 + 16) return E_BAD_MODEL;
+  if (<u64> htCap > (<u64> nodes) * 4 + 16) return E_BAD_MODEL;
   if (blockSize(nodes, htCap, vocab, poolN) != size) return E_BAD_MODEL;
   const tok = block + HEADER;
-  const fail = tok + (<usize>nodes) * 4;
-  const ps = fail + (<usize>nodes) * 4;
-  const pl = ps + (<usize>nodes) * 4;
-  const table = pl + (<usize>nodes) * 4;
-  const tl = table + (<usize>htCap) * 12;
-  const pp = tl + (<usize>vocab) * 4;
+  const fail = tok + (<usize> nodes) * 4;
+  const ps = fail + (<usize> nodes) * 4;
+  const pl = ps + (<usize> nodes) * 4;
+  const table = pl + (<usize> nodes) * 4;
+  const tl = table + (<usize> htCap) * 12;
+  const pp = tl + (<usize> vocab) * 4;
   for (let v = 0; v < nodes; v++) {
-    const t = load<i32>(tok + (<usize>v) * 4);
-    const f = load<i32>(fail + (<usize>v) * 4);
-    const s = load<u32>(ps + (<usize>v) * 4);
-    const l = load<u32>(pl + (<usize>v) * 4);
+    const t = load<i32>(tok + (<usize> v) * 4);
+    const f = load<i32>(fail + (<usize> v) * 4);
+    const s = load<u32>(ps + (<usize> v) * 4);
+    const l = load<u32>(pl + (<usize> v) * 4);
     if (t < -1 || t >= vocab) return E_BAD_MODEL;
     if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
-    if (<u64>s + <u64>l > <u64>poolN) return E_BAD_MODEL;
+    if (<u64> s + <u64> l > <u64> poolN) return E_BAD_MODEL;
   }
   let used: u32 = 0;
   for (let h: u32 = 0; h < htCap; h++) {
-    const e = table + (<usize>h) * 12;
+    const e = table + (<usize> h) * 12;
     const n = load<i32>(e);
     if (n < 0) continue;
     used++;
@@ -256,10 +256,10 @@ export function attach(block: usize, size: usize): i32 {
   }
   if (used >= htCap) return E_BAD_MODEL; // lookups need an empty slot to stop
   for (let i = 0; i < vocab; i++) {
-    if (load<u32>(tl + (<usize>i) * 4) > 0x10000) return E_BAD_MODEL;
+    if (load<u32>(tl + (<usize> i) * 4) > 0x10000) return E_BAD_MODEL;
   }
   for (let i = 0; i < poolN; i++) {
-    const t = load<i32>(pp + (<usize>i) * 4);
+    const t = load<i32>(pp + (<usize> i) * 4);
     if (t < 0 || t >= vocab) return E_BAD_MODEL;
   }
   if (model != 0 && model != block) heap.free(model);
@@ -283,18 +283,18 @@ export function build(
 ): i32 {
   // Upper bound on nodes: every code unit a node, plus the two roots.
   let total: i32 = 0;
-  for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize>i) * 8, 4);
+  for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize> i) * 8, 4);
   const cap = total + 2;
-  const tTok = heap.alloc((<usize>cap) * 4);
-  const tDepth = heap.alloc((<usize>cap) * 4);
-  const eParent = heap.alloc((<usize>cap) * 4); // edge into node v: parent and char
-  const eChar = heap.alloc((<usize>cap) * 4);
-  const tLen = heap.alloc((<usize>vocab) * 4);
-  memory.fill(tLen, 0, (<usize>vocab) * 4);
-  const tCap = pow2AtLeast(<u32>cap * 2);
+  const tTok = heap.alloc((<usize> cap) * 4);
+  const tDepth = heap.alloc((<usize> cap) * 4);
+  const eParent = heap.alloc((<usize> cap) * 4); // edge into node v: parent and char
+  const eChar = heap.alloc((<usize> cap) * 4);
+  const tLen = heap.alloc((<usize> vocab) * 4);
+  memory.fill(tLen, 0, (<usize> vocab) * 4);
+  const tCap = pow2AtLeast(<u32> cap * 2);
   const tMask = tCap - 1;
-  const tHt = heap.alloc((<usize>tCap) * 12);
-  memory.fill(tHt, 0xFF, (<usize>tCap) * 12);
+  const tHt = heap.alloc((<usize> tCap) * 12);
+  memory.fill(tHt, 0xFF, (<usize> tCap) * 12);
   store<i32>(tTok, -1);
   store<i32>(tTok, -1, 4);
   store<i32>(tDepth, 0);
@@ -304,23 +304,23 @@ export function build(
 
   let off: usize = text;
   for (let i = 0; i < count; i++) {
-    const id = load<i32>(entries + (<usize>i) * 8);
-    const len = load<i32>(entries + (<usize>i) * 8, 4);
+    const id = load<i32>(entries + (<usize> i) * 8);
+    const len = load<i32>(entries + (<usize> i) * 8, 4);
     const start = off;
-    const end = off + (<usize>len) * 2;
+    const end = off + (<usize> len) * 2;
     off = end;
     let p = start;
     let node = ROOT;
-    if (len > prefixLen && memory.compare(start, prefix, (<usize>prefixLen) * 2) == 0) {
-      p += (<usize>prefixLen) * 2;
+    if (len > prefixLen && memory.compare(start, prefix, (<usize> prefixLen) * 2) == 0) {
+      p += (<usize> prefixLen) * 2;
       node = SROOT;
     }
     let chars: u32 = 0;
     while (p < end) {
-      let cp = <u32>load<u16>(p);
+      let cp = <u32> load<u16>(p);
       p += 2;
       if (cp >= 0xD800 && cp < 0xDC00 && p < end) {
-        const lo = <u32>load<u16>(p);
+        const lo = <u32> load<u16>(p);
         if (lo >= 0xDC00 && lo < 0xE000) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           p += 2;
@@ -330,49 +330,49 @@ export function build(
       let next = htFind(tHt, tMask, node, cp);
       if (next < 0) {
         next = nodes++;
-        store<i32>(tTok + (<usize>next) * 4, -1);
-        const d = load<i32>(tDepth + (<usize>node) * 4) + 1;
-        store<i32>(tDepth + (<usize>next) * 4, d);
+        store<i32>(tTok + (<usize> next) * 4, -1);
+        const d = load<i32>(tDepth + (<usize> node) * 4) + 1;
+        store<i32>(tDepth + (<usize> next) * 4, d);
         if (d > maxDepth) maxDepth = d;
-        store<i32>(eParent + (<usize>next) * 4, node);
-        store<u32>(eChar + (<usize>next) * 4, cp);
+        store<i32>(eParent + (<usize> next) * 4, node);
+        store<u32>(eChar + (<usize> next) * 4, cp);
         htInsert(tHt, tMask, node, cp, next);
       }
       node = next;
     }
     if (node > SROOT && id >= 0 && id < vocab) {
-      store<i32>(tTok + (<usize>node) * 4, id);
-      store<u32>(tLen + (<usize>id) * 4, chars);
+      store<i32>(tTok + (<usize> node) * 4, id);
+      store<u32>(tLen + (<usize> id) * 4, chars);
     }
   }
 
   // BFS order by depth (counting sort), so that fail[v] < v in the final numbering.
-  const order = heap.alloc((<usize>nodes) * 4); // position → old id
-  const rank = heap.alloc((<usize>nodes) * 4); // old id → position
-  const bucket = heap.alloc((<usize>maxDepth + 2) * 4);
-  memory.fill(bucket, 0, (<usize>maxDepth + 2) * 4);
+  const order = heap.alloc((<usize> nodes) * 4); // position → old id
+  const rank = heap.alloc((<usize> nodes) * 4); // old id → position
+  const bucket = heap.alloc((<usize> maxDepth + 2) * 4);
+  memory.fill(bucket, 0, (<usize> maxDepth + 2) * 4);
   for (let v = 0; v < nodes; v++) {
-    const b = bucket + (<usize>load<i32>(tDepth + (<usize>v) * 4) + 1) * 4;
+    const b = bucket + (<usize> load<i32>(tDepth + (<usize> v) * 4) + 1) * 4;
     store<i32>(b, load<i32>(b) + 1);
   }
   for (let d = 1; d <= maxDepth + 1; d++) {
-    const b = bucket + (<usize>d) * 4;
+    const b = bucket + (<usize> d) * 4;
     store<i32>(b, load<i32>(b) + load<i32>(b - 4));
   }
   for (let v = 0; v < nodes; v++) {
-    const b = bucket + (<usize>load<i32>(tDepth + (<usize>v) * 4)) * 4;
+    const b = bucket + (<usize> load<i32>(tDepth + (<usize> v) * 4)) * 4;
     const pos = load<i32>(b);
     store<i32>(b, pos + 1);
-    store<i32>(order + (<usize>pos) * 4, v);
-    store<i32>(rank + (<usize>v) * 4, pos);
+    store<i32>(order + (<usize> pos) * 4, v);
+    store<i32>(rank + (<usize> v) * 4, pos);
   }
 
   // Failure links and pops, in BFS order (old ids; pops into a growing pool).
-  const tFail = heap.alloc((<usize>nodes) * 4);
-  const tPs = heap.alloc((<usize>nodes) * 4);
-  const tPl = heap.alloc((<usize>nodes) * 4);
+  const tFail = heap.alloc((<usize> nodes) * 4);
+  const tPs = heap.alloc((<usize> nodes) * 4);
+  const tPl = heap.alloc((<usize> nodes) * 4);
   let pCap: i32 = nodes + 16;
-  let tPool = heap.alloc((<usize>pCap) * 4);
+  let tPool = heap.alloc((<usize> pCap) * 4);
   let pN: i32 = 0;
   store<i32>(tFail, -1);
   store<i32>(tFail, -1, 4);
@@ -381,15 +381,15 @@ export function build(
   store<u32>(tPl, 0);
   store<u32>(tPl, 0, 4);
   for (let i = 2; i < nodes; i++) {
-    const v = load<i32>(order + (<usize>i) * 4);
-    const vp = (<usize>v) * 4;
+    const v = load<i32>(order + (<usize> i) * 4);
+    const vp = (<usize> v) * 4;
     const t = load<i32>(tTok + vp);
     if (t >= 0) {
       if (pN + 1 > pCap) {
         pCap *= 2;
-        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
+        tPool = heap.realloc(tPool, (<usize> pCap) * 4);
       }
-      store<i32>(tPool + (<usize>pN) * 4, t);
+      store<i32>(tPool + (<usize> pN) * 4, t);
       store<u32>(tPs + vp, pN);
       store<u32>(tPl + vp, 1);
       store<i32>(tFail + vp, SROOT);
@@ -399,24 +399,24 @@ export function build(
     const u = load<i32>(eParent + vp);
     const c = load<u32>(eChar + vp);
     const start = pN;
-    let z = load<i32>(tFail + (<usize>u) * 4);
+    let z = load<i32>(tFail + (<usize> u) * 4);
     let from = u;
     let target = -1;
     while (true) {
       // F(v) += F(from)
-      const fs = load<u32>(tPs + (<usize>from) * 4);
-      const fl = <i32>load<u32>(tPl + (<usize>from) * 4);
+      const fs = load<u32>(tPs + (<usize> from) * 4);
+      const fl = <i32> load<u32>(tPl + (<usize> from) * 4);
       if (pN + fl > pCap) {
         while (pN + fl > pCap) pCap *= 2;
-        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
+        tPool = heap.realloc(tPool, (<usize> pCap) * 4);
       }
-      memory.copy(tPool + (<usize>pN) * 4, tPool + (<usize>fs) * 4, (<usize>fl) * 4);
+      memory.copy(tPool + (<usize> pN) * 4, tPool + (<usize> fs) * 4, (<usize> fl) * 4);
       pN += fl;
       if (z < 0) break;
       target = htFind(tHt, tMask, z, c);
       if (target >= 0) break;
       from = z;
-      z = load<i32>(tFail + (<usize>z) * 4);
+      z = load<i32>(tFail + (<usize> z) * 4);
     }
     if (target < 0) pN = start; // dead end: no pops needed
     store<i32>(tFail + vp, target);
@@ -425,7 +425,7 @@ export function build(
   }
 
   // Final compact block, renumbered in BFS order.
-  const htCap = pow2AtLeast(<u32>(nodes - 2) * 2 + 1);
+  const htCap = pow2AtLeast(<u32> (nodes - 2) * 2 + 1);
   const size = blockSize(nodes, htCap, vocab, pN);
   const block = heap.alloc(size);
   store<i32>(block, MAGIC);
@@ -438,23 +438,23 @@ export function build(
   store<i32>(block, 0, 28);
   if (model != 0) heap.free(model);
   attachBlock(block);
-  memory.fill(ht, 0xFF, (<usize>htCap) * 12);
+  memory.fill(ht, 0xFF, (<usize> htCap) * 12);
   for (let i = 0; i < nodes; i++) {
-    const v = load<i32>(order + (<usize>i) * 4);
-    const vp = (<usize>v) * 4;
-    const ip = (<usize>i) * 4;
+    const v = load<i32>(order + (<usize> i) * 4);
+    const vp = (<usize> v) * 4;
+    const ip = (<usize> i) * 4;
     store<i32>(nodeTok + ip, load<i32>(tTok + vp));
     const f = load<i32>(tFail + vp);
-    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4));
+    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize> f) * 4));
     store<u32>(popStart + ip, load<u32>(tPs + vp));
     store<u32>(popLen + ip, load<u32>(tPl + vp));
     if (i >= 2) {
-      const parent = load<i32>(rank + (<usize>load<i32>(eParent + vp)) * 4);
+      const parent = load<i32>(rank + (<usize> load<i32>(eParent + vp)) * 4);
       htInsert(ht, htMask, parent, load<u32>(eChar + vp), i);
     }
   }
-  memory.copy(tokLen, tLen, (<usize>vocab) * 4);
-  memory.copy(pool, tPool, (<usize>pN) * 4);
+  memory.copy(tokLen, tLen, (<usize> vocab) * 4);
+  memory.copy(pool, tPool, (<usize> pN) * 4);
 
   heap.free(tTok);
   heap.free(tDepth);
@@ -500,7 +500,7 @@ export function endsPtr(): usize {
 
 function growOut(): void {
   const cap = outCap == 0 ? 1024 : outCap * 2;
-  const bytes = (<usize>cap) * 4;
+  const bytes = (<usize> cap) * 4;
   outIds = outIds == 0 ? heap.alloc(bytes) : heap.realloc(outIds, bytes);
   outWords = outWords == 0 ? heap.alloc(bytes) : heap.realloc(outWords, bytes);
   outStarts = outStarts == 0 ? heap.alloc(bytes) : heap.realloc(outStarts, bytes);
@@ -515,15 +515,19 @@ export function shrink(keepTokens: i32): void {
   heap.free(outWords);
   heap.free(outStarts);
   heap.free(outEnds);
-  outIds = outWords = outStarts = outEnds = 0;
+  outIds =
+    outWords =
+    outStarts =
+    outEnds =
+      0;
   outCap = 0;
   growOut();
 }
 
 // @ts-ignore: decorator
-@inline function emit(id: i32, word: i32, start: u32, end: u32): void {
+function emit(id: i32, word: i32, start: u32, end: u32): void {
   if (outCount == outCap) growOut();
-  const p = (<usize>outCount) * 4;
+  const p = (<usize> outCount) * 4;
   store<i32>(outIds + p, id);
   store<i32>(outWords + p, word);
   store<u32>(outStarts + p, start);
@@ -548,31 +552,31 @@ let node: i32 = ROOT;
 
 function ensureWordCap(n: i32): void {
   if (n <= wCap) return;
-  wS = wS == 0 ? heap.alloc((<usize>n) * 4) : heap.realloc(wS, (<usize>n) * 4);
-  wE = wE == 0 ? heap.alloc((<usize>n) * 4) : heap.realloc(wE, (<usize>n) * 4);
+  wS = wS == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wS, (<usize> n) * 4);
+  wE = wE == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wE, (<usize> n) * 4);
   wCap = n;
 }
 
 /** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
 function popTokens(v: i32): void {
-  const vp = (<usize>v) * 4;
+  const vp = (<usize> v) * 4;
   const s = load<u32>(popStart + vp);
   const n = load<u32>(popLen + vp);
   for (let i: u32 = 0; i < n; i++) {
-    const t = load<i32>(pool + (<usize>(s + i)) * 4);
-    const l = <i32>load<u32>(tokLen + (<usize>t) * 4);
+    const t = load<i32>(pool + (<usize> (s + i)) * 4);
+    const l = <i32> load<u32>(tokLen + (<usize> t) * 4);
     const last = pos + l - 1;
     if (l <= 0 || last >= wordLen) { // only a corrupt model gets here
       failed = true;
       return;
     }
-    emit(t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
+    emit(t, wordIdx, load<u32>(wS + (<usize> pos) * 4), load<u32>(wE + (<usize> last) * 4));
     pos += l;
   }
 }
 
 // @ts-ignore: decorator
-@inline function wordChar(cp: u32, start: u32, end: u32): void {
+function wordChar(cp: u32, start: u32, end: u32): void {
   if (!inWord) {
     inWord = true;
     failed = false;
@@ -589,7 +593,7 @@ function popTokens(v: i32): void {
     failed = true;
     return;
   }
-  const p = (<usize>wordLen) * 4;
+  const p = (<usize> wordLen) * 4;
   store<u32>(wS + p, start);
   store<u32>(wE + p, end);
   wordLen++;
@@ -599,7 +603,7 @@ function popTokens(v: i32): void {
       node = next;
       return;
     }
-    const f = node <= SROOT ? -1 : load<i32>(nodeFail + (<usize>node) * 4);
+    const f = node <= SROOT ? -1 : load<i32>(nodeFail + (<usize> node) * 4);
     if (f < 0) {
       failed = true;
       return;
@@ -614,7 +618,7 @@ function endWord(): void {
   if (!inWord) return;
   inWord = false;
   while (!failed && node != SROOT) {
-    const f = node == ROOT ? -1 : load<i32>(nodeFail + (<usize>node) * 4);
+    const f = node == ROOT ? -1 : load<i32>(nodeFail + (<usize> node) * 4);
     if (f < 0) {
       failed = true;
       break;
@@ -632,7 +636,7 @@ function endWord(): void {
 
 /** Pre-tokenizer on a normalized char: whitespace splits, punctuation is its own word. */
 // @ts-ignore: decorator
-@inline function preTokenize(cp: u32, start: u32, end: u32): void {
+function preTokenize(cp: u32, start: u32, end: u32): void {
   const f = flagsOf(cp);
   if (f & (F_WS | F_PUNCT)) {
     endWord();
@@ -677,7 +681,7 @@ let lastE: u32 = 0;
 
 function blkGrow(): void {
   const cap = blkCap == 0 ? 64 : blkCap * 2;
-  const b = (<usize>cap) * 4;
+  const b = (<usize> cap) * 4;
   blkCp = blkCp == 0 ? heap.alloc(b) : heap.realloc(blkCp, b);
   blkRank = blkRank == 0 ? heap.alloc(b) : heap.realloc(blkRank, b);
   blkCont = blkCont == 0 ? heap.alloc(b) : heap.realloc(blkCont, b);
@@ -687,9 +691,9 @@ function blkGrow(): void {
 }
 
 function emitEntry(i: i32): void {
-  const p = (<usize>i) * 4;
+  const p = (<usize> i) * 4;
   if (load<u32>(blkCont + p) == 0) {
-    const k = (<usize>spanRead) * 4;
+    const k = (<usize> spanRead) * 4;
     lastS = load<u32>(spanS + k);
     lastE = load<u32>(spanE + k);
     spanRead++;
@@ -710,12 +714,12 @@ function flushBlock(): void {
     // stable order by rank: emit rank by rank (ranks are few)
     let maxR: u32 = 0;
     for (let i = 0; i < n; i++) {
-      const r = load<u32>(blkRank + (<usize>i) * 4);
+      const r = load<u32>(blkRank + (<usize> i) * 4);
       if (r > maxR) maxR = r;
     }
     for (let r: u32 = 0; r <= maxR; r++) {
       for (let i = 0; i < n; i++) {
-        if (load<u32>(blkRank + (<usize>i) * 4) == r) emitEntry(i);
+        if (load<u32>(blkRank + (<usize> i) * 4) == r) emitEntry(i);
       }
     }
   }
@@ -726,10 +730,10 @@ function flushBlock(): void {
 function nfdPush(cp: u32, cont: u32): void {
   const f = flagsOf(cp);
   let rank: u32 = 0;
-  if (f & F_NONSTARTER) rank = <u32>unchecked(CCC_RANKS[findKey(CCC_KEYS, cp)]);
+  if (f & F_NONSTARTER) rank = <u32> unchecked(CCC_RANKS[findKey(CCC_KEYS, cp)]);
   else flushBlock();
   if (blkLen == blkCap) blkGrow();
-  const p = (<usize>blkLen) * 4;
+  const p = (<usize> blkLen) * 4;
   if (blkLen > 0 && load<u32>(blkRank + p - 4) > rank) blkSorted = false;
   store<u32>(blkCp + p, cp);
   store<u32>(blkRank + p, rank);
@@ -754,8 +758,8 @@ function stripStage(cp: u32, start: u32, end: u32): void {
   // the first char may flush the block; its source span joins the new block's queue
   if (!(flagsOf(first) & F_NONSTARTER)) flushBlock();
   if (blkLen == blkCap) blkGrow();
-  store<u32>(spanS + (<usize>spanCount) * 4, start);
-  store<u32>(spanE + (<usize>spanCount) * 4, end);
+  store<u32>(spanS + (<usize> spanCount) * 4, start);
+  store<u32>(spanE + (<usize> spanCount) * 4, end);
   spanCount++;
   nfdPush(first, 0);
   if (hangul) {
@@ -770,7 +774,7 @@ function stripStage(cp: u32, start: u32, end: u32): void {
 }
 
 // @ts-ignore: decorator
-@inline function normalized(cp: u32, start: u32, end: u32): void {
+function normalized(cp: u32, start: u32, end: u32): void {
   if (optStrip) stripStage(cp, start, end);
   else lowerStage(cp, start, end);
 }
@@ -816,12 +820,12 @@ export function encode(input: usize, len: i32): i32 {
  */
 export function encodeRange(input: usize, from: i32, to: i32): i32 {
   if (model == 0) return E_NO_MODEL;
-  lastS = lastE = <u32>from;
-  const end = input + (<usize>to) * 2;
-  let p = input + (<usize>from) * 2;
+  lastS = lastE = <u32> from;
+  const end = input + (<usize> to) * 2;
+  let p = input + (<usize> from) * 2;
   while (p < end) {
-    const start = <u32>((p - input) >> 1);
-    let cp = <u32>load<u16>(p);
+    const start = <u32> ((p - input) >> 1);
+    let cp = <u32> load<u16>(p);
     p += 2;
     // Fast path: lowercase ASCII letters and digits go straight into the word.
     if ((cp - 0x61 < 26 || cp - 0x30 < 10) && blkLen == 0) {
@@ -832,14 +836,14 @@ export function encodeRange(input: usize, from: i32, to: i32): i32 {
       const hi = cp;
       cp = 0xFFFD; // a lone surrogate becomes U+FFFD, as in a UTF-8 conversion
       if (hi < 0xDC00 && p < end) {
-        const lo = <u32>load<u16>(p);
+        const lo = <u32> load<u16>(p);
         if (lo >= 0xDC00 && lo < 0xE000) {
           cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
           p += 2;
         }
       }
     }
-    const e = <u32>((p - input) >> 1);
+    const e = <u32> ((p - input) >> 1);
     const f = flagsOf(cp);
     if (optCleanText) {
       if (f & F_DROP) continue;

@@ -1,0 +1,282 @@
+/**
+ * Parity with Hugging Face `tokenizers` (native) on real text and generated adversarial
+ * Unicode: ids, type ids, attention mask, special-tokens mask, word ids and offsets.
+ * A mismatch names the input and both outputs.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { adversarialStrings, rng } from "./support/adversarial.ts";
+import { compare, type Expected, loadOracle, oracleEncode } from "./support/oracle.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import {
+  type BatchEncoding,
+  type Encoding,
+  type TextInput,
+  Tokenizer,
+} from "../src/tokenizer/tokenizer.ts";
+
+const JSON_PATH = "models/all-MiniLM-L6-v2/tokenizer.json";
+const ignore = !hasShared(JSON_PATH);
+const tokenizerJson = ignore ? "" : Deno.readTextFileSync(shared(JSON_PATH));
+
+/** Checks every input; fails with the first mismatches printed in full. */
+async function checkAll(
+  tok: Tokenizer,
+  oracleJson: string,
+  inputs: TextInput[],
+  label: string,
+): Promise<void> {
+  const oracle = loadOracle(oracleJson);
+  const failures: string[] = [];
+  for (let i = 0; i < inputs.length; i += 5000) {
+    const chunk = inputs.slice(i, i + 5000);
+    const expected = await oracleEncode(oracle, chunk);
+    chunk.forEach((input, k) => {
+      const report = compare(
+        input,
+        tok.encode(input),
+        expected[k],
+        (ids) => tok.convertIdsToTokens(ids),
+      );
+      if (report) failures.push(report);
+    });
+  }
+  assert(
+    failures.length === 0,
+    `${label}: ${failures.length} of ${inputs.length} inputs differ\n${
+      failures.slice(0, 5).join("\n")
+    }`,
+  );
+}
+
+/** Row `i` of a batch as an Encoding (for comparing with the oracle's padded rows). */
+function row(b: BatchEncoding, i: number): Encoding {
+  const w = b.sequenceLength, a = i * w, z = a + w;
+  const num = (x: BigInt64Array) => Int32Array.from(x.subarray(a, z), Number);
+  return {
+    ids: num(b.inputIds),
+    typeIds: num(b.tokenTypeIds),
+    attentionMask: num(b.attentionMask),
+    specialTokensMask: b.specialTokensMask.subarray(a, z),
+    wordIds: b.wordIds.subarray(a, z),
+    sequenceIds: b.sequenceIds.subarray(a, z),
+    offsets: b.offsets.subarray(2 * a, 2 * z),
+    tokens: [],
+  };
+}
+
+Deno.test({
+  name: "parity: every line of big.txt",
+  ignore: ignore || !hasShared("corpus/big.txt"),
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const lines = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n");
+    assert(lines.length > 46000);
+    await checkAll(tok, tokenizerJson, lines, "big.txt");
+  },
+});
+
+Deno.test({
+  name: "parity: 100,000 generated adversarial strings",
+  ignore,
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+    const inputs = adversarialStrings(100_000, 20261124, pieces);
+    await checkAll(tok, tokenizerJson, inputs, "adversarial");
+  },
+});
+
+Deno.test({
+  name: "parity: every Unicode code point, alone and inside a word",
+  ignore,
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const inputs: string[] = [];
+    for (let base = 0; base < 0x110000; base += 64) {
+      let s = "";
+      for (let cp = base; cp < base + 64; cp++) {
+        const c = String.fromCodePoint(cp); // lone surrogates included on purpose
+        s += `a${c}b ${c} `;
+      }
+      inputs.push(s);
+    }
+    await checkAll(tok, tokenizerJson, inputs, "code points");
+  },
+});
+
+/** tokenizer.json with other normalizer options (cased, accents kept, …). */
+function variant(options: Record<string, unknown>): string {
+  const j = JSON.parse(tokenizerJson);
+  Object.assign(j.normalizer, options);
+  return JSON.stringify(j);
+}
+
+for (
+  const options of [
+    { lowercase: false, strip_accents: null },
+    { lowercase: false, strip_accents: true },
+    { lowercase: true, strip_accents: false },
+    { clean_text: false, handle_chinese_chars: false },
+  ]
+) {
+  Deno.test({
+    name: `parity: normalizer ${JSON.stringify(options)} on 20,000 adversarial strings`,
+    ignore,
+    async fn() {
+      const json = variant(options);
+      const tok = await Tokenizer.fromTokenizerJson(json);
+      const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+      const inputs = adversarialStrings(20_000, 7, pieces);
+      inputs.push("Héllo WÖRLD İstanbul ΣΑΣ ﬁ 東京 한국어", "Ǆ ǅ ǆ ẞ ß");
+      await checkAll(tok, json, inputs, JSON.stringify(options));
+    },
+  });
+}
+
+Deno.test({
+  name: "parity: pairs with truncation strategies, batch padding and pad_to_multiple_of",
+  ignore,
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+    const texts = adversarialStrings(4000, 99, pieces);
+    const r = rng(5);
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 1000; i++) {
+      pairs.push([texts[Math.floor(r() * texts.length)], texts[Math.floor(r() * texts.length)]]);
+    }
+    const strategies = [
+      ["longest_first", "LongestFirst"],
+      ["only_first", "OnlyFirst"],
+      ["only_second", "OnlySecond"],
+    ] as const;
+    for (const maxLength of [5, 8, 16, 64]) {
+      for (const [ours, theirs] of strategies) {
+        const oracle = loadOracle(tokenizerJson);
+        // deno-lint-ignore no-explicit-any
+        oracle.setTruncation(maxLength, { strategy: theirs as any });
+        oracle.setPadding({ padToMultipleOf: 8 });
+        for (let i = 0; i < pairs.length; i += 50) {
+          const chunk = pairs.slice(i, i + 50);
+          let expected: Expected[] | null = null;
+          let theirError = "";
+          try {
+            expected = await oracleEncode(oracle, chunk);
+          } catch (e) {
+            theirError = String(e);
+          }
+          const options = {
+            maxLength,
+            truncation: ours,
+            padding: "longest",
+            padToMultipleOf: 8,
+          } as const;
+          let singles: Encoding[] = [];
+          let ourError = "";
+          try {
+            singles = chunk.map((pair) => tok.encode(pair, options));
+          } catch (e) {
+            ourError = String(e);
+          }
+          const where = `maxLength ${maxLength} ${ours} pairs ${i}..${i + 50}`;
+          assertEquals(!!ourError, !!theirError, `${where}: ours ${ourError} / ${theirError}`);
+          if (!expected) continue;
+          chunk.forEach((pair, k) => {
+            const report = compare(
+              pair,
+              singles[k],
+              expected![k],
+              (ids) => tok.convertIdsToTokens(ids),
+            );
+            assert(report === null, `${where}\n${report}`);
+          });
+          // A batch holds the same rows, padded to the widest.
+          const batch = tok.encodeBatch(chunk, options);
+          chunk.forEach((_, k) => {
+            const r = row(batch, k), s = singles[k], n = s.ids.length;
+            assertEquals(Array.from(r.ids.subarray(0, n)), Array.from(s.ids), where);
+            assertEquals(Array.from(r.offsets.subarray(0, 2 * n)), Array.from(s.offsets), where);
+            assertEquals(Array.from(r.wordIds.subarray(0, n)), Array.from(s.wordIds), where);
+            assert(r.attentionMask.subarray(n).every((m) => m === 0), where);
+            assert(r.specialTokensMask.subarray(n).every((m) => m === 1), where);
+          });
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "parity: fixed max_length padding and truncation of single texts in a batch",
+  ignore,
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const lines = hasShared("corpus/big.txt")
+      ? Deno.readTextFileSync(shared("corpus/big.txt")).split("\n").slice(0, 3000)
+      : ["I love Paris."];
+    for (const maxLength of [7, 16, 128]) {
+      const oracle = loadOracle(tokenizerJson);
+      oracle.setTruncation(maxLength);
+      oracle.setPadding({ maxLength });
+      const expected = await oracleEncode(oracle, lines);
+      const batch = tok.encodeBatch(lines, { maxLength, truncation: true, padding: "max_length" });
+      assertEquals(batch.sequenceLength, maxLength);
+      lines.forEach((line, k) => {
+        const report = compare(
+          line,
+          row(batch, k),
+          expected[k],
+          (ids) => tok.convertIdsToTokens(ids),
+        );
+        assert(report === null, report ?? "");
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "parity: decode with and without special tokens",
+  ignore,
+  async fn() {
+    const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const oracle = loadOracle(tokenizerJson);
+    const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+    const inputs = [
+      "I love Paris. Don't you? I'm sure we're fine, it's ok!",
+      "hello [MASK] world",
+      ...adversarialStrings(2000, 3, pieces),
+    ];
+    for (const text of inputs) {
+      const ids = Array.from(tok.encode(text).ids);
+      for (const skip of [false, true]) {
+        assertEquals(
+          tok.decode(ids, { skipSpecialTokens: skip }),
+          await oracle.decode(ids, skip),
+          `decode ${JSON.stringify(text)} skip=${skip}`,
+        );
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "loaders agree: vocab.txt, tokenizer.json and the precompiled form",
+  ignore: ignore || !hasShared("models/bert-base-uncased/vocab.txt"),
+  async fn() {
+    const fromJson = await Tokenizer.fromTokenizerJson(tokenizerJson);
+    const fromVocab = await Tokenizer.fromVocab(
+      Deno.readTextFileSync(shared("models/bert-base-uncased/vocab.txt")),
+    );
+    const fromBytes = await Tokenizer.fromBytes(fromJson.toBytes());
+    const pieces = fromJson.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+    for (const text of adversarialStrings(20_000, 11, pieces)) {
+      const a = fromJson.encode(text);
+      for (const other of [fromVocab, fromBytes]) {
+        const b = other.encode(text);
+        assertEquals(Array.from(b.ids), Array.from(a.ids), JSON.stringify(text));
+        assertEquals(Array.from(b.offsets), Array.from(a.offsets), JSON.stringify(text));
+        assertEquals(Array.from(b.wordIds), Array.from(a.wordIds), JSON.stringify(text));
+      }
+    }
+  },
+});

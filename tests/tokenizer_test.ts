@@ -1,0 +1,191 @@
+/**
+ * Tokenizer behaviour: the "I love Paris." walkthrough, pairs, decode, typed errors for
+ * bad input, corrupt precompiled bytes, and bounded memory over 1,000,000 encodes.
+ */
+import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
+import { rng } from "./support/adversarial.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import { InputError, InputTooLongError, TokenizerLoadError } from "../src/errors.ts";
+
+const VOCAB = "models/bert-base-uncased/vocab.txt";
+const ignore = !hasShared(VOCAB);
+const vocabText = ignore ? "" : Deno.readTextFileSync(shared(VOCAB));
+const bert = ignore ? null : await Tokenizer.fromVocab(vocabText);
+const fixed7 = { padding: "max_length", maxLength: 7, truncation: true } as const;
+
+Deno.test({
+  name: "walkthrough: 'I love Paris' padded to 7",
+  ignore,
+  fn() {
+    const enc = bert!.encode("I love Paris", fixed7);
+    assertEquals(enc.tokens, ["[CLS]", "i", "love", "paris", "[SEP]", "[PAD]", "[PAD]"]);
+    assertEquals(Array.from(enc.ids), [101, 1045, 2293, 3000, 102, 0, 0]);
+    assertEquals(Array.from(enc.attentionMask), [1, 1, 1, 1, 1, 0, 0]);
+    assertEquals(Array.from(enc.typeIds), [0, 0, 0, 0, 0, 0, 0]);
+    assertEquals(Array.from(enc.wordIds), [-1, 0, 1, 2, -1, -1, -1]);
+    assertEquals(Array.from(enc.offsets), [0, 0, 0, 1, 2, 6, 7, 12, 0, 0, 0, 0, 0, 0]);
+  },
+});
+
+Deno.test({
+  name: "walkthrough: 'I love Paris.' keeps the period as a token (as HF does)",
+  ignore,
+  fn() {
+    const enc = bert!.encode("I love Paris.", fixed7);
+    assertEquals(enc.tokens, ["[CLS]", "i", "love", "paris", ".", "[SEP]", "[PAD]"]);
+    assertEquals(Array.from(enc.ids), [101, 1045, 2293, 3000, 1012, 102, 0]);
+    assertEquals(Array.from(enc.attentionMask), [1, 1, 1, 1, 1, 1, 0]);
+    const batch = bert!.encodeBatch(["I love Paris.", "I love Paris"], fixed7);
+    assertEquals(batch.sequenceLength, 7);
+    assertEquals(Array.from(batch.inputIds, Number), [
+      ...[101, 1045, 2293, 3000, 1012, 102, 0],
+      ...[101, 1045, 2293, 3000, 102, 0, 0],
+    ]);
+    assertEquals(Array.from(batch.lengths), [6, 5]);
+  },
+});
+
+Deno.test({
+  name: "pairs: token type ids, sequence ids, truncation to max_length",
+  ignore,
+  fn() {
+    const enc = bert!.encode(["I love Paris.", "I hate traffic."]);
+    assertEquals(
+      enc.tokens.join(" "),
+      "[CLS] i love paris . [SEP] i hate traffic . [SEP]",
+    );
+    assertEquals(Array.from(enc.typeIds), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    assertEquals(Array.from(enc.sequenceIds), [-1, 0, 0, 0, 0, -1, 1, 1, 1, 1, -1]);
+    const cut = bert!.encode(["I love Paris.", "I hate traffic."], {
+      maxLength: 7,
+      truncation: true,
+    });
+    assertEquals(cut.tokens.join(" "), "[CLS] i love [SEP] i hate [SEP]");
+  },
+});
+
+Deno.test({
+  name: "decode, tokenize and convertIdsToTokens",
+  ignore,
+  fn() {
+    const enc = bert!.encode("Unaffable tokenizers don't break.");
+    assertEquals(bert!.tokenize("Unaffable"), ["una", "##ffa", "##ble"]);
+    assertEquals(
+      bert!.decode(enc.ids, { skipSpecialTokens: true }),
+      "unaffable tokenizers don ' t break.", // HF's cleanup works token by token
+    );
+    assertEquals(bert!.convertIdsToTokens([101, 102]), ["[CLS]", "[SEP]"]);
+    assertEquals(bert!.tokenToId("paris"), 3000);
+  },
+});
+
+Deno.test({
+  name: "bad input gives typed errors naming the argument",
+  ignore,
+  async fn() {
+    const e = assertThrows(() => bert!.encode(42 as unknown as string), InputError, "string");
+    assertEquals(e.param, "text");
+    assertThrows(() => bert!.encode(["a", 1] as unknown as [string, string]), InputError);
+    assertThrows(() => bert!.encodeBatch("abc" as unknown as string[]), InputError);
+    const b = assertThrows(() => bert!.encodeBatch(["ok", null as unknown as string]), InputError);
+    assertEquals(b.param, "inputs[1]");
+    assertThrows(() => bert!.encode("x", { maxLength: -1 }), InputError, "maxLength");
+    assertThrows(() => bert!.encode("x", { truncation: true }), InputError, "maxLength");
+    assertThrows(() => bert!.encode("x", { padding: "max_length" }), InputError, "maxLength");
+    assertThrows(
+      () => bert!.encode("x", { padding: "sideways" as unknown as "longest" }),
+      InputError,
+    );
+    assertThrows(() => bert!.encode("x", { maxLength: 1, truncation: true }), InputError);
+    assertThrows(
+      () => bert!.encode("a b c d e f g", { maxLength: 5, truncation: "only_second" }),
+      InputError,
+    );
+    assertThrows(
+      () => bert!.encode(["a b c d e f", "g"], { maxLength: 5, truncation: "only_second" }),
+      InputTooLongError,
+    );
+    const small = await Tokenizer.fromVocab(vocabText);
+    small.maxInputChars = 1000;
+    assertThrows(() => small.encode("a".repeat(1001)), InputTooLongError, "1000");
+    assertEquals(small.encode("a".repeat(1000)).tokens, ["[CLS]", "[UNK]", "[SEP]"]);
+    await assertRejects(() => Tokenizer.fromVocab(""), TokenizerLoadError, "empty");
+    await assertRejects(() => Tokenizer.fromVocab("a\nb\n"), TokenizerLoadError, "unkToken");
+    await assertRejects(() => Tokenizer.fromTokenizerJson("{not json"), TokenizerLoadError);
+    await assertRejects(
+      () => Tokenizer.fromTokenizerJson({ model: { type: "BPE", vocab: {} } }),
+      TokenizerLoadError,
+      "WordPiece",
+    );
+  },
+});
+
+Deno.test({
+  name: "precompiled form: corrupt or truncated bytes give TokenizerLoadError, never a trap",
+  ignore,
+  async fn() {
+    const bytes = bert!.toBytes();
+    await assertRejects(() => Tokenizer.fromBytes(bytes.subarray(0, 100)), TokenizerLoadError);
+    await assertRejects(() => Tokenizer.fromBytes(new Uint8Array(10)), TokenizerLoadError);
+    await assertRejects(
+      () => Tokenizer.fromBytes(bytes.subarray(0, bytes.length - 4)),
+      TokenizerLoadError,
+    );
+    const r = rng(1);
+    let rejected = 0, loaded = 0;
+    const headerEnd = bytes.length - (bytes.length >> 1);
+    for (let i = 0; i < 60; i++) {
+      const bad = bytes.slice();
+      // flip bytes in the trie block (second half) or anywhere
+      for (let k = 0; k < 1 + Math.floor(r() * 8); k++) {
+        const at = i % 2
+          ? headerEnd + Math.floor(r() * (bytes.length - headerEnd))
+          : Math.floor(r() * bytes.length);
+        bad[at] ^= 1 + Math.floor(r() * 255);
+      }
+      try {
+        const t = await Tokenizer.fromBytes(bad);
+        loaded++;
+        // a mutation that passes validation may change ids, but must not trap or hang
+        for (const text of ["I love Paris.", "unaffable héllo 東京", "x".repeat(300)]) {
+          const enc = t.encode(text);
+          assert(enc.ids.length > 0);
+        }
+      } catch (e) {
+        if (!(e instanceof TokenizerLoadError)) throw e;
+        rejected++;
+      }
+    }
+    assert(rejected > 0, "no corruption was detected");
+    assertEquals(rejected + loaded, 60);
+  },
+});
+
+Deno.test({
+  name: "memory: 1,000,000 encodes of random inputs do not grow wasm memory",
+  ignore,
+  fn() {
+    const tok = bert!;
+    const r = rng(123);
+    const alphabet = "abcdefghijklmnopqrstuvwxyz ABCXYZ.,!?'-éüñ東京한국😀\u0301\u200b\t\n[MASK]##";
+    const chars = Array.from(alphabet);
+    const text = () => {
+      let s = "";
+      const n = Math.floor(r() * 64);
+      for (let i = 0; i < n; i++) s += chars[Math.floor(r() * chars.length)];
+      return s;
+    };
+    // warm up, including one large input that grows the buffers
+    for (let i = 0; i < 10_000; i++) tok.encode(text());
+    tok.encode("word ".repeat(200_000));
+    tok.encode("short");
+    const before = tok.memoryBytes();
+    let tokens = 0;
+    for (let i = 0; i < 1_000_000; i++) tokens += tok.encode(text()).ids.length;
+    tok.encode("word ".repeat(200_000));
+    const after = tok.memoryBytes();
+    assert(tokens > 1_000_000);
+    assertEquals(after, before, `wasm memory grew from ${before} to ${after} bytes`);
+  },
+});
