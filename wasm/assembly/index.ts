@@ -41,7 +41,7 @@ const E_NO_MODEL: i32 = -2;
 // ---------------------------------------------------------------- Unicode helpers
 
 // @ts-ignore: decorator
-function flagsOf(cp: u32): u8 {
+@inline function flagsOf(cp: u32): u8 {
   const block = <u32> unchecked(STAGE1[cp >> BLOCK_SHIFT]);
   return unchecked(STAGE2[(block << BLOCK_SHIFT) | (cp & BLOCK_MASK)]);
 }
@@ -84,7 +84,23 @@ export function configure(
   optMaxChars = maxChars;
   optUnk = unkId;
   ensureWordCap(maxChars + 1);
+  // ASCII classes under these options, mirroring the general path exactly.
+  for (let cp: u32 = 0; cp < 128; cp++) {
+    const f = flagsOf(cp);
+    let c: u32 = cp;
+    if (optCleanText && (f & F_DROP)) c = A_DROP;
+    else if (f & F_WS) c = A_SPACE;
+    else if (f & F_PUNCT) c = A_PUNCT | cp;
+    else if (optLower && (f & F_LOWER)) c = cp + 32;
+    store<u32>(asciiClass + (<usize>cp) * 4, c);
+  }
 }
+
+// ASCII fast path: per char, the normalized char (a word char), or a class bit.
+const A_DROP: u32 = 0x100;
+const A_SPACE: u32 = 0x200;
+const A_PUNCT: u32 = 0x400;
+const asciiClass: usize = memory.data(128 * 4);
 
 // ---------------------------------------------------------------- the model (trie)
 //
@@ -120,13 +136,13 @@ let pool: usize = 0;
 let poolLen: i32 = 0;
 
 // @ts-ignore: decorator
-function hashOf(node: i32, cp: u32): u32 {
+@inline function hashOf(node: i32, cp: u32): u32 {
   const key = ((<u64> node) << 21) | <u64> cp;
   return <u32> ((key * 0x9E3779B97F4A7C15) >> 40);
 }
 
 // @ts-ignore: decorator
-function child(node: i32, cp: u32): i32 {
+@inline function child(node: i32, cp: u32): i32 {
   let h = hashOf(node, cp) & htMask;
   while (true) {
     const e = ht + (<usize> h) * 12;
@@ -525,7 +541,7 @@ export function shrink(keepTokens: i32): void {
 }
 
 // @ts-ignore: decorator
-function emit(id: i32, word: i32, start: u32, end: u32): void {
+@inline function emit(id: i32, word: i32, start: u32, end: u32): void {
   if (outCount == outCap) growOut();
   const p = (<usize> outCount) * 4;
   store<i32>(outIds + p, id);
@@ -576,7 +592,7 @@ function popTokens(v: i32): void {
 }
 
 // @ts-ignore: decorator
-function wordChar(cp: u32, start: u32, end: u32): void {
+@inline function wordChar(cp: u32, start: u32, end: u32): void {
   if (!inWord) {
     inWord = true;
     failed = false;
@@ -636,7 +652,7 @@ function endWord(): void {
 
 /** Pre-tokenizer on a normalized char: whitespace splits, punctuation is its own word. */
 // @ts-ignore: decorator
-function preTokenize(cp: u32, start: u32, end: u32): void {
+@inline function preTokenize(cp: u32, start: u32, end: u32): void {
   const f = flagsOf(cp);
   if (f & (F_WS | F_PUNCT)) {
     endWord();
@@ -774,7 +790,7 @@ function stripStage(cp: u32, start: u32, end: u32): void {
 }
 
 // @ts-ignore: decorator
-function normalized(cp: u32, start: u32, end: u32): void {
+@inline function normalized(cp: u32, start: u32, end: u32): void {
   if (optStrip) stripStage(cp, start, end);
   else lowerStage(cp, start, end);
 }
@@ -827,9 +843,19 @@ export function encodeRange(input: usize, from: i32, to: i32): i32 {
     const start = <u32> ((p - input) >> 1);
     let cp = <u32> load<u16>(p);
     p += 2;
-    // Fast path: lowercase ASCII letters and digits go straight into the word.
-    if ((cp - 0x61 < 26 || cp - 0x30 < 10) && blkLen == 0) {
-      wordChar(cp, start, start + 1);
+    // ASCII fast path (ASCII chars are starters without decompositions).
+    if (cp < 0x80) {
+      if (blkLen != 0) flushBlock();
+      const c = load<u32>(asciiClass + (<usize>cp) * 4);
+      if (c < 0x100) {
+        wordChar(c, start, start + 1);
+      } else if (c & A_PUNCT) {
+        endWord();
+        wordChar(c & 0x7F, start, start + 1);
+        endWord();
+      } else if (c & A_SPACE) {
+        endWord();
+      }
       continue;
     }
     if (cp >= 0xD800 && cp < 0xE000) {

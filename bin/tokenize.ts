@@ -1,0 +1,78 @@
+/**
+ * The walkthrough on the command line: tokens, padded tokens, attention mask and ids of a
+ * text, as BERT sees them.
+ *
+ * @example
+ * ```sh
+ * deno run --allow-read --allow-env bin/tokenize.ts "I love Paris" --max-length 7
+ * deno run --allow-read --allow-env bin/tokenize.ts --model ../shared/models/all-MiniLM-L6-v2 --json "Hi"
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import { EmbedgeError } from "../src/errors.ts";
+
+const DEFAULT_MODEL = new URL("../../shared/models/all-MiniLM-L6-v2", import.meta.url).pathname;
+
+/** Loads a tokenizer from a model directory (tokenizer.json, else vocab.txt). */
+export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
+  const read = (f: string) => {
+    try {
+      return Deno.readTextFileSync(`${dir}/${f}`);
+    } catch {
+      return undefined;
+    }
+  };
+  const json = read("tokenizer.json");
+  if (json) return await Tokenizer.fromTokenizerJson(json, read("tokenizer_config.json"));
+  const vocab = read("vocab.txt");
+  if (vocab) return await Tokenizer.fromVocab(vocab);
+  throw new EmbedgeError(`no tokenizer.json or vocab.txt in ${dir}`, "model_load", "model");
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: Deno.env.get("EMBEDGE_MODEL") ?? DEFAULT_MODEL },
+      "max-length": { type: "string", default: "7" },
+      json: { type: "boolean", default: false },
+    },
+    allowPositionals: true,
+  });
+  const text = positionals.join(" ") || "I love Paris";
+  try {
+    const tok = await loadTokenizerDir(values.model!);
+    const maxLength = Number(values["max-length"]);
+    const plain = tok.encode(text);
+    const padded = tok.encode(text, { padding: "max_length", maxLength, truncation: true });
+    if (values.json) {
+      console.log(JSON.stringify({
+        text,
+        tokens: plain.tokens,
+        paddedTokens: padded.tokens,
+        attentionMask: Array.from(padded.attentionMask),
+        inputIds: Array.from(padded.ids),
+        tokenTypeIds: Array.from(padded.typeIds),
+        offsets: Array.from({ length: plain.ids.length }, (_, i) => [
+          plain.offsets[2 * i],
+          plain.offsets[2 * i + 1],
+        ]),
+      }));
+    } else {
+      console.log(`text:            ${text}`);
+      console.log(`tokens:          ${plain.tokens.join(" ")}`);
+      console.log(`${`padded (${maxLength}):`.padEnd(17)}${padded.tokens.join(" ")}`);
+      console.log(`attention mask:  ${Array.from(padded.attentionMask).join(" ")}`);
+      console.log(`token ids:       ${Array.from(padded.ids).join(" ")}`);
+      console.log(`token type ids:  ${Array.from(padded.typeIds).join(" ")}`);
+    }
+  } catch (e) {
+    if (e instanceof EmbedgeError) {
+      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}
