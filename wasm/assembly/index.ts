@@ -104,19 +104,24 @@ const asciiClass: usize = memory.data(128 * 4);
 
 // ---------------------------------------------------------------- the model (trie)
 //
-// The compiled model is one block, so it can be saved and loaded as bytes:
-//   header i32[8]: MAGIC, VERSION, nodeCount, htCap, vocabSize, poolLen, 0, 0
-//   nodeTok  i32[nodeCount]   token id of the node's string, or -1
-//   nodeFail i32[nodeCount]   failure link (BFS order: fail[v] < v), or -1
-//   popStart u32[nodeCount]   failure pops F(v) = pool[popStart .. popStart+popLen]
+// The compiled model is one block, so it can be saved and loaded as bytes. Nodes are
+// numbered in BFS order and the children of a node are consecutive ids sorted by code
+// point, so a lookup scans a few adjacent words (one cache line) instead of probing a hash
+// table, and fail[v] < v holds (a corrupt block cannot make the matcher loop).
+//   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, 0, 0, 0
+//   nodeTok  i32[nodeCount]    token id of the node's string, or -1
+//   nodeFail i32[nodeCount]    failure link f(v), or -1
+//   popStart u32[nodeCount]    failure pops F(v) = pool[popStart .. popStart+popLen]
 //   popLen   u32[nodeCount]
-//   ht       i32[htCap * 3]   open addressing (node, code point) → child; node -1 = empty
-//   tokLen   u32[vocabSize]   characters a token covers (without the ## prefix)
+//   kids     u32[nodeCount*2]  first child id, child count
+//   edgeCp   u32[nodeCount]    code point of the edge into the node
+//   ascii    i32[256]          children of the two roots for code points < 128
+//   tokLen   u32[vocabSize]    characters a token covers (without the ## prefix)
 //   pool     i32[poolLen]
 // Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
 
 const MAGIC: i32 = 0x57504545; // "EEPW"
-const VERSION: i32 = 1;
+const VERSION: i32 = 2;
 const HEADER: usize = 32;
 const ROOT: i32 = 0;
 const SROOT: i32 = 1;
@@ -128,35 +133,44 @@ let nodeTok: usize = 0;
 let nodeFail: usize = 0;
 let popStart: usize = 0;
 let popLen: usize = 0;
-let ht: usize = 0;
-let htMask: u32 = 0;
+let kids: usize = 0;
+let edgeCp: usize = 0;
+let asciiKids: usize = 0;
 let tokLen: usize = 0;
 let vocabSize: i32 = 0;
 let pool: usize = 0;
 let poolLen: i32 = 0;
 
 // @ts-ignore: decorator
-@inline function hashOf(node: i32, cp: u32): u32 {
-  const key = ((<u64> node) << 21) | <u64> cp;
-  return <u32> ((key * 0x9E3779B97F4A7C15) >> 40);
-}
-
-// @ts-ignore: decorator
 @inline function child(node: i32, cp: u32): i32 {
-  let h = hashOf(node, cp) & htMask;
-  while (true) {
-    const e = ht + (<usize> h) * 12;
-    const n = load<i32>(e);
-    if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
-    if (n < 0) return -1;
-    h = (h + 1) & htMask;
+  if (node <= SROOT && cp < 128) {
+    return load<i32>(asciiKids + (((<usize>node) << 7) + <usize>cp) * 4);
   }
+  const k = kids + (<usize>node) * 8;
+  let lo = load<u32>(k);
+  const n = load<u32>(k, 4);
+  let hi = lo + n;
+  if (n <= 8) {
+    for (let i = lo; i < hi; i++) {
+      const c = load<u32>(edgeCp + (<usize>i) * 4);
+      if (c >= cp) return c == cp ? <i32>i : -1;
+    }
+    return -1;
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = load<u32>(edgeCp + (<usize>mid) * 4);
+    if (c == cp) return <i32>mid;
+    if (c < cp) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
 }
 
 function htInsert(table: usize, mask: u32, node: i32, cp: u32, target: i32): void {
   let h = hashOf(node, cp) & mask;
   while (true) {
-    const e = table + (<usize> h) * 12;
+    const e = table + (<usize>h) * 12;
     const n = load<i32>(e);
     if (n < 0) {
       store<i32>(e, node);
@@ -168,10 +182,16 @@ function htInsert(table: usize, mask: u32, node: i32, cp: u32, target: i32): voi
   }
 }
 
+// @ts-ignore: decorator
+@inline function hashOf(node: i32, cp: u32): u32 {
+  const key = ((<u64>node) << 21) | <u64>cp;
+  return <u32>((key * 0x9E3779B97F4A7C15) >> 40);
+}
+
 function htFind(table: usize, mask: u32, node: i32, cp: u32): i32 {
   let h = hashOf(node, cp) & mask;
   while (true) {
-    const e = table + (<usize> h) * 12;
+    const e = table + (<usize>h) * 12;
     const n = load<i32>(e);
     if (n == node && load<u32>(e, 4) == cp) return load<i32>(e, 8);
     if (n < 0) return -1;
@@ -185,27 +205,26 @@ function pow2AtLeast(n: u32): u32 {
   return c;
 }
 
-function blockSize(nodes: i32, htCap: u32, vocab: i32, poolN: i32): usize {
-  return HEADER + (<usize> nodes) * 16 + (<usize> htCap) * 12 + (<usize> vocab) * 4 +
-    (<usize> poolN) * 4;
+function blockSize(nodes: i32, vocab: i32, poolN: i32): usize {
+  return HEADER + (<usize>nodes) * 28 + 256 * 4 + (<usize>vocab) * 4 + (<usize>poolN) * 4;
 }
 
 function attachBlock(block: usize): void {
   model = block;
   nodeCount = load<i32>(block, 8);
-  const htCap = load<u32>(block, 12);
-  vocabSize = load<i32>(block, 16);
-  poolLen = load<i32>(block, 20);
-  const n = <usize> nodeCount;
+  vocabSize = load<i32>(block, 12);
+  poolLen = load<i32>(block, 16);
+  const n = <usize>nodeCount;
   nodeTok = block + HEADER;
   nodeFail = nodeTok + n * 4;
   popStart = nodeFail + n * 4;
   popLen = popStart + n * 4;
-  ht = popLen + n * 4;
-  htMask = htCap - 1;
-  tokLen = ht + (<usize> htCap) * 12;
-  pool = tokLen + (<usize> vocabSize) * 4;
-  modelSize = blockSize(nodeCount, htCap, vocabSize, poolLen);
+  kids = popLen + n * 4;
+  edgeCp = kids + n * 8;
+  asciiKids = edgeCp + n * 4;
+  tokLen = asciiKids + 256 * 4;
+  pool = tokLen + (<usize>vocabSize) * 4;
+  modelSize = blockSize(nodeCount, vocabSize, poolLen);
 }
 
 /** Allocates `size` bytes in wasm memory (for inputs and model bytes); returns the pointer. */
@@ -237,50 +256,76 @@ export function attach(block: usize, size: usize): i32 {
   if (size < HEADER) return E_BAD_MODEL;
   if (load<i32>(block) != MAGIC || load<i32>(block, 4) != VERSION) return E_BAD_MODEL;
   const nodes = load<i32>(block, 8);
-  const htCap = load<u32>(block, 12);
-  const vocab = load<i32>(block, 16);
-  const poolN = load<i32>(block, 20);
-  if (nodes < 2 || vocab < 1 || poolN < 0 || htCap < 16 || (htCap & (htCap - 1)) != 0) {
+  const vocab = load<i32>(block, 12);
+  const poolN = load<i32>(block, 16);
+  if (nodes < 2 || vocab < 1 || poolN < 0 || nodes > 0x4000000 || vocab > 0x4000000) {
     return E_BAD_MODEL;
   }
-  if (<u64> htCap > (<u64> nodes) * 4 + 16) return E_BAD_MODEL;
-  if (blockSize(nodes, htCap, vocab, poolN) != size) return E_BAD_MODEL;
+  if (<u64>poolN > 0x10000000 || blockSize(nodes, vocab, poolN) != size) return E_BAD_MODEL;
+  const n = <usize>nodes;
   const tok = block + HEADER;
-  const fail = tok + (<usize> nodes) * 4;
-  const ps = fail + (<usize> nodes) * 4;
-  const pl = ps + (<usize> nodes) * 4;
-  const table = pl + (<usize> nodes) * 4;
-  const tl = table + (<usize> htCap) * 12;
-  const pp = tl + (<usize> vocab) * 4;
+  const fail = tok + n * 4;
+  const ps = fail + n * 4;
+  const pl = ps + n * 4;
+  const kd = pl + n * 4;
+  const ec = kd + n * 8;
+  const ak = ec + n * 4;
+  const tl = ak + 256 * 4;
+  const pp = tl + (<usize>vocab) * 4;
   for (let v = 0; v < nodes; v++) {
-    const t = load<i32>(tok + (<usize> v) * 4);
-    const f = load<i32>(fail + (<usize> v) * 4);
-    const s = load<u32>(ps + (<usize> v) * 4);
-    const l = load<u32>(pl + (<usize> v) * 4);
+    const vp = (<usize>v) * 4;
+    const t = load<i32>(tok + vp);
+    const f = load<i32>(fail + vp);
+    const s = load<u32>(ps + vp);
+    const l = load<u32>(pl + vp);
     if (t < -1 || t >= vocab) return E_BAD_MODEL;
     if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
-    if (<u64> s + <u64> l > <u64> poolN) return E_BAD_MODEL;
+    if (<u64>s + <u64>l > <u64>poolN) return E_BAD_MODEL;
+    const first = load<u32>(kd + vp * 2);
+    const count = load<u32>(kd + vp * 2, 4);
+    if (count > 0 && (first <= <u32>v || <u64>first + <u64>count > <u64>nodes)) return E_BAD_MODEL;
+    let prev: i64 = -1;
+    for (let i = first; i < first + count; i++) {
+      const c = <i64>load<u32>(ec + (<usize>i) * 4);
+      if (c <= prev || c > 0x10FFFF) return E_BAD_MODEL;
+      prev = c;
+    }
   }
-  let used: u32 = 0;
-  for (let h: u32 = 0; h < htCap; h++) {
-    const e = table + (<usize> h) * 12;
-    const n = load<i32>(e);
-    if (n < 0) continue;
-    used++;
-    const c = load<i32>(e, 8);
-    if (n >= nodes || c <= n || c >= nodes || load<u32>(e, 4) > 0x10FFFF) return E_BAD_MODEL;
+  for (let i = 0; i < 256; i++) {
+    const c = load<i32>(ak + (<usize>i) * 4);
+    if (c != -1 && (c < 2 || c >= nodes)) return E_BAD_MODEL;
   }
-  if (used >= htCap) return E_BAD_MODEL; // lookups need an empty slot to stop
   for (let i = 0; i < vocab; i++) {
-    if (load<u32>(tl + (<usize> i) * 4) > 0x10000) return E_BAD_MODEL;
+    if (load<u32>(tl + (<usize>i) * 4) > 0x10000) return E_BAD_MODEL;
   }
   for (let i = 0; i < poolN; i++) {
-    const t = load<i32>(pp + (<usize> i) * 4);
+    const t = load<i32>(pp + (<usize>i) * 4);
     if (t < 0 || t >= vocab) return E_BAD_MODEL;
   }
   if (model != 0 && model != block) heap.free(model);
   attachBlock(block);
   return E_OK;
+}
+
+/** Sorts `n` node ids at `ids` by the code point of their incoming edge (shellsort). */
+function sortByChar(ids: usize, n: i32, chars: usize): void {
+  let gap = 1;
+  while (gap < n / 3) gap = gap * 3 + 1;
+  while (gap >= 1) {
+    for (let i = gap; i < n; i++) {
+      const x = load<i32>(ids + (<usize>i) * 4);
+      const cx = load<u32>(chars + (<usize>x) * 4);
+      let j = i;
+      while (j >= gap) {
+        const y = load<i32>(ids + (<usize>(j - gap)) * 4);
+        if (load<u32>(chars + (<usize>y) * 4) <= cx) break;
+        store<i32>(ids + (<usize>j) * 4, y);
+        j -= gap;
+      }
+      store<i32>(ids + (<usize>j) * 4, x);
+    }
+    gap = (gap - 1) / 3;
+  }
 }
 
 /**
@@ -299,44 +344,44 @@ export function build(
 ): i32 {
   // Upper bound on nodes: every code unit a node, plus the two roots.
   let total: i32 = 0;
-  for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize> i) * 8, 4);
+  for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize>i) * 8, 4);
   const cap = total + 2;
-  const tTok = heap.alloc((<usize> cap) * 4);
-  const tDepth = heap.alloc((<usize> cap) * 4);
-  const eParent = heap.alloc((<usize> cap) * 4); // edge into node v: parent and char
-  const eChar = heap.alloc((<usize> cap) * 4);
-  const tLen = heap.alloc((<usize> vocab) * 4);
-  memory.fill(tLen, 0, (<usize> vocab) * 4);
-  const tCap = pow2AtLeast(<u32> cap * 2);
+  const tTok = heap.alloc((<usize>cap) * 4);
+  const eParent = heap.alloc((<usize>cap) * 4); // edge into node v: parent and char
+  const eChar = heap.alloc((<usize>cap) * 4);
+  const tLen = heap.alloc((<usize>vocab) * 4);
+  memory.fill(tLen, 0, (<usize>vocab) * 4);
+  const tCap = pow2AtLeast(<u32>cap * 2);
   const tMask = tCap - 1;
-  const tHt = heap.alloc((<usize> tCap) * 12);
-  memory.fill(tHt, 0xFF, (<usize> tCap) * 12);
+  const tHt = heap.alloc((<usize>tCap) * 12);
+  memory.fill(tHt, 0xFF, (<usize>tCap) * 12);
   store<i32>(tTok, -1);
   store<i32>(tTok, -1, 4);
-  store<i32>(tDepth, 0);
-  store<i32>(tDepth, 0, 4);
+  store<i32>(eParent, -1);
+  store<i32>(eParent, -1, 4);
+  store<u32>(eChar, 0);
+  store<u32>(eChar, 0, 4);
   let nodes: i32 = 2;
-  let maxDepth: i32 = 0;
 
   let off: usize = text;
   for (let i = 0; i < count; i++) {
-    const id = load<i32>(entries + (<usize> i) * 8);
-    const len = load<i32>(entries + (<usize> i) * 8, 4);
+    const id = load<i32>(entries + (<usize>i) * 8);
+    const len = load<i32>(entries + (<usize>i) * 8, 4);
     const start = off;
-    const end = off + (<usize> len) * 2;
+    const end = off + (<usize>len) * 2;
     off = end;
     let p = start;
     let node = ROOT;
-    if (len > prefixLen && memory.compare(start, prefix, (<usize> prefixLen) * 2) == 0) {
-      p += (<usize> prefixLen) * 2;
+    if (len > prefixLen && memory.compare(start, prefix, (<usize>prefixLen) * 2) == 0) {
+      p += (<usize>prefixLen) * 2;
       node = SROOT;
     }
     let chars: u32 = 0;
     while (p < end) {
-      let cp = <u32> load<u16>(p);
+      let cp = <u32>load<u16>(p);
       p += 2;
       if (cp >= 0xD800 && cp < 0xDC00 && p < end) {
-        const lo = <u32> load<u16>(p);
+        const lo = <u32>load<u16>(p);
         if (lo >= 0xDC00 && lo < 0xE000) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           p += 2;
@@ -346,49 +391,66 @@ export function build(
       let next = htFind(tHt, tMask, node, cp);
       if (next < 0) {
         next = nodes++;
-        store<i32>(tTok + (<usize> next) * 4, -1);
-        const d = load<i32>(tDepth + (<usize> node) * 4) + 1;
-        store<i32>(tDepth + (<usize> next) * 4, d);
-        if (d > maxDepth) maxDepth = d;
-        store<i32>(eParent + (<usize> next) * 4, node);
-        store<u32>(eChar + (<usize> next) * 4, cp);
+        store<i32>(tTok + (<usize>next) * 4, -1);
+        store<i32>(eParent + (<usize>next) * 4, node);
+        store<u32>(eChar + (<usize>next) * 4, cp);
         htInsert(tHt, tMask, node, cp, next);
       }
       node = next;
     }
     if (node > SROOT && id >= 0 && id < vocab) {
-      store<i32>(tTok + (<usize> node) * 4, id);
-      store<u32>(tLen + (<usize> id) * 4, chars);
+      store<i32>(tTok + (<usize>node) * 4, id);
+      store<u32>(tLen + (<usize>id) * 4, chars);
     }
   }
 
-  // BFS order by depth (counting sort), so that fail[v] < v in the final numbering.
-  const order = heap.alloc((<usize> nodes) * 4); // position → old id
-  const rank = heap.alloc((<usize> nodes) * 4); // old id → position
-  const bucket = heap.alloc((<usize> maxDepth + 2) * 4);
-  memory.fill(bucket, 0, (<usize> maxDepth + 2) * 4);
-  for (let v = 0; v < nodes; v++) {
-    const b = bucket + (<usize> load<i32>(tDepth + (<usize> v) * 4) + 1) * 4;
-    store<i32>(b, load<i32>(b) + 1);
+  // Children lists (CSR), each sorted by code point, then BFS order from both roots.
+  const cnt = heap.alloc((<usize>nodes + 1) * 4);
+  memory.fill(cnt, 0, (<usize>nodes + 1) * 4);
+  for (let v = 2; v < nodes; v++) {
+    const c = cnt + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
+    store<i32>(c, load<i32>(c) + 1);
   }
-  for (let d = 1; d <= maxDepth + 1; d++) {
-    const b = bucket + (<usize> d) * 4;
-    store<i32>(b, load<i32>(b) + load<i32>(b - 4));
+  const csr = heap.alloc((<usize>nodes + 1) * 4); // start of each node's group
+  let acc: i32 = 0;
+  for (let v = 0; v < nodes; v++) {
+    store<i32>(csr + (<usize>v) * 4, acc);
+    acc += load<i32>(cnt + (<usize>v) * 4);
+  }
+  store<i32>(csr + (<usize>nodes) * 4, acc);
+  const fillAt = heap.alloc((<usize>nodes) * 4);
+  memory.copy(fillAt, csr, (<usize>nodes) * 4);
+  const grouped = heap.alloc((<usize>nodes) * 4);
+  for (let v = 2; v < nodes; v++) {
+    const f = fillAt + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
+    const at = load<i32>(f);
+    store<i32>(f, at + 1);
+    store<i32>(grouped + (<usize>at) * 4, v);
   }
   for (let v = 0; v < nodes; v++) {
-    const b = bucket + (<usize> load<i32>(tDepth + (<usize> v) * 4)) * 4;
-    const pos = load<i32>(b);
-    store<i32>(b, pos + 1);
-    store<i32>(order + (<usize> pos) * 4, v);
-    store<i32>(rank + (<usize> v) * 4, pos);
+    const a = load<i32>(csr + (<usize>v) * 4);
+    sortByChar(grouped + (<usize>a) * 4, load<i32>(cnt + (<usize>v) * 4), eChar);
+  }
+  const order = heap.alloc((<usize>nodes) * 4); // position → old id
+  const rank = heap.alloc((<usize>nodes) * 4); // old id → position
+  store<i32>(order, ROOT);
+  store<i32>(order, SROOT, 4);
+  let tail: i32 = 2;
+  for (let head = 0; head < tail; head++) {
+    const u = load<i32>(order + (<usize>head) * 4);
+    store<i32>(rank + (<usize>u) * 4, head);
+    const a = load<i32>(csr + (<usize>u) * 4);
+    const n = load<i32>(cnt + (<usize>u) * 4);
+    memory.copy(order + (<usize>tail) * 4, grouped + (<usize>a) * 4, (<usize>n) * 4);
+    tail += n;
   }
 
   // Failure links and pops, in BFS order (old ids; pops into a growing pool).
-  const tFail = heap.alloc((<usize> nodes) * 4);
-  const tPs = heap.alloc((<usize> nodes) * 4);
-  const tPl = heap.alloc((<usize> nodes) * 4);
+  const tFail = heap.alloc((<usize>nodes) * 4);
+  const tPs = heap.alloc((<usize>nodes) * 4);
+  const tPl = heap.alloc((<usize>nodes) * 4);
   let pCap: i32 = nodes + 16;
-  let tPool = heap.alloc((<usize> pCap) * 4);
+  let tPool = heap.alloc((<usize>pCap) * 4);
   let pN: i32 = 0;
   store<i32>(tFail, -1);
   store<i32>(tFail, -1, 4);
@@ -397,15 +459,15 @@ export function build(
   store<u32>(tPl, 0);
   store<u32>(tPl, 0, 4);
   for (let i = 2; i < nodes; i++) {
-    const v = load<i32>(order + (<usize> i) * 4);
-    const vp = (<usize> v) * 4;
+    const v = load<i32>(order + (<usize>i) * 4);
+    const vp = (<usize>v) * 4;
     const t = load<i32>(tTok + vp);
     if (t >= 0) {
       if (pN + 1 > pCap) {
         pCap *= 2;
-        tPool = heap.realloc(tPool, (<usize> pCap) * 4);
+        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
       }
-      store<i32>(tPool + (<usize> pN) * 4, t);
+      store<i32>(tPool + (<usize>pN) * 4, t);
       store<u32>(tPs + vp, pN);
       store<u32>(tPl + vp, 1);
       store<i32>(tFail + vp, SROOT);
@@ -415,24 +477,24 @@ export function build(
     const u = load<i32>(eParent + vp);
     const c = load<u32>(eChar + vp);
     const start = pN;
-    let z = load<i32>(tFail + (<usize> u) * 4);
+    let z = load<i32>(tFail + (<usize>u) * 4);
     let from = u;
     let target = -1;
     while (true) {
       // F(v) += F(from)
-      const fs = load<u32>(tPs + (<usize> from) * 4);
-      const fl = <i32> load<u32>(tPl + (<usize> from) * 4);
+      const fs = load<u32>(tPs + (<usize>from) * 4);
+      const fl = <i32>load<u32>(tPl + (<usize>from) * 4);
       if (pN + fl > pCap) {
         while (pN + fl > pCap) pCap *= 2;
-        tPool = heap.realloc(tPool, (<usize> pCap) * 4);
+        tPool = heap.realloc(tPool, (<usize>pCap) * 4);
       }
-      memory.copy(tPool + (<usize> pN) * 4, tPool + (<usize> fs) * 4, (<usize> fl) * 4);
+      memory.copy(tPool + (<usize>pN) * 4, tPool + (<usize>fs) * 4, (<usize>fl) * 4);
       pN += fl;
       if (z < 0) break;
       target = htFind(tHt, tMask, z, c);
       if (target >= 0) break;
       from = z;
-      z = load<i32>(tFail + (<usize> z) * 4);
+      z = load<i32>(tFail + (<usize>z) * 4);
     }
     if (target < 0) pN = start; // dead end: no pops needed
     store<i32>(tFail + vp, target);
@@ -441,46 +503,53 @@ export function build(
   }
 
   // Final compact block, renumbered in BFS order.
-  const htCap = pow2AtLeast(<u32> (nodes - 2) * 2 + 1);
-  const size = blockSize(nodes, htCap, vocab, pN);
+  const size = blockSize(nodes, vocab, pN);
   const block = heap.alloc(size);
   store<i32>(block, MAGIC);
   store<i32>(block, VERSION, 4);
   store<i32>(block, nodes, 8);
-  store<u32>(block, htCap, 12);
-  store<i32>(block, vocab, 16);
-  store<i32>(block, pN, 20);
+  store<i32>(block, vocab, 12);
+  store<i32>(block, pN, 16);
+  store<i32>(block, 0, 20);
   store<i32>(block, 0, 24);
   store<i32>(block, 0, 28);
   if (model != 0) heap.free(model);
   attachBlock(block);
-  memory.fill(ht, 0xFF, (<usize> htCap) * 12);
   for (let i = 0; i < nodes; i++) {
-    const v = load<i32>(order + (<usize> i) * 4);
-    const vp = (<usize> v) * 4;
-    const ip = (<usize> i) * 4;
+    const v = load<i32>(order + (<usize>i) * 4);
+    const vp = (<usize>v) * 4;
+    const ip = (<usize>i) * 4;
     store<i32>(nodeTok + ip, load<i32>(tTok + vp));
     const f = load<i32>(tFail + vp);
-    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize> f) * 4));
+    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4));
     store<u32>(popStart + ip, load<u32>(tPs + vp));
     store<u32>(popLen + ip, load<u32>(tPl + vp));
-    if (i >= 2) {
-      const parent = load<i32>(rank + (<usize> load<i32>(eParent + vp)) * 4);
-      htInsert(ht, htMask, parent, load<u32>(eChar + vp), i);
+    const n = load<i32>(cnt + vp);
+    const first = n > 0 ? load<i32>(rank + (<usize>load<i32>(grouped + (<usize>load<i32>(csr + vp)) * 4)) * 4) : 0;
+    store<i32>(kids + ip * 2, first);
+    store<i32>(kids + ip * 2, n, 4);
+    store<u32>(edgeCp + ip, load<u32>(eChar + vp));
+  }
+  for (let r = 0; r < 2; r++) {
+    for (let cp: u32 = 0; cp < 128; cp++) {
+      const c = htFind(tHt, tMask, r, cp);
+      store<i32>(asciiKids + ((<usize>r << 7) + <usize>cp) * 4, c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4));
     }
   }
-  memory.copy(tokLen, tLen, (<usize> vocab) * 4);
-  memory.copy(pool, tPool, (<usize> pN) * 4);
+  memory.copy(tokLen, tLen, (<usize>vocab) * 4);
+  memory.copy(pool, tPool, (<usize>pN) * 4);
 
   heap.free(tTok);
-  heap.free(tDepth);
   heap.free(eParent);
   heap.free(eChar);
   heap.free(tLen);
   heap.free(tHt);
+  heap.free(cnt);
+  heap.free(csr);
+  heap.free(fillAt);
+  heap.free(grouped);
   heap.free(order);
   heap.free(rank);
-  heap.free(bucket);
   heap.free(tFail);
   heap.free(tPs);
   heap.free(tPl);
@@ -845,8 +914,9 @@ export function encodeRange(input: usize, from: i32, to: i32): i32 {
     p += 2;
     // ASCII fast path (ASCII chars are starters without decompositions).
     if (cp < 0x80) {
-      if (blkLen != 0) flushBlock();
       const c = load<u32>(asciiClass + (<usize>cp) * 4);
+      if (c & A_DROP) continue; // removed by clean_text before NFD: no block boundary
+      if (blkLen != 0) flushBlock();
       if (c < 0x100) {
         wordChar(c, start, start + 1);
       } else if (c & A_PUNCT) {
