@@ -111,9 +111,8 @@ export interface Template {
 
 /**
  * Writes one row at token position `row` (`row` = batch index × sequence length): template
- * around `a[0..na)` and `b[0..nb)` (nb = -1: no pair), then padding up to `width`. Padding
- * cells must already be zero in `ids`/`mask`/`types`/`offsets`; they get word and sequence
- * id -1 here. Returns the number of real tokens.
+ * around `a[0..na)` and `b[0..nb)` (nb = -1: no pair), then padding up to `width`. All
+ * cells must be zero on entry (fresh arrays). Returns the number of real tokens.
  */
 export function writeRow(
   t: RowTarget,
@@ -126,30 +125,48 @@ export function writeRow(
   b: Segment | null,
   nb: number,
 ): number {
-  let k = row;
   const s = t.stride;
-  const put = (id: number, type: number, isSpecial: number, word: number, seq: number) => {
-    t.ids[k * s] = id;
-    t.mask[k * s] = 1;
-    t.types[k * s] = type;
-    t.special[k] = isSpecial;
-    t.words[k] = word;
-    t.sequence[k] = seq;
-    k++;
-  };
-  const copy = (seg: Segment, n: number, type: number, seq: number) => {
-    for (let i = 0; i < n; i++) {
-      t.offsets[2 * k] = seg.starts[i];
-      t.offsets[2 * k + 1] = seg.ends[i];
-      put(seg.ids[i], type, 0, seg.words[i], seq);
-    }
-  };
-  if (special) put(tpl.cls, 0, 1, -1, -1);
-  copy(a, na, 0, 0);
-  if (special) put(tpl.sep, 0, 1, -1, -1);
+  const { ids, mask, types, words, sequence, offsets } = t;
+  let k = row;
+  if (special) {
+    ids[k * s] = tpl.cls;
+    mask[k * s] = 1;
+    t.special[k] = 1;
+    words[k] = -1;
+    sequence[k++] = -1;
+  }
+  for (let i = 0; i < na; i++, k++) {
+    ids[k * s] = a.ids[i];
+    mask[k * s] = 1;
+    words[k] = a.words[i];
+    offsets[2 * k] = a.starts[i];
+    offsets[2 * k + 1] = a.ends[i];
+  }
+  if (special) {
+    ids[k * s] = tpl.sep;
+    mask[k * s] = 1;
+    t.special[k] = 1;
+    words[k] = -1;
+    sequence[k++] = -1;
+  }
   if (b && nb >= 0) {
-    copy(b, nb, 1, 1);
-    if (special) put(tpl.sep, 1, 1, -1, -1);
+    for (let i = 0; i < nb; i++, k++) {
+      ids[k * s] = b.ids[i];
+      mask[k * s] = 1;
+      types[k * s] = 1;
+      words[k] = b.words[i];
+      sequence[k] = 1;
+      offsets[2 * k] = b.starts[i];
+      offsets[2 * k + 1] = b.ends[i];
+    }
+    if (special) {
+      ids[k * s] = tpl.sep;
+      mask[k * s] = 1;
+      types[k * s] = 1;
+      t.special[k] = 1;
+      words[k] = -1;
+      sequence[k++] = -1;
+    }
   }
   const used = k - row;
   for (; k < row + width; k++) {

@@ -108,14 +108,19 @@ export class Tokenizer {
   maxInputChars = 1 << 24;
   readonly #wasm: TokenizerWasm;
   readonly #template: Template;
-  readonly #added: RegExp | null;
+  readonly #addedRe: RegExp | null;
   readonly #addedFirstChars: string;
   readonly #addedIds: Map<string, number>;
   readonly #specialIds: Set<number>;
   #vocabIndex?: Map<string, number>;
   #input = 0;
   #inputCap = 0;
+  #in16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
   #scratch: Segment = emptySegment(0);
+  #out: Segment = emptySegment(0);
+  #outBuf: ArrayBufferLike | null = null;
+  #outGen = -1;
+  #added: number[] | null = null;
 
   private constructor(config: TokenizerConfig, wasm: TokenizerWasm) {
     this.config = config;
@@ -128,7 +133,7 @@ export class Tokenizer {
     };
     const added = [...config.addedTokens].filter((a) => a.content.length > 0)
       .sort((a, b) => b.content.length - a.content.length);
-    this.#added = added.length
+    this.#addedRe = added.length
       ? new RegExp(
         added.map((a) => a.content.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
         "g",
@@ -300,10 +305,11 @@ export class Tokenizer {
   }
 
   /**
-   * Runs normalizer, pre-tokenizer and WordPiece on `text` (no special tokens). The result
-   * views wasm memory and is valid until the next call.
+   * Runs normalizer, pre-tokenizer and WordPiece on `text` (no special tokens). Returns the
+   * token count; the tokens are in `#out` (views of wasm memory, valid until the next call)
+   * and the positions of added tokens found in the text in `#added`.
    */
-  #run(text: unknown, param: string): Segment & { n: number; added: number[] | null } {
+  #run(text: unknown, param: string): number {
     if (typeof text !== "string") {
       throw new InputError(`${param} must be a string, got ${describe(text)}`, param);
     }
@@ -321,14 +327,17 @@ export class Tokenizer {
       this.#input = w.alloc(this.#inputCap * 2);
       w.shrink(KEEP_TOKENS);
     }
-    const u16 = new Uint16Array(w.memory.buffer, this.#input, len);
+    let u16 = this.#in16;
+    if (u16.buffer !== w.memory.buffer || u16.byteOffset !== this.#input || u16.length < len) {
+      u16 = this.#in16 = new Uint16Array(w.memory.buffer, this.#input, this.#inputCap);
+    }
     for (let i = 0; i < len; i++) u16[i] = text.charCodeAt(i);
     let n: number;
-    let added: number[] | null = null;
-    if (this.#added && hasAny(text, this.#addedFirstChars)) {
-      added = [];
+    this.#added = null;
+    if (this.#addedRe && hasAny(text, this.#addedFirstChars)) {
+      const added: number[] = this.#added = [];
       w.begin();
-      const re = this.#added;
+      const re = this.#addedRe;
       re.lastIndex = 0;
       let at = 0;
       n = 0;
@@ -344,37 +353,41 @@ export class Tokenizer {
     }
     if (n < 0) throw new TokenizerLoadError(`tokenizer has no model (${n})`);
     const mem = w.memory.buffer;
-    return {
-      n,
-      added,
-      ids: new Int32Array(mem, w.idsPtr(), n),
-      words: new Int32Array(mem, w.wordsPtr(), n),
-      starts: new Uint32Array(mem, w.startsPtr(), n),
-      ends: new Uint32Array(mem, w.endsPtr(), n),
-    };
+    if (mem !== this.#outBuf || w.outGeneration() !== this.#outGen) {
+      const cap = w.outCapacity();
+      this.#out = {
+        ids: new Int32Array(mem, w.idsPtr(), cap),
+        words: new Int32Array(mem, w.wordsPtr(), cap),
+        starts: new Uint32Array(mem, w.startsPtr(), cap),
+        ends: new Uint32Array(mem, w.endsPtr(), cap),
+      };
+      this.#outBuf = mem;
+      this.#outGen = w.outGeneration();
+    }
+    return n;
   }
 
-  /** Copies a segment out of wasm memory (into reusable scratch when `keep` is false). */
-  #hold(seg: Segment & { n: number }): Segment {
-    const n = seg.n;
+  /** Copies the first `n` tokens of `#out` into reusable scratch (to encode a second text). */
+  #hold(n: number): Segment {
     if (this.#scratch.ids.length < n) {
       this.#scratch = emptySegment(Math.max(n, 2 * this.#scratch.ids.length));
     }
-    const s = this.#scratch;
-    s.ids.set(seg.ids);
-    s.words.set(seg.words);
-    s.starts.set(seg.starts);
-    s.ends.set(seg.ends);
+    const s = this.#scratch, o = this.#out;
+    s.ids.set(o.ids.subarray(0, n));
+    s.words.set(o.words.subarray(0, n));
+    s.starts.set(o.starts.subarray(0, n));
+    s.ends.set(o.ends.subarray(0, n));
     return s;
   }
 
   /** Token ids of a text without special tokens, padding or truncation. */
   tokenize(text: string): string[] {
-    return this.convertIdsToTokens(this.#run(text, "text").ids);
+    const n = this.#run(text, "text");
+    return this.convertIdsToTokens(this.#out.ids.subarray(0, n));
   }
 
   /** Encodes a text, or a pair given as `[a, b]`. */
-  encode(input: TextInput, options: EncodeOptions = {}): Encoding {
+  encode(input: TextInput, options: EncodeOptions = NO_OPTIONS): Encoding {
     const o = checkOptions(options);
     const [a, na, b, nb] = this.#encodeInput(input, "text", o);
     const special = o.addSpecialTokens;
@@ -382,21 +395,9 @@ export class Tokenizer {
     const width = o.padding === false
       ? real
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
-    const t = allocRows(width, 1);
+    const t = allocRow(width);
     writeRow(t, 0, width, this.#template, special, a, na, b, nb);
-    const convert = (ids: Int32Array) => this.convertIdsToTokens(ids);
-    return {
-      ids: t.ids,
-      typeIds: t.types,
-      attentionMask: t.mask,
-      specialTokensMask: t.special,
-      wordIds: t.words,
-      sequenceIds: t.sequence,
-      offsets: t.offsets,
-      get tokens() {
-        return convert(t.ids);
-      },
-    };
+    return new EncodingImpl(this, t);
   }
 
   /** Runs a text or pair; returns segments and truncated lengths (nb = -1 without pair). */
@@ -408,18 +409,16 @@ export class Tokenizer {
     let a: Segment, b: Segment | null = null, na: number, nb = -1;
     let addedA: number[] | null = null, addedB: number[] | null = null;
     if (typeof input === "string") {
-      const r = this.#run(input, param);
-      a = r;
-      na = r.n;
+      na = this.#run(input, param);
+      a = this.#out;
+      addedA = this.#added;
     } else if (Array.isArray(input) && input.length === 2) {
-      const ra = this.#run(input[0], `${param}[0]`);
-      na = ra.n;
-      addedA = ra.added;
-      a = this.#hold(ra);
-      const rb = this.#run(input[1], `${param}[1]`);
-      b = rb;
-      nb = rb.n;
-      addedB = rb.added;
+      na = this.#run(input[0], `${param}[0]`);
+      addedA = this.#added;
+      a = this.#hold(na);
+      nb = this.#run(input[1], `${param}[1]`);
+      b = this.#out;
+      addedB = this.#added;
     } else {
       throw new InputError(`${param} must be a string or a pair [string, string]`, param);
     }
@@ -445,7 +444,7 @@ export class Tokenizer {
    * Encodes many inputs into padded `[batch, seq]` BigInt64 tensors (padding `longest`
    * unless `max_length` is asked for), with no per-token JS objects.
    */
-  encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = {}): BatchEncoding {
+  encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = NO_OPTIONS): BatchEncoding {
     if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
     const o = checkOptions(options);
     const special = o.addSpecialTokens;
@@ -546,18 +545,43 @@ function emptySegment(n: number): Segment {
   };
 }
 
-function allocRows(width: number, rows: number): RowTarget {
-  const cells = width * rows;
+/** The arrays of one encoding, all views of a single allocation. */
+function allocRow(w: number): RowTarget {
+  const buf = new ArrayBuffer(w * 26);
   return {
-    ids: new Int32Array(cells),
-    mask: new Int32Array(cells),
-    types: new Int32Array(cells),
+    ids: new Int32Array(buf, 0, w),
+    types: new Int32Array(buf, 4 * w, w),
+    mask: new Int32Array(buf, 8 * w, w),
+    words: new Int32Array(buf, 12 * w, w),
+    offsets: new Uint32Array(buf, 16 * w, 2 * w),
+    special: new Uint8Array(buf, 24 * w, w),
+    sequence: new Int8Array(buf, 25 * w, w),
     stride: 1,
-    special: new Uint8Array(cells),
-    words: new Int32Array(cells),
-    sequence: new Int8Array(cells),
-    offsets: new Uint32Array(cells * 2),
   };
+}
+
+class EncodingImpl implements Encoding {
+  ids: Int32Array;
+  typeIds: Int32Array;
+  attentionMask: Int32Array;
+  specialTokensMask: Uint8Array;
+  wordIds: Int32Array;
+  sequenceIds: Int8Array;
+  offsets: Uint32Array;
+  #tokenizer: Tokenizer;
+  constructor(tokenizer: Tokenizer, t: RowTarget) {
+    this.#tokenizer = tokenizer;
+    this.ids = t.ids;
+    this.typeIds = t.types;
+    this.attentionMask = t.mask;
+    this.specialTokensMask = t.special;
+    this.wordIds = t.words;
+    this.sequenceIds = t.sequence;
+    this.offsets = t.offsets;
+  }
+  get tokens(): string[] {
+    return this.#tokenizer.convertIdsToTokens(this.ids);
+  }
 }
 
 function align4(n: number): number {
@@ -573,7 +597,20 @@ function describe(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
 }
 
-function checkOptions(o: EncodeOptions) {
+const NO_OPTIONS: EncodeOptions = Object.freeze({});
+type CheckedOptions = EncodeOptions & {
+  addSpecialTokens: boolean;
+  truncation: boolean | TruncationStrategy;
+  padding: false | "longest" | "max_length";
+};
+const DEFAULT_OPTIONS: CheckedOptions = {
+  addSpecialTokens: true,
+  truncation: false,
+  padding: false,
+};
+
+function checkOptions(o: EncodeOptions): CheckedOptions {
+  if (o === NO_OPTIONS) return DEFAULT_OPTIONS;
   if (typeof o !== "object" || o === null) {
     throw new InputError("options must be an object", "options");
   }

@@ -48,6 +48,8 @@ export interface TokenizerWasm {
   startsPtr(): number;
   endsPtr(): number;
   shrink(keepTokens: number): void;
+  outGeneration(): number;
+  outCapacity(): number;
 }
 
 /** What the tokenizer wasm can be loaded from. */

@@ -583,7 +583,20 @@ export function endsPtr(): usize {
   return outEnds;
 }
 
+let outGen: i32 = 0;
+
+/** Changes whenever the output buffers move (so JS can keep views until then). */
+export function outGeneration(): i32 {
+  return outGen;
+}
+
+/** Token capacity of the output buffers. */
+export function outCapacity(): i32 {
+  return outCap;
+}
+
 function growOut(): void {
+  outGen++;
   const cap = outCap == 0 ? 1024 : outCap * 2;
   const bytes = (<usize> cap) * 4;
   outIds = outIds == 0 ? heap.alloc(bytes) : heap.realloc(outIds, bytes);
