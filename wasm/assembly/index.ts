@@ -37,6 +37,7 @@ import {
 const E_OK: i32 = 0;
 const E_BAD_MODEL: i32 = -1;
 const E_NO_MODEL: i32 = -2;
+const E_TOO_LARGE: i32 = -3; // a node with more than 65535 children or failure pops
 
 // ---------------------------------------------------------------- Unicode helpers
 
@@ -106,22 +107,21 @@ const asciiClass: usize = memory.data(128 * 4);
 //
 // The compiled model is one block, so it can be saved and loaded as bytes. Nodes are
 // numbered in BFS order and the children of a node are consecutive ids sorted by code
-// point, so a lookup scans a few adjacent words (one cache line) instead of probing a hash
-// table, and fail[v] < v holds (a corrupt block cannot make the matcher loop).
+// point, so a lookup scans a few adjacent words instead of probing a hash table, and
+// fail[v] < v holds (a corrupt block cannot make the matcher loop). Everything a step
+// needs about a node sits in one 16-byte record (one cache line), and a failure pop of a
+// single token (the common case) is stored inline with its length.
 //   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, 0, 0, 0
-//   nodeTok  i32[nodeCount]    token id of the node's string, or -1
-//   nodeFail i32[nodeCount]    failure link f(v), or -1
-//   popStart u32[nodeCount]    failure pops F(v) = pool[popStart .. popStart+popLen]
-//   popLen   u32[nodeCount]
-//   kids     u32[nodeCount*2]  first child id, child count
-//   edgeCp   u32[nodeCount]    code point of the edge into the node
-//   ascii    i32[256]          children of the two roots for code points < 128
-//   tokLen   u32[vocabSize]    characters a token covers (without the ## prefix)
-//   pool     i32[poolLen]
+//   node   u32[nodeCount*4]  first child id; child count | popLen << 16 | inline << 31;
+//                            failure link f(v) or -1; pops: pool index, or inline
+//                            token id | token length << 24
+//   edgeCp u32[nodeCount]    code point of the edge into the node
+//   ascii  i32[256]          children of the two roots for code points < 128
+//   pool   i32[poolLen*2]    failure pops F(v): token id, token length in characters
 // Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
 
 const MAGIC: i32 = 0x57504545; // "EEPW"
-const VERSION: i32 = 2;
+const VERSION: i32 = 3;
 const HEADER: usize = 32;
 const ROOT: i32 = 0;
 const SROOT: i32 = 1;
@@ -129,26 +129,22 @@ const SROOT: i32 = 1;
 let model: usize = 0;
 let modelSize: usize = 0;
 let nodeCount: i32 = 0;
-let nodeTok: usize = 0;
-let nodeFail: usize = 0;
-let popStart: usize = 0;
-let popLen: usize = 0;
-let kids: usize = 0;
+let nodes: usize = 0;
 let edgeCp: usize = 0;
 let asciiKids: usize = 0;
-let tokLen: usize = 0;
 let vocabSize: i32 = 0;
 let pool: usize = 0;
 let poolLen: i32 = 0;
+const INLINE: u32 = 0x80000000;
 
 // @ts-ignore: decorator
 @inline function child(node: i32, cp: u32): i32 {
   if (node <= SROOT && cp < 128) {
     return load<i32>(asciiKids + (((<usize>node) << 7) + <usize>cp) * 4);
   }
-  const k = kids + (<usize>node) * 8;
+  const k = nodes + (<usize>node) * 16;
   let lo = load<u32>(k);
-  const n = load<u32>(k, 4);
+  const n = load<u32>(k, 4) & 0xFFFF;
   let hi = lo + n;
   if (n <= 8) {
     for (let i = lo; i < hi; i++) {
@@ -205,8 +201,8 @@ function pow2AtLeast(n: u32): u32 {
   return c;
 }
 
-function blockSize(nodes: i32, vocab: i32, poolN: i32): usize {
-  return HEADER + (<usize>nodes) * 28 + 256 * 4 + (<usize>vocab) * 4 + (<usize>poolN) * 4;
+function blockSize(n: i32, vocab: i32, poolN: i32): usize {
+  return HEADER + (<usize>n) * 20 + 256 * 4 + (<usize>poolN) * 8;
 }
 
 function attachBlock(block: usize): void {
@@ -215,15 +211,10 @@ function attachBlock(block: usize): void {
   vocabSize = load<i32>(block, 12);
   poolLen = load<i32>(block, 16);
   const n = <usize>nodeCount;
-  nodeTok = block + HEADER;
-  nodeFail = nodeTok + n * 4;
-  popStart = nodeFail + n * 4;
-  popLen = popStart + n * 4;
-  kids = popLen + n * 4;
-  edgeCp = kids + n * 8;
+  nodes = block + HEADER;
+  edgeCp = nodes + n * 16;
   asciiKids = edgeCp + n * 4;
-  tokLen = asciiKids + 256 * 4;
-  pool = tokLen + (<usize>vocabSize) * 4;
+  pool = asciiKids + 256 * 4;
   modelSize = blockSize(nodeCount, vocabSize, poolLen);
 }
 
@@ -255,35 +246,32 @@ export function modelBytes(): usize {
 export function attach(block: usize, size: usize): i32 {
   if (size < HEADER) return E_BAD_MODEL;
   if (load<i32>(block) != MAGIC || load<i32>(block, 4) != VERSION) return E_BAD_MODEL;
-  const nodes = load<i32>(block, 8);
+  const n = load<i32>(block, 8);
   const vocab = load<i32>(block, 12);
   const poolN = load<i32>(block, 16);
-  if (nodes < 2 || vocab < 1 || poolN < 0 || nodes > 0x4000000 || vocab > 0x4000000) {
+  if (n < 2 || vocab < 1 || poolN < 0 || n > 0x4000000 || vocab > 0x1000000) {
     return E_BAD_MODEL;
   }
-  if (<u64>poolN > 0x10000000 || blockSize(nodes, vocab, poolN) != size) return E_BAD_MODEL;
-  const n = <usize>nodes;
-  const tok = block + HEADER;
-  const fail = tok + n * 4;
-  const ps = fail + n * 4;
-  const pl = ps + n * 4;
-  const kd = pl + n * 4;
-  const ec = kd + n * 8;
-  const ak = ec + n * 4;
-  const tl = ak + 256 * 4;
-  const pp = tl + (<usize>vocab) * 4;
-  for (let v = 0; v < nodes; v++) {
-    const vp = (<usize>v) * 4;
-    const t = load<i32>(tok + vp);
-    const f = load<i32>(fail + vp);
-    const s = load<u32>(ps + vp);
-    const l = load<u32>(pl + vp);
-    if (t < -1 || t >= vocab) return E_BAD_MODEL;
+  if (<u64>poolN > 0x10000000 || blockSize(n, vocab, poolN) != size) return E_BAD_MODEL;
+  const nd = block + HEADER;
+  const ec = nd + (<usize>n) * 16;
+  const ak = ec + (<usize>n) * 4;
+  const pp = ak + 256 * 4;
+  for (let v = 0; v < n; v++) {
+    const r = nd + (<usize>v) * 16;
+    const first = load<u32>(r);
+    const meta = load<u32>(r, 4);
+    const f = load<i32>(r, 8);
+    const pop = load<u32>(r, 12);
+    const count = meta & 0xFFFF;
+    const pl = (meta >>> 16) & 0x7FFF;
     if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
-    if (<u64>s + <u64>l > <u64>poolN) return E_BAD_MODEL;
-    const first = load<u32>(kd + vp * 2);
-    const count = load<u32>(kd + vp * 2, 4);
-    if (count > 0 && (first <= <u32>v || <u64>first + <u64>count > <u64>nodes)) return E_BAD_MODEL;
+    if (meta & INLINE) {
+      if (pl != 1 || <i32>(pop & 0xFFFFFF) >= vocab || (pop >>> 24) == 0) return E_BAD_MODEL;
+    } else if (<u64>pop + <u64>pl > <u64>poolN) {
+      return E_BAD_MODEL;
+    }
+    if (count > 0 && (first <= <u32>v || <u64>first + <u64>count > <u64>n)) return E_BAD_MODEL;
     let prev: i64 = -1;
     for (let i = first; i < first + count; i++) {
       const c = <i64>load<u32>(ec + (<usize>i) * 4);
@@ -293,14 +281,12 @@ export function attach(block: usize, size: usize): i32 {
   }
   for (let i = 0; i < 256; i++) {
     const c = load<i32>(ak + (<usize>i) * 4);
-    if (c != -1 && (c < 2 || c >= nodes)) return E_BAD_MODEL;
-  }
-  for (let i = 0; i < vocab; i++) {
-    if (load<u32>(tl + (<usize>i) * 4) > 0x10000) return E_BAD_MODEL;
+    if (c != -1 && (c < 2 || c >= n)) return E_BAD_MODEL;
   }
   for (let i = 0; i < poolN; i++) {
-    const t = load<i32>(pp + (<usize>i) * 4);
-    if (t < 0 || t >= vocab) return E_BAD_MODEL;
+    const t = load<i32>(pp + (<usize>i) * 8);
+    const l = load<i32>(pp + (<usize>i) * 8, 4);
+    if (t < 0 || t >= vocab || l < 1 || l > 0x10000) return E_BAD_MODEL;
   }
   if (model != 0 && model != block) heap.free(model);
   attachBlock(block);
@@ -342,7 +328,7 @@ export function build(
   prefix: usize,
   prefixLen: i32,
 ): i32 {
-  // Upper bound on nodes: every code unit a node, plus the two roots.
+  // Upper bound on nn: every code unit a node, plus the two roots.
   let total: i32 = 0;
   for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize>i) * 8, 4);
   const cap = total + 2;
@@ -361,7 +347,7 @@ export function build(
   store<i32>(eParent, -1, 4);
   store<u32>(eChar, 0);
   store<u32>(eChar, 0, 4);
-  let nodes: i32 = 2;
+  let nn: i32 = 2;
 
   let off: usize = text;
   for (let i = 0; i < count; i++) {
@@ -390,7 +376,7 @@ export function build(
       chars++;
       let next = htFind(tHt, tMask, node, cp);
       if (next < 0) {
-        next = nodes++;
+        next = nn++;
         store<i32>(tTok + (<usize>next) * 4, -1);
         store<i32>(eParent + (<usize>next) * 4, node);
         store<u32>(eChar + (<usize>next) * 4, cp);
@@ -405,34 +391,34 @@ export function build(
   }
 
   // Children lists (CSR), each sorted by code point, then BFS order from both roots.
-  const cnt = heap.alloc((<usize>nodes + 1) * 4);
-  memory.fill(cnt, 0, (<usize>nodes + 1) * 4);
-  for (let v = 2; v < nodes; v++) {
+  const cnt = heap.alloc((<usize>nn + 1) * 4);
+  memory.fill(cnt, 0, (<usize>nn + 1) * 4);
+  for (let v = 2; v < nn; v++) {
     const c = cnt + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
     store<i32>(c, load<i32>(c) + 1);
   }
-  const csr = heap.alloc((<usize>nodes + 1) * 4); // start of each node's group
+  const csr = heap.alloc((<usize>nn + 1) * 4); // start of each node's group
   let acc: i32 = 0;
-  for (let v = 0; v < nodes; v++) {
+  for (let v = 0; v < nn; v++) {
     store<i32>(csr + (<usize>v) * 4, acc);
     acc += load<i32>(cnt + (<usize>v) * 4);
   }
-  store<i32>(csr + (<usize>nodes) * 4, acc);
-  const fillAt = heap.alloc((<usize>nodes) * 4);
-  memory.copy(fillAt, csr, (<usize>nodes) * 4);
-  const grouped = heap.alloc((<usize>nodes) * 4);
-  for (let v = 2; v < nodes; v++) {
+  store<i32>(csr + (<usize>nn) * 4, acc);
+  const fillAt = heap.alloc((<usize>nn) * 4);
+  memory.copy(fillAt, csr, (<usize>nn) * 4);
+  const grouped = heap.alloc((<usize>nn) * 4);
+  for (let v = 2; v < nn; v++) {
     const f = fillAt + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
     const at = load<i32>(f);
     store<i32>(f, at + 1);
     store<i32>(grouped + (<usize>at) * 4, v);
   }
-  for (let v = 0; v < nodes; v++) {
+  for (let v = 0; v < nn; v++) {
     const a = load<i32>(csr + (<usize>v) * 4);
     sortByChar(grouped + (<usize>a) * 4, load<i32>(cnt + (<usize>v) * 4), eChar);
   }
-  const order = heap.alloc((<usize>nodes) * 4); // position → old id
-  const rank = heap.alloc((<usize>nodes) * 4); // old id → position
+  const order = heap.alloc((<usize>nn) * 4); // position → old id
+  const rank = heap.alloc((<usize>nn) * 4); // old id → position
   store<i32>(order, ROOT);
   store<i32>(order, SROOT, 4);
   let tail: i32 = 2;
@@ -446,10 +432,10 @@ export function build(
   }
 
   // Failure links and pops, in BFS order (old ids; pops into a growing pool).
-  const tFail = heap.alloc((<usize>nodes) * 4);
-  const tPs = heap.alloc((<usize>nodes) * 4);
-  const tPl = heap.alloc((<usize>nodes) * 4);
-  let pCap: i32 = nodes + 16;
+  const tFail = heap.alloc((<usize>nn) * 4);
+  const tPs = heap.alloc((<usize>nn) * 4);
+  const tPl = heap.alloc((<usize>nn) * 4);
+  let pCap: i32 = nn + 16;
   let tPool = heap.alloc((<usize>pCap) * 4);
   let pN: i32 = 0;
   store<i32>(tFail, -1);
@@ -458,7 +444,7 @@ export function build(
   store<u32>(tPs, 0, 4);
   store<u32>(tPl, 0);
   store<u32>(tPl, 0, 4);
-  for (let i = 2; i < nodes; i++) {
+  for (let i = 2; i < nn; i++) {
     const v = load<i32>(order + (<usize>i) * 4);
     const vp = (<usize>v) * 4;
     const t = load<i32>(tTok + vp);
@@ -502,12 +488,12 @@ export function build(
     store<u32>(tPl + vp, pN - start);
   }
 
-  // Final compact block, renumbered in BFS order.
-  const size = blockSize(nodes, vocab, pN);
+  // Final compact block, renumbered in BFS order. Pool entries carry token lengths.
+  const size = blockSize(nn, vocab, pN);
   const block = heap.alloc(size);
   store<i32>(block, MAGIC);
   store<i32>(block, VERSION, 4);
-  store<i32>(block, nodes, 8);
+  store<i32>(block, nn, 8);
   store<i32>(block, vocab, 12);
   store<i32>(block, pN, 16);
   store<i32>(block, 0, 20);
@@ -515,29 +501,49 @@ export function build(
   store<i32>(block, 0, 28);
   if (model != 0) heap.free(model);
   attachBlock(block);
-  for (let i = 0; i < nodes; i++) {
+  for (let i: i32 = 0; i < pN; i++) {
+    const t = load<i32>(tPool + (<usize>i) * 4);
+    store<i32>(pool + (<usize>i) * 8, t);
+    store<u32>(pool + (<usize>i) * 8, load<u32>(tLen + (<usize>t) * 4), 4);
+  }
+  let status = E_OK;
+  for (let i = 0; i < nn; i++) {
     const v = load<i32>(order + (<usize>i) * 4);
     const vp = (<usize>v) * 4;
-    const ip = (<usize>i) * 4;
-    store<i32>(nodeTok + ip, load<i32>(tTok + vp));
-    const f = load<i32>(tFail + vp);
-    store<i32>(nodeFail + ip, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4));
-    store<u32>(popStart + ip, load<u32>(tPs + vp));
-    store<u32>(popLen + ip, load<u32>(tPl + vp));
+    const r = nodes + (<usize>i) * 16;
     const n = load<i32>(cnt + vp);
-    const first = n > 0 ? load<i32>(rank + (<usize>load<i32>(grouped + (<usize>load<i32>(csr + vp)) * 4)) * 4) : 0;
-    store<i32>(kids + ip * 2, first);
-    store<i32>(kids + ip * 2, n, 4);
-    store<u32>(edgeCp + ip, load<u32>(eChar + vp));
+    const first = n > 0
+      ? load<i32>(rank + (<usize>load<i32>(grouped + (<usize>load<i32>(csr + vp)) * 4)) * 4)
+      : 0;
+    const f = load<i32>(tFail + vp);
+    const ps = load<u32>(tPs + vp);
+    const pl = load<u32>(tPl + vp);
+    if (n > 0xFFFF || pl > 0x7FFF) status = E_TOO_LARGE;
+    let meta = (<u32>n & 0xFFFF) | ((pl & 0x7FFF) << 16);
+    let pop = ps;
+    if (pl == 1) {
+      const t = load<i32>(tPool + (<usize>ps) * 4);
+      const l = load<u32>(tLen + (<usize>t) * 4);
+      if (l <= 255 && t < 0x1000000) {
+        meta |= INLINE;
+        pop = (<u32>t) | (l << 24);
+      }
+    }
+    store<i32>(r, first);
+    store<u32>(r, meta, 4);
+    store<i32>(r, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4), 8);
+    store<u32>(r, pop, 12);
+    store<u32>(edgeCp + (<usize>i) * 4, load<u32>(eChar + vp));
   }
   for (let r = 0; r < 2; r++) {
     for (let cp: u32 = 0; cp < 128; cp++) {
       const c = htFind(tHt, tMask, r, cp);
-      store<i32>(asciiKids + ((<usize>r << 7) + <usize>cp) * 4, c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4));
+      store<i32>(
+        asciiKids + ((<usize>r << 7) + <usize>cp) * 4,
+        c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4),
+      );
     }
   }
-  memory.copy(tokLen, tLen, (<usize>vocab) * 4);
-  memory.copy(pool, tPool, (<usize>pN) * 4);
 
   heap.free(tTok);
   heap.free(eParent);
@@ -554,7 +560,11 @@ export function build(
   heap.free(tPs);
   heap.free(tPl);
   heap.free(tPool);
-  return E_OK;
+  if (status != E_OK) {
+    heap.free(model);
+    model = 0;
+  }
+  return status;
 }
 
 // ---------------------------------------------------------------- output buffers
@@ -657,20 +667,29 @@ function ensureWordCap(n: i32): void {
 
 /** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
 function popTokens(v: i32): void {
-  const vp = (<usize> v) * 4;
-  const s = load<u32>(popStart + vp);
-  const n = load<u32>(popLen + vp);
-  for (let i: u32 = 0; i < n; i++) {
-    const t = load<i32>(pool + (<usize> (s + i)) * 4);
-    const l = <i32> load<u32>(tokLen + (<usize> t) * 4);
-    const last = pos + l - 1;
-    if (l <= 0 || last >= wordLen) { // only a corrupt model gets here
-      failed = true;
-      return;
-    }
-    emit(t, wordIdx, load<u32>(wS + (<usize> pos) * 4), load<u32>(wE + (<usize> last) * 4));
-    pos += l;
+  const r = nodes + (<usize>v) * 16;
+  const meta = load<u32>(r, 4);
+  const pop = load<u32>(r, 12);
+  if (meta & INLINE) {
+    emitPop(<i32>(pop & 0xFFFFFF), <i32>(pop >>> 24));
+    return;
   }
+  const n = (meta >>> 16) & 0x7FFF;
+  for (let i: u32 = 0; i < n && !failed; i++) {
+    const e = pool + (<usize>(pop + i)) * 8;
+    emitPop(load<i32>(e), load<i32>(e, 4));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function emitPop(t: i32, l: i32): void {
+  const last = pos + l - 1;
+  if (last >= wordLen) { // only a corrupt model gets here
+    failed = true;
+    return;
+  }
+  emit(t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
+  pos += l;
 }
 
 // @ts-ignore: decorator
@@ -701,7 +720,7 @@ function popTokens(v: i32): void {
       node = next;
       return;
     }
-    const f = node <= SROOT ? -1 : load<i32>(nodeFail + (<usize> node) * 4);
+    const f = node <= SROOT ? -1 : load<i32>(nodes + (<usize>node) * 16, 8);
     if (f < 0) {
       failed = true;
       return;
@@ -716,7 +735,7 @@ function endWord(): void {
   if (!inWord) return;
   inWord = false;
   while (!failed && node != SROOT) {
-    const f = node == ROOT ? -1 : load<i32>(nodeFail + (<usize> node) * 4);
+    const f = node == ROOT ? -1 : load<i32>(nodes + (<usize>node) * 16, 8);
     if (f < 0) {
       failed = true;
       break;
