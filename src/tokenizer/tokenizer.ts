@@ -94,11 +94,20 @@ export interface BatchEncoding {
   offsets: Uint32Array;
 }
 
+/** Ids of the special tokens the template and the model use. */
+interface SpecialIds {
+  cls: number;
+  sep: number;
+  pad: number;
+  unk: number;
+}
+
 /** A text or a pair of texts. */
 export type TextInput = string | readonly [string, string];
 
 const MAGIC = new TextEncoder().encode("EMBTOK01");
 const KEEP_TOKENS = 1 << 16;
+const ARENA_BYTES = 1 << 18;
 
 /** The tokenizer. Create it with `fromVocab`, `fromTokenizerJson` or `fromBytes`. */
 export class Tokenizer {
@@ -108,6 +117,7 @@ export class Tokenizer {
   maxInputChars = 1 << 24;
   readonly #wasm: TokenizerWasm;
   readonly #template: Template;
+  readonly #unk: number;
   readonly #addedRe: RegExp | null;
   readonly #addedFirstChars: string;
   readonly #addedIds: Map<string, number>;
@@ -121,16 +131,21 @@ export class Tokenizer {
   #outBuf: ArrayBufferLike | null = null;
   #outGen = -1;
   #added: number[] | null = null;
+  #arena = new ArrayBuffer(0);
+  #arenaOff = 0;
 
-  private constructor(config: TokenizerConfig, wasm: TokenizerWasm) {
+  private constructor(config: TokenizerConfig, wasm: TokenizerWasm, ids?: SpecialIds) {
     this.config = config;
     this.#wasm = wasm;
     const id = (t: string) => this.tokenToId(t)!;
-    this.#template = {
+    ids ??= {
       cls: id(config.clsToken),
       sep: id(config.sepToken),
       pad: id(config.padToken),
+      unk: id(config.unkToken),
     };
+    this.#template = { cls: ids.cls, sep: ids.sep, pad: ids.pad };
+    this.#unk = ids.unk;
     const added = [...config.addedTokens].filter((a) => a.content.length > 0)
       .sort((a, b) => b.content.length - a.content.length);
     this.#addedRe = added.length
@@ -149,7 +164,7 @@ export class Tokenizer {
       +strip,
       +config.lowercase,
       config.maxInputCharsPerWord,
-      id(config.unkToken),
+      ids.unk,
     );
   }
 
@@ -204,16 +219,36 @@ export class Tokenizer {
     if (trieAt > bytes.length) throw bad("truncated");
     const dec = new TextDecoder("utf-8", { fatal: true });
     let config: TokenizerConfig;
+    let ids: SpecialIds;
     try {
-      const head = JSON.parse(dec.decode(bytes.subarray(16, 16 + headLen)));
-      const vocab = JSON.parse(dec.decode(bytes.subarray(16 + headLen, 16 + headLen + vocabLen)));
-      if (!Array.isArray(vocab) || !vocab.every((t) => typeof t === "string")) throw 0;
-      config = { ...head, vocab };
+      const { ids: specialIds, ...head } = JSON.parse(dec.decode(bytes.subarray(16, 16 + headLen)));
+      ids = specialIds;
+      if (![ids.cls, ids.sep, ids.pad, ids.unk].every(Number.isInteger)) throw 0;
+      if (!Array.isArray(head.addedTokens)) throw 0;
+      config = head;
     } catch {
       throw bad("header is not valid");
     }
+    // The vocabulary (id → string) is only needed for tokens/decode: parse it on first use.
+    const vocabBytes = bytes.slice(16 + headLen, 16 + headLen + vocabLen);
+    let vocab: string[] | undefined;
+    Object.defineProperty(config, "vocab", {
+      enumerable: true,
+      get() {
+        if (!vocab) {
+          try {
+            const v = JSON.parse(dec.decode(vocabBytes));
+            if (!Array.isArray(v) || !v.every((t) => typeof t === "string")) throw 0;
+            vocab = v;
+          } catch {
+            throw bad("vocabulary is not valid");
+          }
+        }
+        return vocab;
+      },
+    });
     const w = instantiateTokenizerWasm(module);
-    const tokenizer = new Tokenizer(config, w);
+    const tokenizer = new Tokenizer(config, w, ids);
     const size = bytes.length - trieAt;
     const ptr = w.alloc(size);
     new Uint8Array(w.memory.buffer, ptr, size).set(bytes.subarray(trieAt));
@@ -228,7 +263,7 @@ export class Tokenizer {
   toBytes(): Uint8Array {
     const { vocab, ...head } = this.config;
     const enc = new TextEncoder();
-    const h = enc.encode(JSON.stringify(head));
+    const h = enc.encode(JSON.stringify({ ...head, ids: { ...this.#template, unk: this.#unk } }));
     const v = enc.encode(JSON.stringify(vocab));
     const trieAt = align4(16 + h.length + v.length);
     const size = this.#wasm.modelBytes();
@@ -380,6 +415,31 @@ export class Tokenizer {
     return s;
   }
 
+  /**
+   * The arrays of one encoding: views into a shared arena, so an encode costs no buffer
+   * allocation (an arena of 256 KiB serves thousands of short texts; its regions start
+   * zeroed and are used once).
+   */
+  #allocRow(w: number): RowTarget {
+    const need = align4(w * 26);
+    if (this.#arenaOff + need > this.#arena.byteLength) {
+      this.#arena = new ArrayBuffer(Math.max(ARENA_BYTES, need));
+      this.#arenaOff = 0;
+    }
+    const buf = this.#arena, o = this.#arenaOff;
+    this.#arenaOff += need;
+    return {
+      ids: new Int32Array(buf, o, w),
+      types: new Int32Array(buf, o + 4 * w, w),
+      mask: new Int32Array(buf, o + 8 * w, w),
+      words: new Int32Array(buf, o + 12 * w, w),
+      offsets: new Uint32Array(buf, o + 16 * w, 2 * w),
+      special: new Uint8Array(buf, o + 24 * w, w),
+      sequence: new Int8Array(buf, o + 25 * w, w),
+      stride: 1,
+    };
+  }
+
   /** Token ids of a text without special tokens, padding or truncation. */
   tokenize(text: string): string[] {
     const n = this.#run(text, "text");
@@ -395,7 +455,7 @@ export class Tokenizer {
     const width = o.padding === false
       ? real
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
-    const t = allocRow(width);
+    const t = this.#allocRow(width);
     writeRow(t, 0, width, this.#template, special, a, na, b, nb);
     return new EncodingImpl(this, t);
   }
@@ -545,42 +605,37 @@ function emptySegment(n: number): Segment {
   };
 }
 
-/** The arrays of one encoding, all views of a single allocation. */
-function allocRow(w: number): RowTarget {
-  const buf = new ArrayBuffer(w * 26);
-  return {
-    ids: new Int32Array(buf, 0, w),
-    types: new Int32Array(buf, 4 * w, w),
-    mask: new Int32Array(buf, 8 * w, w),
-    words: new Int32Array(buf, 12 * w, w),
-    offsets: new Uint32Array(buf, 16 * w, 2 * w),
-    special: new Uint8Array(buf, 24 * w, w),
-    sequence: new Int8Array(buf, 25 * w, w),
-    stride: 1,
-  };
-}
-
+/** An Encoding over one buffer; field views are made on first access. */
 class EncodingImpl implements Encoding {
-  ids: Int32Array;
-  typeIds: Int32Array;
-  attentionMask: Int32Array;
-  specialTokensMask: Uint8Array;
-  wordIds: Int32Array;
-  sequenceIds: Int8Array;
-  offsets: Uint32Array;
+  #t: RowTarget;
   #tokenizer: Tokenizer;
   constructor(tokenizer: Tokenizer, t: RowTarget) {
     this.#tokenizer = tokenizer;
-    this.ids = t.ids;
-    this.typeIds = t.types;
-    this.attentionMask = t.mask;
-    this.specialTokensMask = t.special;
-    this.wordIds = t.words;
-    this.sequenceIds = t.sequence;
-    this.offsets = t.offsets;
+    this.#t = t;
+  }
+  get ids(): Int32Array {
+    return this.#t.ids;
+  }
+  get typeIds(): Int32Array {
+    return this.#t.types;
+  }
+  get attentionMask(): Int32Array {
+    return this.#t.mask;
+  }
+  get specialTokensMask(): Uint8Array {
+    return this.#t.special;
+  }
+  get wordIds(): Int32Array {
+    return this.#t.words;
+  }
+  get sequenceIds(): Int8Array {
+    return this.#t.sequence;
+  }
+  get offsets(): Uint32Array {
+    return this.#t.offsets;
   }
   get tokens(): string[] {
-    return this.#tokenizer.convertIdsToTokens(this.ids);
+    return this.#tokenizer.convertIdsToTokens(this.#t.ids);
   }
 }
 
