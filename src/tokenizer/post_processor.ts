@@ -89,17 +89,27 @@ export function truncatedLengths(
   return strategy === "only_first" ? [n1 - toRemove, n2] : [n1, b - toRemove];
 }
 
-/** Output arrays a row is written into. `ids`, `mask`, `types` may be i64 seen as i32 pairs. */
+/**
+ * Where a row is written: each field is an array and the index of the batch's first cell
+ * in it (fields may share one array at different bases). `ids`, `mask`, `types` are
+ * written every `stride` cells: 2 for the low words of BigInt64Array tensors.
+ */
 export interface RowTarget {
-  /** Int32 view; with `stride` 2 the low words of a BigInt64Array. */
   ids: Int32Array;
-  mask: Int32Array;
+  idsAt: number;
   types: Int32Array;
+  typesAt: number;
+  mask: Int32Array;
+  maskAt: number;
   stride: 1 | 2;
-  special: Uint8Array;
   words: Int32Array;
+  wordsAt: number;
+  offsets: Int32Array | Uint32Array;
+  offsetsAt: number;
+  special: Int8Array | Uint8Array;
+  specialAt: number;
   sequence: Int8Array;
-  offsets: Uint32Array;
+  sequenceAt: number;
 }
 
 /** Special token ids of the template. */
@@ -126,54 +136,46 @@ export function writeRow(
   nb: number,
 ): number {
   const s = t.stride;
-  const { ids, mask, types, words, sequence, offsets } = t;
+  const { ids, mask, types, words, sequence, offsets, special: sp } = t;
+  const I = t.idsAt, M = t.maskAt, T = t.typesAt, W = t.wordsAt, Q = t.sequenceAt;
+  const O = t.offsetsAt, S = t.specialAt;
   let k = row;
-  if (special) {
-    ids[k * s] = tpl.cls;
-    mask[k * s] = 1;
-    t.special[k] = 1;
-    words[k] = -1;
-    sequence[k++] = -1;
-  }
+  const mark = (id: number, type: number) => {
+    ids[I + k * s] = id;
+    mask[M + k * s] = 1;
+    types[T + k * s] = type;
+    sp[S + k] = 1;
+    words[W + k] = -1;
+    sequence[Q + k] = -1;
+    k++;
+  };
+  if (special) mark(tpl.cls, 0);
   for (let i = 0; i < na; i++, k++) {
-    ids[k * s] = a.ids[i];
-    mask[k * s] = 1;
-    words[k] = a.words[i];
-    offsets[2 * k] = a.starts[i];
-    offsets[2 * k + 1] = a.ends[i];
+    ids[I + k * s] = a.ids[i];
+    mask[M + k * s] = 1;
+    words[W + k] = a.words[i];
+    offsets[O + 2 * k] = a.starts[i];
+    offsets[O + 2 * k + 1] = a.ends[i];
   }
-  if (special) {
-    ids[k * s] = tpl.sep;
-    mask[k * s] = 1;
-    t.special[k] = 1;
-    words[k] = -1;
-    sequence[k++] = -1;
-  }
+  if (special) mark(tpl.sep, 0);
   if (b && nb >= 0) {
     for (let i = 0; i < nb; i++, k++) {
-      ids[k * s] = b.ids[i];
-      mask[k * s] = 1;
-      types[k * s] = 1;
-      words[k] = b.words[i];
-      sequence[k] = 1;
-      offsets[2 * k] = b.starts[i];
-      offsets[2 * k + 1] = b.ends[i];
+      ids[I + k * s] = b.ids[i];
+      mask[M + k * s] = 1;
+      types[T + k * s] = 1;
+      words[W + k] = b.words[i];
+      sequence[Q + k] = 1;
+      offsets[O + 2 * k] = b.starts[i];
+      offsets[O + 2 * k + 1] = b.ends[i];
     }
-    if (special) {
-      ids[k * s] = tpl.sep;
-      mask[k * s] = 1;
-      types[k * s] = 1;
-      t.special[k] = 1;
-      words[k] = -1;
-      sequence[k++] = -1;
-    }
+    if (special) mark(tpl.sep, 1);
   }
   const used = k - row;
   for (; k < row + width; k++) {
-    t.ids[k * s] = tpl.pad;
-    t.special[k] = 1;
-    t.words[k] = -1;
-    t.sequence[k] = -1;
+    ids[I + k * s] = tpl.pad;
+    sp[S + k] = 1;
+    words[W + k] = -1;
+    sequence[Q + k] = -1;
   }
   return used;
 }

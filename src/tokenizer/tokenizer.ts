@@ -107,7 +107,7 @@ export type TextInput = string | readonly [string, string];
 
 const MAGIC = new TextEncoder().encode("EMBTOK01");
 const KEEP_TOKENS = 1 << 16;
-const ARENA_BYTES = 1 << 18;
+const ARENA_BYTES = 1 << 15;
 
 /** The tokenizer. Create it with `fromVocab`, `fromTokenizerJson` or `fromBytes`. */
 export class Tokenizer {
@@ -416,11 +416,12 @@ export class Tokenizer {
   }
 
   /**
-   * The arrays of one encoding: views into a shared arena, so an encode costs no buffer
-   * allocation (an arena of 256 KiB serves thousands of short texts; its regions start
-   * zeroed and are used once).
+   * The region of one encoding in a shared arena, so an encode costs no buffer allocation
+   * (an arena of 256 KiB serves thousands of short texts; its regions start zeroed and are
+   * used once). Layout: ids, types, mask, words (i32 × w each), offsets (i32 × 2w),
+   * special tokens mask and sequence ids (i8 × w each): 26 bytes a token.
    */
-  #allocRow(w: number): RowTarget {
+  #allocRow(w: number): [RowTarget, ArrayBuffer, number] {
     const need = align4(w * 26);
     if (this.#arenaOff + need > this.#arena.byteLength) {
       this.#arena = new ArrayBuffer(Math.max(ARENA_BYTES, need));
@@ -428,16 +429,26 @@ export class Tokenizer {
     }
     const buf = this.#arena, o = this.#arenaOff;
     this.#arenaOff += need;
-    return {
-      ids: new Int32Array(buf, o, w),
-      types: new Int32Array(buf, o + 4 * w, w),
-      mask: new Int32Array(buf, o + 8 * w, w),
-      words: new Int32Array(buf, o + 12 * w, w),
-      offsets: new Uint32Array(buf, o + 16 * w, 2 * w),
-      special: new Uint8Array(buf, o + 24 * w, w),
-      sequence: new Int8Array(buf, o + 25 * w, w),
+    const c = new Int32Array(buf, o, 6 * w);
+    const q = new Int8Array(buf, o + 24 * w, 2 * w);
+    const t: RowTarget = {
+      ids: c,
+      idsAt: 0,
+      types: c,
+      typesAt: w,
+      mask: c,
+      maskAt: 2 * w,
       stride: 1,
+      words: c,
+      wordsAt: 3 * w,
+      offsets: c,
+      offsetsAt: 4 * w,
+      special: q,
+      specialAt: 0,
+      sequence: q,
+      sequenceAt: w,
     };
+    return [t, buf, o];
   }
 
   /** Token ids of a text without special tokens, padding or truncation. */
@@ -455,9 +466,9 @@ export class Tokenizer {
     const width = o.padding === false
       ? real
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
-    const t = this.#allocRow(width);
+    const [t, buf, at] = this.#allocRow(width);
     writeRow(t, 0, width, this.#template, special, a, na, b, nb);
-    return new EncodingImpl(this, t);
+    return new EncodingImpl(this, buf, at, width);
   }
 
   /** Runs a text or pair; returns segments and truncated lengths (nb = -1 without pair). */
@@ -552,13 +563,20 @@ export class Tokenizer {
     const tokenTypeIds = new BigInt64Array(cells);
     const t: RowTarget = {
       ids: new Int32Array(inputIds.buffer),
+      idsAt: 0,
       mask: new Int32Array(attentionMask.buffer),
+      maskAt: 0,
       types: new Int32Array(tokenTypeIds.buffer),
+      typesAt: 0,
       stride: 2,
       special: new Uint8Array(cells),
+      specialAt: 0,
       words: new Int32Array(cells),
+      wordsAt: 0,
       sequence: new Int8Array(cells),
+      sequenceAt: 0,
       offsets: new Uint32Array(cells * 2),
+      offsetsAt: 0,
     };
     const lengths = new Int32Array(count);
     const view = (start: number, n: number): Segment => ({
@@ -588,10 +606,10 @@ export class Tokenizer {
       attentionMask,
       tokenTypeIds,
       lengths,
-      specialTokensMask: t.special,
+      specialTokensMask: t.special as Uint8Array,
       wordIds: t.words,
       sequenceIds: t.sequence,
-      offsets: t.offsets,
+      offsets: t.offsets as Uint32Array,
     };
   }
 }
@@ -605,37 +623,42 @@ function emptySegment(n: number): Segment {
   };
 }
 
-/** An Encoding over one buffer; field views are made on first access. */
+/** An Encoding over a region of an arena; field views are made on first access. */
 class EncodingImpl implements Encoding {
-  #t: RowTarget;
   #tokenizer: Tokenizer;
-  constructor(tokenizer: Tokenizer, t: RowTarget) {
+  #buf: ArrayBuffer;
+  #at: number;
+  #w: number;
+  #ids?: Int32Array;
+  constructor(tokenizer: Tokenizer, buf: ArrayBuffer, at: number, w: number) {
     this.#tokenizer = tokenizer;
-    this.#t = t;
+    this.#buf = buf;
+    this.#at = at;
+    this.#w = w;
   }
   get ids(): Int32Array {
-    return this.#t.ids;
+    return this.#ids ??= new Int32Array(this.#buf, this.#at, this.#w);
   }
   get typeIds(): Int32Array {
-    return this.#t.types;
+    return new Int32Array(this.#buf, this.#at + 4 * this.#w, this.#w);
   }
   get attentionMask(): Int32Array {
-    return this.#t.mask;
-  }
-  get specialTokensMask(): Uint8Array {
-    return this.#t.special;
+    return new Int32Array(this.#buf, this.#at + 8 * this.#w, this.#w);
   }
   get wordIds(): Int32Array {
-    return this.#t.words;
-  }
-  get sequenceIds(): Int8Array {
-    return this.#t.sequence;
+    return new Int32Array(this.#buf, this.#at + 12 * this.#w, this.#w);
   }
   get offsets(): Uint32Array {
-    return this.#t.offsets;
+    return new Uint32Array(this.#buf, this.#at + 16 * this.#w, 2 * this.#w);
+  }
+  get specialTokensMask(): Uint8Array {
+    return new Uint8Array(this.#buf, this.#at + 24 * this.#w, this.#w);
+  }
+  get sequenceIds(): Int8Array {
+    return new Int8Array(this.#buf, this.#at + 25 * this.#w, this.#w);
   }
   get tokens(): string[] {
-    return this.#tokenizer.convertIdsToTokens(this.#t.ids);
+    return this.#tokenizer.convertIdsToTokens(this.ids);
   }
 }
 

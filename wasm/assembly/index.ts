@@ -112,16 +112,17 @@ const asciiClass: usize = memory.data(128 * 4);
 // needs about a node sits in one 16-byte record (one cache line), and a failure pop of a
 // single token (the common case) is stored inline with its length.
 //   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, 0, 0, 0
-//   node   u32[nodeCount*4]  first child id; child count | popLen << 16 | inline << 31;
-//                            failure link f(v) or -1; pops: pool index, or inline
-//                            token id | token length << 24
-//   edgeCp u32[nodeCount]    code point of the edge into the node
+//   node   u32[nodeCount*5]  code point of the edge into the node; first child id;
+//                            child count | popLen << 16 | inline << 31; failure link f(v)
+//                            or -1; pops: pool index, or inline token id | length << 24
+//                            (scanning the children reads their records, so the record
+//                            the step moves to is already in cache)
 //   ascii  i32[256]          children of the two roots for code points < 128
 //   pool   i32[poolLen*2]    failure pops F(v): token id, token length in characters
 // Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
 
 const MAGIC: i32 = 0x57504545; // "EEPW"
-const VERSION: i32 = 3;
+const VERSION: i32 = 4;
 const HEADER: usize = 32;
 const ROOT: i32 = 0;
 const SROOT: i32 = 1;
@@ -130,32 +131,32 @@ let model: usize = 0;
 let modelSize: usize = 0;
 let nodeCount: i32 = 0;
 let nodes: usize = 0;
-let edgeCp: usize = 0;
 let asciiKids: usize = 0;
 let vocabSize: i32 = 0;
 let pool: usize = 0;
 let poolLen: i32 = 0;
 const INLINE: u32 = 0x80000000;
+const REC: usize = 20; // bytes of a node record
 
 // @ts-ignore: decorator
 @inline function child(node: i32, cp: u32): i32 {
   if (node <= SROOT && cp < 128) {
     return load<i32>(asciiKids + (((<usize>node) << 7) + <usize>cp) * 4);
   }
-  const k = nodes + (<usize>node) * 16;
-  let lo = load<u32>(k);
-  const n = load<u32>(k, 4) & 0xFFFF;
+  const k = nodes + (<usize>node) * REC;
+  let lo = load<u32>(k, 4);
+  const n = load<u32>(k, 8) & 0xFFFF;
   let hi = lo + n;
   if (n <= 8) {
     for (let i = lo; i < hi; i++) {
-      const c = load<u32>(edgeCp + (<usize>i) * 4);
+      const c = load<u32>(nodes + (<usize>i) * REC);
       if (c >= cp) return c == cp ? <i32>i : -1;
     }
     return -1;
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = load<u32>(edgeCp + (<usize>mid) * 4);
+    const c = load<u32>(nodes + (<usize>mid) * REC);
     if (c == cp) return <i32>mid;
     if (c < cp) lo = mid + 1;
     else hi = mid;
@@ -212,8 +213,7 @@ function attachBlock(block: usize): void {
   poolLen = load<i32>(block, 16);
   const n = <usize>nodeCount;
   nodes = block + HEADER;
-  edgeCp = nodes + n * 16;
-  asciiKids = edgeCp + n * 4;
+  asciiKids = nodes + n * REC;
   pool = asciiKids + 256 * 4;
   modelSize = blockSize(nodeCount, vocabSize, poolLen);
 }
@@ -254,15 +254,14 @@ export function attach(block: usize, size: usize): i32 {
   }
   if (<u64>poolN > 0x10000000 || blockSize(n, vocab, poolN) != size) return E_BAD_MODEL;
   const nd = block + HEADER;
-  const ec = nd + (<usize>n) * 16;
-  const ak = ec + (<usize>n) * 4;
+  const ak = nd + (<usize>n) * REC;
   const pp = ak + 256 * 4;
   for (let v = 0; v < n; v++) {
-    const r = nd + (<usize>v) * 16;
-    const first = load<u32>(r);
-    const meta = load<u32>(r, 4);
-    const f = load<i32>(r, 8);
-    const pop = load<u32>(r, 12);
+    const r = nd + (<usize>v) * REC;
+    const first = load<u32>(r, 4);
+    const meta = load<u32>(r, 8);
+    const f = load<i32>(r, 12);
+    const pop = load<u32>(r, 16);
     const count = meta & 0xFFFF;
     const pl = (meta >>> 16) & 0x7FFF;
     if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
@@ -274,7 +273,7 @@ export function attach(block: usize, size: usize): i32 {
     if (count > 0 && (first <= <u32>v || <u64>first + <u64>count > <u64>n)) return E_BAD_MODEL;
     let prev: i64 = -1;
     for (let i = first; i < first + count; i++) {
-      const c = <i64>load<u32>(ec + (<usize>i) * 4);
+      const c = <i64>load<u32>(nd + (<usize>i) * REC);
       if (c <= prev || c > 0x10FFFF) return E_BAD_MODEL;
       prev = c;
     }
@@ -510,7 +509,7 @@ export function build(
   for (let i = 0; i < nn; i++) {
     const v = load<i32>(order + (<usize>i) * 4);
     const vp = (<usize>v) * 4;
-    const r = nodes + (<usize>i) * 16;
+    const r = nodes + (<usize>i) * REC;
     const n = load<i32>(cnt + vp);
     const first = n > 0
       ? load<i32>(rank + (<usize>load<i32>(grouped + (<usize>load<i32>(csr + vp)) * 4)) * 4)
@@ -529,11 +528,11 @@ export function build(
         pop = (<u32>t) | (l << 24);
       }
     }
-    store<i32>(r, first);
-    store<u32>(r, meta, 4);
-    store<i32>(r, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4), 8);
-    store<u32>(r, pop, 12);
-    store<u32>(edgeCp + (<usize>i) * 4, load<u32>(eChar + vp));
+    store<u32>(r, load<u32>(eChar + vp));
+    store<i32>(r, first, 4);
+    store<u32>(r, meta, 8);
+    store<i32>(r, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4), 12);
+    store<u32>(r, pop, 16);
   }
   for (let r = 0; r < 2; r++) {
     for (let cp: u32 = 0; cp < 128; cp++) {
@@ -667,9 +666,9 @@ function ensureWordCap(n: i32): void {
 
 /** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
 function popTokens(v: i32): void {
-  const r = nodes + (<usize>v) * 16;
-  const meta = load<u32>(r, 4);
-  const pop = load<u32>(r, 12);
+  const r = nodes + (<usize>v) * REC;
+  const meta = load<u32>(r, 8);
+  const pop = load<u32>(r, 16);
   if (meta & INLINE) {
     emitPop(<i32>(pop & 0xFFFFFF), <i32>(pop >>> 24));
     return;
@@ -720,7 +719,7 @@ function popTokens(v: i32): void {
       node = next;
       return;
     }
-    const f = node <= SROOT ? -1 : load<i32>(nodes + (<usize>node) * 16, 8);
+    const f = node <= SROOT ? -1 : load<i32>(nodes + (<usize>node) * REC, 12);
     if (f < 0) {
       failed = true;
       return;
@@ -735,7 +734,7 @@ function endWord(): void {
   if (!inWord) return;
   inWord = false;
   while (!failed && node != SROOT) {
-    const f = node == ROOT ? -1 : load<i32>(nodes + (<usize>node) * 16, 8);
+    const f = node == ROOT ? -1 : load<i32>(nodes + (<usize>node) * REC, 12);
     if (f < 0) {
       failed = true;
       break;
