@@ -1,0 +1,444 @@
+/**
+ * The embedding engine: text → WordPiece tokens → BERT (onnxruntime-web) → token, word
+ * and sentence vectors. Inputs are sorted by length and split into batches by a token
+ * budget (rows × padded width), padded `longest`, to a fixed `max_length` or to length
+ * buckets; results come back in input order.
+ *
+ * @example
+ * ```ts
+ * import { Embedder } from "./embedder.ts";
+ * const embedder = await Embedder.load("../shared/models/all-MiniLM-L6-v2");
+ * const { data, dims } = await embedder.embed(["I love Paris.", "I adore Paris."]);
+ * console.log(dims); // [2, 384]
+ * ```
+ * @module
+ */
+import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../errors.ts";
+import { type Encoding, Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { WasmSource } from "../tokenizer/wasm.ts";
+import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
+import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
+import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
+import { type ModelSource, readModelFiles } from "./files.ts";
+
+/** How rows of a batch are padded. */
+export type PaddingStrategy = "longest" | "max_length" | "buckets";
+
+/** Options of every embed call. */
+export interface EmbedOptions {
+  /** Sentence pooling (default: the model's sentence-transformers pooling, else mean). */
+  pooling?: Pooling;
+  /** L2-normalize sentence vectors (default: the model's Normalize module, else false). */
+  normalize?: boolean;
+  /** Truncate long inputs to `maxLength` (default true); false → InputTooLongError. */
+  truncate?: boolean;
+  /** Token limit per input, special tokens included (default: the model's). */
+  maxLength?: number;
+  /** Padding of each batch (default `longest`). */
+  padding?: PaddingStrategy;
+  /** Most cells (rows × padded length) per `session.run` (default 16384). */
+  batchTokens?: number;
+  /** Called after each batch with inputs done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Sentence embeddings: `data` is `[dims[0], dims[1]]` row-major, in input order. */
+export interface Embeddings {
+  data: Float32Array;
+  dims: [number, number];
+  pooling: Pooling;
+  normalized: boolean;
+  /** Tokens fed to the model per input (special tokens included, padding excluded). */
+  tokenCounts: Int32Array;
+}
+
+/** Token embeddings of one input (padding removed; special tokens kept and flagged). */
+export interface TokenEmbeddings {
+  tokens: string[];
+  ids: Int32Array;
+  offsets: Uint32Array;
+  specialTokensMask: Uint8Array;
+  /** `[tokens, hidden]` */
+  vectors: Float32Array;
+  hiddenSize: number;
+}
+
+/** Word embeddings of one input: subword vectors aggregated per word. */
+export interface WordEmbeddings {
+  words: string[];
+  /** `[start, end)` UTF-16 offsets of each word. */
+  offsets: Uint32Array;
+  /** `[words, hidden]` */
+  vectors: Float32Array;
+  hiddenSize: number;
+}
+
+/** What `Embedder.load` accepts besides the model source. */
+export interface LoadOptions {
+  /** ONNX file inside the model directory (default `onnx/model.onnx`). */
+  onnxFile?: string;
+  /** Tokenizer wasm (a compiled module in Workers). */
+  tokenizerWasm?: WasmSource;
+  /** A name for the model in results and errors. */
+  modelId?: string;
+}
+
+/** Facts about a loaded model. */
+export interface ModelInfo {
+  modelId: string;
+  hiddenSize: number;
+  maxLength: number;
+  pooling: Pooling;
+  normalize: boolean;
+  hasPooler: boolean;
+  hasTokenTypes: boolean;
+  inputs: readonly string[];
+  outputs: readonly string[];
+}
+
+const BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
+
+/** Options with every default filled in. */
+type Resolved = Required<Omit<EmbedOptions, "onProgress">> & Pick<EmbedOptions, "onProgress">;
+
+/** A loaded model: tokenizer + session + defaults. */
+export class Embedder {
+  readonly tokenizer: Tokenizer;
+  readonly session: ModelSession;
+  readonly info: ModelInfo;
+
+  private constructor(tokenizer: Tokenizer, session: ModelSession, info: ModelInfo) {
+    this.tokenizer = tokenizer;
+    this.session = session;
+    this.info = info;
+  }
+
+  /**
+   * Loads a model from a Hub-layout directory (path, `file:`/`https:` URL) or in-memory
+   * files: `config.json`, `tokenizer.json` or `vocab.txt`, `onnx/model.onnx`, optional
+   * `1_Pooling/config.json` and `modules.json`.
+   */
+  static async load(source: ModelSource, options: LoadOptions = {}): Promise<Embedder> {
+    const onnxFile = options.onnxFile ?? "onnx/model.onnx";
+    const files = await readModelFiles(source, [
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "vocab.txt",
+      "1_Pooling/config.json",
+      "modules.json",
+      onnxFile,
+      `${onnxFile}.data`,
+      `${onnxFile}_data`,
+    ]);
+    const modelId = options.modelId ?? files.name;
+    const text = (f: string) => files.get(f) && new TextDecoder().decode(files.get(f)!);
+    const json = (f: string) => {
+      const t = text(f);
+      if (t === undefined) return undefined;
+      try {
+        return JSON.parse(t);
+      } catch (cause) {
+        throw new ModelLoadError(`${modelId}: ${f} is not valid JSON`, f, { cause });
+      }
+    };
+    const onnx = files.get(onnxFile);
+    if (!onnx) {
+      throw new ModelLoadError(
+        `${modelId}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
+        "model",
+      );
+    }
+    let tokenizer: Tokenizer;
+    if (files.get("tokenizer.json")) {
+      tokenizer = await Tokenizer.fromTokenizerJson(
+        text("tokenizer.json"),
+        json("tokenizer_config.json"),
+        {},
+        options.tokenizerWasm,
+      );
+    } else if (files.get("vocab.txt")) {
+      const tc = json("tokenizer_config.json");
+      tokenizer = await Tokenizer.fromVocab(text("vocab.txt")!, {
+        ...(tc?.do_lower_case === false ? { lowercase: false } : {}),
+      }, options.tokenizerWasm);
+    } else {
+      throw new ModelLoadError(`${modelId}: no tokenizer.json or vocab.txt`, "model");
+    }
+    const externalName = [`${onnxFile}.data`, `${onnxFile}_data`].find((f) => files.get(f));
+    const session = await createSession(onnx, {
+      externalData: externalName
+        ? [{ path: externalName.split("/").pop()!, data: files.get(externalName)! }]
+        : undefined,
+    });
+    const config = modelConfig(json("config.json"));
+    const maxLength = Math.min(
+      tokenizer.config.modelMaxLength || 512,
+      config.maxPositionEmbeddings ?? 512,
+    );
+    const embedder = new Embedder(tokenizer, session, {
+      modelId,
+      hiddenSize: config.hiddenSize ?? 0,
+      maxLength,
+      pooling: poolingFromSentenceTransformers(json("1_Pooling/config.json")) ?? "mean",
+      normalize: normalizesByDefault(json("modules.json")),
+      hasPooler: !!session.poolerOutput,
+      hasTokenTypes: session.hasTokenTypes,
+      inputs: session.inputNames,
+      outputs: session.outputNames,
+    });
+    // A probe run checks the graph end to end and gives the hidden size.
+    try {
+      const probe = await embedder.#run(["probe"], { ...embedder.#defaults(), pooling: "cls" });
+      (embedder.info as { hiddenSize: number }).hiddenSize = probe.hiddenSize;
+    } catch (cause) {
+      if (cause instanceof EmbedgeError) throw cause;
+      throw new ModelLoadError(`${modelId}: the model fails on a probe input: ${cause}`, "onnx", {
+        cause,
+      });
+    }
+    return embedder;
+  }
+
+  /** Width of sentence vectors for a pooling. */
+  dimensions(pooling: Pooling = this.info.pooling): number {
+    return pooledSize(pooling, this.info.hiddenSize);
+  }
+
+  #defaults(): Resolved {
+    return {
+      pooling: this.info.pooling,
+      normalize: this.info.normalize,
+      truncate: true,
+      maxLength: this.info.maxLength,
+      padding: "longest",
+      batchTokens: 16384,
+    };
+  }
+
+  #options(texts: unknown, o: EmbedOptions) {
+    if (!Array.isArray(texts)) throw new InputError("inputs must be an array of strings", "inputs");
+    if (texts.length === 0) throw new InputError("inputs must not be empty", "inputs");
+    texts.forEach((t, i) => {
+      if (typeof t !== "string") {
+        throw new InputError(
+          `inputs[${i}] must be a string, got ${t === null ? "null" : typeof t}`,
+          `inputs[${i}]`,
+        );
+      }
+      if (t.length === 0) throw new InputError(`inputs[${i}] is empty`, `inputs[${i}]`);
+    });
+    const d = this.#defaults();
+    const opts = {
+      ...d,
+      ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)),
+    };
+    if (!POOLINGS.includes(opts.pooling)) {
+      throw new InputError(`pooling must be one of ${POOLINGS.join(", ")}`, "pooling");
+    }
+    if (opts.pooling === "pooler" && !this.info.hasPooler) {
+      throw new InputError(`${this.info.modelId} exports no pooler output`, "pooling");
+    }
+    if (
+      !(Number.isInteger(opts.maxLength) && opts.maxLength >= 2 &&
+        opts.maxLength <= this.info.maxLength)
+    ) {
+      throw new InputError(
+        `maxLength must be an integer in 2..${this.info.maxLength}`,
+        "maxLength",
+      );
+    }
+    if (!["longest", "max_length", "buckets"].includes(opts.padding)) {
+      throw new InputError("padding must be longest, max_length or buckets", "padding");
+    }
+    if (!(Number.isInteger(opts.batchTokens) && opts.batchTokens >= 1)) {
+      throw new InputError("batchTokens must be a positive integer", "batchTokens");
+    }
+    return opts as Resolved;
+  }
+
+  /** Tokenizes, batches and runs; calls `take` per batch with the rows' input indices. */
+  async #forward(
+    texts: string[],
+    o: Resolved,
+    take: (
+      rows: number[],
+      out: SessionOutput,
+      mask: BigInt64Array,
+      width: number,
+      encodings: Encoding[],
+    ) => void,
+  ): Promise<Encoding[]> {
+    const encs = texts.map((t, i) => {
+      const e = this.tokenizer.encode(
+        t,
+        o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
+      );
+      if (!o.truncate && e.ids.length > o.maxLength) {
+        throw new InputTooLongError(
+          `inputs[${i}] has ${e.ids.length} tokens; the limit is ${o.maxLength} (truncate is off)`,
+          `inputs[${i}]`,
+        );
+      }
+      return e;
+    });
+    const order = encs.map((_, i) => i).sort((a, b) =>
+      encs[a].ids.length - encs[b].ids.length || a - b
+    );
+    const widthFor = (longest: number) =>
+      o.padding === "max_length"
+        ? o.maxLength
+        : o.padding === "buckets"
+        ? Math.min(BUCKETS.find((b) => b >= longest) ?? longest, Math.max(o.maxLength, longest))
+        : longest;
+    // pad id is 0 in BERT vocabularies; other pads are written explicitly
+    const pad = this.tokenizer.tokenToId(this.tokenizer.config.padToken) ?? 0;
+    let done = 0;
+    for (let start = 0; start < order.length;) {
+      let end = start + 1;
+      while (
+        end < order.length &&
+        (end - start + 1) * widthFor(encs[order[end]].ids.length) <= o.batchTokens
+      ) end++;
+      const rows = order.slice(start, end);
+      const width = widthFor(encs[order[end - 1]].ids.length);
+      const cells = rows.length * width;
+      const ids = new BigInt64Array(cells),
+        mask = new BigInt64Array(cells),
+        types = new BigInt64Array(cells);
+      const i32 = new Int32Array(ids.buffer),
+        m32 = new Int32Array(mask.buffer),
+        t32 = new Int32Array(types.buffer);
+      rows.forEach((r, k) => {
+        const e = encs[r], n = e.ids.length, base = k * width;
+        const eIds = e.ids, eTypes = e.typeIds;
+        for (let j = 0; j < n; j++) {
+          i32[2 * (base + j)] = eIds[j];
+          m32[2 * (base + j)] = 1;
+          t32[2 * (base + j)] = eTypes[j];
+        }
+        if (pad !== 0) { for (let j = n; j < width; j++) i32[2 * (base + j)] = pad; }
+      });
+      const out = await this.session.run(ids, mask, types, rows.length, width);
+      take(rows, out, mask, width, encs);
+      done += rows.length;
+      o.onProgress?.(done, texts.length);
+      start = end;
+    }
+    return encs;
+  }
+
+  async #run(texts: string[], o: Resolved) {
+    let hiddenSize = 0;
+    let data: Float32Array | null = null;
+    const width = () => pooledSize(o.pooling, hiddenSize);
+    const encs = await this.#forward(texts, o, (rows, out, mask, seq) => {
+      hiddenSize = out.hiddenSize;
+      data ??= new Float32Array(texts.length * width());
+      const w = width();
+      if (o.pooling === "pooler") {
+        rows.forEach((r, k) => data!.set(out.pooler!.subarray(k * w, (k + 1) * w), r * w));
+        return;
+      }
+      const pooled = pool(out.hidden, mask, rows.length, seq, out.hiddenSize, o.pooling);
+      rows.forEach((r, k) => data!.set(pooled.subarray(k * w, (k + 1) * w), r * w));
+    });
+    const d = data as Float32Array | null ?? new Float32Array(0);
+    if (o.normalize) normalizeRows(d, texts.length, width());
+    return {
+      data: d,
+      hiddenSize,
+      tokenCounts: Int32Array.from(encs, (e) => e.ids.length),
+    };
+  }
+
+  /** Sentence embeddings. */
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<Embeddings> {
+    const o = this.#options(texts, options);
+    const r = await this.#run(texts, o);
+    return {
+      data: r.data,
+      dims: [texts.length, pooledSize(o.pooling, r.hiddenSize)],
+      pooling: o.pooling,
+      normalized: o.normalize,
+      tokenCounts: r.tokenCounts,
+    };
+  }
+
+  /** Contextual token vectors (`last_hidden_state` per real token). */
+  async embedTokens(texts: string[], options: EmbedOptions = {}): Promise<TokenEmbeddings[]> {
+    const o = this.#options(texts, options);
+    const vectors: Float32Array[] = new Array(texts.length);
+    let hiddenSize = 0;
+    const encs = await this.#forward(texts, o, (rows, out, _mask, seq, all) => {
+      const h = hiddenSize = out.hiddenSize;
+      rows.forEach((r, k) => {
+        const n = all[r].ids.length;
+        vectors[r] = out.hidden.slice(k * seq * h, (k * seq + n) * h);
+      });
+    });
+    return encs.map((e, i) => ({
+      tokens: e.tokens,
+      ids: e.ids,
+      offsets: e.offsets,
+      specialTokensMask: e.specialTokensMask,
+      vectors: vectors[i],
+      hiddenSize,
+    }));
+  }
+
+  /** Word vectors: the subword vectors of each word (by word ids), `first` or `mean`. */
+  async embedWords(
+    texts: string[],
+    options: EmbedOptions & { aggregate?: "first" | "mean" } = {},
+  ): Promise<WordEmbeddings[]> {
+    const aggregate = options.aggregate ?? "mean";
+    if (aggregate !== "first" && aggregate !== "mean") {
+      throw new InputError("aggregate must be first or mean", "aggregate");
+    }
+    const toks = await this.embedTokens(texts, options);
+    return toks.map((t, i) => {
+      const enc = this.tokenizer.encode(texts[i], {
+        maxLength: options.maxLength ?? this.info.maxLength,
+        truncation: options.truncate !== false,
+      });
+      const wordIds = enc.wordIds, seq = enc.sequenceIds;
+      const h = t.hiddenSize;
+      const spans: { start: number; end: number; sum: Float64Array; n: number }[] = [];
+      let last = -1;
+      for (let k = 0; k < t.ids.length; k++) {
+        if (seq[k] !== 0 || wordIds[k] < 0) continue;
+        if (wordIds[k] !== last) {
+          spans.push({
+            start: t.offsets[2 * k],
+            end: t.offsets[2 * k + 1],
+            sum: new Float64Array(h),
+            n: 0,
+          });
+          last = wordIds[k];
+        }
+        const s = spans[spans.length - 1];
+        s.end = t.offsets[2 * k + 1];
+        if (aggregate === "mean" || s.n === 0) {
+          for (let j = 0; j < h; j++) s.sum[j] += t.vectors[k * h + j];
+          s.n++;
+        }
+      }
+      const vectors = new Float32Array(spans.length * h);
+      spans.forEach((s, w) => {
+        for (let j = 0; j < h; j++) vectors[w * h + j] = s.sum[j] / s.n;
+      });
+      return {
+        words: spans.map((s) => texts[i].slice(s.start, s.end)),
+        offsets: Uint32Array.from(spans.flatMap((s) => [s.start, s.end])),
+        vectors,
+        hiddenSize: h,
+      };
+    });
+  }
+
+  /** Frees the session. */
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

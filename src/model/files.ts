@@ -1,0 +1,72 @@
+/**
+ * Reading a model's files from a Hub-layout directory: a path or `file:` URL (Deno), an
+ * `http(s):` URL (fetched), or files already in memory (a map of path → bytes, e.g. from
+ * a Workers asset binding). Missing files read as `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { readModelFiles } from "./files.ts";
+ * const files = await readModelFiles({ "config.json": new TextEncoder().encode("{}") }, [
+ *   "config.json",
+ *   "vocab.txt",
+ * ]);
+ * console.log(files.get("config.json")?.length, files.get("vocab.txt")); // 2 undefined
+ * ```
+ * @module
+ */
+import { ModelLoadError } from "../errors.ts";
+
+/** Where a model is: a directory path or URL, or in-memory files. */
+export type ModelSource = string | URL | Record<string, Uint8Array>;
+
+/** Files read from a source. */
+export interface ModelFiles {
+  /** A readable name of the source. */
+  name: string;
+  get(path: string): Uint8Array | undefined;
+}
+
+/** Resolves a directory path or URL string to a URL ending in `/`. */
+export function directoryUrl(source: string | URL): URL {
+  if (source instanceof URL) {
+    return new URL(source.href.endsWith("/") ? source.href : source.href + "/");
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return directoryUrl(new URL(source));
+  const cwd = typeof Deno !== "undefined" ? Deno.cwd() : "/";
+  const abs = source.startsWith("/") ? source : `${cwd}/${source}`;
+  return directoryUrl(new URL(`file://${abs}`));
+}
+
+/** Reads the named files (those that exist). */
+export async function readModelFiles(source: ModelSource, paths: string[]): Promise<ModelFiles> {
+  if (typeof source === "object" && !(source instanceof URL)) {
+    const map = new Map(Object.entries(source));
+    return { name: "in-memory model", get: (p) => map.get(p) };
+  }
+  if (typeof source !== "string" && !(source instanceof URL)) {
+    throw new ModelLoadError("model must be a path, a URL or a map of files", "model");
+  }
+  const dir = directoryUrl(source);
+  const found = new Map<string, Uint8Array>();
+  await Promise.all(paths.map(async (p) => {
+    const bytes = await fetchOptional(new URL(p, dir));
+    if (bytes) found.set(p, bytes);
+  }));
+  if (found.size === 0) {
+    throw new ModelLoadError(`no model files found at ${dir.href}`, "model");
+  }
+  return { name: dir.href.replace(/^file:\/\//, ""), get: (p) => found.get(p) };
+}
+
+async function fetchOptional(url: URL): Promise<Uint8Array | undefined> {
+  try {
+    const res = await fetch(url);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  } catch {
+    return undefined; // missing file (Deno's fetch of a missing file: URL rejects)
+  }
+}
