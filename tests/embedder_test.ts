@@ -11,7 +11,7 @@ import {
   assertRejects,
   assertThrows,
 } from "./support/assert.ts";
-import { bertOnnx, bertWeights, referenceForward, renameInput } from "./support/bert_model.ts";
+import { bertOnnx, bertWeights, referenceForward, renameInput } from "../src/testing/bert_model.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";

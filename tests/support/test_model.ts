@@ -1,8 +1,6 @@
 /**
- * A Hub-layout model directory with the project's generated BERT, written to a temp
- * directory: `config.json`, the tokenizer files of `../shared/models/all-MiniLM-L6-v2`
- * (read from there, never copied into the repository), sentence-transformers pooling and
- * modules files, and `onnx/model.onnx`.
+ * The generated BERT in a temp directory, with the tokenizer of
+ * `../shared/models/all-MiniLM-L6-v2`.
  *
  * @example
  * ```ts
@@ -12,7 +10,8 @@
  * ```
  * @module
  */
-import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./bert_model.ts";
+import type { BertShape, BertWeights } from "../../src/testing/bert_model.ts";
+import { type GeneratedModelOptions, writeGeneratedModel } from "../../src/testing/demo_model.ts";
 import { shared } from "./paths.ts";
 
 /** A generated model on disk. */
@@ -22,58 +21,17 @@ export interface TestModel {
   onnx: Uint8Array;
 }
 
-/** Writes a generated model directory (tokenizer from shared MiniLM). */
+/** Writes a generated model directory (tokenizer from shared MiniLM) into a temp dir. */
 export async function makeTestModel(
   shape: Partial<BertShape> = {},
-  extra: { pooling?: Record<string, boolean>; normalize?: boolean } = {},
+  options: GeneratedModelOptions = {},
 ): Promise<TestModel> {
-  const tokDir = shared("models/all-MiniLM-L6-v2");
-  const tokenizerJson = await Deno.readTextFile(`${tokDir}/tokenizer.json`);
-  const vocabSize = Object.keys(JSON.parse(tokenizerJson).model.vocab).length;
-  const weights = bertWeights({
-    vocabSize,
-    hidden: 32,
-    layers: 2,
-    heads: 4,
-    intermediate: 64,
-    maxPositions: 512,
-    ...shape,
-  });
-  const onnx = bertOnnx(weights);
   const dir = await Deno.makeTempDir({ prefix: "embedge-test-model-" });
-  await Deno.mkdir(`${dir}/onnx`);
-  await Deno.mkdir(`${dir}/1_Pooling`);
-  await Deno.writeFile(`${dir}/onnx/model.onnx`, onnx);
-  await Deno.writeTextFile(`${dir}/tokenizer.json`, tokenizerJson);
-  await Deno.copyFile(`${tokDir}/tokenizer_config.json`, `${dir}/tokenizer_config.json`);
-  await Deno.writeTextFile(
-    `${dir}/config.json`,
-    JSON.stringify({
-      model_type: "bert",
-      hidden_size: weights.hidden,
-      num_hidden_layers: weights.layers,
-      num_attention_heads: weights.heads,
-      intermediate_size: weights.intermediate,
-      max_position_embeddings: weights.maxPositions,
-      vocab_size: vocabSize,
-    }),
+  const { weights, onnx } = await writeGeneratedModel(
+    dir,
+    shared("models/all-MiniLM-L6-v2"),
+    shape,
+    options,
   );
-  await Deno.writeTextFile(
-    `${dir}/1_Pooling/config.json`,
-    JSON.stringify(extra.pooling ?? { pooling_mode_mean_tokens: true }),
-  );
-  const modules = [
-    { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
-    { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
-  ];
-  if (extra.normalize ?? true) {
-    modules.push({
-      idx: 2,
-      name: "2",
-      path: "2_Normalize",
-      type: "sentence_transformers.models.Normalize",
-    });
-  }
-  await Deno.writeTextFile(`${dir}/modules.json`, JSON.stringify(modules));
   return { dir, weights, onnx };
 }

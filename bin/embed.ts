@@ -1,0 +1,201 @@
+/**
+ * `embed`: BERT embeddings on the command line, walking through the steps as the classic
+ * "I love Paris." example does — tokens, padded tokens, attention mask, token ids, output
+ * shape, per-token vectors and the sentence vector — or embedding a file or stdin line by
+ * line to JSONL.
+ *
+ * When the model directory has no `onnx/model.onnx` (as `../shared/models/all-MiniLM-L6-v2`
+ * today), it says so and uses embedge's generated demo BERT (seeded random weights, the
+ * same tokenizer) from `.cache/demo-model`: the steps are real, the vectors mean nothing.
+ *
+ * @example
+ * ```sh
+ * deno run -A bin/embed.ts "I love Paris."
+ * deno run -A bin/embed.ts --pooling cls --words --pad-to 12 "I love Paris."
+ * deno run -A bin/embed.ts --json "I love Paris."
+ * deno run -A bin/embed.ts --file sentences.txt > vectors.jsonl
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Embedder, type EmbedOptions } from "../src/model/embedder.ts";
+import type { Pooling } from "../src/model/pooling.ts";
+import { EmbedgeError } from "../src/errors.ts";
+import { writeGeneratedModel } from "../src/testing/demo_model.ts";
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+const DEMO_DIR = here("../.cache/demo-model");
+
+const HELP = `usage: embed [options] [text ...]
+  --model DIR        model directory (Hub layout; default ${DEFAULT_MODEL})
+  --pooling MODE     cls | mean | max | mean_max | pooler (default: the model's)
+  --normalize        L2-normalize sentence vectors (--no-normalize to turn off)
+  --max-length N     truncate inputs to N tokens
+  --pad-to N         padding length shown in the walkthrough (default 8)
+  --words            also print word vectors (subwords averaged per word)
+  --json             machine output (one JSON object; JSONL with --file)
+  --file PATH        embed each line of PATH ('-' for stdin) to JSONL
+  --batch-tokens N   cells per session.run (default 16384)`;
+
+/** Loads the model, or the generated demo model when the directory has no weights. */
+export async function loadOrDemo(dir: string, log: (s: string) => void): Promise<Embedder> {
+  try {
+    await Deno.stat(`${dir}/onnx/model.onnx`);
+    return await Embedder.load(dir);
+  } catch (e) {
+    if (e instanceof EmbedgeError) throw e;
+  }
+  log(
+    `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
+      `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
+  );
+  try {
+    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
+    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
+    if (tok !== await Deno.readTextFile(`${dir}/tokenizer.json`)) throw new Error("stale");
+  } catch {
+    await writeGeneratedModel(DEMO_DIR, dir, { hidden: 32, layers: 2, heads: 4, intermediate: 64 });
+  }
+  return await Embedder.load(DEMO_DIR, { modelId: "embedge demo BERT (random weights)" });
+}
+
+const vec = (v: ArrayLike<number>, n: number) =>
+  `[${Array.from(v).slice(0, n).map((x) => x.toFixed(4)).join(", ")}${v.length > n ? ", …" : ""}]`;
+
+async function main(): Promise<number> {
+  const { values: a, positionals } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: DEFAULT_MODEL },
+      pooling: { type: "string" },
+      normalize: { type: "boolean" },
+      "no-normalize": { type: "boolean" },
+      "max-length": { type: "string" },
+      "pad-to": { type: "string", default: "8" },
+      words: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      file: { type: "string" },
+      "batch-tokens": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (a.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const embedder = await loadOrDemo(a.model!, (s) => console.error(s));
+  const options: EmbedOptions = {
+    pooling: a.pooling as Pooling | undefined,
+    normalize: a["no-normalize"] ? false : a.normalize ? true : undefined,
+    maxLength: a["max-length"] ? Number(a["max-length"]) : undefined,
+    batchTokens: a["batch-tokens"] ? Number(a["batch-tokens"]) : undefined,
+  };
+
+  if (a.file) {
+    const text = a.file === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(a.file);
+    const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+    const bar = (done: number, total: number) => {
+      if (total < 64) return;
+      const w = 30, f = Math.round((done / total) * w);
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(`\r[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`),
+      );
+      if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    };
+    const out = await embedder.embed(lines, { ...options, onProgress: bar });
+    const d = out.dims[1];
+    const enc = new TextEncoder();
+    for (let i = 0; i < lines.length; i++) {
+      const row = {
+        index: i,
+        tokens: out.tokenCounts[i],
+        embedding: Array.from(out.data.subarray(i * d, (i + 1) * d)),
+      };
+      await Deno.stdout.write(enc.encode(JSON.stringify(row) + "\n"));
+    }
+    return 0;
+  }
+
+  const text = positionals.join(" ") || "I love Paris.";
+  const tok = embedder.tokenizer;
+  const padTo = Number(a["pad-to"]);
+  const plain = tok.encode(
+    text,
+    options.maxLength ? { maxLength: options.maxLength, truncation: true } : {},
+  );
+  const padded = tok.encode(text, {
+    padding: "max_length",
+    maxLength: Math.max(padTo, 2),
+    truncation: true,
+  });
+  const [tokens] = await embedder.embedTokens([text], options);
+  const sentence = await embedder.embed([text], options);
+  const words = a.words ? (await embedder.embedWords([text], options))[0] : null;
+  const h = tokens.hiddenSize;
+
+  if (a.json) {
+    console.log(JSON.stringify({
+      model: embedder.info.modelId,
+      text,
+      tokens: plain.tokens,
+      paddedTokens: padded.tokens,
+      attentionMask: Array.from(padded.attentionMask),
+      inputIds: Array.from(padded.ids),
+      tokenTypeIds: Array.from(padded.typeIds),
+      outputShape: [1, tokens.ids.length, h],
+      tokenVectors: plain.tokens.map((t, i) => ({
+        token: t,
+        vector: Array.from(tokens.vectors.subarray(i * h, (i + 1) * h)),
+      })),
+      words: words?.words.map((w, i) => ({
+        word: w,
+        vector: Array.from(words.vectors.subarray(i * h, (i + 1) * h)),
+      })),
+      pooling: sentence.pooling,
+      normalized: sentence.normalized,
+      sentenceVector: Array.from(sentence.data),
+    }));
+    return 0;
+  }
+  const line = (k: string, v: string) =>
+    console.log(`${k.padEnd(18)} ${v}`.replace(/^(\S.{17}) /, "$1"));
+  line("model:", embedder.info.modelId);
+  line("text:", text);
+  line("tokens:", plain.tokens.join(" "));
+  line(`padded (${padded.ids.length}):`, padded.tokens.join(" "));
+  line("attention mask:", Array.from(padded.attentionMask).join(" "));
+  line("token ids:", Array.from(padded.ids).join(" "));
+  line("token type ids:", Array.from(padded.typeIds).join(" "));
+  line("output shape:", `[1, ${tokens.ids.length}, ${h}] (batch, tokens, hidden)`);
+  console.log("token vectors:");
+  plain.tokens.forEach((t, i) =>
+    console.log(`  ${t.padEnd(14)}${vec(tokens.vectors.subarray(i * h, (i + 1) * h), 6)}`)
+  );
+  if (words) {
+    console.log("word vectors (mean of subwords):");
+    words.words.forEach((w, i) =>
+      console.log(`  ${w.padEnd(14)}${vec(words.vectors.subarray(i * h, (i + 1) * h), 6)}`)
+    );
+  }
+  line(
+    `sentence (${sentence.pooling}${sentence.normalized ? ", L2" : ""}):`,
+    `${vec(sentence.data, 8)}  (${sentence.dims[1]} dims)`,
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    if (e instanceof EmbedgeError) {
+      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The command-line tools, run as subprocesses: the walkthrough's JSON, the demo-model
+ * fallback note, batch JSONL from stdin, and error exits.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import { makeTestModel } from "./support/test_model.ts";
+
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
+const deno = Deno.execPath();
+const bin = (name: string) => new URL(`../bin/${name}`, import.meta.url).pathname;
+
+async function run(
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string; err: string }> {
+  const p = new Deno.Command(deno, {
+    args: ["run", "-A", ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(stdin));
+  await w.close();
+  const { code, stdout, stderr } = await p.output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+Deno.test({
+  name: "embed --json walks through 'I love Paris.' on a model directory",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 3, layers: 1 });
+    const r = await run([
+      bin("embed.ts"),
+      "--model",
+      model.dir,
+      "--json",
+      "--pad-to",
+      "7",
+      "--words",
+      "I love Paris",
+    ]);
+    assertEquals(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assertEquals(j.paddedTokens, ["[CLS]", "i", "love", "paris", "[SEP]", "[PAD]", "[PAD]"]);
+    assertEquals(j.inputIds, [101, 1045, 2293, 3000, 102, 0, 0]);
+    assertEquals(j.attentionMask, [1, 1, 1, 1, 1, 0, 0]);
+    assertEquals(j.outputShape, [1, 5, 32]);
+    assertEquals(j.words.map((w: { word: string }) => w.word), ["I", "love", "Paris"]);
+    assertEquals(j.sentenceVector.length, 32);
+  },
+});
+
+Deno.test({
+  name: "embed falls back to the generated demo model with a clear note; --file - gives JSONL",
+  ignore,
+  async fn() {
+    const r = await run(
+      [bin("embed.ts"), "--model", shared("models/all-MiniLM-L6-v2"), "--file", "-"],
+      "I love Paris.\nI hate traffic.\n",
+    );
+    assertEquals(r.code, 0, r.err);
+    assert(r.err.includes("no onnx/model.onnx") && r.err.includes("random weights"), r.err);
+    const rows = r.out.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(rows.map((x) => x.index), [0, 1]);
+    assertEquals(rows[0].embedding.length, 32);
+  },
+});
+
+Deno.test({
+  name: "embed and tokenize exit 2 with the error code and field on bad input",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 3, layers: 1 });
+    const r = await run([bin("embed.ts"), "--model", model.dir, "--pooling", "median", "x"]);
+    assertEquals(r.code, 2);
+    assert(r.err.includes("invalid_input") && r.err.includes("pooling"), r.err);
+    const t = await run([bin("tokenize.ts"), "--model", "/nonexistent", "x"]);
+    assertEquals(t.code, 2);
+    assert(t.err.includes("model"), t.err);
+  },
+});
