@@ -20,6 +20,7 @@ import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } fro
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
 import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
 import { type ModelSource, readModelFiles } from "./files.ts";
+import { externalDataLocations } from "./onnx_external.ts";
 
 /** How rows of a batch are padded. */
 export type PaddingStrategy = "longest" | "max_length" | "buckets";
@@ -128,8 +129,6 @@ export class Embedder {
       "1_Pooling/config.json",
       "modules.json",
       onnxFile,
-      `${onnxFile}.data`,
-      `${onnxFile}_data`,
     ]);
     const modelId = options.modelId ?? files.name;
     const text = (f: string) => files.get(f) && new TextDecoder().decode(files.get(f)!);
@@ -165,12 +164,21 @@ export class Embedder {
     } else {
       throw new ModelLoadError(`${modelId}: no tokenizer.json or vocab.txt`, "model");
     }
-    const externalName = [`${onnxFile}.data`, `${onnxFile}_data`].find((f) => files.get(f));
-    const session = await createSession(onnx, {
-      externalData: externalName
-        ? [{ path: externalName.split("/").pop()!, data: files.get(externalName)! }]
-        : undefined,
-    });
+    // Large exports keep weights in external data files next to the graph.
+    const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
+    const externalData = [];
+    for (const location of externalDataLocations(onnx)) {
+      const path = onnxDir + location;
+      const data = await readModelFiles(source, [path]).then((f) => f.get(path), () => undefined);
+      if (!data) {
+        throw new ModelLoadError(
+          `${modelId}: ${onnxFile} needs its external data ${onnxDir}${location}`,
+          "onnx",
+        );
+      }
+      externalData.push({ path: location, data });
+    }
+    const session = await createSession(onnx, externalData.length ? { externalData } : {});
     const config = modelConfig(json("config.json"));
     const maxLength = Math.min(
       tokenizer.config.modelMaxLength || 512,

@@ -1,0 +1,143 @@
+/**
+ * The real all-MiniLM-L6-v2 export structure (`../shared/models/all-MiniLM-L6-v2/
+ * onnx-graph-only/model.onnx`: opset 18, 104 weights in an external-data file, no
+ * token_type_ids input, pooler output named `tanh`) with the external-data file filled by
+ * seeded values of the right layout: a runnable model of the real structure (meaningless
+ * outputs, real latency). Checks loading, input/output detection and onnxruntime-web
+ * against onnxruntime-node.
+ */
+import * as ortNode from "onnxruntime-node";
+import onnxProto from "onnx-proto";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import { rng } from "../src/testing/rng.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { externalDataLocations } from "../src/model/onnx_external.ts";
+import { ModelLoadError } from "../src/errors.ts";
+
+const GRAPH = "models/all-MiniLM-L6-v2/onnx-graph-only/model.onnx";
+const ignore = !hasShared(GRAPH);
+
+/** A model directory around the real graph with generated external data. */
+async function realStructureModel(): Promise<{ dir: string; location: string }> {
+  const src = shared("models/all-MiniLM-L6-v2");
+  const graph = await Deno.readFile(shared(GRAPH));
+  const dir = await Deno.makeTempDir({ prefix: "embedge-minilm-structure-" });
+  await Deno.mkdir(`${dir}/onnx`);
+  await Deno.mkdir(`${dir}/1_Pooling`);
+  for (
+    const f of [
+      "config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "modules.json",
+      "1_Pooling/config.json",
+    ]
+  ) {
+    await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
+  }
+  await Deno.writeFile(`${dir}/onnx/model.onnx`, graph);
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(graph);
+  const [location] = externalDataLocations(graph);
+  let size = 0;
+  const tensors: { name: string; type: number; offset: number; length: number }[] = [];
+  for (const t of model.graph!.initializer!) {
+    if (t.dataLocation !== 1) continue;
+    const kv = Object.fromEntries(t.externalData!.map((e) => [e.key, e.value]));
+    assert(t.dataType === 1 || t.dataType === 7, `${t.name}: float32 or int64`);
+    tensors.push({
+      name: t.name!,
+      type: t.dataType!,
+      offset: Number(kv.offset ?? 0),
+      length: Number(kv.length),
+    });
+    size = Math.max(size, Number(kv.offset ?? 0) + Number(kv.length));
+  }
+  const data = new Float32Array(size / 4);
+  const r = rng(2026);
+  for (const t of tensors) {
+    if (t.type === 7) { // int64 buffers: position ids 0, 1, 2, …; token type ids 0
+      const ints = new BigInt64Array(data.buffer, t.offset, t.length / 8);
+      if (!/token_type/.test(t.name)) ints.forEach((_, i) => (ints[i] = BigInt(i)));
+      continue;
+    }
+    const a = t.offset / 4, n = t.length / 4;
+    const isGain = /LayerNorm\.weight$/.test(t.name);
+    for (let i = 0; i < n; i++) data[a + i] = isGain ? 1 + (r() - 0.5) * 0.1 : (r() - 0.5) * 0.1;
+  }
+  await Deno.writeFile(`${dir}/onnx/${location}`, new Uint8Array(data.buffer));
+  return { dir, location };
+}
+
+const model = ignore ? null : await realStructureModel();
+
+Deno.test({
+  name: "real MiniLM structure: external data, no token_type_ids, pooler named tanh",
+  ignore,
+  async fn() {
+    const e = await Embedder.load(model!.dir);
+    assertEquals(e.info.hiddenSize, 384);
+    assertEquals(e.info.hasTokenTypes, false);
+    assertEquals(e.info.hasPooler, true);
+    assertEquals(e.info.pooling, "mean");
+    assertEquals(e.info.normalize, true);
+    assertEquals(e.info.maxLength, 512);
+    const out = await e.embed(["I love Paris.", "I adore Paris.", "I hate traffic."]);
+    assertEquals(out.dims, [3, 384]);
+    assert(out.data.every(Number.isFinite));
+    const pooled = await e.embed(["I love Paris."], { pooling: "pooler" });
+    assertEquals(pooled.dims, [1, 384]);
+    await e.close();
+  },
+});
+
+Deno.test({
+  name: "real MiniLM structure: onnxruntime-web equals onnxruntime-node within 1e-5",
+  ignore,
+  async fn() {
+    const e = await Embedder.load(model!.dir);
+    const session = await ortNode.InferenceSession.create(`${model!.dir}/onnx/model.onnx`);
+    const texts = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n").filter((l) =>
+      l.trim()
+    ).slice(0, 16);
+    const b = e.tokenizer.encodeBatch(texts, { maxLength: 128, truncation: true });
+    const dims = [b.batchSize, b.sequenceLength];
+    const native = await session.run({
+      input_ids: new ortNode.Tensor("int64", b.inputIds, dims),
+      attention_mask: new ortNode.Tensor("int64", b.attentionMask, dims),
+    });
+    const web = await e.session.run(
+      b.inputIds,
+      b.attentionMask,
+      b.tokenTypeIds,
+      b.batchSize,
+      b.sequenceLength,
+    );
+    const n = native.last_hidden_state.data as Float32Array;
+    let maxDiff = 0, maxAbs = 0;
+    for (let r = 0; r < b.batchSize; r++) {
+      for (let s = 0; s < b.lengths[r]; s++) {
+        for (let k = 0; k < 384; k++) {
+          const at = (r * b.sequenceLength + s) * 384 + k;
+          maxDiff = Math.max(maxDiff, Math.abs(web.hidden[at] - n[at]));
+          maxAbs = Math.max(maxAbs, Math.abs(n[at]));
+        }
+      }
+    }
+    assert(maxDiff / maxAbs < 1e-5, `relative difference ${maxDiff / maxAbs}`);
+    await e.close();
+  },
+});
+
+Deno.test({
+  name: "real MiniLM structure: a missing external-data file is a ModelLoadError naming it",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await Deno.mkdir(`${dir}/onnx`);
+    await Deno.copyFile(shared(GRAPH), `${dir}/onnx/model.onnx`);
+    await Deno.copyFile(shared("models/all-MiniLM-L6-v2/tokenizer.json"), `${dir}/tokenizer.json`);
+    await assertRejects(() => Embedder.load(dir), ModelLoadError, model!.location);
+  },
+});
