@@ -233,6 +233,10 @@ Deno.test({
     // corrupt ONNX
     const bad = await makeTestModel({ seed: 1, layers: 1 });
     await Deno.writeFile(`${bad.dir}/onnx/model.onnx`, bad.onnx.subarray(0, 1000));
+    const corrupt = await assertRejects(() => Embedder.load(bad.dir), ModelLoadError, "ONNX");
+    assertEquals(corrupt.param, "onnx");
+    // well-framed bytes that are not a graph reach onnxruntime, whose error is wrapped
+    await Deno.writeFile(`${bad.dir}/onnx/model.onnx`, new TextEncoder().encode("\x0a\x03abc"));
     await assertRejects(() => Embedder.load(bad.dir), ModelLoadError, "onnxruntime");
     // a model without the expected inputs
     const w = bertWeights({ vocabSize: 30522, hidden: 8, layers: 1, heads: 2, intermediate: 8 });

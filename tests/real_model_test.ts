@@ -32,11 +32,14 @@ const sentences = (() => {
   }
 })();
 
-Deno.test({
-  name: "real weights: none present → skipped (add onnx/model.onnx under ../shared/models/<name>)",
-  ignore: models.length > 0,
-  fn() {},
-});
+if (models.length === 0) {
+  // reported as ignored: there is nothing to check without weights
+  Deno.test({
+    name: "real weights: none under ../shared/models/*/onnx/model.onnx",
+    ignore: true,
+    fn() {},
+  });
+}
 
 for (const name of models) {
   const dir = shared(`models/${name}`);
