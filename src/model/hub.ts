@@ -1,0 +1,175 @@
+/**
+ * Downloads a model from a Hugging Face Hub–style server into a local cache, in the Hub
+ * layout (`<cache>/<owner>--<name>/<revision>/<file>`), for users with internet access.
+ *
+ * - Resumable: bytes go to `<file>.part`; a later call sends `Range: bytes=<n>-` and
+ *   appends when the server answers 206 (and starts over on 200).
+ * - Verified: the SHA-256 of the file is compared with `checksums[file]` or, failing
+ *   that, the server's `X-Linked-ETag`/`ETag` when it is a SHA-256 (as the Hub sends for
+ *   large files). A mismatch deletes the partial file and throws.
+ * - Atomic: the file is renamed into place only once complete and verified, so no
+ *   half-written file is ever found in the cache.
+ *
+ * Deno only (file system). The server is injectable, which is how the tests run it
+ * against a local server on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * import { downloadModel } from "./hub.ts";
+ * const dir = await downloadModel("sentence-transformers/all-MiniLM-L6-v2", {
+ *   cacheDir: `${Deno.env.get("HOME")}/.cache/embedge`,
+ * });
+ * ```
+ * @module
+ */
+import { ModelLoadError } from "../errors.ts";
+
+/** Files of a BERT model in the Hub layout; `?` marks optional ones. */
+export const MODEL_FILES = [
+  "config.json",
+  "tokenizer.json?",
+  "tokenizer_config.json?",
+  "vocab.txt?",
+  "modules.json?",
+  "1_Pooling/config.json?",
+  "onnx/model.onnx",
+];
+
+/** Options of `downloadModel`. */
+export interface HubOptions {
+  /** Cache root. */
+  cacheDir: string;
+  /** Server (default `https://huggingface.co`). */
+  endpoint?: string;
+  /** Branch, tag or commit (default `main`). */
+  revision?: string;
+  /** Files to fetch, `?` for optional (default `MODEL_FILES`). */
+  files?: string[];
+  /** Expected SHA-256 (hex) per file. */
+  checksums?: Record<string, string>;
+  /** Bearer token for gated models. */
+  token?: string;
+  /** Called with bytes received per file. */
+  onProgress?: (file: string, received: number, total: number | undefined) => void;
+}
+
+/** Fetches the model's files (those not cached yet) and returns the local directory. */
+export async function downloadModel(repo: string, options: HubOptions): Promise<string> {
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || repo.split("/").some((p) => /^\.+$/.test(p))) {
+    throw new ModelLoadError(`not a model id: ${JSON.stringify(repo)}`, "model");
+  }
+  const endpoint = (options.endpoint ?? "https://huggingface.co").replace(/\/$/, "");
+  const revision = options.revision ?? "main";
+  const dir = `${options.cacheDir}/${repo.replace("/", "--")}/${revision}`;
+  for (const spec of options.files ?? MODEL_FILES) {
+    const optional = spec.endsWith("?");
+    const file = optional ? spec.slice(0, -1) : spec;
+    if (file.split("/").some((p) => p === ".." || p === "")) {
+      throw new ModelLoadError(`bad file name ${file}`, "files");
+    }
+    const target = `${dir}/${file}`;
+    if (await exists(target)) continue;
+    const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
+    const ok = await downloadFile(url, target, file, options);
+    if (!ok && !optional) {
+      throw new ModelLoadError(`${repo}: ${file} not found at ${url}`, "model");
+    }
+  }
+  return dir;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Downloads one file; false when the server has no such file (404). */
+async function downloadFile(
+  url: string,
+  target: string,
+  file: string,
+  o: HubOptions,
+): Promise<boolean> {
+  const part = `${target}.part`;
+  await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+  let have = 0;
+  try {
+    have = (await Deno.stat(part)).size;
+  } catch { /* nothing partial */ }
+  const headers: Record<string, string> = {};
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (have > 0) headers.range = `bytes=${have}-`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, redirect: "follow" });
+  } catch (cause) {
+    throw new ModelLoadError(`cannot reach ${url}: ${cause}`, "model", { cause });
+  }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return false;
+  }
+  if (res.status === 416 && have > 0) { // the part is already whole
+    await res.body?.cancel();
+  } else if (res.status === 200 || res.status === 206) {
+    const append = res.status === 206 && have > 0;
+    if (!append) have = 0;
+    const total = Number(res.headers.get("content-length") ?? NaN) + have;
+    const f = await Deno.open(part, { create: true, write: true, append, truncate: !append });
+    try {
+      for await (const chunk of res.body!) {
+        await writeAll(f, chunk);
+        have += chunk.length;
+        o.onProgress?.(file, have, Number.isFinite(total) ? total : undefined);
+      }
+    } catch (cause) {
+      throw new ModelLoadError(
+        `download of ${file} broke off after ${have} bytes (run again to resume): ${cause}`,
+        "model",
+        { cause },
+      );
+    } finally {
+      f.close();
+    }
+  } else {
+    await res.body?.cancel();
+    throw new ModelLoadError(`${url}: HTTP ${res.status}`, "model");
+  }
+  const expected = (o.checksums?.[file] ?? etagSha256(res.headers))?.toLowerCase();
+  if (expected) {
+    const actual = await sha256File(part);
+    if (actual !== expected) {
+      await Deno.remove(part);
+      throw new ModelLoadError(
+        `${file}: SHA-256 ${actual} does not match the expected ${expected}; the partial file was removed`,
+        "checksum",
+      );
+    }
+  }
+  await Deno.rename(part, target); // atomic on one file system
+  return true;
+}
+
+async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await f.write(data.subarray(off));
+}
+
+/** The SHA-256 the Hub gives for large files, from `X-Linked-ETag` or `ETag`. */
+function etagSha256(h: Headers): string | undefined {
+  for (const name of ["x-linked-etag", "etag"]) {
+    const v = h.get(name)?.replace(/^W\//, "").replaceAll('"', "");
+    if (v && /^[0-9a-f]{64}$/i.test(v)) return v;
+  }
+  return undefined;
+}
+
+/** SHA-256 (hex) of a file. */
+export async function sha256File(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
