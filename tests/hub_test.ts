@@ -23,7 +23,7 @@ interface ServerControl {
   close(): Promise<void>;
 }
 
-async function serveModel(dir: string): Promise<ServerControl> {
+function serveModel(dir: string): ServerControl {
   const control = { requests: [] } as unknown as ServerControl;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
@@ -80,7 +80,7 @@ Deno.test({
   ignore,
   async fn() {
     const model = await makeTestModel({ seed: 5, layers: 1 });
-    const server = await serveModel(model.dir);
+    const server = serveModel(model.dir);
     const cacheDir = await Deno.makeTempDir();
     try {
       const dir = await downloadModel(REPO, { cacheDir, endpoint: server.url });
@@ -112,7 +112,7 @@ Deno.test({
   ignore,
   async fn() {
     const model = await makeTestModel({ seed: 6, layers: 1 });
-    const server = await serveModel(model.dir);
+    const server = serveModel(model.dir);
     const cacheDir = await Deno.makeTempDir();
     try {
       server.breakOnce = { file: "onnx/model.onnx", after: 100_000 };
@@ -144,7 +144,7 @@ Deno.test({
   ignore,
   async fn() {
     const model = await makeTestModel({ seed: 8, layers: 1 });
-    const server = await serveModel(model.dir);
+    const server = serveModel(model.dir);
     const cacheDir = await Deno.makeTempDir();
     try {
       server.wrongEtag = "config.json";

@@ -7,70 +7,18 @@
  * against onnxruntime-node.
  */
 import * as ortNode from "onnxruntime-node";
-import onnxProto from "onnx-proto";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { hasShared, shared } from "./support/paths.ts";
-import { rng } from "../src/testing/rng.ts";
+import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { externalDataLocations } from "../src/model/onnx_external.ts";
 import { ModelLoadError } from "../src/errors.ts";
 
 const GRAPH = "models/all-MiniLM-L6-v2/onnx-graph-only/model.onnx";
 const ignore = !hasShared(GRAPH);
 
-/** A model directory around the real graph with generated external data. */
-async function realStructureModel(): Promise<{ dir: string; location: string }> {
-  const src = shared("models/all-MiniLM-L6-v2");
-  const graph = await Deno.readFile(shared(GRAPH));
-  const dir = await Deno.makeTempDir({ prefix: "embedge-minilm-structure-" });
-  await Deno.mkdir(`${dir}/onnx`);
-  await Deno.mkdir(`${dir}/1_Pooling`);
-  for (
-    const f of [
-      "config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "modules.json",
-      "1_Pooling/config.json",
-    ]
-  ) {
-    await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
-  }
-  await Deno.writeFile(`${dir}/onnx/model.onnx`, graph);
-  const { onnx } = onnxProto;
-  const model = onnx.ModelProto.decode(graph);
-  const [location] = externalDataLocations(graph);
-  let size = 0;
-  const tensors: { name: string; type: number; offset: number; length: number }[] = [];
-  for (const t of model.graph!.initializer!) {
-    if (t.dataLocation !== 1) continue;
-    const kv = Object.fromEntries(t.externalData!.map((e) => [e.key, e.value]));
-    assert(t.dataType === 1 || t.dataType === 7, `${t.name}: float32 or int64`);
-    tensors.push({
-      name: t.name!,
-      type: t.dataType!,
-      offset: Number(kv.offset ?? 0),
-      length: Number(kv.length),
-    });
-    size = Math.max(size, Number(kv.offset ?? 0) + Number(kv.length));
-  }
-  const data = new Float32Array(size / 4);
-  const r = rng(2026);
-  for (const t of tensors) {
-    if (t.type === 7) { // int64 buffers: position ids 0, 1, 2, …; token type ids 0
-      const ints = new BigInt64Array(data.buffer, t.offset, t.length / 8);
-      if (!/token_type/.test(t.name)) ints.forEach((_, i) => (ints[i] = BigInt(i)));
-      continue;
-    }
-    const a = t.offset / 4, n = t.length / 4;
-    const isGain = /LayerNorm\.weight$/.test(t.name);
-    for (let i = 0; i < n; i++) data[a + i] = isGain ? 1 + (r() - 0.5) * 0.1 : (r() - 0.5) * 0.1;
-  }
-  await Deno.writeFile(`${dir}/onnx/${location}`, new Uint8Array(data.buffer));
-  return { dir, location };
-}
-
-const model = ignore ? null : await realStructureModel();
+const model = ignore
+  ? null
+  : await writeMiniLmStructure(shared("models/all-MiniLM-L6-v2"), await Deno.makeTempDir());
 
 Deno.test({
   name: "real MiniLM structure: external data, no token_type_ids, pooler named tanh",

@@ -224,10 +224,18 @@ export class Embedder {
     };
   }
 
-  #options(texts: unknown, o: EmbedOptions) {
+  #options(texts: unknown, o: EmbedOptions, allowIds = false) {
     if (!Array.isArray(texts)) throw new InputError("inputs must be an array of strings", "inputs");
     if (texts.length === 0) throw new InputError("inputs must not be empty", "inputs");
+    const vocab = this.tokenizer.vocabSize;
     texts.forEach((t, i) => {
+      if (allowIds && Array.isArray(t)) {
+        if (t.length === 0) throw new InputError(`inputs[${i}] is empty`, `inputs[${i}]`);
+        if (!t.every((x) => Number.isInteger(x) && x >= 0 && x < vocab)) {
+          throw new InputError(`inputs[${i}] must hold token ids in 0..${vocab - 1}`, `inputs[${i}]`);
+        }
+        return;
+      }
       if (typeof t !== "string") {
         throw new InputError(
           `inputs[${i}] must be a string, got ${t === null ? "null" : typeof t}`,
@@ -265,9 +273,12 @@ export class Embedder {
     return opts as Resolved;
   }
 
-  /** Tokenizes, batches and runs; calls `take` per batch with the rows' input indices. */
+  /**
+   * Tokenizes (or wraps token ids in `[CLS] … [SEP]`), batches and runs; calls `take` per
+   * batch with the rows' input indices.
+   */
   async #forward(
-    texts: string[],
+    texts: (string | readonly number[])[],
     o: Resolved,
     take: (
       rows: number[],
@@ -278,10 +289,9 @@ export class Embedder {
     ) => void,
   ): Promise<Encoding[]> {
     const encs = texts.map((t, i) => {
-      const e = this.tokenizer.encode(
-        t,
-        o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
-      );
+      const e = typeof t === "string"
+        ? this.tokenizer.encode(t, o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined)
+        : this.#wrapIds(t, o);
       if (!o.truncate && e.ids.length > o.maxLength) {
         throw new InputTooLongError(
           `inputs[${i}] has ${e.ids.length} tokens; the limit is ${o.maxLength} (truncate is off)`,
@@ -336,7 +346,33 @@ export class Embedder {
     return encs;
   }
 
-  async #run(texts: string[], o: Resolved) {
+  /** Token ids as a row: `[CLS] ids [SEP]`, cut to `maxLength` when truncating. */
+  #wrapIds(ids: readonly number[], o: Resolved): Encoding {
+    const tpl = this.tokenizer;
+    const body = o.truncate ? ids.slice(0, Math.max(0, o.maxLength - 2)) : ids;
+    const all = Int32Array.from([
+      tpl.tokenToId(tpl.config.clsToken)!,
+      ...body,
+      tpl.tokenToId(tpl.config.sepToken)!,
+    ]);
+    const n = all.length;
+    const special = new Uint8Array(n);
+    special[0] = special[n - 1] = 1;
+    return {
+      ids: all,
+      typeIds: new Int32Array(n),
+      attentionMask: new Int32Array(n).fill(1),
+      specialTokensMask: special,
+      wordIds: new Int32Array(n).fill(-1),
+      sequenceIds: new Int8Array(n),
+      offsets: new Uint32Array(2 * n),
+      get tokens() {
+        return tpl.convertIdsToTokens(all);
+      },
+    };
+  }
+
+  async #run(texts: (string | readonly number[])[], o: Resolved) {
     let hiddenSize = 0;
     let data: Float32Array | null = null;
     const width = () => pooledSize(o.pooling, hiddenSize);
@@ -360,10 +396,13 @@ export class Embedder {
     };
   }
 
-  /** Sentence embeddings. */
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<Embeddings> {
-    const o = this.#options(texts, options);
-    const r = await this.#run(texts, o);
+  /** Sentence embeddings of texts, or of token-id arrays (wrapped in `[CLS] … [SEP]`). */
+  async embed(
+    texts: readonly (string | readonly number[])[],
+    options: EmbedOptions = {},
+  ): Promise<Embeddings> {
+    const o = this.#options(texts, options, true);
+    const r = await this.#run(texts as (string | readonly number[])[], o);
     return {
       data: r.data,
       dims: [texts.length, pooledSize(o.pooling, r.hiddenSize)],

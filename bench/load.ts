@@ -1,0 +1,173 @@
+/**
+ * HTTP load test of the Deno server (`edge/deno.ts`), started here on 127.0.0.1 with the
+ * real MiniLM export structure (generated weights, real latency). `--connections`
+ * concurrent clients send `POST /embed` with one big.txt sentence each for `--seconds`,
+ * once with dynamic batching and once without, in one run. Reports throughput, latency
+ * percentiles, status counts and the server's peak RSS; writes `bench/results/`.
+ * Traffic goes to the loopback address only; loops stop by themselves.
+ *
+ * @example
+ * ```sh
+ * deno run -A bench/load.ts --seconds 60 --connections 64
+ * deno run -A bench/load.ts --quick
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { machine, quantile } from "./machine.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "60" },
+    connections: { type: "string", default: "64" },
+    quick: { type: "boolean", default: false },
+  },
+});
+const seconds = values.quick ? 5 : Number(values.seconds);
+const connections = Number(values.connections);
+const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
+  new URL("../../shared/", import.meta.url).pathname;
+const modelDir = new URL("../.cache/bench-minilm-structure/", import.meta.url).pathname;
+try {
+  await Deno.stat(`${modelDir}/onnx/model.onnx`);
+} catch {
+  await writeMiniLmStructure(`${sharedDir}/models/all-MiniLM-L6-v2`, modelDir);
+}
+const sentences = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
+  .map((l) => l.trim()).filter((l) => l.length > 10 && l.length < 200).slice(0, 2000);
+
+async function startServer(batching: boolean): Promise<{ url: string; proc: Deno.ChildProcess }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
+    env: {
+      EMBEDGE_MODEL: modelDir,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      EMBEDGE_BATCHING: batching ? "on" : "off",
+      EMBEDGE_LOG: "off",
+      EMBEDGE_MAX_QUEUE: "4096",
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      const r = await fetch(`${url}/health`);
+      await r.body?.cancel();
+      if (r.ok) return { url, proc };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill();
+  throw new Error("server did not start");
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function run(batching: boolean) {
+  const { url, proc } = await startServer(batching);
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  let errors = 0;
+  const rss: number[] = [rssMiB(proc.pid)];
+  const sampler = setInterval(() => rss.push(rssMiB(proc.pid)), 500);
+  const end = performance.now() + seconds * 1000;
+  let next = 0;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < end) {
+      const text = sentences[next++ % sentences.length];
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${url}/embed`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ inputs: text }),
+        });
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (res.status === 200) latencies.push(performance.now() - t0);
+        else if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  clearInterval(sampler);
+  proc.kill("SIGTERM");
+  await proc.status;
+  const ok = latencies.length;
+  return {
+    batching,
+    requests: Object.values(statuses).reduce((a, b) => a + b, 0),
+    ok,
+    statuses,
+    networkErrors: errors,
+    throughputPerSec: ok / seconds,
+    latencyMs: {
+      p50: quantile(latencies, 0.5),
+      p90: quantile(latencies, 0.9),
+      p99: quantile(latencies, 0.99),
+    },
+    rssMiB: {
+      start: rss[0],
+      peak: Math.max(...rss.filter(Number.isFinite)),
+      end: rss[rss.length - 1],
+    },
+  };
+}
+
+const withBatching = await run(true);
+console.error(`batching: ${withBatching.throughputPerSec.toFixed(1)} req/s`);
+const without = await run(false);
+console.error(`no batching: ${without.throughputPerSec.toFixed(1)} req/s`);
+const m = machine();
+const report = {
+  benchmark: "http-load",
+  machine: m,
+  seconds,
+  connections,
+  model: "all-MiniLM-L6-v2 structure (generated weights)",
+  route: "POST /embed, one big.txt sentence per request",
+  results: [withBatching, without],
+  batchingSpeedup: withBatching.throughputPerSec / without.throughputPerSec,
+};
+const f = (x: number, d = 1) => x.toFixed(d);
+const md = [
+  `# HTTP load test`,
+  "",
+  `${
+    m.date.slice(0, 10)
+  } · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${connections} connections × ${seconds} s · ${report.route}`,
+  "",
+  "| dynamic batching | req/s | p50 ms | p90 ms | p99 ms | statuses | network errors | RSS start / peak / end MiB |",
+  "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+  ...report.results.map((r) =>
+    `| ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} | ${f(r.latencyMs.p50)} | ${
+      f(r.latencyMs.p90)
+    } | ${f(r.latencyMs.p99)} | ${JSON.stringify(r.statuses)} | ${r.networkErrors} | ${
+      f(r.rssMiB.start, 0)
+    } / ${f(r.rssMiB.peak, 0)} / ${f(r.rssMiB.end, 0)} |`
+  ),
+  "",
+  `Batching on / off throughput: ${f(report.batchingSpeedup, 2)}×.`,
+  "",
+].join("\n");
+if (!values.quick) {
+  const dir = new URL("./results/", import.meta.url);
+  const stamp = `${m.date.slice(0, 10)}-${m.host}`;
+  Deno.writeTextFileSync(new URL(`load-${stamp}.json`, dir), JSON.stringify(report, null, 2));
+  Deno.writeTextFileSync(new URL(`load-${stamp}.md`, dir), md);
+  Deno.writeTextFileSync(new URL("load-latest.md", dir), md);
+}
+console.log(md);

@@ -1,0 +1,491 @@
+/**
+ * The embedge HTTP API as one Hono app, shared by the Deno server and the Cloudflare
+ * Worker. Routes stand next to OpenAI's embeddings API and Hugging Face
+ * text-embeddings-inference (TEI):
+ *
+ * - `POST /v1/embeddings` (OpenAI), `POST /embed` (TEI), `POST /embed_all`,
+ *   `POST /embed/words`, `POST /tokenize`, `POST /decode`, `POST /similarity`;
+ * - `GET /health`, `GET /info`, `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /docs`.
+ *
+ * Every error is JSON `{ error: { message, type, param } }` with a 4xx/5xx status.
+ *
+ * @example
+ * ```ts
+ * import { createApp } from "./app.ts";
+ * import { Embedder } from "../src/model/embedder.ts";
+ * const app = createApp(await Embedder.load("path/to/model"));
+ * const res = await app.request("/embed", { method: "POST", body: JSON.stringify({ inputs: "I love Paris." }) });
+ * console.log(res.status); // 200
+ * ```
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
+import type { Embedder, EmbedOptions } from "../src/model/embedder.ts";
+import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
+import { cosine } from "../src/model/similarity.ts";
+import { Batcher, type BatcherOptions } from "./batcher.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+import { Metrics } from "./metrics.ts";
+import { docsPage, openApiDocument } from "./openapi.ts";
+
+/** Server limits and switches. */
+export interface AppOptions {
+  /** Largest request body in bytes (default 2 MiB). */
+  maxBodyBytes?: number;
+  /** Most inputs per request (default 256). */
+  maxInputs?: number;
+  /** Longest input in UTF-16 code units (default 100,000). */
+  maxInputChars?: number;
+  /** Request timeout in ms (default 30,000): 503 past it. */
+  timeoutMs?: number;
+  /** Require `Authorization: Bearer <key>` when set. */
+  apiKey?: string;
+  /** Allowed CORS origins (default `*`). */
+  corsOrigins?: string | string[];
+  /** Dynamic batching (see Batcher). */
+  batching?: BatcherOptions;
+  /** Write one JSON log line per request (default true). */
+  log?: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+/** Builds the app around a loaded model. */
+export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
+  const o = {
+    maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,
+    maxInputs: options.maxInputs ?? 256,
+    maxInputChars: options.maxInputChars ?? 100_000,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    log: options.log ?? true,
+  };
+  const metrics = new Metrics();
+  const batcher = new Batcher(embedder, options.batching, metrics);
+  metrics.queueDepth = () => batcher.depth;
+  const info = embedder.info;
+  const app = new Hono();
+
+  app.use("*", cors({ origin: options.corsOrigins ?? "*" }));
+  app.use("*", async (c, next) => {
+    const id = c.req.header("x-request-id")?.slice(0, 128) || crypto.randomUUID();
+    const t0 = performance.now();
+    c.set("requestId" as never, id as never);
+    try {
+      if (options.apiKey && !c.req.path.match(/^\/(health|docs|openapi\.json)$/)) {
+        const auth = c.req.header("authorization") ?? "";
+        if (!constantTimeEqual(auth, `Bearer ${options.apiKey}`)) {
+          throw new HttpError(
+            401,
+            "missing or wrong API key (Authorization: Bearer …)",
+            "authentication_error",
+          );
+        }
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout")),
+          o.timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([next(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (e) {
+      c.res = errorResponse(e, id);
+    }
+    c.res.headers.set("x-request-id", id);
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.request(routeOf(c.req.path), c.res.status, seconds);
+    if (o.log) {
+      console.log(JSON.stringify({
+        level: "info",
+        requestId: id,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1e4) / 10,
+      }));
+    }
+  });
+  app.onError((e) => errorResponse(e));
+  app.notFound((c) =>
+    errorResponse(new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "not_found"))
+  );
+
+  /** Reads and checks the JSON body. */
+  async function body(c: Context): Promise<Json> {
+    const declared = Number(c.req.header("content-length") ?? 0);
+    if (declared > o.maxBodyBytes) {
+      throw new HttpError(
+        413,
+        `body is larger than ${o.maxBodyBytes} bytes`,
+        "invalid_request_error",
+        "body",
+      );
+    }
+    const reader = c.req.raw.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.length;
+        if (size > o.maxBodyBytes) {
+          await reader.cancel();
+          throw new HttpError(
+            413,
+            `body is larger than ${o.maxBodyBytes} bytes`,
+            "invalid_request_error",
+            "body",
+          );
+        }
+        chunks.push(value);
+      }
+    }
+    const buf = new Uint8Array(size);
+    let at = 0;
+    for (const ch of chunks) {
+      buf.set(ch, at);
+      at += ch.length;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+    } catch {
+      throw new HttpError(400, "body is not valid JSON (UTF-8)", "invalid_request_error", "body");
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new HttpError(400, "body must be a JSON object", "invalid_request_error", "body");
+    }
+    return parsed as Json;
+  }
+
+  const bad = (message: string, param: string) =>
+    new HttpError(400, message, "invalid_request_error", param);
+
+  /** `field`: a string or a non-empty array of strings (or token arrays if allowed). */
+  function inputs(v: unknown, field: string, allowIds = false): (string | number[])[] {
+    const list = typeof v === "string" ? [v] : v;
+    if (!Array.isArray(list)) throw bad(`${field} must be a string or an array of strings`, field);
+    if (list.length === 0) throw bad(`${field} must not be empty`, field);
+    if (list.length > o.maxInputs) {
+      throw bad(`${field} has ${list.length} items; the limit is ${o.maxInputs}`, field);
+    }
+    // OpenAI accepts one token array as well as an array of them
+    if (allowIds && list.every((x) => typeof x === "number")) return [list as number[]];
+    list.forEach((x, i) => {
+      const p = `${field}[${i}]`;
+      if (typeof x === "string") {
+        if (x.length === 0) throw bad(`${p} is empty`, p);
+        if (x.length > o.maxInputChars) {
+          throw new HttpError(
+            413,
+            `${p} has ${x.length} characters; the limit is ${o.maxInputChars}`,
+            "invalid_request_error",
+            p,
+          );
+        }
+      } else if (allowIds && Array.isArray(x)) {
+        if (x.length === 0) throw bad(`${p} is empty`, p);
+        if (x.length > o.maxInputChars) {
+          throw new HttpError(413, `${p} is too long`, "invalid_request_error", p);
+        }
+        if (!x.every((t) => Number.isInteger(t) && t >= 0 && t < embedder.tokenizer.vocabSize)) {
+          throw bad(`${p} must hold token ids in 0..${embedder.tokenizer.vocabSize - 1}`, p);
+        }
+      } else {
+        throw bad(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
+      }
+    });
+    return list;
+  }
+
+  function flag(v: unknown, field: string, fallback: boolean): boolean {
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== "boolean") throw bad(`${field} must be true or false`, field);
+    return v;
+  }
+
+  function pooling(v: unknown): Pooling {
+    if (v === undefined || v === null) return info.pooling;
+    if (typeof v !== "string" || !POOLINGS.includes(v as Pooling)) {
+      throw bad(`pooling must be one of ${POOLINGS.join(", ")}`, "pooling");
+    }
+    if (v === "pooler" && !info.hasPooler) {
+      throw bad(`${info.modelId} exports no pooler output`, "pooling");
+    }
+    return v as Pooling;
+  }
+
+  /** With truncation off, too-long inputs are refused before they join a batch. */
+  function checkLength(list: (string | number[])[], truncate: boolean, field: string): void {
+    if (truncate) return;
+    list.forEach((x, i) => {
+      const n = typeof x === "string" ? embedder.tokenizer.encode(x).ids.length : x.length + 2;
+      if (n > info.maxLength) {
+        throw new HttpError(
+          413,
+          `${field}[${i}] has ${n} tokens; the limit is ${info.maxLength} (set truncate to true to cut it)`,
+          "invalid_request_error",
+          `${field}[${i}]`,
+        );
+      }
+    });
+  }
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/info", (c) =>
+    c.json({
+      model_id: info.modelId,
+      model_type: "embedding",
+      dimensions: embedder.dimensions(),
+      hidden_size: info.hiddenSize,
+      max_input_length: info.maxLength,
+      pooling: info.pooling,
+      normalize: info.normalize,
+      poolings: POOLINGS.filter((p) => p !== "pooler" || info.hasPooler),
+      inputs: info.inputs,
+      outputs: info.outputs,
+      limits: {
+        max_body_bytes: o.maxBodyBytes,
+        max_inputs: o.maxInputs,
+        max_input_chars: o.maxInputChars,
+        timeout_ms: o.timeoutMs,
+        max_queue: batcher.options.maxQueue,
+        batch_wait_ms: batcher.options.maxWaitMs,
+        max_batch_inputs: batcher.options.maxBatchInputs,
+        dynamic_batching: batcher.options.enabled,
+      },
+    }));
+  app.get(
+    "/metrics",
+    (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
+  app.get("/openapi.json", (c) => c.json(openApiDocument(info)));
+  app.get("/docs", (c) => c.html(docsPage()));
+
+  app.post("/v1/embeddings", async (c) => {
+    const b = await body(c);
+    if (b.input === undefined) throw bad("input is required", "input");
+    const list = inputs(b.input, "input", true);
+    const format = b.encoding_format ?? "float";
+    if (format !== "float" && format !== "base64") {
+      throw bad("encoding_format must be float or base64", "encoding_format");
+    }
+    if (b.model !== undefined && typeof b.model !== "string") {
+      throw bad("model must be a string", "model");
+    }
+    const full = embedder.dimensions(info.pooling);
+    let dims = full;
+    if (b.dimensions !== undefined) {
+      if (
+        !Number.isInteger(b.dimensions) || (b.dimensions as number) < 1 ||
+        (b.dimensions as number) > full
+      ) {
+        throw bad(`dimensions must be an integer in 1..${full}`, "dimensions");
+      }
+      dims = b.dimensions as number;
+    }
+    const out = await batcher.embed(list, { normalize: true, truncate: true });
+    const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
+    const data = list.map((_, i) => {
+      let v: Float32Array = out.data.slice(i * full, i * full + dims);
+      if (dims < full) v = renormalize(v);
+      return {
+        object: "embedding",
+        index: i,
+        embedding: format === "base64" ? base64(v) : Array.from(v),
+      };
+    });
+    return c.json({
+      object: "list",
+      data,
+      model: typeof b.model === "string" ? b.model : info.modelId,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  });
+
+  const embedOptions = (b: Json, field = "inputs"): [(string | number[])[], EmbedOptions] => {
+    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
+    const list = inputs(b.inputs, field);
+    const truncate = flag(b.truncate, "truncate", false); // TEI: refuse long inputs by default
+    checkLength(list, truncate, field);
+    return [list, {
+      normalize: flag(b.normalize, "normalize", true),
+      truncate,
+      pooling: pooling(b.pooling),
+    }];
+  };
+
+  app.post("/embed", async (c) => {
+    const [list, opts] = embedOptions(await body(c));
+    const out = await batcher.embed(list, opts);
+    const d = out.dims[1];
+    return c.json(list.map((_, i) => Array.from(out.data.subarray(i * d, (i + 1) * d))));
+  });
+
+  app.post("/embed_all", async (c) => {
+    const [list, opts] = embedOptions(await body(c));
+    const toks = await batcher.exclusive(() => embedder.embedTokens(list as string[], opts));
+    return c.json(toks.map((t) => {
+      const h = t.hiddenSize;
+      return t.tokens.map((_, k) => Array.from(t.vectors.subarray(k * h, (k + 1) * h)));
+    }));
+  });
+
+  app.post("/embed/words", async (c) => {
+    const b = await body(c);
+    const [list, opts] = embedOptions(b);
+    const aggregate = b.aggregate ?? "mean";
+    if (aggregate !== "mean" && aggregate !== "first") {
+      throw bad("aggregate must be mean or first", "aggregate");
+    }
+    const words = await batcher.exclusive(() =>
+      embedder.embedWords(list as string[], { ...opts, aggregate })
+    );
+    return c.json(words.map((w) => ({
+      words: w.words.map((word, k) => ({
+        word,
+        start: w.offsets[2 * k],
+        stop: w.offsets[2 * k + 1],
+        vector: Array.from(w.vectors.subarray(k * w.hiddenSize, (k + 1) * w.hiddenSize)),
+      })),
+    })));
+  });
+
+  app.post("/tokenize", async (c) => {
+    const b = await body(c);
+    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
+    const list = inputs(b.inputs, "inputs") as string[];
+    const special = flag(b.add_special_tokens, "add_special_tokens", true);
+    let padTo: number | undefined;
+    if (b.max_length !== undefined) {
+      if (
+        !Number.isInteger(b.max_length) || (b.max_length as number) < 2 ||
+        (b.max_length as number) > info.maxLength
+      ) {
+        throw bad(`max_length must be an integer in 2..${info.maxLength}`, "max_length");
+      }
+      padTo = b.max_length as number;
+    }
+    const padding = b.padding ?? (padTo ? "max_length" : false);
+    if (padding !== false && padding !== "max_length") {
+      throw bad("padding must be max_length or false", "padding");
+    }
+    if (padding && !padTo) throw bad("padding needs max_length", "max_length");
+    return c.json(list.map((text) => {
+      const e = embedder.tokenizer.encode(
+        text,
+        padTo
+          ? {
+            addSpecialTokens: special,
+            maxLength: padTo,
+            truncation: true,
+            padding: padding || false,
+          }
+          : { addSpecialTokens: special },
+      );
+      const tokens = e.tokens, mask = e.attentionMask, sp = e.specialTokensMask, off = e.offsets;
+      return Array.from(e.ids, (id, k) => ({
+        id,
+        text: tokens[k],
+        special: sp[k] === 1,
+        start: sp[k] ? null : off[2 * k],
+        stop: sp[k] ? null : off[2 * k + 1],
+        attention_mask: mask[k],
+      }));
+    }));
+  });
+
+  app.post("/decode", async (c) => {
+    const b = await body(c);
+    const ids = b.ids;
+    const skip = flag(b.skip_special_tokens, "skip_special_tokens", true);
+    const valid = (x: unknown) =>
+      Array.isArray(x) && x.length <= 100_000 &&
+      x.every((t) => Number.isInteger(t) && t >= 0 && t < embedder.tokenizer.vocabSize);
+    if (valid(ids)) {
+      return c.json(embedder.tokenizer.decode(ids as number[], { skipSpecialTokens: skip }));
+    }
+    if (Array.isArray(ids) && ids.length > 0 && ids.length <= o.maxInputs && ids.every(valid)) {
+      return c.json(
+        (ids as number[][]).map((x) => embedder.tokenizer.decode(x, { skipSpecialTokens: skip })),
+      );
+    }
+    throw bad("ids must be an array of token ids (or an array of such arrays)", "ids");
+  });
+
+  app.post("/similarity", async (c) => {
+    const b = await body(c);
+    const input = b.inputs as Json | undefined;
+    if (typeof input !== "object" || input === null) {
+      throw bad("inputs must be an object", "inputs");
+    }
+    if (typeof input.source_sentence !== "string" || input.source_sentence.length === 0) {
+      throw bad("inputs.source_sentence must be a non-empty string", "inputs.source_sentence");
+    }
+    const sentences = inputs(input.sentences, "inputs.sentences") as string[];
+    const all = [input.source_sentence, ...sentences];
+    if (all.length > o.maxInputs) {
+      throw bad(`at most ${o.maxInputs - 1} sentences`, "inputs.sentences");
+    }
+    const out = await batcher.embed(all, {
+      normalize: true,
+      truncate: true,
+      pooling: pooling(b.pooling),
+    });
+    const d = out.dims[1];
+    const src = out.data.subarray(0, d);
+    return c.json(
+      sentences.map((_, i) => cosine(src, out.data.subarray((i + 1) * d, (i + 2) * d))),
+    );
+  });
+
+  return app;
+}
+
+function routeOf(path: string): string {
+  const known = [
+    "/v1/embeddings",
+    "/embed",
+    "/embed_all",
+    "/embed/words",
+    "/tokenize",
+    "/decode",
+    "/similarity",
+    "/health",
+    "/info",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+  ];
+  return known.includes(path) ? path : "other";
+}
+
+function renormalize<T extends Float32Array>(v: T): T {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s);
+  if (n > 0) { for (let i = 0; i < v.length; i++) v[i] /= n; }
+  return v;
+}
+
+function base64(v: Float32Array): string {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s);
+}
+
+/** Compares without an early exit, so the time does not reveal the key. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}

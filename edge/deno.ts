@@ -1,0 +1,40 @@
+/**
+ * The Deno entry point: loads the model and serves the app with `Deno.serve`.
+ * Environment: `EMBEDGE_MODEL` (model directory; without ONNX weights the generated demo
+ * BERT is used, with a note), `PORT` (default 8080), `HOST` (default 127.0.0.1),
+ * `EMBEDGE_API_KEY`, `EMBEDGE_BATCHING` (`off` to disable dynamic batching),
+ * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_LOG` (`off`).
+ *
+ * @example
+ * ```sh
+ * PORT=8080 deno run -A edge/deno.ts
+ * curl -s localhost:8080/embed -d '{"inputs":"I love Paris."}'
+ * ```
+ * @module
+ */
+import { createApp } from "./app.ts";
+import { loadOrDemo } from "../bin/embed.ts";
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+const env = (k: string) => Deno.env.get(k);
+const model = env("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+const embedder = await loadOrDemo(model, (s) => console.error(s));
+const app = createApp(embedder, {
+  apiKey: env("EMBEDGE_API_KEY"),
+  log: env("EMBEDGE_LOG") !== "off",
+  batching: {
+    enabled: env("EMBEDGE_BATCHING") !== "off",
+    maxQueue: env("EMBEDGE_MAX_QUEUE") ? Number(env("EMBEDGE_MAX_QUEUE")) : undefined,
+    maxWaitMs: env("EMBEDGE_BATCH_WAIT_MS") ? Number(env("EMBEDGE_BATCH_WAIT_MS")) : undefined,
+  },
+});
+const server = Deno.serve({
+  hostname: env("HOST") ?? "127.0.0.1",
+  port: Number(env("PORT") ?? 8080),
+  onListen: ({ hostname, port }) =>
+    console.error(
+      `embedge: ${embedder.info.modelId} on http://${hostname}:${port} (docs at /docs)`,
+    ),
+}, app.fetch);
+Deno.addSignalListener("SIGTERM", () => server.shutdown());
+await server.finished;

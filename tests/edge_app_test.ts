@@ -1,0 +1,323 @@
+/**
+ * The Hono app through `app.request`: every route, every error shape, API key, CORS,
+ * request ids, dynamic batching, overload refusal, and a fuzz run of malformed requests.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { rng } from "../src/testing/rng.ts";
+import { hasShared } from "./support/paths.ts";
+import { makeTestModel } from "./support/test_model.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { createApp } from "../edge/app.ts";
+
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
+const model = ignore ? null : await makeTestModel({ seed: 11, layers: 1 });
+const embedder = ignore ? null : await Embedder.load(model!.dir, { modelId: "test-bert" });
+const app = ignore ? null : createApp(embedder!, { log: false });
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  app!.request(path, {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+  });
+
+async function errorOf(res: Response, status: number, param?: string | null) {
+  assertEquals(res.status, status, await res.clone().text());
+  assertEquals(res.headers.get("content-type")?.startsWith("application/json"), true);
+  const j = await res.json();
+  assert(
+    typeof j.error?.message === "string" && typeof j.error?.type === "string",
+    JSON.stringify(j),
+  );
+  if (param !== undefined) assertEquals(j.error.param, param);
+  return j.error;
+}
+
+Deno.test({
+  name: "POST /embed (TEI) equals the library's vectors; normalize, pooling, truncate",
+  ignore,
+  async fn() {
+    const res = await post("/embed", { inputs: ["I love Paris.", "I hate traffic."] });
+    assertEquals(res.status, 200);
+    const vectors: number[][] = await res.json();
+    const lib = await embedder!.embed(["I love Paris.", "I hate traffic."], { normalize: true });
+    assertEquals(vectors.length, 2);
+    assertEquals(vectors[0].length, 32);
+    vectors.flat().forEach((v, i) => assert(Math.abs(v - lib.data[i]) < 1e-6));
+    const one =
+      await (await post("/embed", { inputs: "I love Paris.", normalize: false, pooling: "cls" }))
+        .json();
+    const cls = await embedder!.embed(["I love Paris."], { normalize: false, pooling: "cls" });
+    assertEquals(one[0], Array.from(cls.data));
+    await errorOf(await post("/embed", { inputs: "word ".repeat(600) }), 413, "inputs[0]");
+    assertEquals(
+      (await post("/embed", { inputs: "word ".repeat(600), truncate: true })).status,
+      200,
+    );
+  },
+});
+
+Deno.test({
+  name: "POST /v1/embeddings (OpenAI): float, base64, dimensions, token arrays, usage",
+  ignore,
+  async fn() {
+    const res = await post("/v1/embeddings", {
+      input: ["I love Paris.", "I adore Paris."],
+      model: "x",
+    });
+    assertEquals(res.status, 200);
+    const j = await res.json();
+    assertEquals(j.object, "list");
+    assertEquals(j.model, "x");
+    assertEquals(j.data.map((d: { index: number }) => d.index), [0, 1]);
+    const count = (t: string) => embedder!.tokenizer.encode(t).ids.length;
+    assertEquals(j.usage.prompt_tokens, count("I love Paris.") + count("I adore Paris."));
+    assertEquals(j.usage.total_tokens, j.usage.prompt_tokens);
+    const b64 =
+      await (await post("/v1/embeddings", { input: "I love Paris.", encoding_format: "base64" }))
+        .json();
+    const bytes = Uint8Array.from(atob(b64.data[0].embedding), (c) => c.charCodeAt(0));
+    const floats = new Float32Array(bytes.buffer);
+    assertEquals(Array.from(floats), j.data[0].embedding);
+    const small = await (await post("/v1/embeddings", { input: "I love Paris.", dimensions: 8 }))
+      .json();
+    const v: number[] = small.data[0].embedding;
+    assertEquals(v.length, 8);
+    assert(Math.abs(Math.hypot(...v) - 1) < 1e-5);
+    const ids = embedder!.tokenizer.encode("I love Paris.", { addSpecialTokens: false }).ids;
+    const fromIds = await (await post("/v1/embeddings", { input: Array.from(ids) })).json();
+    fromIds.data[0].embedding.forEach((x: number, i: number) =>
+      assert(Math.abs(x - j.data[0].embedding[i]) < 1e-6)
+    );
+    await errorOf(await post("/v1/embeddings", {}), 400, "input");
+    await errorOf(
+      await post("/v1/embeddings", { input: "x", dimensions: 1000 }),
+      400,
+      "dimensions",
+    );
+    await errorOf(
+      await post("/v1/embeddings", { input: "x", encoding_format: "hex" }),
+      400,
+      "encoding_format",
+    );
+    await errorOf(await post("/v1/embeddings", { input: [[1, 2], [-1]] }), 400, "input[1]");
+  },
+});
+
+Deno.test({
+  name: "token and word routes, tokenize with padding, decode, similarity",
+  ignore,
+  async fn() {
+    const all = await (await post("/embed_all", { inputs: "I love Paris" })).json();
+    assertEquals(all[0].length, 5); // [CLS] i love paris [SEP]
+    const words = await (await post("/embed/words", { inputs: "Unaffable Paris" })).json();
+    assertEquals(words[0].words.map((w: { word: string }) => w.word), ["Unaffable", "Paris"]);
+    const tok = await (await post("/tokenize", { inputs: "I love Paris", max_length: 7 })).json();
+    assertEquals(tok[0].map((t: { text: string }) => t.text), [
+      "[CLS]",
+      "i",
+      "love",
+      "paris",
+      "[SEP]",
+      "[PAD]",
+      "[PAD]",
+    ]);
+    assertEquals(tok[0].map((t: { id: number }) => t.id), [101, 1045, 2293, 3000, 102, 0, 0]);
+    assertEquals(tok[0].map((t: { attention_mask: number }) => t.attention_mask), [
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+    ]);
+    assertEquals(tok[0][3].start, 7);
+    assertEquals(
+      await (await post("/decode", { ids: [101, 1045, 2293, 3000, 102] })).json(),
+      "i love paris",
+    );
+    assertEquals(await (await post("/decode", { ids: [[1045], [3000]] })).json(), ["i", "paris"]);
+    const sim = await (await post("/similarity", {
+      inputs: { source_sentence: "I love Paris.", sentences: ["I love Paris.", "Traffic jams."] },
+    })).json();
+    assert(Math.abs(sim[0] - 1) < 1e-5 && sim[1] < sim[0]);
+    await errorOf(await post("/decode", { ids: [-5] }), 400, "ids");
+    await errorOf(
+      await post("/similarity", { inputs: { sentences: ["a"] } }),
+      400,
+      "inputs.source_sentence",
+    );
+    await errorOf(
+      await post("/tokenize", { inputs: "x", padding: "max_length" }),
+      400,
+      "max_length",
+    );
+  },
+});
+
+Deno.test({
+  name: "health, info, metrics, openapi, docs, 404, request id, CORS",
+  ignore,
+  async fn() {
+    assertEquals(await (await app!.request("/health")).json(), { status: "ok" });
+    const info = await (await app!.request("/info")).json();
+    assertEquals(info.dimensions, 32);
+    assertEquals(info.max_input_length, 512);
+    assertEquals(info.pooling, "mean");
+    const metrics = await (await app!.request("/metrics")).text();
+    assert(metrics.includes('embedge_requests_total{route="/embed",status="200"}'), metrics);
+    assert(metrics.includes("embedge_request_duration_seconds_bucket"));
+    const doc = await (await app!.request("/openapi.json")).json();
+    assert(doc.paths["/v1/embeddings"] && doc.paths["/embed"]);
+    assert((await (await app!.request("/docs")).text()).includes("openapi.json"));
+    await errorOf(await app!.request("/nope"), 404);
+    const r = await app!.request("/health", {
+      headers: { "x-request-id": "abc-1", origin: "https://x.test" },
+    });
+    assertEquals(r.headers.get("x-request-id"), "abc-1");
+    assertEquals(r.headers.get("access-control-allow-origin"), "*");
+    assert((await app!.request("/health")).headers.get("x-request-id")!.length > 10);
+  },
+});
+
+Deno.test({
+  name: "API key (constant-time compare), body limit, bad JSON, wrong types",
+  ignore,
+  async fn() {
+    const secured = createApp(embedder!, { apiKey: "s3cret", log: false, maxBodyBytes: 1000 });
+    const p = (body: string, headers: Record<string, string> = {}) =>
+      secured.request("/embed", { method: "POST", body, headers });
+    await errorOf(await p('{"inputs":"x"}'), 401);
+    await errorOf(await p('{"inputs":"x"}', { authorization: "Bearer wrong" }), 401);
+    assertEquals((await p('{"inputs":"x"}', { authorization: "Bearer s3cret" })).status, 200);
+    assertEquals((await secured.request("/health")).status, 200);
+    await errorOf(
+      await p(JSON.stringify({ inputs: "x".repeat(2000) }), { authorization: "Bearer s3cret" }),
+      413,
+      "body",
+    );
+    await errorOf(await post("/embed", "{not json"), 400, "body");
+    await errorOf(await post("/embed", "[1,2]"), 400, "body");
+    await errorOf(await post("/embed", { inputs: 5 }), 400, "inputs");
+    await errorOf(await post("/embed", { inputs: [] }), 400, "inputs");
+    await errorOf(await post("/embed", { inputs: ["ok", ""] }), 400, "inputs[1]");
+    await errorOf(await post("/embed", { inputs: "x", normalize: "yes" }), 400, "normalize");
+    await errorOf(await post("/embed", { inputs: "x", pooling: "median" }), 400, "pooling");
+    await errorOf(await post("/embed", { inputs: Array(300).fill("x") }), 400, "inputs");
+  },
+});
+
+Deno.test({
+  name: "dynamic batching groups concurrent requests; a full queue answers 503 with Retry-After",
+  ignore,
+  async fn() {
+    const batched = createApp(embedder!, {
+      log: false,
+      batching: { maxWaitMs: 20, maxBatchInputs: 1000 },
+    });
+    const texts = Array.from({ length: 12 }, (_, i) => `sentence number ${i} about Paris`);
+    const results = await Promise.all(texts.map(async (t) => {
+      const res = await batched.request("/embed", {
+        method: "POST",
+        body: JSON.stringify({ inputs: t }),
+      });
+      return await res.json();
+    }));
+    const lib = await embedder!.embed(texts);
+    results.forEach((r, i) =>
+      r[0].forEach((x: number, k: number) => assert(Math.abs(x - lib.data[i * 32 + k]) < 1e-6))
+    );
+    const m = await (await batched.request("/metrics")).text();
+    const count = Number(m.match(/^embedge_batch_inputs_count (\d+)/m)![1]);
+    assert(count < texts.length, `expected fewer batches than requests, got ${count}`);
+    const tiny = createApp(embedder!, { log: false, batching: { maxQueue: 4, maxWaitMs: 50 } });
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, async () =>
+        await tiny.request("/embed", {
+          method: "POST",
+          body: JSON.stringify({ inputs: "x y z" }),
+        })),
+    );
+    const refused = burst.filter((r) => r.status === 503);
+    assert(refused.length > 0 && burst.some((r) => r.status === 200));
+    assertEquals(refused[0].headers.get("retry-after"), "1");
+    assertEquals((await refused[0].json()).error.type, "overloaded");
+  },
+});
+
+Deno.test({
+  name: "fuzz: 10,000 malformed requests get 4xx JSON errors, and the server still answers right",
+  ignore,
+  async fn() {
+    const r = rng(99);
+    const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+    const junk = () =>
+      pick<unknown>([
+        null,
+        true,
+        -1,
+        1e308,
+        "",
+        "\ud800",
+        "\u0000\u0001",
+        "x".repeat(200_000),
+        [],
+        [null],
+        [[]],
+        [[-1]],
+        [1.5],
+        {},
+        { a: 1 },
+        Array(500).fill("a"),
+        "ok",
+      ]);
+    const paths = [
+      "/embed",
+      "/v1/embeddings",
+      "/embed_all",
+      "/embed/words",
+      "/tokenize",
+      "/decode",
+      "/similarity",
+    ];
+    const fields = [
+      "inputs",
+      "input",
+      "ids",
+      "normalize",
+      "truncate",
+      "pooling",
+      "dimensions",
+      "encoding_format",
+      "max_length",
+      "padding",
+      "aggregate",
+    ];
+    let fivexx = 0, nonJson = 0;
+    const huge = '{"inputs":"' + "x".repeat(10 * 1024 * 1024) + '"}'; // 10 MB body
+    for (let i = 0; i < 10_000; i++) {
+      const kind = r() < 0.01 ? 1 : Math.floor(r() * 3) * 2 % 3; // 0 or 2 mostly
+      let body: string;
+      if (kind === 0) body = pick(["", "{", "nul", '{"inputs":', "\u0000", "[]", "42", '"str"']);
+      else if (kind === 1) body = huge.slice(0, Math.floor(r() * huge.length));
+      else {
+        const o: Record<string, unknown> = {};
+        for (let k = 0; k < 1 + Math.floor(r() * 3); k++) o[pick(fields)] = junk();
+        body = JSON.stringify(o);
+      }
+      const res = await app!.request(pick(paths), { method: "POST", body });
+      if (res.status >= 500) fivexx++;
+      if (res.status >= 400 && !res.headers.get("content-type")?.includes("application/json")) {
+        nonJson++;
+      }
+      await res.body?.cancel();
+    }
+    assertEquals(fivexx, 0);
+    assertEquals(nonJson, 0);
+    const after = await (await post("/embed", { inputs: "I love Paris.", normalize: false }))
+      .json();
+    const lib = await embedder!.embed(["I love Paris."], { normalize: false });
+    after[0].forEach((x: number, k: number) => assert(Math.abs(x - lib.data[k]) < 1e-6));
+  },
+});
