@@ -39,6 +39,12 @@ export interface EmbedOptions {
   padding?: PaddingStrategy;
   /** Most cells (rows × padded length) per `session.run` (default 16384). */
   batchTokens?: number;
+  /**
+   * Most padding cells per real token in a batch (default 0.1; `Infinity` to fill the
+   * budget). One-thread WASM gains nothing from rows it pads, so groups stay near-equal.
+   * Fixed `max_length` padding pads every row to the same width whatever this says.
+   */
+  maxPaddingWaste?: number;
   /** Called after each batch with inputs done and total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -221,6 +227,7 @@ export class Embedder {
       maxLength: this.info.maxLength,
       padding: "longest",
       batchTokens: 16384,
+      maxPaddingWaste: 0.1,
     };
   }
 
@@ -232,7 +239,10 @@ export class Embedder {
       if (allowIds && Array.isArray(t)) {
         if (t.length === 0) throw new InputError(`inputs[${i}] is empty`, `inputs[${i}]`);
         if (!t.every((x) => Number.isInteger(x) && x >= 0 && x < vocab)) {
-          throw new InputError(`inputs[${i}] must hold token ids in 0..${vocab - 1}`, `inputs[${i}]`);
+          throw new InputError(
+            `inputs[${i}] must hold token ids in 0..${vocab - 1}`,
+            `inputs[${i}]`,
+          );
         }
         return;
       }
@@ -270,6 +280,9 @@ export class Embedder {
     if (!(Number.isInteger(opts.batchTokens) && opts.batchTokens >= 1)) {
       throw new InputError("batchTokens must be a positive integer", "batchTokens");
     }
+    if (!(typeof opts.maxPaddingWaste === "number" && opts.maxPaddingWaste >= 0)) {
+      throw new InputError("maxPaddingWaste must be a number ≥ 0", "maxPaddingWaste");
+    }
     return opts as Resolved;
   }
 
@@ -290,7 +303,10 @@ export class Embedder {
   ): Promise<Encoding[]> {
     const encs = texts.map((t, i) => {
       const e = typeof t === "string"
-        ? this.tokenizer.encode(t, o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined)
+        ? this.tokenizer.encode(
+          t,
+          o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
+        )
         : this.#wrapIds(t, o);
       if (!o.truncate && e.ids.length > o.maxLength) {
         throw new InputTooLongError(
@@ -313,11 +329,17 @@ export class Embedder {
     const pad = this.tokenizer.tokenToId(this.tokenizer.config.padToken) ?? 0;
     let done = 0;
     for (let start = 0; start < order.length;) {
+      // Grow the group while it fits the budget and padding stays within maxPaddingWaste
+      // of the real tokens (lengths are sorted, so groups hold near-equal lengths).
       let end = start + 1;
-      while (
-        end < order.length &&
-        (end - start + 1) * widthFor(encs[order[end]].ids.length) <= o.batchTokens
-      ) end++;
+      let real = encs[order[start]].ids.length;
+      while (end < order.length) {
+        const n = encs[order[end]].ids.length;
+        const cells = (end - start + 1) * widthFor(n);
+        if (cells > o.batchTokens || cells > (real + n) * (1 + o.maxPaddingWaste)) break;
+        real += n;
+        end++;
+      }
       const rows = order.slice(start, end);
       const width = widthFor(encs[order[end - 1]].ids.length);
       const cells = rows.length * width;
