@@ -78,42 +78,44 @@ const stats = (xs: number[]) => ({
   min: Math.min(...xs),
 });
 
-// 1. latency per sentence: padding sweep (pooling mean) and pooling sweep (padding longest)
-const sentences = sample(quick ? 4 : 8);
-const paddingSweep: Record<string, unknown> = {};
-for (const p of ["longest", 16, 64, 128, 256, 512] as const) {
-  const ms: number[] = [];
-  for (const s of sentences) {
-    const o = p === "longest"
-      ? { padding: "longest" as const }
-      : { padding: "max_length" as const, maxLength: p };
-    const t = await timeIt(() => embedder.embed([s], o), quick ? 1 : 3);
-    ms.push(median(t.ms));
-  }
-  paddingSweep[String(p)] = stats(ms);
-  console.error(`padding ${p}: p50 ${median(ms).toFixed(2)} ms`);
-}
-const poolingSweep: Record<string, unknown> = {};
-for (const pooling of ["cls", "mean", "max", "mean_max"] as TokenPooling[]) {
-  for (const p of ["longest", 128] as const) {
+// 1. latency per sentence (batch 1) by padding and pooling
+const sentences = sample(quick ? 1 : 4);
+const paddings = quick
+  ? ["longest", 16, 128] as const
+  : ["longest", 16, 64, 128, 256, 512] as const;
+const poolings: TokenPooling[] = quick ? ["cls", "mean"] : ["cls", "mean", "max", "mean_max"];
+const grid: Record<string, Record<string, { p50: number; p95: number; min: number }>> = {};
+for (const pooling of poolings) {
+  grid[pooling] = {};
+  for (const p of paddings) {
     const ms: number[] = [];
     for (const s of sentences) {
-      const o = p === "longest" ? {} : { padding: "max_length" as const, maxLength: p };
+      const o = p === "longest"
+        ? { padding: "longest" as const }
+        : { padding: "max_length" as const, maxLength: p };
       ms.push(
         median((await timeIt(() => embedder.embed([s], { pooling, ...o }), quick ? 1 : 3)).ms),
       );
     }
-    poolingSweep[`${pooling}/${p}`] = stats(ms);
+    grid[pooling][String(p)] = stats(ms);
   }
+  console.error(
+    `pooling ${pooling}: ${
+      JSON.stringify(
+        Object.fromEntries(Object.entries(grid[pooling]).map(([k, v]) => [k, +v.p50.toFixed(1)])),
+      )
+    }`,
+  );
 }
+const paddingSweep = grid["mean"];
 
 // 2. throughput by batch size and padding; overhead outside session.run.
 // "sorted": one embed call over all texts, batched by length (the product path);
 // "as sent": the texts arrive in request-sized slices, each padded on its own.
 const batchSweep: Record<string, unknown> = {};
-const texts = sample(quick ? 32 : 128, 7);
-for (const bs of [1, 8, 32]) {
-  for (const pad of ["longest", "buckets", "max_length"] as const) {
+const texts = sample(quick ? 16 : 128, 7);
+for (const bs of quick ? [1, 8] : [1, 8, 32]) {
+  for (const pad of quick ? ["longest"] as const : ["longest", "buckets", "max_length"] as const) {
     for (const mode of ["sorted", "as sent"] as const) {
       if (bs === 1 && mode === "sorted") continue; // same as "as sent"
       const o = { padding: pad, maxLength: 128, batchTokens: bs * 128 };
@@ -141,7 +143,7 @@ for (const bs of [1, 8, 32]) {
 // 3. onnxruntime-web vs onnxruntime-node on the same tensors
 const native = await ortNode.InferenceSession.create(`${cache}/onnx/model.onnx`);
 const rt: Record<string, unknown> = {};
-for (const bs of [1, 8, 32]) {
+for (const bs of quick ? [1] : [1, 8, 32]) {
   const b = embedder.tokenizer.encodeBatch(texts.slice(0, bs), {
     maxLength: 128,
     truncation: true,
@@ -182,15 +184,14 @@ const report = {
   machine: m,
   model: embedder.info.modelId,
   runtime: "onnxruntime-web (WASM SIMD, 1 thread)",
-  latencyMsBatch1Padding: paddingSweep,
-  latencyMsBatch1Pooling: poolingSweep,
+  latencyMsBatch1: grid,
   throughput: batchSweep,
   webVsNode: rt,
   padding: {
     meanTokens: lens.reduce((a, b) => a + b, 0) / lens.length,
     fixed512OverDynamicFlops: fixedCost / dynCost,
-    measuredFixed512OverLongest: (paddingSweep["512"] as { p50: number }).p50 /
-      (paddingSweep["longest"] as { p50: number }).p50,
+    measuredFixedMaxOverLongest: paddingSweep[String(paddings[paddings.length - 1])].p50 /
+      paddingSweep["longest"].p50,
   },
 };
 const f = (x: number, d = 2) => x.toFixed(d);
@@ -200,23 +201,12 @@ const md = [
   `${m.date.slice(0, 10)} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${report.runtime}`,
   `Model: ${report.model} (6 layers, hidden 384, 12 heads).`,
   "",
-  "Latency per sentence, batch 1, pooling mean (ms, p50 / p95):",
+  `Latency per sentence, batch 1 (ms, p50 over ${sentences.length} big.txt sentences), by padding and pooling:`,
   "",
-  "| padding | p50 | p95 |",
-  "| --- | ---: | ---: |",
-  ...Object.entries(paddingSweep).map(([k, v]) => {
-    const s = v as { p50: number; p95: number };
-    return `| ${k === "longest" ? "longest" : `fixed ${k}`} | ${f(s.p50)} | ${f(s.p95)} |`;
-  }),
-  "",
-  "Pooling (batch 1, p50 ms):",
-  "",
-  "| pooling | longest | fixed 128 |",
-  "| --- | ---: | ---: |",
-  ...["cls", "mean", "max", "mean_max"].map((p) =>
-    `| ${p} | ${f((poolingSweep[`${p}/longest`] as { p50: number }).p50)} | ${
-      f((poolingSweep[`${p}/128`] as { p50: number }).p50)
-    } |`
+  `| pooling | ${paddings.map((p) => (p === "longest" ? "longest" : `fixed ${p}`)).join(" | ")} |`,
+  `| --- | ${paddings.map(() => "---:").join(" | ")} |`,
+  ...poolings.map((pool) =>
+    `| ${pool} | ${paddings.map((p) => f(grid[pool][String(p)].p50)).join(" | ")} |`
   ),
   "",
   `Throughput on ${texts.length} big.txt sentences (max length 128); "sorted" = one call, batched by length under a token budget of batch × 64 cells (× 128 for fixed); "as sent" = request-sized slices:`,
@@ -241,13 +231,16 @@ const md = [
     f(report.padding.meanTokens, 1)
   } tokens): fixed 512 needs ${
     f(report.padding.fixed512OverDynamicFlops, 1)
-  }× the FLOPs of dynamic padding; measured batch-1 latency fixed 512 / longest: ${
-    f(report.padding.measuredFixed512OverLongest, 1)
-  }×.`,
+  }× the FLOPs of dynamic padding; measured batch-1 latency fixed ${
+    paddings[paddings.length - 1]
+  } / longest: ${f(report.padding.measuredFixedMaxOverLongest, 1)}×.`,
   "",
 ].join("\n");
-if (!quick) {
-  const dir = new URL("./results/", import.meta.url);
+const outArg = Deno.args.indexOf("--out");
+if (!quick || outArg >= 0) {
+  const dir = outArg >= 0
+    ? new URL(`file://${Deno.args[outArg + 1]}/`)
+    : new URL("./results/", import.meta.url);
   Deno.mkdirSync(dir, { recursive: true });
   const stamp = `${m.date.slice(0, 10)}-${m.host}`;
   Deno.writeTextFileSync(new URL(`inference-${stamp}.json`, dir), JSON.stringify(report, null, 2));

@@ -23,6 +23,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "60" },
     connections: { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
+    out: { type: "string" },
   },
 });
 const seconds = values.quick ? 5 : Number(values.seconds);
@@ -163,8 +164,10 @@ const md = [
   `Batching on / off throughput: ${f(report.batchingSpeedup, 2)}×.`,
   "",
 ].join("\n");
-if (!values.quick) {
-  const dir = new URL("./results/", import.meta.url);
+if (!values.quick || values.out) {
+  const dir = values.out
+    ? new URL(`file://${values.out}/`)
+    : new URL("./results/", import.meta.url);
   const stamp = `${m.date.slice(0, 10)}-${m.host}`;
   Deno.writeTextFileSync(new URL(`load-${stamp}.json`, dir), JSON.stringify(report, null, 2));
   Deno.writeTextFileSync(new URL(`load-${stamp}.md`, dir), md);

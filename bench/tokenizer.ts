@@ -349,9 +349,14 @@ const md = [
 const stamp = `${m.date.slice(0, 10)}-${m.host}`;
 const dir = new URL("./results/", import.meta.url);
 Deno.mkdirSync(dir, { recursive: true });
-if (!quick) {
-  Deno.writeTextFileSync(new URL(`tokenizer-${stamp}.json`, dir), JSON.stringify(report, null, 2));
-  Deno.writeTextFileSync(new URL(`tokenizer-${stamp}.md`, dir), md);
-  Deno.writeTextFileSync(new URL("tokenizer-latest.md", dir), md);
+const outArg = Deno.args.indexOf("--out");
+const outDir = outArg >= 0 ? new URL(`file://${Deno.args[outArg + 1]}/`) : dir;
+if (!quick || outArg >= 0) {
+  Deno.writeTextFileSync(
+    new URL(`tokenizer-${stamp}.json`, outDir),
+    JSON.stringify(report, null, 2),
+  );
+  Deno.writeTextFileSync(new URL(`tokenizer-${stamp}.md`, outDir), md);
+  Deno.writeTextFileSync(new URL("tokenizer-latest.md", outDir), md);
 }
 console.log(md);

@@ -1,0 +1,192 @@
+/**
+ * The whole benchmark suite in one command: tokenizer, inference and HTTP load, each in
+ * its own process, then SVG plots (vega-lite) and `bench/results/REPORT.md` with the
+ * headline ratios, machine and date. `--quick` runs every suite in smoke mode (under a
+ * minute, for CI) into a temporary directory, leaving `bench/results/` untouched.
+ *
+ * @example
+ * ```sh
+ * deno run --allow-all bench/run.ts          # full: about 10 minutes
+ * deno run --allow-all bench/run.ts --quick  # smoke run
+ * ```
+ * @module
+ */
+import * as vega from "vega";
+import * as vl from "vega-lite";
+
+const quick = Deno.args.includes("--quick");
+const results = new URL("./results/", import.meta.url).pathname;
+const out = quick ? await Deno.makeTempDir({ prefix: "embedge-bench-" }) : results;
+await Deno.mkdir(`${out}/plots`, { recursive: true });
+
+const suites: [string, string[]][] = [
+  ["tokenizer.ts", quick ? ["--quick"] : []],
+  ["inference.ts", quick ? ["--quick"] : []],
+  ["load.ts", quick ? ["--quick"] : ["--seconds", "60", "--connections", "64"]],
+];
+for (const [script, args] of suites) {
+  const t0 = performance.now();
+  console.error(`== bench/${script} ${args.join(" ")}`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args, "--out", out],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`bench/${script} failed (${code})`);
+  console.error(`   done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+const latest = (prefix: string): Json => {
+  const files = [...Deno.readDirSync(out)].map((e) => e.name)
+    .filter((n) => n.startsWith(prefix) && n.endsWith(".json")).sort();
+  if (!files.length) throw new Error(`no ${prefix} results in ${out}`);
+  return JSON.parse(Deno.readTextFileSync(`${out}/${files[files.length - 1]}`));
+};
+const tok = latest("tokenizer-"), inf = latest("inference-"), load = latest("load-");
+const stamp = (r: Json) =>
+  `${r.machine.date.slice(0, 10)} · ${r.machine.cpu} · ${r.machine.cores} cores`;
+
+async function plot(name: string, spec: Json): Promise<string> {
+  const compiled = vl.compile({ width: 520, height: 260, ...spec }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  const svg = await view.toSVG();
+  await Deno.writeTextFile(`${out}/plots/${name}.svg`, svg);
+  return `plots/${name}.svg`;
+}
+
+const tokPlot = await plot("tokenizer-mbps", {
+  title: { text: "Tokenizer throughput, one call per line (MB/s)", subtitle: stamp(tok) },
+  data: {
+    values: tok.results.map((r: Json) => ({
+      implementation: r.name + (r.parity.identical === r.parity.checked ? "" : " (different ids)"),
+      mbps: r.single.mbps,
+    })),
+  },
+  mark: "bar",
+  encoding: {
+    y: { field: "implementation", type: "nominal", sort: "-x", title: null },
+    x: { field: "mbps", type: "quantitative", title: "MB/s (UTF-8 input)" },
+  },
+});
+
+const padValues = Object.entries(inf.latencyMsBatch1).flatMap(([pooling, byPad]) =>
+  Object.entries(byPad as Record<string, { p50: number }>).filter(([p]) => p !== "longest").map((
+    [p, v],
+  ) => ({ pooling, padding: Number(p), ms: v.p50 }))
+);
+const padPlot = await plot("latency-vs-padding", {
+  title: { text: "Latency per sentence vs fixed padding length (batch 1)", subtitle: stamp(inf) },
+  data: { values: padValues },
+  mark: { type: "line", point: true },
+  encoding: {
+    x: {
+      field: "padding",
+      type: "quantitative",
+      scale: { type: "log", base: 2 },
+      title: "padded length (tokens)",
+    },
+    y: { field: "ms", type: "quantitative", title: "ms (p50)" },
+    color: { field: "pooling", type: "nominal" },
+  },
+});
+
+const tputValues = Object.entries(inf.throughput).map(([k, v]) => {
+  const [batch, padding, mode] = k.split(" / ");
+  return {
+    batch: Number(batch.replace("batch ", "")),
+    series: `${padding}, ${mode}`,
+    sps: (v as Json).sentencesPerSec,
+  };
+});
+const tputPlot = await plot("throughput-vs-batch", {
+  title: { text: "Sentences per second vs batch size", subtitle: stamp(inf) },
+  data: { values: tputValues },
+  mark: { type: "line", point: true },
+  encoding: {
+    x: {
+      field: "batch",
+      type: "quantitative",
+      scale: { type: "log", base: 2 },
+      title: "batch size",
+    },
+    y: { field: "sps", type: "quantitative", title: "sentences/s" },
+    color: { field: "series", type: "nominal", title: "padding, batching" },
+  },
+});
+
+const loadPlot = await plot("http-load", {
+  title: {
+    text: `HTTP POST /embed, ${load.connections} connections × ${load.seconds} s`,
+    subtitle: stamp(load),
+  },
+  data: {
+    values: load.results.map((r: Json) => ({
+      batching: r.batching ? "dynamic batching" : "one request per run",
+      rps: r.throughputPerSec,
+    })),
+  },
+  mark: "bar",
+  encoding: {
+    y: { field: "batching", type: "nominal", title: null },
+    x: { field: "rps", type: "quantitative", title: "requests/s" },
+  },
+});
+
+const f = (x: number, d = 1) => x.toFixed(d);
+const ours = tok.results[0];
+const web = inf.webVsNode[Object.keys(inf.webVsNode)[0]];
+const grid = inf.latencyMsBatch1.mean;
+const report = [
+  `# embedge benchmark report${quick ? " (quick smoke run)" : ""}`,
+  "",
+  `${stamp(tok)} · ${tok.machine.memoryGiB} GiB · Deno ${tok.machine.deno} (V8 ${tok.machine.v8})`,
+  "",
+  "## Headlines",
+  "",
+  `- Tokenizer: ${f(ours.single.mbps)} MB/s one call per line on big.txt, ${
+    f(tok.ratios.singleVsFastestPeerSingle)
+  }× the fastest peer with identical ids (${tok.ratios.fastestPeerSingle}); ${
+    Object.entries(tok.ratios.singleVsEachPeer).map(([k, v]) => `${f(v as number)}× ${k}`).join(
+      ", ",
+    )
+  }. Cold start from the precompiled form: ${
+    f(tok.embedgeColdStartMs.precompiledWithCompiledModule, 2)
+  } ms.`,
+  `- Inference (${inf.model}, ${inf.runtime}): ${
+    f(grid.longest.p50)
+  } ms per big.txt sentence with dynamic padding; time outside session.run ${
+    f(Math.max(...Object.values(inf.throughput).map((v: Json) => v.overheadPct)), 1)
+  }% at most.`,
+  `- Padding: fixed ${Object.keys(grid).filter((k) => k !== "longest").pop()} costs ${
+    f(inf.padding.measuredFixedMaxOverLongest)
+  }× the latency of dynamic padding (FLOPs model over 20,000 real lengths: ${
+    f(inf.padding.fixed512OverDynamicFlops)
+  }× for 512).`,
+  `- onnxruntime-web vs onnxruntime-node (native, same tensors, ${
+    Object.keys(inf.webVsNode)[0]
+  }): ${f(web.webOverNode, 2)}×.`,
+  `- HTTP: ${f(load.results[0].throughputPerSec)} req/s with dynamic batching, ${
+    f(load.results[1].throughputPerSec)
+  } without (${f(load.batchingSpeedup, 2)}×); p99 ${
+    f(load.results[0].latencyMs.p99)
+  } ms; statuses ${JSON.stringify(load.results[0].statuses)}; peak server RSS ${
+    f(load.results[0].rssMiB.peak, 0)
+  } MiB.`,
+  "- transformers.js feature-extraction: not measured (it needs real weights in the Hub layout it loads; none are available here).",
+  "",
+  "## Plots",
+  "",
+  `![tokenizer](${tokPlot}) ![padding](${padPlot})`,
+  "",
+  `![throughput](${tputPlot}) ![load](${loadPlot})`,
+  "",
+  "## Details",
+  "",
+  "- [tokenizer-latest.md](tokenizer-latest.md), [inference-latest.md](inference-latest.md), [load-latest.md](load-latest.md); JSON files with every number beside them.",
+  "",
+].join("\n");
+await Deno.writeTextFile(`${out}/REPORT.md`, report);
+console.log(report);
+console.error(`report: ${out}/REPORT.md`);
