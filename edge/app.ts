@@ -28,6 +28,7 @@ import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { Metrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
+import { checkClassifier, type Classifier, predictProba } from "../src/classifier/logistic.ts";
 
 /** Server limits and switches. */
 export interface AppOptions {
@@ -47,6 +48,8 @@ export interface AppOptions {
   batching?: BatcherOptions;
   /** Write one JSON log line per request (default true). */
   log?: boolean;
+  /** Classifier heads by name, served at POST /classify (checked against the model). */
+  classifiers?: Record<string, Classifier>;
 }
 
 type Json = Record<string, unknown>;
@@ -64,6 +67,16 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
   const batcher = new Batcher(embedder, options.batching, metrics);
   metrics.queueDepth = () => batcher.depth;
   const info = embedder.info;
+  const classifiers = Object.fromEntries(
+    Object.entries(options.classifiers ?? {}).map(([name, c]) => [
+      name,
+      checkClassifier(c, {
+        modelId: info.modelId,
+        pooling: c?.embedding?.pooling,
+        normalize: info.normalize,
+      }),
+    ]),
+  );
   const app = new Hono();
 
   app.use("*", cors({ origin: options.corsOrigins ?? "*" }));
@@ -251,6 +264,11 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
       poolings: POOLINGS.filter((p) => p !== "pooler" || info.hasPooler),
       inputs: info.inputs,
       outputs: info.outputs,
+      classifiers: Object.entries(classifiers).map(([name, c]) => ({
+        name,
+        labels: c.labels,
+        pooling: c.embedding.pooling,
+      })),
       limits: {
         max_body_bytes: o.maxBodyBytes,
         max_inputs: o.maxInputs,
@@ -446,6 +464,36 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
     );
   });
 
+  app.post("/classify", async (c) => {
+    const b = await body(c);
+    const names = Object.keys(classifiers);
+    if (!names.length) {
+      throw new HttpError(404, "no classifier is loaded", "not_found", "classifier");
+    }
+    const name = b.classifier ?? names[0];
+    if (typeof name !== "string" || !classifiers[name]) {
+      throw bad(`classifier must be one of ${names.join(", ")}`, "classifier");
+    }
+    const clf = classifiers[name];
+    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
+    const list = inputs(b.inputs, "inputs");
+    const out = await batcher.embed(list, {
+      pooling: clf.embedding.pooling as Pooling,
+      normalize: clf.embedding.normalize,
+      truncate: true,
+      maxLength: clf.embedding.maxLength,
+    });
+    const probs = predictProba(clf, out.data);
+    const k = clf.labels.length;
+    return c.json(
+      list.map((_, i) =>
+        clf.labels.map((label, j) => ({ label, score: probs[i * k + j] })).sort((x, y) =>
+          y.score - x.score
+        )
+      ),
+    );
+  });
+
   return app;
 }
 
@@ -458,6 +506,7 @@ function routeOf(path: string): string {
     "/tokenize",
     "/decode",
     "/similarity",
+    "/classify",
     "/health",
     "/info",
     "/metrics",

@@ -3,7 +3,8 @@
  * Environment: `EMBEDGE_MODEL` (model directory; without ONNX weights the generated demo
  * BERT is used, with a note), `PORT` (default 8080), `HOST` (default 127.0.0.1),
  * `EMBEDGE_API_KEY`, `EMBEDGE_BATCHING` (`off` to disable dynamic batching),
- * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_LOG` (`off`).
+ * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_LOG` (`off`), `EMBEDGE_CLASSIFIERS`
+ * (`name=path.json,…`, heads trained with bin/classify.ts, served at POST /classify).
  *
  * @example
  * ```sh
@@ -19,7 +20,17 @@ const here = (p: string) => new URL(p, import.meta.url).pathname;
 const env = (k: string) => Deno.env.get(k);
 const model = env("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
 const embedder = await loadOrDemo(model, (s) => console.error(s));
+// EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"
+const classifiers = Object.fromEntries(
+  await Promise.all(
+    (env("EMBEDGE_CLASSIFIERS") ?? "").split(",").filter(Boolean).map(async (spec) => {
+      const [name, path] = spec.split("=");
+      return [name, JSON.parse(await Deno.readTextFile(path))];
+    }),
+  ),
+);
 const app = createApp(embedder, {
+  classifiers,
   apiKey: env("EMBEDGE_API_KEY"),
   log: env("EMBEDGE_LOG") !== "off",
   batching: {

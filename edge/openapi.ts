@@ -136,6 +136,12 @@ export function openApiDocument(info: ModelInfo) {
         ["inputs"],
         { type: "array", items: { type: "number" } },
       ),
+      "/classify": post(
+        "Classifier head on sentence embeddings (TEI /predict-like)",
+        { inputs: texts, classifier: { type: "string" } },
+        ["inputs"],
+        { type: "array", items: { type: "array", items: { type: "object" } } },
+      ),
       "/health": get("Liveness"),
       "/info": get("Model, dimensions, limits"),
       "/metrics": get("Prometheus metrics", "text/plain"),

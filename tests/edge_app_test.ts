@@ -3,7 +3,7 @@
  * request ids, dynamic batching, overload refusal, and a fuzz run of malformed requests.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { rng } from "../src/testing/rng.ts";
+import { rng } from "../src/random.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";

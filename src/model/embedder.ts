@@ -86,7 +86,8 @@ export interface LoadOptions {
   onnxFile?: string;
   /** Tokenizer wasm (a compiled module in Workers). */
   tokenizerWasm?: WasmSource;
-  /** A name for the model in results and errors. */
+  /** A name for the model in results, errors and classifier artifacts (default: the
+   * directory's last path segment, as on the Hub, e.g. `all-MiniLM-L6-v2`). */
   modelId?: string;
 }
 
@@ -136,7 +137,8 @@ export class Embedder {
       "modules.json",
       onnxFile,
     ]);
-    const modelId = options.modelId ?? files.name;
+    const modelId = options.modelId ??
+      (files.name.replace(/\/+$/, "").split("/").pop() || files.name);
     const text = (f: string) => files.get(f) && new TextDecoder().decode(files.get(f)!);
     const json = (f: string) => {
       const t = text(f);
@@ -144,13 +146,13 @@ export class Embedder {
       try {
         return JSON.parse(t);
       } catch (cause) {
-        throw new ModelLoadError(`${modelId}: ${f} is not valid JSON`, f, { cause });
+        throw new ModelLoadError(`${files.name}: ${f} is not valid JSON`, f, { cause });
       }
     };
     const onnx = files.get(onnxFile);
     if (!onnx) {
       throw new ModelLoadError(
-        `${modelId}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
+        `${files.name}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
         "model",
       );
     }
@@ -168,7 +170,7 @@ export class Embedder {
         ...(tc?.do_lower_case === false ? { lowercase: false } : {}),
       }, options.tokenizerWasm);
     } else {
-      throw new ModelLoadError(`${modelId}: no tokenizer.json or vocab.txt`, "model");
+      throw new ModelLoadError(`${files.name}: no tokenizer.json or vocab.txt`, "model");
     }
     // Large exports keep weights in external data files next to the graph.
     const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
@@ -178,7 +180,7 @@ export class Embedder {
       const data = await readModelFiles(source, [path]).then((f) => f.get(path), () => undefined);
       if (!data) {
         throw new ModelLoadError(
-          `${modelId}: ${onnxFile} needs its external data ${onnxDir}${location}`,
+          `${files.name}: ${onnxFile} needs its external data ${onnxDir}${location}`,
           "onnx",
         );
       }
@@ -207,9 +209,13 @@ export class Embedder {
       (embedder.info as { hiddenSize: number }).hiddenSize = probe.hiddenSize;
     } catch (cause) {
       if (cause instanceof EmbedgeError) throw cause;
-      throw new ModelLoadError(`${modelId}: the model fails on a probe input: ${cause}`, "onnx", {
-        cause,
-      });
+      throw new ModelLoadError(
+        `${files.name}: the model fails on a probe input: ${cause}`,
+        "onnx",
+        {
+          cause,
+        },
+      );
     }
     return embedder;
   }

@@ -17,7 +17,7 @@
  */
 import onnxProto from "onnx-proto";
 import type { onnx as Onnx } from "onnx-proto";
-import { rng } from "./rng.ts";
+import { rng } from "../random.ts";
 
 // onnx-proto is CommonJS: its default export is the protobuf root holding `onnx`.
 const { onnx } = onnxProto;

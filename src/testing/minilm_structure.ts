@@ -12,7 +12,7 @@
  * @module
  */
 import onnxProto from "onnx-proto";
-import { rng } from "./rng.ts";
+import { rng } from "../random.ts";
 import { externalDataLocations } from "../model/onnx_external.ts";
 
 /** Writes the model directory into `dir`; returns it and the external data file name. */

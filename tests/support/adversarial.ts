@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { rng } from "../../src/testing/rng.ts";
+import { rng } from "../../src/random.ts";
 
 export { rng };
 

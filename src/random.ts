@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { rng } from "./rng.ts";
+ * import { rng } from "./random.ts";
  * const r = rng(42);
  * console.log(r() >= 0 && r() < 1); // true
  * ```

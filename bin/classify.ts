@@ -1,0 +1,212 @@
+/**
+ * `classify`: a sentiment (or any label) classifier on BERT sentence embeddings.
+ *
+ * - `train --data train.tsv [--dev dev.tsv] [--pooling mean] [--out clf.json]`: embeds the
+ *   texts in batches (progress bar; cached on disk under `.cache/embeddings`, so a second
+ *   run does not embed again), trains logistic regression, prints dev metrics.
+ * - `eval --classifier clf.json --data dev.tsv`: accuracy, per-class table, confusion matrix.
+ * - `predict --classifier clf.json [text …]` (or stdin lines): label and probability,
+ *   JSONL for several texts.
+ *
+ * @example
+ * ```sh
+ * deno run -A bin/classify.ts train --data ../shared/datasets/sst2/train.tsv --dev ../shared/datasets/sst2/dev.tsv --out sst2.json
+ * deno run -A bin/classify.ts predict --classifier sst2.json "I love Paris" "I hate traffic"
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { EmbedgeError, InputError } from "../src/errors.ts";
+import type { Embedder } from "../src/model/embedder.ts";
+import type { Pooling } from "../src/model/pooling.ts";
+import { parseTable } from "../src/classifier/dataset.ts";
+import { EmbeddingCache } from "../src/classifier/cache.ts";
+import {
+  checkClassifier,
+  type Classifier,
+  type EmbeddingSetup,
+  evaluate,
+  predictProba,
+  train,
+} from "../src/classifier/logistic.ts";
+import { loadOrDemo } from "./embed.ts";
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+
+/** Sentence vectors for texts through the on-disk cache. */
+export async function embedCached(
+  embedder: Embedder,
+  setup: EmbeddingSetup,
+  texts: string[],
+  cacheDir: string,
+  progress = true,
+): Promise<Float32Array> {
+  const dim = embedder.dimensions(setup.pooling as Pooling);
+  const cache = await EmbeddingCache.open(cacheDir, setup, dim);
+  return await cache.embed(texts, async (missing) => {
+    const bar = (done: number, total: number) => {
+      if (!progress || total < 64) return;
+      const w = 30, f = Math.round((done / total) * w);
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `\rembedding [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`,
+        ),
+      );
+      if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    };
+    const out = await embedder.embed(missing, {
+      pooling: setup.pooling as Pooling,
+      normalize: setup.normalize,
+      maxLength: setup.maxLength,
+      onProgress: bar,
+    });
+    return out.data;
+  });
+}
+
+/** Class indices of labels, in the order of `labels` (sorted unique by default). */
+function indexLabels(
+  values: string[],
+  labels = [...new Set(values)].sort(),
+): { y: Int32Array; labels: string[] } {
+  const at = new Map(labels.map((l, i) => [l, i]));
+  const y = Int32Array.from(values, (v, i) => {
+    const c = at.get(v);
+    if (c === undefined) {
+      throw new InputError(
+        `row ${i + 2}: label ${JSON.stringify(v)} is not one of ${labels.join(", ")}`,
+        "label",
+      );
+    }
+    return c;
+  });
+  return { y, labels };
+}
+
+function printMetrics(m: ReturnType<typeof evaluate>): void {
+  console.log(`accuracy: ${(100 * m.accuracy).toFixed(2)}%`);
+  console.log("label       precision  recall     f1         support");
+  for (const c of m.perClass) {
+    console.log(
+      `${c.label.padEnd(12)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${
+        c.f1.toFixed(4).padEnd(11)
+      }${c.support}`,
+    );
+  }
+  console.log("confusion (rows: truth, columns: predicted):");
+  for (const [i, row] of m.confusion.entries()) {
+    console.log(`  ${m.perClass[i].label.padEnd(10)} ${row.join(" ")}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = Deno.args;
+  const { values: a, positionals } = parseArgs({
+    args: rest,
+    options: {
+      model: { type: "string", default: DEFAULT_MODEL },
+      data: { type: "string" },
+      dev: { type: "string" },
+      out: { type: "string", default: "classifier.json" },
+      classifier: { type: "string" },
+      pooling: { type: "string" },
+      "text-column": { type: "string" },
+      "label-column": { type: "string" },
+      limit: { type: "string" },
+      seed: { type: "string", default: "42" },
+      cache: { type: "string", default: here("../.cache/embeddings") },
+      json: { type: "boolean", default: false },
+    },
+    allowPositionals: true,
+  });
+  if (!["train", "eval", "predict"].includes(command)) {
+    console.error("usage: classify train|eval|predict [options] (see the module docs)");
+    return 2;
+  }
+  const embedder = await loadOrDemo(a.model!, (s) => console.error(s));
+  const limit = a.limit ? Number(a.limit) : Infinity;
+  const table = (path: string) => {
+    const t = parseTable(Deno.readTextFileSync(path), {
+      textColumn: a["text-column"],
+      labelColumn: a["label-column"],
+    });
+    return { texts: t.texts.slice(0, limit), labels: t.labels.slice(0, limit) };
+  };
+
+  if (command === "train") {
+    if (!a.data) throw new InputError("train needs --data", "data");
+    const setup: EmbeddingSetup = {
+      modelId: embedder.info.modelId,
+      pooling: (a.pooling as Pooling) ?? embedder.info.pooling,
+      normalize: embedder.info.normalize,
+      maxLength: 128,
+    };
+    const data = table(a.data);
+    const { y, labels } = indexLabels(data.labels);
+    const X = await embedCached(embedder, setup, data.texts, a.cache!);
+    const clf = train(X, y, embedder.dimensions(setup.pooling as Pooling), labels, {
+      embedding: setup,
+      seed: Number(a.seed),
+    });
+    await Deno.writeTextFile(a.out!, JSON.stringify(clf));
+    console.error(
+      `trained on ${data.texts.length} rows (${clf.training.bestEpoch}/${clf.training.epochs} epochs) → ${a.out}`,
+    );
+    if (a.dev) {
+      const dev = table(a.dev);
+      const { y: yd } = indexLabels(dev.labels, labels);
+      printMetrics(evaluate(clf, await embedCached(embedder, setup, dev.texts, a.cache!), yd));
+    }
+    return 0;
+  }
+
+  if (!a.classifier) throw new InputError(`${command} needs --classifier`, "classifier");
+  const raw = JSON.parse(await Deno.readTextFile(a.classifier));
+  // the model must be the one it was trained on; its pooling is taken from the artifact
+  const clf: Classifier = checkClassifier(raw, {
+    modelId: embedder.info.modelId,
+    pooling: raw?.embedding?.pooling,
+    normalize: embedder.info.normalize,
+  });
+  const setup = clf.embedding;
+  if (command === "eval") {
+    if (!a.data) throw new InputError("eval needs --data", "data");
+    const data = table(a.data);
+    const { y } = indexLabels(data.labels, clf.labels);
+    printMetrics(evaluate(clf, await embedCached(embedder, setup, data.texts, a.cache!), y));
+    return 0;
+  }
+  const texts = positionals.length
+    ? positionals
+    : (await new Response(Deno.stdin.readable).text()).split(/\r?\n/).filter((l) => l.length);
+  if (!texts.length) throw new InputError("predict needs texts (arguments or stdin lines)", "text");
+  const out = await embedder.embed(texts, {
+    pooling: setup.pooling as Pooling,
+    normalize: setup.normalize,
+    maxLength: setup.maxLength,
+  });
+  const probs = predictProba(clf, out.data);
+  const k = clf.labels.length;
+  texts.forEach((text, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
+    const row = { text, label: clf.labels[best], score: probs[i * k + best] };
+    console.log(
+      texts.length > 1 || a.json ? JSON.stringify(row) : `${row.label} (${row.score.toFixed(3)})`,
+    );
+  });
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    if (e instanceof EmbedgeError) {
+      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}

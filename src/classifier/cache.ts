@@ -1,0 +1,103 @@
+/**
+ * An on-disk cache of sentence embeddings keyed by the embedding setup (model, pooling,
+ * normalization, max length) and the text, so a second training run does not embed
+ * again. One directory per setup: `index.json` (text hash → row) and `vectors.f32`.
+ * Deno only (file system).
+ *
+ * @example
+ * ```ts
+ * import { EmbeddingCache } from "./cache.ts";
+ * const cache = await EmbeddingCache.open(".cache/embeddings", { modelId: "m", pooling: "mean", normalize: true }, 384);
+ * const vectors = await cache.embed(["a", "b"], async (missing) => new Float32Array(missing.length * 384));
+ * ```
+ * @module
+ */
+import type { EmbeddingSetup } from "./logistic.ts";
+
+const hex = (b: ArrayBuffer) =>
+  Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+const sha256 = async (s: string) =>
+  hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+
+/** Cached vectors of one embedding setup. */
+export class EmbeddingCache {
+  #index: Map<string, number>;
+  #rows: Float32Array;
+  #count: number;
+  /** Rows computed (not found in the cache) since opening. */
+  computed = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly dim: number,
+    index: Map<string, number>,
+    rows: Float32Array,
+  ) {
+    this.#index = index;
+    this.#rows = rows;
+    this.#count = index.size;
+  }
+
+  /** Opens (or creates) the cache directory for a setup. */
+  static async open(root: string, setup: EmbeddingSetup, dim: number): Promise<EmbeddingCache> {
+    const dir = `${root}/${
+      (await sha256(
+        JSON.stringify([
+          setup.modelId,
+          setup.pooling,
+          setup.normalize,
+          setup.maxLength ?? null,
+          dim,
+        ]),
+      )).slice(0, 24)
+    }`;
+    await Deno.mkdir(dir, { recursive: true });
+    let index = new Map<string, number>();
+    let rows = new Float32Array(0);
+    try {
+      const entries: [string, number][] = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
+      const bytes = await Deno.readFile(`${dir}/vectors.f32`);
+      rows = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      if (entries.every(([, r]) => (r + 1) * dim <= rows.length)) index = new Map(entries);
+    } catch { /* a new or unreadable cache starts empty */ }
+    return new EmbeddingCache(dir, dim, index, rows);
+  }
+
+  /** Vectors of `texts` in order; `compute` embeds those not cached (in one call). */
+  async embed(
+    texts: string[],
+    compute: (missing: string[]) => Promise<Float32Array>,
+  ): Promise<Float32Array> {
+    const keys = await Promise.all(texts.map(sha256));
+    const missing: string[] = [], missingKeys: string[] = [];
+    const seen = new Set<string>();
+    keys.forEach((k, i) => {
+      if (!this.#index.has(k) && !seen.has(k)) {
+        seen.add(k);
+        missing.push(texts[i]);
+        missingKeys.push(k);
+      }
+    });
+    if (missing.length) {
+      const fresh = await compute(missing);
+      const grown = new Float32Array((this.#count + missing.length) * this.dim);
+      grown.set(this.#rows.subarray(0, this.#count * this.dim));
+      grown.set(fresh, this.#count * this.dim);
+      missingKeys.forEach((k, j) => this.#index.set(k, this.#count + j));
+      this.#count += missing.length;
+      this.#rows = grown;
+      this.computed += missing.length;
+      // write the vectors first, then the index that points into them
+      await Deno.writeFile(`${this.dir}/vectors.f32.tmp`, new Uint8Array(grown.buffer));
+      await Deno.rename(`${this.dir}/vectors.f32.tmp`, `${this.dir}/vectors.f32`);
+      await Deno.writeTextFile(`${this.dir}/index.json.tmp`, JSON.stringify([...this.#index]));
+      await Deno.rename(`${this.dir}/index.json.tmp`, `${this.dir}/index.json`);
+    }
+    const out = new Float32Array(texts.length * this.dim);
+    keys.forEach((k, i) => {
+      const r = this.#index.get(k)!;
+      out.set(this.#rows.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim);
+    });
+    return out;
+  }
+}
