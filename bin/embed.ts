@@ -36,7 +36,31 @@ const HELP = `usage: embed [options] [text ...]
   --words            also print word vectors (subwords averaged per word)
   --json             machine output (one JSON object; JSONL with --file)
   --file PATH        embed each line of PATH ('-' for stdin) to JSONL
-  --batch-tokens N   cells per session.run (default 16384)`;
+  --batch-tokens N   cells per session.run (default 16384)
+  --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory`;
+
+/** The demo model's name in responses (the Worker's `EMBEDGE_MODEL_ID` for it too). */
+export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
+
+/**
+ * Writes (or keeps, when current) the generated demo BERT in `.cache/demo-model`, with
+ * the tokenizer of `tokenizerDir`; returns its directory.
+ */
+export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
+  try {
+    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
+    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
+    if (tok !== await Deno.readTextFile(`${tokenizerDir}/tokenizer.json`)) throw new Error("stale");
+  } catch {
+    await writeGeneratedModel(DEMO_DIR, tokenizerDir, {
+      hidden: 32,
+      layers: 2,
+      heads: 4,
+      intermediate: 64,
+    });
+  }
+  return DEMO_DIR;
+}
 
 /** Loads the model, or the generated demo model when the directory has no weights. */
 export async function loadOrDemo(dir: string, log: (s: string) => void): Promise<Embedder> {
@@ -50,14 +74,7 @@ export async function loadOrDemo(dir: string, log: (s: string) => void): Promise
     `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
       `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
   );
-  try {
-    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
-    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
-    if (tok !== await Deno.readTextFile(`${dir}/tokenizer.json`)) throw new Error("stale");
-  } catch {
-    await writeGeneratedModel(DEMO_DIR, dir, { hidden: 32, layers: 2, heads: 4, intermediate: 64 });
-  }
-  return await Embedder.load(DEMO_DIR, { modelId: "embedge demo BERT (random weights)" });
+  return await Embedder.load(await ensureDemoModel(dir), { modelId: DEMO_MODEL_ID });
 }
 
 const vec = (v: ArrayLike<number>, n: number) =>
@@ -188,7 +205,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "--demo-model") {
+  // used by `deno task worker`: the Worker serves the demo model from its assets directory
+  console.log(await ensureDemoModel(Deno.args[1] ?? DEFAULT_MODEL));
+} else if (import.meta.main) {
   try {
     Deno.exit(await main());
   } catch (e) {

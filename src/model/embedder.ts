@@ -86,6 +86,8 @@ export interface LoadOptions {
   onnxFile?: string;
   /** Tokenizer wasm (a compiled module in Workers). */
   tokenizerWasm?: WasmSource;
+  /** onnxruntime-web's wasm, precompiled (Workers, which cannot compile bytes). */
+  ortWasm?: WebAssembly.Module;
   /** A name for the model in results, errors and classifier artifacts (default: the
    * directory's last path segment, as on the Hub, e.g. `all-MiniLM-L6-v2`). */
   modelId?: string;
@@ -186,7 +188,10 @@ export class Embedder {
       }
       externalData.push({ path: location, data });
     }
-    const session = await createSession(onnx, externalData.length ? { externalData } : {});
+    const session = await createSession(onnx, {
+      ...(externalData.length ? { externalData } : {}),
+      ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
+    });
     const config = modelConfig(json("config.json"));
     const maxLength = Math.min(
       tokenizer.config.modelMaxLength || 512,

@@ -1,7 +1,8 @@
 /**
  * Reading a model's files from a Hub-layout directory: a path or `file:` URL (Deno), an
- * `http(s):` URL (fetched), or files already in memory (a map of path → bytes, e.g. from
- * a Workers asset binding). Missing files read as `undefined`.
+ * `http(s):` URL (fetched), files already in memory (a map of path → bytes), or a reader
+ * function (path → bytes, e.g. over a Workers static-assets or R2 binding). Missing files
+ * read as `undefined`.
  *
  * @example
  * ```ts
@@ -16,8 +17,11 @@
  */
 import { ModelLoadError } from "../errors.ts";
 
-/** Where a model is: a directory path or URL, or in-memory files. */
-export type ModelSource = string | URL | Record<string, Uint8Array>;
+/** Reads one file of a model directory (`undefined` when it does not exist). */
+export type ModelReader = (path: string) => Promise<Uint8Array | undefined>;
+
+/** Where a model is: a directory path or URL, in-memory files, or a reader. */
+export type ModelSource = string | URL | Record<string, Uint8Array> | ModelReader;
 
 /** Files read from a source. */
 export interface ModelFiles {
@@ -39,7 +43,18 @@ export function directoryUrl(source: string | URL): URL {
 
 /** Reads the named files (those that exist). */
 export async function readModelFiles(source: ModelSource, paths: string[]): Promise<ModelFiles> {
-  if (typeof source === "object" && !(source instanceof URL)) {
+  if (typeof source === "function") {
+    const found = new Map<string, Uint8Array>();
+    await Promise.all(paths.map(async (p) => {
+      const bytes = await source(p);
+      if (bytes) found.set(p, bytes);
+    }));
+    if (found.size === 0) {
+      throw new ModelLoadError("the model reader found no model files", "model");
+    }
+    return { name: source.name || "model reader", get: (p) => found.get(p) };
+  }
+  if (typeof source === "object" && source !== null && !(source instanceof URL)) {
     const map = new Map(Object.entries(source));
     return { name: "in-memory model", get: (p) => map.get(p) };
   }

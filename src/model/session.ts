@@ -13,6 +13,7 @@
  */
 import * as ort from "onnxruntime-web";
 import { ModelLoadError } from "../errors.ts";
+import { withCompiledOrtWasm } from "./ort_wasm.ts";
 
 const HIDDEN_NAMES = ["last_hidden_state", "token_embeddings", "hidden_states", "output_0"];
 const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence_embedding"];
@@ -50,6 +51,8 @@ export interface ModelSession {
 export interface SessionOptions {
   /** External data files of the graph (name as referenced by the model → bytes). */
   externalData?: { path: string; data: Uint8Array }[];
+  /** ORT's `ort-wasm-simd-threaded.wasm`, precompiled (Workers: the imported module). */
+  wasm?: WebAssembly.Module;
 }
 
 let configured = false;
@@ -68,11 +71,13 @@ export async function createSession(
   configure();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
-      ...(options.externalData ? { externalData: options.externalData } : {}),
-    });
+    const create = () =>
+      ort.InferenceSession.create(bytes, {
+        executionProviders: ["wasm"],
+        graphOptimizationLevel: "all",
+        ...(options.externalData ? { externalData: options.externalData } : {}),
+      });
+    session = options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
   } catch (cause) {
     throw new ModelLoadError(
       `onnxruntime cannot load the model: ${String(cause).slice(0, 300)}`,

@@ -55,7 +55,8 @@ export interface TokenizerWasm {
 /** What the tokenizer wasm can be loaded from. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string;
 
-const DEFAULT_URL = new URL("../../wasm/build/tokenizer.wasm", import.meta.url);
+// resolved on first use: bundles for Workers have no file URL to resolve against
+const defaultUrl = () => new URL("../../wasm/build/tokenizer.wasm", import.meta.url);
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
 /**
@@ -65,7 +66,7 @@ let defaultModule: Promise<WebAssembly.Module> | undefined;
 export function compileTokenizerWasm(source?: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
   if (source === undefined) {
-    defaultModule ??= compileFrom(DEFAULT_URL);
+    defaultModule ??= compileFrom(defaultUrl());
     return defaultModule;
   }
   return compileFrom(source);

@@ -1,0 +1,95 @@
+/**
+ * The Cloudflare Workers entry point: the same Hono app as `edge/deno.ts`, with the model
+ * read from the static-assets binding `ASSETS` (a Hub-layout model directory; under
+ * `wrangler dev` a local directory) and both WebAssembly modules imported as modules,
+ * because workerd refuses to compile wasm from bytes.
+ *
+ * Bindings and variables (see `edge/wrangler.jsonc`): `ASSETS` (the model directory),
+ * `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
+ * (a secret), `EMBEDGE_BATCHING` (`on` to batch concurrent requests of one isolate; off by
+ * default), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the assets directory).
+ *
+ * The model loads on the first request (workerd allows no I/O at module scope) and stays
+ * for the life of the isolate; a failed load is retried on the next request.
+ *
+ * @example
+ * ```sh
+ * npx wrangler dev -c edge/wrangler.jsonc --ip 127.0.0.1 --port 8787
+ * curl -s 127.0.0.1:8787/embed -d '{"inputs":"I love Paris."}'
+ * ```
+ * @module
+ */
+// Wrangler's default module rules turn these imports into `WebAssembly.Module`s.
+import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
+import tokenizerWasm from "../wasm/build/tokenizer.wasm";
+import type { Hono } from "hono";
+import { createApp } from "./app.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+
+/** The part of a Workers `Fetcher` binding that is used here. */
+interface AssetsBinding {
+  fetch(request: Request | string): Promise<Response>;
+}
+
+/** The Worker's environment. */
+export interface WorkerEnv {
+  ASSETS: AssetsBinding;
+  EMBEDGE_MODEL_ID?: string;
+  EMBEDGE_API_KEY?: string;
+  EMBEDGE_BATCHING?: string;
+  EMBEDGE_CLASSIFIERS?: string;
+  EMBEDGE_LOG?: string;
+}
+
+/** Reads one file of the assets directory (`undefined` when it is not there). */
+function assetReader(assets: AssetsBinding) {
+  return async function assets_(path: string): Promise<Uint8Array | undefined> {
+    const res = await assets.fetch(new Request(`https://assets.local/${path}`));
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
+
+async function start(env: WorkerEnv): Promise<Hono> {
+  const read = assetReader(env.ASSETS);
+  const embedder = await Embedder.load(read, {
+    modelId: env.EMBEDGE_MODEL_ID ?? "model",
+    tokenizerWasm: tokenizerWasm as WebAssembly.Module,
+    ortWasm: ortWasm as WebAssembly.Module,
+  });
+  const classifiers: Record<string, never> = {};
+  for (const spec of (env.EMBEDGE_CLASSIFIERS ?? "").split(",").filter(Boolean)) {
+    const [name, path] = spec.split("=");
+    const bytes = await read(path);
+    if (!bytes) throw new Error(`EMBEDGE_CLASSIFIERS: ${path} is not in the assets directory`);
+    classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)) as never;
+  }
+  return createApp(embedder, {
+    classifiers,
+    apiKey: env.EMBEDGE_API_KEY,
+    log: env.EMBEDGE_LOG !== "off",
+    batching: { enabled: env.EMBEDGE_BATCHING === "on" },
+  });
+}
+
+let app: Promise<Hono> | undefined;
+
+export default {
+  /** Serves a request, loading the model on the first one. */
+  async fetch(request: Request, env: WorkerEnv, ctx: unknown): Promise<Response> {
+    try {
+      app ??= start(env).catch((e) => {
+        app = undefined;
+        throw e;
+      });
+      return await (await app).fetch(request, env, ctx as never);
+    } catch (e) {
+      console.error(`embedge: the model did not load: ${e}`);
+      return errorResponse(new HttpError(503, `the model did not load: ${e}`, "server_error"));
+    }
+  },
+};

@@ -1,0 +1,204 @@
+/**
+ * End to end: the Cloudflare Worker (`edge/worker.ts`) under `wrangler dev` (workerd, fully
+ * local; wrangler itself runs on Deno) serving a generated model from its static-assets directory, started by the test on
+ * 127.0.0.1. Every route answers what the same app answers in Deno for the same inputs:
+ * identical vectors, tokens, similarities and classifier scores, and the same JSON errors.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { hasShared } from "./support/paths.ts";
+import { makeTestModel } from "./support/test_model.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { train } from "../src/classifier/logistic.ts";
+import { createApp } from "../edge/app.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`;
+const exists = (p: string) => {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(wrangler);
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts `wrangler dev` in its own process group; resolves when /health answers. */
+async function startWorker(configDir: string) {
+  const port = freePort();
+  const child = new Deno.Command("setsid", {
+    args: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      wrangler,
+      "dev",
+      "-c",
+      `${configDir}/wrangler.jsonc`,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--log-level",
+      "warn",
+    ],
+    cwd: configDir,
+    env: { WRANGLER_SEND_METRICS: "false", CI: "1", NO_UPDATE_NOTIFIER: "1", HOME: configDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out: string[] = [];
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out.push(chunk);
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const stop = async () => {
+    try {
+      Deno.kill(-child.pid, "SIGTERM"); // wrangler and its workerd
+    } catch { /* gone */ }
+    await child.status;
+    await drained;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`${url}/health`);
+      const body = await r.text();
+      if (r.ok) return { url, stop, log: () => out.join("") };
+      if (r.status === 503 && body.includes("did not load")) break; // the Worker's load error
+    } catch { /* starting */ }
+    if (out.join("").includes("failed to start")) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not serve the Worker:\n${out.join("").slice(-4000)}`);
+}
+
+Deno.test({
+  name: "Worker under wrangler dev answers every route like the Deno app (same vectors)",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const model = await makeTestModel({ seed: 41, layers: 1 });
+    const embedder = await Embedder.load(model.dir, { modelId: "worker-test-bert" });
+    // a classifier head, loaded by the Worker from its assets directory
+    const texts = ["good fun", "great film", "lovely", "bad", "awful film", "boring mess"];
+    const X = (await embedder.embed(texts)).data;
+    const clf = train(X, Int32Array.of(1, 1, 1, 0, 0, 0), embedder.dimensions(), ["neg", "pos"], {
+      embedding: {
+        modelId: "worker-test-bert",
+        pooling: embedder.info.pooling,
+        normalize: embedder.info.normalize,
+      },
+    });
+    await Deno.mkdir(`${model.dir}/classifiers`, { recursive: true });
+    await Deno.writeTextFile(`${model.dir}/classifiers/sentiment.json`, JSON.stringify(clf));
+    const configDir = await Deno.makeTempDir({ prefix: "embedge-worker-" });
+    await Deno.writeTextFile(
+      `${configDir}/wrangler.jsonc`,
+      JSON.stringify({
+        name: "embedge-test",
+        main: `${root}edge/worker.ts`,
+        compatibility_date: "2025-09-01",
+        alias: {
+          "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
+        },
+        assets: { directory: model.dir, binding: "ASSETS", run_worker_first: true },
+        vars: {
+          EMBEDGE_MODEL_ID: "worker-test-bert",
+          EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",
+          EMBEDGE_LOG: "off",
+        },
+      }),
+    );
+    const deno = createApp(embedder, {
+      log: false,
+      classifiers: { sentiment: clf },
+      batching: { enabled: false },
+    });
+    const worker = await startWorker(configDir);
+    try {
+      const post = (path: string, body: unknown) => ({
+        path,
+        init: {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        },
+      });
+      const cases = [
+        post("/embed", { inputs: ["I love Paris.", "I hate traffic."] }),
+        post("/embed", { inputs: "I love Paris.", pooling: "max", normalize: false }),
+        post("/v1/embeddings", { input: ["I love Paris.", "I adore Paris."], model: "x" }),
+        post("/v1/embeddings", { input: "I love Paris.", model: "x", encoding_format: "base64" }),
+        post("/embed_all", { inputs: "I love Paris." }),
+        post("/embed/words", { inputs: "Unbelievable weather in Paris." }),
+        post("/tokenize", { inputs: "I love Paris.", padding: "max_length", max_length: 7 }),
+        post("/decode", { ids: [101, 1045, 2293, 3000, 102] }),
+        post("/similarity", {
+          inputs: {
+            source_sentence: "I love Paris.",
+            sentences: ["I adore Paris.", "I hate traffic."],
+          },
+        }),
+        post("/classify", { inputs: ["I love Paris.", "I hate traffic."] }),
+        // errors: the same status and JSON
+        post("/embed", {}),
+        post("/embed", { inputs: [1, 2] }),
+        post("/v1/embeddings", { input: "x", encoding_format: "hex" }),
+        { path: "/embed", init: { method: "POST", body: "{not json" } },
+        { path: "/info", init: {} },
+        { path: "/health", init: {} },
+      ];
+      let maxDiff = 0;
+      const compare = (a: unknown, b: unknown, where: string): void => {
+        if (typeof a === "number" && typeof b === "number") {
+          maxDiff = Math.max(maxDiff, Math.abs(a - b));
+          return;
+        }
+        if (Array.isArray(a) && Array.isArray(b)) {
+          assertEquals(a.length, b.length, where);
+          a.forEach((x, i) => compare(x, b[i], `${where}[${i}]`));
+          return;
+        }
+        if (a && b && typeof a === "object" && typeof b === "object") {
+          assertEquals(Object.keys(a).sort(), Object.keys(b).sort(), where);
+          for (const k of Object.keys(a)) {
+            compare(
+              (a as Record<string, unknown>)[k],
+              (b as Record<string, unknown>)[k],
+              `${where}.${k}`,
+            );
+          }
+          return;
+        }
+        assertEquals(a, b, where);
+      };
+      for (const c of cases) {
+        const w = await fetch(worker.url + c.path, c.init);
+        const d = await deno.request(c.path, c.init);
+        const label = `${c.path} ${c.init.body ?? ""}`;
+        assertEquals(w.status, d.status, `${label}: ${await w.clone().text()}`);
+        assert(w.headers.get("content-type")?.includes("json"), label);
+        compare(await w.json(), await d.json(), label);
+      }
+      assertEquals(maxDiff, 0, "the Worker's numbers differ from Deno's");
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      assert(metrics.includes("embedge_requests_total"), metrics.slice(0, 200));
+    } catch (e) {
+      console.error(worker.log().slice(-3000));
+      throw e;
+    } finally {
+      await worker.stop();
+      await embedder.close();
+    }
+  },
+});
