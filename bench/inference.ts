@@ -78,31 +78,32 @@ const stats = (xs: number[]) => ({
   min: Math.min(...xs),
 });
 
-// 1. latency per sentence (batch 1) by padding and pooling
-const sentences = sample(quick ? 1 : 4);
+// 1. latency per sentence (batch 1) by padding and pooling; the poolings are interleaved
+// per sentence so that drift in machine speed falls on all of them alike.
+const sentences = sample(quick ? 1 : 8);
 const paddings = quick
   ? ["longest", 16, 128] as const
   : ["longest", 16, 64, 128, 256, 512] as const;
 const poolings: TokenPooling[] = quick ? ["cls", "mean"] : ["cls", "mean", "max", "mean_max"];
 const grid: Record<string, Record<string, { p50: number; p95: number; min: number }>> = {};
-for (const pooling of poolings) {
-  grid[pooling] = {};
-  for (const p of paddings) {
-    const ms: number[] = [];
-    for (const s of sentences) {
-      const o = p === "longest"
-        ? { padding: "longest" as const }
-        : { padding: "max_length" as const, maxLength: p };
-      ms.push(
+for (const pooling of poolings) grid[pooling] = {};
+for (const p of paddings) {
+  const o = p === "longest"
+    ? { padding: "longest" as const }
+    : { padding: "max_length" as const, maxLength: p };
+  const ms: Record<string, number[]> = Object.fromEntries(poolings.map((q) => [q, []]));
+  for (const s of sentences) {
+    for (const pooling of poolings) {
+      ms[pooling].push(
         median((await timeIt(() => embedder.embed([s], { pooling, ...o }), quick ? 1 : 3)).ms),
       );
     }
-    grid[pooling][String(p)] = stats(ms);
   }
+  for (const pooling of poolings) grid[pooling][String(p)] = stats(ms[pooling]);
   console.error(
-    `pooling ${pooling}: ${
+    `padding ${p}: ${
       JSON.stringify(
-        Object.fromEntries(Object.entries(grid[pooling]).map(([k, v]) => [k, +v.p50.toFixed(1)])),
+        Object.fromEntries(poolings.map((q) => [q, +grid[q][String(p)].p50.toFixed(1)])),
       )
     }`,
   );

@@ -2,7 +2,8 @@
  * HTTP load test of the Deno server (`edge/deno.ts`), started here on 127.0.0.1 with the
  * real MiniLM export structure (generated weights, real latency). `--connections`
  * concurrent clients send `POST /embed` with one big.txt sentence each for `--seconds`,
- * once with dynamic batching and once without, in one run. Reports throughput, latency
+ * once with dynamic batching and once without, then against the Cloudflare Worker under
+ * `wrangler dev` (same model as static assets; one request per run), all in one run. Reports throughput, latency
  * percentiles, status counts and the server's peak RSS; writes `bench/results/`.
  * Traffic goes to the loopback address only; loops stop by themselves.
  *
@@ -16,6 +17,8 @@
 import { parseArgs } from "node:util";
 import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { machine, quantile } from "./machine.ts";
+import { prepareWorkerAssets } from "../bin/worker_assets.ts";
+import { groupRssMiB, startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "60" },
     connections: { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
+    worker: { type: "boolean", default: true },
     out: { type: "string" },
   },
 });
@@ -76,13 +80,42 @@ function rssMiB(pid: number): number {
   }
 }
 
-async function run(batching: boolean) {
+interface Target {
+  url: string;
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+async function denoServer(batching: boolean): Promise<Target> {
   const { url, proc } = await startServer(batching);
+  return {
+    url,
+    rss: () => rssMiB(proc.pid),
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc.status;
+    },
+  };
+}
+
+async function worker(): Promise<Target> {
+  const assetsDir = new URL("../.cache/bench-minilm-structure-assets/", import.meta.url).pathname;
+  await prepareWorkerAssets(modelDir, assetsDir); // the 87 MiB external data in parts
+  const w = await startWranglerDev({
+    assetsDir,
+    vars: { EMBEDGE_MODEL_ID: "all-MiniLM-L6-v2 structure", EMBEDGE_LOG: "off" },
+  });
+  return { url: w.url, rss: () => groupRssMiB(w.pgid), stop: w.stop };
+}
+
+async function run(server: string, batching: boolean, start: () => Promise<Target>) {
+  const target = await start();
+  const url = target.url;
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   let errors = 0;
-  const rss: number[] = [rssMiB(proc.pid)];
-  const sampler = setInterval(() => rss.push(rssMiB(proc.pid)), 500);
+  const rss: number[] = [target.rss()];
+  const sampler = setInterval(() => rss.push(target.rss()), 500);
   const end = performance.now() + seconds * 1000;
   let next = 0;
   await Promise.all(Array.from({ length: connections }, async () => {
@@ -105,10 +138,10 @@ async function run(batching: boolean) {
     }
   }));
   clearInterval(sampler);
-  proc.kill("SIGTERM");
-  await proc.status;
+  await target.stop();
   const ok = latencies.length;
   return {
+    server,
     batching,
     requests: Object.values(statuses).reduce((a, b) => a + b, 0),
     ok,
@@ -128,10 +161,21 @@ async function run(batching: boolean) {
   };
 }
 
-const withBatching = await run(true);
+const withBatching = await run("Deno", true, () => denoServer(true));
 console.error(`batching: ${withBatching.throughputPerSec.toFixed(1)} req/s`);
-const without = await run(false);
+const without = await run("Deno", false, () => denoServer(false));
 console.error(`no batching: ${without.throughputPerSec.toFixed(1)} req/s`);
+let workerResult: Awaited<ReturnType<typeof run>> | undefined;
+if (values.worker && !values.quick) {
+  try {
+    Deno.statSync(WRANGLER);
+    // one isolate, one request per session.run (the Worker's default)
+    workerResult = await run("Worker (wrangler dev)", false, worker);
+    console.error(`worker: ${workerResult.throughputPerSec.toFixed(1)} req/s`);
+  } catch (e) {
+    console.error(`worker run skipped: ${e}`);
+  }
+}
 const m = machine();
 const report = {
   benchmark: "http-load",
@@ -140,7 +184,7 @@ const report = {
   connections,
   model: "all-MiniLM-L6-v2 structure (generated weights)",
   route: "POST /embed, one big.txt sentence per request",
-  results: [withBatching, without],
+  results: workerResult ? [withBatching, without, workerResult] : [withBatching, without],
   batchingSpeedup: withBatching.throughputPerSec / without.throughputPerSec,
 };
 const f = (x: number, d = 1) => x.toFixed(d);
@@ -151,14 +195,16 @@ const md = [
     m.date.slice(0, 10)
   } · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${connections} connections × ${seconds} s · ${report.route}`,
   "",
-  "| dynamic batching | req/s | p50 ms | p90 ms | p99 ms | statuses | network errors | RSS start / peak / end MiB |",
-  "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+  "| server | dynamic batching | req/s | p50 ms | p90 ms | p99 ms | statuses | network errors | RSS start / peak / end MiB |",
+  "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
   ...report.results.map((r) =>
-    `| ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} | ${f(r.latencyMs.p50)} | ${
-      f(r.latencyMs.p90)
-    } | ${f(r.latencyMs.p99)} | ${JSON.stringify(r.statuses)} | ${r.networkErrors} | ${
-      f(r.rssMiB.start, 0)
-    } / ${f(r.rssMiB.peak, 0)} / ${f(r.rssMiB.end, 0)} |`
+    `| ${r.server} | ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} | ${
+      f(r.latencyMs.p50)
+    } | ${f(r.latencyMs.p90)} | ${f(r.latencyMs.p99)} | ${
+      JSON.stringify(r.statuses)
+    } | ${r.networkErrors} | ${f(r.rssMiB.start, 0)} / ${f(r.rssMiB.peak, 0)} / ${
+      f(r.rssMiB.end, 0)
+    } |`
   ),
   "",
   `Batching on / off throughput: ${f(report.batchingSpeedup, 2)}×.`,

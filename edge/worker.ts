@@ -4,7 +4,8 @@
  * `wrangler dev` a local directory) and both WebAssembly modules imported as modules,
  * because workerd refuses to compile wasm from bytes.
  *
- * Bindings and variables (see `edge/wrangler.jsonc`): `ASSETS` (the model directory),
+ * Bindings and variables (see `edge/wrangler.jsonc`): `ASSETS` (the model directory, as
+ * prepared by `bin/worker_assets.ts` when a file exceeds the 25 MiB asset limit),
  * `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
  * (a secret), `EMBEDGE_BATCHING` (`on` to batch concurrent requests of one isolate; off by
  * default), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the assets directory).
@@ -26,6 +27,7 @@ import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { partedReader } from "./assets.ts";
 
 /** The part of a Workers `Fetcher` binding that is used here. */
 interface AssetsBinding {
@@ -55,7 +57,7 @@ function assetReader(assets: AssetsBinding) {
 }
 
 async function start(env: WorkerEnv): Promise<Hono> {
-  const read = assetReader(env.ASSETS);
+  const read = partedReader(assetReader(env.ASSETS)); // large files are stored as parts
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,

@@ -1,7 +1,7 @@
 /**
  * End to end: the Cloudflare Worker (`edge/worker.ts`) under `wrangler dev` (workerd, fully
- * local; wrangler itself runs on Deno) serving a generated model from its static-assets directory, started by the test on
- * 127.0.0.1. Every route answers what the same app answers in Deno for the same inputs:
+ * local; wrangler itself runs on Deno), started by the test on 127.0.0.1 with a generated
+ * model as its static-assets directory. Every route answers what the same app answers in Deno for the same inputs:
  * identical vectors, tokens, similarities and classifier scores, and the same JSON errors.
  */
 import { assert, assertEquals } from "./support/assert.ts";
@@ -10,9 +10,8 @@ import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
 import { createApp } from "../edge/app.ts";
+import { startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
 
-const root = new URL("../", import.meta.url).pathname;
-const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`;
 const exists = (p: string) => {
   try {
     Deno.statSync(p);
@@ -21,66 +20,7 @@ const exists = (p: string) => {
     return false;
   }
 };
-const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(wrangler);
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Starts `wrangler dev` in its own process group; resolves when /health answers. */
-async function startWorker(configDir: string) {
-  const port = freePort();
-  const child = new Deno.Command("setsid", {
-    args: [
-      Deno.execPath(),
-      "run",
-      "-A",
-      wrangler,
-      "dev",
-      "-c",
-      `${configDir}/wrangler.jsonc`,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--log-level",
-      "warn",
-    ],
-    cwd: configDir,
-    env: { WRANGLER_SEND_METRICS: "false", CI: "1", NO_UPDATE_NOTIFIER: "1", HOME: configDir },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out: string[] = [];
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out.push(chunk);
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  const stop = async () => {
-    try {
-      Deno.kill(-child.pid, "SIGTERM"); // wrangler and its workerd
-    } catch { /* gone */ }
-    await child.status;
-    await drained;
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(`${url}/health`);
-      const body = await r.text();
-      if (r.ok) return { url, stop, log: () => out.join("") };
-      if (r.status === 503 && body.includes("did not load")) break; // the Worker's load error
-    } catch { /* starting */ }
-    if (out.join("").includes("failed to start")) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await stop();
-  throw new Error(`wrangler dev did not serve the Worker:\n${out.join("").slice(-4000)}`);
-}
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(WRANGLER);
 
 Deno.test({
   name: "Worker under wrangler dev answers every route like the Deno app (same vectors)",
@@ -101,30 +41,19 @@ Deno.test({
     });
     await Deno.mkdir(`${model.dir}/classifiers`, { recursive: true });
     await Deno.writeTextFile(`${model.dir}/classifiers/sentiment.json`, JSON.stringify(clf));
-    const configDir = await Deno.makeTempDir({ prefix: "embedge-worker-" });
-    await Deno.writeTextFile(
-      `${configDir}/wrangler.jsonc`,
-      JSON.stringify({
-        name: "embedge-test",
-        main: `${root}edge/worker.ts`,
-        compatibility_date: "2025-09-01",
-        alias: {
-          "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
-        },
-        assets: { directory: model.dir, binding: "ASSETS", run_worker_first: true },
-        vars: {
-          EMBEDGE_MODEL_ID: "worker-test-bert",
-          EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",
-          EMBEDGE_LOG: "off",
-        },
-      }),
-    );
     const deno = createApp(embedder, {
       log: false,
       classifiers: { sentiment: clf },
       batching: { enabled: false },
     });
-    const worker = await startWorker(configDir);
+    const worker = await startWranglerDev({
+      assetsDir: model.dir,
+      vars: {
+        EMBEDGE_MODEL_ID: "worker-test-bert",
+        EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",
+        EMBEDGE_LOG: "off",
+      },
+    });
     try {
       const post = (path: string, body: unknown) => ({
         path,

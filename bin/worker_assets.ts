@@ -1,0 +1,68 @@
+/**
+ * `worker_assets`: prepares a model directory as the Worker's static-assets directory.
+ * Files up to 24 MiB are linked (or copied); larger ones (weights, external data) are
+ * split into parts with a manifest that `edge/assets.ts` reassembles, since Workers
+ * assets are limited to 25 MiB a file. Point `assets.directory` in `edge/wrangler.jsonc`
+ * at the result.
+ *
+ * @example
+ * ```sh
+ * deno run -A bin/worker_assets.ts ../shared/models/all-MiniLM-L6-v2 .cache/worker-assets
+ * ```
+ * @module
+ */
+import { PART_BYTES, partName, type PartsManifest } from "../edge/assets.ts";
+
+/** Writes `outDir` from `modelDir`; returns the number of files split into parts. */
+export async function prepareWorkerAssets(
+  modelDir: string,
+  outDir: string,
+  partBytes = PART_BYTES,
+): Promise<number> {
+  await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  let split = 0;
+  const walk = async (rel: string): Promise<void> => {
+    await Deno.mkdir(`${outDir}/${rel}`, { recursive: true });
+    for await (const e of Deno.readDir(`${modelDir}/${rel}`)) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) {
+        await walk(path);
+        continue;
+      }
+      const src = `${modelDir}/${path}`, dst = `${outDir}/${path}`;
+      const { size } = await Deno.stat(src);
+      if (size <= partBytes) {
+        await Deno.link(src, dst).catch(() => Deno.copyFile(src, dst));
+        continue;
+      }
+      split++;
+      const file = await Deno.open(src);
+      const parts = Math.ceil(size / partBytes);
+      const buf = new Uint8Array(partBytes);
+      for (let i = 0; i < parts; i++) {
+        let n = 0;
+        while (n < buf.length) {
+          const r = await file.read(buf.subarray(n));
+          if (r === null) break;
+          n += r;
+        }
+        await Deno.writeFile(`${outDir}/${partName(path, i)}`, buf.subarray(0, n));
+      }
+      file.close();
+      const manifest: PartsManifest = { size, parts };
+      await Deno.writeTextFile(`${dst}.parts.json`, JSON.stringify(manifest));
+    }
+  };
+  await walk("");
+  return split;
+}
+
+if (import.meta.main) {
+  const [modelDir, outDir] = Deno.args;
+  if (!modelDir || !outDir) {
+    console.error("usage: worker_assets MODEL_DIR OUT_DIR");
+    Deno.exit(2);
+  }
+  const split = await prepareWorkerAssets(modelDir, outDir);
+  console.error(`${outDir}: assets ready (${split} file(s) split into ≤ 24 MiB parts)`);
+}
