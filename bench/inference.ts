@@ -83,8 +83,11 @@ const stats = (xs: number[]) => ({
 const sentences = sample(quick ? 1 : 8);
 const paddings = quick
   ? ["longest", 16, 128] as const
-  : ["longest", 16, 64, 128, 256, 512] as const;
-const poolings: TokenPooling[] = quick ? ["cls", "mean"] : ["cls", "mean", "max", "mean_max"];
+  : ["longest", 8, 16, 32, 64, 128, 256, 512] as const;
+// "none": token vectors (embedTokens, padding removed) instead of a sentence vector
+const poolings: (TokenPooling | "none")[] = quick
+  ? ["cls", "mean"]
+  : ["cls", "mean", "max", "mean_max", "none"];
 const grid: Record<string, Record<string, { p50: number; p95: number; min: number }>> = {};
 for (const pooling of poolings) grid[pooling] = {};
 for (const p of paddings) {
@@ -94,9 +97,10 @@ for (const p of paddings) {
   const ms: Record<string, number[]> = Object.fromEntries(poolings.map((q) => [q, []]));
   for (const s of sentences) {
     for (const pooling of poolings) {
-      ms[pooling].push(
-        median((await timeIt(() => embedder.embed([s], { pooling, ...o }), quick ? 1 : 3)).ms),
-      );
+      const f = pooling === "none"
+        ? () => embedder.embedTokens([s], o)
+        : () => embedder.embed([s], { pooling, ...o });
+      ms[pooling].push(median((await timeIt(f, quick ? 1 : 3)).ms));
     }
   }
   for (const pooling of poolings) grid[pooling][String(p)] = stats(ms[pooling]);
@@ -202,7 +206,7 @@ const md = [
   `${m.date.slice(0, 10)} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${report.runtime}`,
   `Model: ${report.model} (6 layers, hidden 384, 12 heads).`,
   "",
-  `Latency per sentence, batch 1 (ms, p50 over ${sentences.length} big.txt sentences), by padding and pooling:`,
+  `Latency per sentence, batch 1 (ms, p50 over ${sentences.length} big.txt sentences), by padding and pooling (fixed lengths below a sentence's length truncate it; "none" = token vectors):`,
   "",
   `| pooling | ${paddings.map((p) => (p === "longest" ? "longest" : `fixed ${p}`)).join(" | ")} |`,
   `| --- | ${paddings.map(() => "---:").join(" | ")} |`,

@@ -8,6 +8,7 @@
  * ```sh
  * deno run --allow-all bench/run.ts          # full: about 10 minutes
  * deno run --allow-all bench/run.ts --quick  # smoke run
+ * deno run --allow-all bench/run.ts --report-only  # redo plots and REPORT.md
  * ```
  * @module
  */
@@ -24,7 +25,8 @@ const suites: [string, string[]][] = [
   ["inference.ts", quick ? ["--quick"] : []],
   ["load.ts", quick ? ["--quick"] : ["--seconds", "60", "--connections", "64"]],
 ];
-for (const [script, args] of suites) {
+// --report-only: plots and REPORT.md from the results already in bench/results/
+for (const [script, args] of Deno.args.includes("--report-only") ? [] : suites) {
   const t0 = performance.now();
   console.error(`== bench/${script} ${args.join(" ")}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
@@ -123,13 +125,13 @@ const loadPlot = await plot("http-load", {
   },
   data: {
     values: load.results.map((r: Json) => ({
-      batching: r.batching ? "dynamic batching" : "one request per run",
+      batching: `${r.server ?? "Deno"}, ${r.batching ? "dynamic batching" : "one request per run"}`,
       rps: r.throughputPerSec,
     })),
   },
   mark: "bar",
   encoding: {
-    y: { field: "batching", type: "nominal", title: null },
+    y: { field: "batching", type: "nominal", title: null, axis: { labelLimit: 320 } },
     x: { field: "rps", type: "quantitative", title: "requests/s" },
   },
 });
@@ -173,7 +175,13 @@ const report = [
     f(load.results[0].latencyMs.p99)
   } ms; statuses ${JSON.stringify(load.results[0].statuses)}; peak server RSS ${
     f(load.results[0].rssMiB.peak, 0)
-  } MiB.`,
+  } MiB.${
+    load.results[2]
+      ? ` ${load.results[2].server}: ${f(load.results[2].throughputPerSec)} req/s, p99 ${
+        f(load.results[2].latencyMs.p99)
+      } ms, statuses ${JSON.stringify(load.results[2].statuses)}.`
+      : ""
+  }`,
   "- transformers.js feature-extraction: not measured (it needs real weights in the Hub layout it loads; none are available here).",
   "",
   "## Plots",
