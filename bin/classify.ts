@@ -16,7 +16,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { EmbedgeError, InputError } from "../src/errors.ts";
+import { runCli } from "./run_cli.ts";
+import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { parseTable } from "../src/classifier/dataset.ts";
@@ -199,14 +200,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    if (e instanceof EmbedgeError) {
-      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
-      Deno.exit(2);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runCli(main);

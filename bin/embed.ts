@@ -18,6 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { runCli } from "./run_cli.ts";
 import { Embedder, type EmbedOptions } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { EmbedgeError } from "../src/errors.ts";
@@ -209,13 +210,5 @@ if (import.meta.main && Deno.args[0] === "--demo-model") {
   // used by `deno task worker`: the Worker serves the demo model from its assets directory
   console.log(await ensureDemoModel(Deno.args[1] ?? DEFAULT_MODEL));
 } else if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    if (e instanceof EmbedgeError) {
-      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
-      Deno.exit(2);
-    }
-    throw e;
-  }
+  await runCli(main);
 }
