@@ -17,6 +17,7 @@
  * @module
  */
 import * as ortNode from "onnxruntime-node";
+import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
@@ -173,7 +174,51 @@ for (const bs of quick ? [1] : [1, 8, 32]) {
   };
 }
 
-// 4. fixed 512 vs dynamic padding on real sentence lengths (FLOPs model + measured above)
+// 4. embedge vs transformers.js feature-extraction (mean + normalize, its defaults
+// otherwise) on the same texts and model. transformers.js wants the external data named
+// onnx/model.onnx_data, so it reads a linked copy of the directory.
+const tjsRoot = new URL("../.cache/tjs/", import.meta.url).pathname;
+const tjsDir = `${tjsRoot}bench-minilm-structure`;
+await Deno.remove(tjsDir, { recursive: true }).catch(() => {});
+await Deno.mkdir(`${tjsDir}/onnx`, { recursive: true });
+for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
+  await Deno.link(`${cache}/${f}`, `${tjsDir}/${f}`);
+}
+for (const e of Deno.readDirSync(`${cache}/onnx`)) {
+  if (e.name === "model.onnx") continue; // the graph's external data, under both names
+  await Deno.link(`${cache}/onnx/${e.name}`, `${tjsDir}/onnx/${e.name}`);
+  await Deno.link(`${cache}/onnx/${e.name}`, `${tjsDir}/onnx/model.onnx_data`).catch(() => {});
+}
+tjsEnv.allowRemoteModels = false;
+tjsEnv.localModelPath = tjsRoot;
+const extractor = await pipeline("feature-extraction", "bench-minilm-structure", {
+  dtype: "fp32",
+  use_external_data_format: true,
+} as never);
+const vsTjs: Record<string, { embedge: number; transformersJs: number; ratio: number }> = {};
+let tjsMaxDiff = 0;
+for (const bs of quick ? [8] : [1, 8, 32]) {
+  const slices = Array.from(
+    { length: Math.ceil(texts.length / bs) },
+    (_, i) => texts.slice(i * bs, (i + 1) * bs),
+  );
+  const ours = await timeIt(async () => {
+    for (const s of slices) await embedder.embed(s, { pooling: "mean", normalize: true });
+  }, 1);
+  const theirs = await timeIt(async () => {
+    for (const s of slices) await extractor(s, { pooling: "mean", normalize: true });
+  }, 1);
+  const a = (await embedder.embed(slices[0], { pooling: "mean", normalize: true })).data;
+  const b = (await extractor(slices[0], { pooling: "mean", normalize: true })).data as Float32Array;
+  for (let i = 0; i < a.length; i++) tjsMaxDiff = Math.max(tjsMaxDiff, Math.abs(a[i] - b[i]));
+  const e = texts.length / (median(ours.ms) / 1000), t = texts.length / (median(theirs.ms) / 1000);
+  vsTjs[`batch ${bs}`] = { embedge: e, transformersJs: t, ratio: e / t };
+  console.error(
+    `transformers.js batch ${bs}: embedge ${e.toFixed(1)} vs ${t.toFixed(1)} sentences/s`,
+  );
+}
+
+// 5. fixed 512 vs dynamic padding on real sentence lengths (FLOPs model + measured above)
 const lens = lines.slice(0, 20000).map((l) =>
   Math.min(512, embedder.tokenizer.encode(l).ids.length)
 );
@@ -192,6 +237,12 @@ const report = {
   latencyMsBatch1: grid,
   throughput: batchSweep,
   webVsNode: rt,
+  transformersJs: {
+    what:
+      "@huggingface/transformers feature-extraction (mean, normalize); in Deno it runs on onnxruntime-node",
+    sentencesPerSec: vsTjs,
+    maxAbsDiff: tjsMaxDiff,
+  },
   padding: {
     meanTokens: lens.reduce((a, b) => a + b, 0) / lens.length,
     fixed512OverDynamicFlops: fixedCost / dynCost,
@@ -231,6 +282,16 @@ const md = [
     const s = v as { webMs: number; nodeMs: number; webOverNode: number };
     return `| ${k} | ${f(s.webMs)} | ${f(s.nodeMs)} | ${f(s.webOverNode)}× |`;
   }),
+  "",
+  `embedge vs transformers.js feature-extraction (mean + normalize; in Deno transformers.js runs on onnxruntime-node, native), ${texts.length} big.txt sentences in request-sized slices, sentences/s; vectors agree within ${
+    tjsMaxDiff.toExponential(1)
+  }:`,
+  "",
+  "| batch | embedge | transformers.js | embedge / transformers.js |",
+  "| --- | ---: | ---: | ---: |",
+  ...Object.entries(vsTjs).map(([k, v]) =>
+    `| ${k} | ${f(v.embedge, 1)} | ${f(v.transformersJs, 1)} | ${f(v.ratio)}× |`
+  ),
   "",
   `Padding cost on real lengths (20,000 big.txt lines, mean ${
     f(report.padding.meanTokens, 1)

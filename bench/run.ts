@@ -182,7 +182,15 @@ const report = [
       } ms, statuses ${JSON.stringify(load.results[2].statuses)}.`
       : ""
   }`,
-  "- transformers.js feature-extraction: not measured (it needs real weights in the Hub layout it loads; none are available here).",
+  inf.transformersJs
+    ? `- embedge vs transformers.js feature-extraction (same model and texts; transformers.js runs on onnxruntime-node in Deno): ${
+      Object.entries(inf.transformersJs.sentencesPerSec).map(([k, v]: [string, Json]) =>
+        `${k} ${f(v.ratio, 2)}×`
+      ).join(", ")
+    } (embedge / transformers.js throughput); vectors agree within ${
+      inf.transformersJs.maxAbsDiff.toExponential(1)
+    }.`
+    : "- transformers.js feature-extraction: not in this run.",
   "",
   "## Plots",
   "",
