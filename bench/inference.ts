@@ -20,18 +20,13 @@ import * as ortNode from "onnxruntime-node";
 import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
-import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { machine, median, quantile } from "./machine.ts";
 
 const quick = Deno.args.includes("--quick");
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
   new URL("../../shared/", import.meta.url).pathname;
-const cache = new URL("../.cache/bench-minilm-structure/", import.meta.url).pathname;
-try {
-  await Deno.stat(`${cache}/onnx/model.onnx`);
-} catch {
-  await writeMiniLmStructure(`${sharedDir}/models/all-MiniLM-L6-v2`, cache);
-}
+const cache = await benchMiniLmStructure(sharedDir);
 const embedder = await Embedder.load(cache, {
   modelId: "all-MiniLM-L6-v2 structure (generated weights)",
 });

@@ -15,7 +15,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { startDenoServer } from "../src/testing/local_server.ts";
 import { machine, quantile } from "./machine.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { groupRssMiB, startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
@@ -34,42 +35,9 @@ const seconds = values.quick ? 5 : Number(values.seconds);
 const connections = Number(values.connections);
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
   new URL("../../shared/", import.meta.url).pathname;
-const modelDir = new URL("../.cache/bench-minilm-structure/", import.meta.url).pathname;
-try {
-  await Deno.stat(`${modelDir}/onnx/model.onnx`);
-} catch {
-  await writeMiniLmStructure(`${sharedDir}/models/all-MiniLM-L6-v2`, modelDir);
-}
+const modelDir = await benchMiniLmStructure(sharedDir);
 const sentences = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 10 && l.length < 200).slice(0, 2000);
-
-async function startServer(batching: boolean): Promise<{ url: string; proc: Deno.ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
-    env: {
-      EMBEDGE_MODEL: modelDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      EMBEDGE_BATCHING: batching ? "on" : "off",
-      EMBEDGE_LOG: "off",
-      EMBEDGE_MAX_QUEUE: "4096",
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      const r = await fetch(`${url}/health`);
-      await r.body?.cancel();
-      if (r.ok) return { url, proc };
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error("server did not start");
-}
 
 function rssMiB(pid: number): number {
   try {
@@ -87,7 +55,10 @@ interface Target {
 }
 
 async function denoServer(batching: boolean): Promise<Target> {
-  const { url, proc } = await startServer(batching);
+  const { url, proc } = await startDenoServer(modelDir, {
+    EMBEDGE_BATCHING: batching ? "on" : "off",
+    EMBEDGE_MAX_QUEUE: "4096",
+  });
   return {
     url,
     rss: () => rssMiB(proc.pid),

@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { runCli } from "./run_cli.ts";
+import { tokenSteps } from "./tokenize.ts";
 import { Embedder, type EmbedOptions } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { EmbedgeError } from "../src/errors.ts";
@@ -159,11 +160,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify({
       model: embedder.info.modelId,
       text,
-      tokens: plain.tokens,
-      paddedTokens: padded.tokens,
-      attentionMask: Array.from(padded.attentionMask),
-      inputIds: Array.from(padded.ids),
-      tokenTypeIds: Array.from(padded.typeIds),
+      ...tokenSteps(plain, padded),
       outputShape: [1, tokens.ids.length, h],
       tokenVectors: plain.tokens.map((t, i) => ({
         token: t,

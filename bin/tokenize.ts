@@ -10,8 +10,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import { type Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { EmbedgeError } from "../src/errors.ts";
+import { runCli } from "./run_cli.ts";
 
 const DEFAULT_MODEL = new URL("../../shared/models/all-MiniLM-L6-v2", import.meta.url).pathname;
 
@@ -31,7 +32,30 @@ export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
   throw new EmbedgeError(`no tokenizer.json or vocab.txt in ${dir}`, "model_load", "model");
 }
 
-if (import.meta.main) {
+/**
+ * The walkthrough's steps of a text as JSON fields: its tokens, then the padded tokens,
+ * attention mask, ids and token type ids (shared by the `tokenize` and `embed` CLIs).
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizerDir, tokenSteps } from "./tokenize.ts";
+ * const tok = await loadTokenizerDir("../shared/models/all-MiniLM-L6-v2");
+ * const opts = { padding: "max_length", maxLength: 7, truncation: true } as const;
+ * console.log(tokenSteps(tok.encode("I love Paris"), tok.encode("I love Paris", opts)).inputIds);
+ * // [101, 1045, 2293, 3000, 102, 0, 0]
+ * ```
+ */
+export function tokenSteps(plain: Encoding, padded: Encoding) {
+  return {
+    tokens: plain.tokens,
+    paddedTokens: padded.tokens,
+    attentionMask: Array.from(padded.attentionMask),
+    inputIds: Array.from(padded.ids),
+    tokenTypeIds: Array.from(padded.typeIds),
+  };
+}
+
+async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     options: {
@@ -42,37 +66,28 @@ if (import.meta.main) {
     allowPositionals: true,
   });
   const text = positionals.join(" ") || "I love Paris";
-  try {
-    const tok = await loadTokenizerDir(values.model!);
-    const maxLength = Number(values["max-length"]);
-    const plain = tok.encode(text);
-    const padded = tok.encode(text, { padding: "max_length", maxLength, truncation: true });
-    if (values.json) {
-      console.log(JSON.stringify({
-        text,
-        tokens: plain.tokens,
-        paddedTokens: padded.tokens,
-        attentionMask: Array.from(padded.attentionMask),
-        inputIds: Array.from(padded.ids),
-        tokenTypeIds: Array.from(padded.typeIds),
-        offsets: Array.from({ length: plain.ids.length }, (_, i) => [
-          plain.offsets[2 * i],
-          plain.offsets[2 * i + 1],
-        ]),
-      }));
-    } else {
-      console.log(`text:            ${text}`);
-      console.log(`tokens:          ${plain.tokens.join(" ")}`);
-      console.log(`${`padded (${maxLength}):`.padEnd(17)}${padded.tokens.join(" ")}`);
-      console.log(`attention mask:  ${Array.from(padded.attentionMask).join(" ")}`);
-      console.log(`token ids:       ${Array.from(padded.ids).join(" ")}`);
-      console.log(`token type ids:  ${Array.from(padded.typeIds).join(" ")}`);
-    }
-  } catch (e) {
-    if (e instanceof EmbedgeError) {
-      console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
-      Deno.exit(2);
-    }
-    throw e;
+  const tok = await loadTokenizerDir(values.model!);
+  const maxLength = Number(values["max-length"]);
+  const plain = tok.encode(text);
+  const padded = tok.encode(text, { padding: "max_length", maxLength, truncation: true });
+  if (values.json) {
+    console.log(JSON.stringify({
+      text,
+      ...tokenSteps(plain, padded),
+      offsets: Array.from({ length: plain.ids.length }, (_, i) => [
+        plain.offsets[2 * i],
+        plain.offsets[2 * i + 1],
+      ]),
+    }));
+  } else {
+    console.log(`text:            ${text}`);
+    console.log(`tokens:          ${plain.tokens.join(" ")}`);
+    console.log(`${`padded (${maxLength}):`.padEnd(17)}${padded.tokens.join(" ")}`);
+    console.log(`attention mask:  ${Array.from(padded.attentionMask).join(" ")}`);
+    console.log(`token ids:       ${Array.from(padded.ids).join(" ")}`);
+    console.log(`token type ids:  ${Array.from(padded.typeIds).join(" ")}`);
   }
+  return 0;
 }
+
+if (import.meta.main) await runCli(main);

@@ -28,6 +28,7 @@ import { createApp } from "./app.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { partedReader } from "./assets.ts";
+import type { Classifier } from "../src/classifier/logistic.ts";
 
 /** The part of a Workers `Fetcher` binding that is used here. */
 interface AssetsBinding {
@@ -46,7 +47,7 @@ export interface WorkerEnv {
 
 /** Reads one file of the assets directory (`undefined` when it is not there). */
 function assetReader(assets: AssetsBinding) {
-  return async function assets_(path: string): Promise<Uint8Array | undefined> {
+  return async function staticAssets(path: string): Promise<Uint8Array | undefined> {
     const res = await assets.fetch(new Request(`https://assets.local/${path}`));
     if (!res.ok) {
       await res.body?.cancel();
@@ -63,12 +64,12 @@ async function start(env: WorkerEnv): Promise<Hono> {
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
   });
-  const classifiers: Record<string, never> = {};
+  const classifiers: Record<string, Classifier> = {};
   for (const spec of (env.EMBEDGE_CLASSIFIERS ?? "").split(",").filter(Boolean)) {
     const [name, path] = spec.split("=");
     const bytes = await read(path);
     if (!bytes) throw new Error(`EMBEDGE_CLASSIFIERS: ${path} is not in the assets directory`);
-    classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)) as never;
+    classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)); // checked by createApp
   }
   return createApp(embedder, {
     classifiers,

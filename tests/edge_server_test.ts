@@ -8,42 +8,16 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import { startDenoServer } from "../src/testing/local_server.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
-
-async function startServer(modelDir: string, env: Record<string, string> = {}) {
-  const port = 30000 + Math.floor(Math.random() * 20000);
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
-    env: {
-      EMBEDGE_MODEL: modelDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      EMBEDGE_LOG: "off",
-      ...env,
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`${url}/health`);
-      await r.body?.cancel();
-      if (r.ok) return { url, proc };
-    } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error("server did not start");
-}
 
 Deno.test({
   name: "Deno server + official openai client: vectors equal the library's",
   ignore,
   async fn() {
     const model = await makeTestModel({ seed: 21, layers: 1 });
-    const { url, proc } = await startServer(model.dir, { EMBEDGE_API_KEY: "k-123" });
+    const { url, proc } = await startDenoServer(model.dir, { EMBEDGE_API_KEY: "k-123" }, 30);
     try {
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "k-123", maxRetries: 0 });
       const texts = ["I love Paris.", "I adore Paris.", "I hate traffic."];

@@ -25,8 +25,8 @@ import * as ort from "onnxruntime-web";
 
 const MARKER = new Uint8Array([0x65, 0x6d, 0x62, 0x65, 0x64, 0x67, 0x65, 0x21]).buffer; // "embedge!"
 
-/** Whether ORT has instantiated a module handed in by `withCompiledOrtWasm`. */
-export let compiledOrtWasmUsed = false;
+// set once ORT has instantiated a module handed in here (ORT initialises once per process)
+let compiledOrtWasmUsed = false;
 
 /**
  * Runs `init` (the first session creation, which initialises ORT) so that ORT instantiates

@@ -65,3 +65,23 @@ export async function writeMiniLmStructure(
   await Deno.writeFile(`${dir}/onnx/${location}`, new Uint8Array(data.buffer, 0, size));
   return { dir, location };
 }
+
+/**
+ * The MiniLM-structure model the benchmarks share, in `.cache/bench-minilm-structure`:
+ * written on first use from `sharedDir`'s all-MiniLM-L6-v2, reused afterwards.
+ *
+ * @example
+ * ```ts
+ * import { benchMiniLmStructure } from "./minilm_structure.ts";
+ * const dir = await benchMiniLmStructure("../shared");
+ * ```
+ */
+export async function benchMiniLmStructure(sharedDir: string): Promise<string> {
+  const dir = new URL("../../.cache/bench-minilm-structure/", import.meta.url).pathname;
+  try {
+    await Deno.stat(`${dir}/onnx/model.onnx`);
+  } catch {
+    await writeMiniLmStructure(`${sharedDir}/models/all-MiniLM-L6-v2`, dir);
+  }
+  return dir;
+}

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { freePort } from "./local_server.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -37,13 +38,6 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** Seconds to wait for `/health` (default 120). */
   timeoutSeconds?: number;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Writes a wrangler config for the model and starts `wrangler dev`; resolves when `/health` answers. */
