@@ -37,7 +37,7 @@ import {
 const E_OK: i32 = 0;
 const E_BAD_MODEL: i32 = -1;
 const E_NO_MODEL: i32 = -2;
-const E_TOO_LARGE: i32 = -3; // a node with more than 65535 children or failure pops
+const E_TOO_LARGE: i32 = -3; // a node with more than 1023 failure pops
 
 // ---------------------------------------------------------------- Unicode helpers
 
@@ -107,22 +107,28 @@ const asciiClass: usize = memory.data(128 * 4);
 //
 // The compiled model is one block, so it can be saved and loaded as bytes. Nodes are
 // numbered in BFS order and the children of a node are consecutive ids sorted by code
-// point, so a lookup scans a few adjacent words instead of probing a hash table, and
-// fail[v] < v holds (a corrupt block cannot make the matcher loop). Everything a step
-// needs about a node sits in one 16-byte record (one cache line), and a failure pop of a
-// single token (the common case) is stored inline with its length.
+// point, so a lookup scans a few adjacent records instead of probing a hash table, and
+// fail[v] < v holds (a corrupt block cannot make the matcher loop). In BFS order the
+// children of v+1 follow those of v, so a node's child count is first[v+1] - first[v] and
+// need not be stored. A node is one 12-byte record of four 24-bit fields, and a failure
+// pop of a single token (the common case) is stored inline. The block is kept small
+// because a cold start is dominated by first touches of the fresh pages it is copied into.
 //   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, 0, 0, 0
-//   node   u32[nodeCount*5]  code point of the edge into the node; first child id;
-//                            child count | popLen << 16 | inline << 31; failure link f(v)
-//                            or -1; pops: pool index, or inline token id | length << 24
+//   node   u24[(nodeCount+1)*4]  code point of the edge into the node | inline << 23;
+//                            first child id (record nodeCount is a sentinel holding
+//                            nodeCount); failure link f(v), or NONE; pops: inline token
+//                            id, or pool index
 //                            (scanning the children reads their records, so the record
 //                            the step moves to is already in cache)
 //   ascii  i32[256]          children of the two roots for code points < 128
-//   pool   i32[poolLen*2]    failure pops F(v): token id, token length in characters
+//   pool   u32[poolLen]      failure pops F(v) of the nodes without inline pops: a count,
+//                            then that many token ids (entry 0 is the empty list)
+//   length u16[vocabSize]    length of each token in characters (without the prefix),
+//                            padded to 4 bytes
 // Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
 
 const MAGIC: i32 = 0x57504545; // "EEPW"
-const VERSION: i32 = 4;
+const VERSION: i32 = 5;
 const HEADER: usize = 32;
 const ROOT: i32 = 0;
 const SROOT: i32 = 1;
@@ -135,28 +141,47 @@ let asciiKids: usize = 0;
 let vocabSize: i32 = 0;
 let pool: usize = 0;
 let poolLen: i32 = 0;
-const INLINE: u32 = 0x80000000;
-const REC: usize = 20; // bytes of a node record
+let lengths: usize = 0;
+const REC: usize = 12; // bytes of a node record
+const M24: u32 = 0xFFFFFF;
+const CP_MASK: u32 = 0x1FFFFF;
+const INLINE: u32 = 0x800000;
+const NONE: u32 = 0xFFFFFF; // no failure link
+const MAX_NODES: i32 = 0xFFFFFF; // ids and pool indices fit 24 bits, NONE excluded
+const MAX_POPS: u32 = 0xFFFF; // failure pops of one node
+
+// The four fields of node v's record (a u32 load at a 3-byte offset, masked to 24 bits).
+// @ts-ignore: decorator
+@inline function edgeOf(v: usize): u32 {
+  return load<u32>(nodes + v * REC) & CP_MASK;
+}
+// @ts-ignore: decorator
+@inline function firstOf(v: usize): u32 {
+  return load<u32>(nodes + v * REC, 3) & M24;
+}
+// @ts-ignore: decorator
+@inline function failOf(v: usize): i32 {
+  const f = load<u32>(nodes + v * REC, 6) & M24;
+  return f == NONE ? -1 : <i32>f;
+}
 
 // @ts-ignore: decorator
 @inline function child(node: i32, cp: u32): i32 {
   if (node <= SROOT && cp < 128) {
     return load<i32>(asciiKids + (((<usize>node) << 7) + <usize>cp) * 4);
   }
-  const k = nodes + (<usize>node) * REC;
-  let lo = load<u32>(k, 4);
-  const n = load<u32>(k, 8) & 0xFFFF;
-  let hi = lo + n;
-  if (n <= 8) {
+  let lo = firstOf(<usize>node);
+  let hi = firstOf(<usize>node + 1);
+  if (hi - lo <= 8) {
     for (let i = lo; i < hi; i++) {
-      const c = load<u32>(nodes + (<usize>i) * REC);
+      const c = edgeOf(<usize>i);
       if (c >= cp) return c == cp ? <i32>i : -1;
     }
     return -1;
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = load<u32>(nodes + (<usize>mid) * REC);
+    const c = edgeOf(<usize>mid);
     if (c == cp) return <i32>mid;
     if (c < cp) lo = mid + 1;
     else hi = mid;
@@ -203,7 +228,8 @@ function pow2AtLeast(n: u32): u32 {
 }
 
 function blockSize(n: i32, vocab: i32, poolN: i32): usize {
-  return HEADER + (<usize>n) * 20 + 256 * 4 + (<usize>poolN) * 8;
+  return HEADER + (<usize>n + 1) * REC + 256 * 4 + (<usize>poolN) * 4 +
+    (((<usize>vocab) * 2 + 3) & ~3);
 }
 
 function attachBlock(block: usize): void {
@@ -211,10 +237,10 @@ function attachBlock(block: usize): void {
   nodeCount = load<i32>(block, 8);
   vocabSize = load<i32>(block, 12);
   poolLen = load<i32>(block, 16);
-  const n = <usize>nodeCount;
   nodes = block + HEADER;
-  asciiKids = nodes + n * REC;
+  asciiKids = nodes + (<usize>nodeCount + 1) * REC;
   pool = asciiKids + 256 * 4;
+  lengths = pool + (<usize>poolLen) * 4;
   modelSize = blockSize(nodeCount, vocabSize, poolLen);
 }
 
@@ -249,47 +275,64 @@ export function attach(block: usize, size: usize): i32 {
   const n = load<i32>(block, 8);
   const vocab = load<i32>(block, 12);
   const poolN = load<i32>(block, 16);
-  if (n < 2 || vocab < 1 || poolN < 0 || n > 0x4000000 || vocab > 0x1000000) {
+  if (n < 2 || n >= MAX_NODES || vocab < 1 || vocab > MAX_NODES) return E_BAD_MODEL;
+  if (poolN < 1 || poolN >= MAX_NODES || blockSize(n, vocab, poolN) != size) return E_BAD_MODEL;
+  // Checked on the block in place, through the same accessors the matcher uses.
+  const prevModel = model;
+  attachBlock(block);
+  if (!validModel()) {
+    if (prevModel != 0) attachBlock(prevModel);
+    else model = 0;
     return E_BAD_MODEL;
   }
-  if (<u64>poolN > 0x10000000 || blockSize(n, vocab, poolN) != size) return E_BAD_MODEL;
-  const nd = block + HEADER;
-  const ak = nd + (<usize>n) * REC;
-  const pp = ak + 256 * 4;
-  for (let v = 0; v < n; v++) {
-    const r = nd + (<usize>v) * REC;
-    const first = load<u32>(r, 4);
-    const meta = load<u32>(r, 8);
-    const f = load<i32>(r, 12);
-    const pop = load<u32>(r, 16);
-    const count = meta & 0xFFFF;
-    const pl = (meta >>> 16) & 0x7FFF;
-    if (f < -1 || (v >= 2 && f >= v) || (v < 2 && f != -1)) return E_BAD_MODEL;
-    if (meta & INLINE) {
-      if (pl != 1 || <i32>(pop & 0xFFFFFF) >= vocab || (pop >>> 24) == 0) return E_BAD_MODEL;
-    } else if (<u64>pop + <u64>pl > <u64>poolN) {
-      return E_BAD_MODEL;
+  if (prevModel != 0 && prevModel != block) heap.free(prevModel);
+  return E_OK;
+}
+
+/**
+ * Whether the attached block is a model the matcher can run without a trap or a hang:
+ * child ranges inside the node table and sorted, failure links pointing back, pops naming
+ * tokens of at least one character. One pass, branch-free where it can be; it runs on every
+ * cold start.
+ */
+function validModel(): bool {
+  const n = <u32>nodeCount;
+  const vocab = <u32>vocabSize;
+  const poolN = <u32>poolLen;
+  let bad = firstOf(0) != 2 || firstOf(n) != n || failOf(0) != -1 || failOf(1) != -1 ||
+    load<u32>(pool) != 0;
+  for (let v: u32 = 0; v < n; v++) {
+    const r = nodes + (<usize>v) * REC;
+    const first = firstOf(v);
+    const end = firstOf(v + 1);
+    const pop = load<u32>(r, 9) & M24;
+    bad |= v >= 2 && <u32>(failOf(v) + 1) > v; // f(v) in [-1, v)
+    if (end < first || end > n) return false; // the scan below must stay in the table
+    bad |= end > first && first <= v;
+    if (load<u32>(r) & INLINE) {
+      bad |= pop >= vocab || load<u16>(lengths + (<usize>pop) * 2) == 0;
+    } else {
+      if (pop >= poolN) return false;
+      const k = load<u32>(pool + (<usize>pop) * 4);
+      if (<u64>pop + 1 + <u64>k > <u64>poolN) return false;
+      for (let j: u32 = 1; j <= k; j++) {
+        const t = load<u32>(pool + (<usize>(pop + j)) * 4);
+        bad |= t >= vocab || load<u16>(lengths + (<usize>t) * 2) == 0;
+      }
     }
-    if (count > 0 && (first <= <u32>v || <u64>first + <u64>count > <u64>n)) return E_BAD_MODEL;
-    let prev: i64 = -1;
-    for (let i = first; i < first + count; i++) {
-      const c = <i64>load<u32>(nd + (<usize>i) * REC);
-      if (c <= prev || c > 0x10FFFF) return E_BAD_MODEL;
+    // children sorted strictly by code point (the lookup depends on it)
+    let prev: u32 = 0;
+    for (let i = first; i < end; i++) {
+      const c = edgeOf(i);
+      bad |= (c <= prev && i > first) || c > 0x10FFFF;
       prev = c;
     }
   }
   for (let i = 0; i < 256; i++) {
-    const c = load<i32>(ak + (<usize>i) * 4);
-    if (c != -1 && (c < 2 || c >= n)) return E_BAD_MODEL;
+    const c = load<i32>(asciiKids + (<usize>i) * 4);
+    bad |= c != -1 && (c < 2 || <u32>c >= n);
   }
-  for (let i = 0; i < poolN; i++) {
-    const t = load<i32>(pp + (<usize>i) * 8);
-    const l = load<i32>(pp + (<usize>i) * 8, 4);
-    if (t < 0 || t >= vocab || l < 1 || l > 0x10000) return E_BAD_MODEL;
-  }
-  if (model != 0 && model != block) heap.free(model);
-  attachBlock(block);
-  return E_OK;
+  return !bad;
 }
 
 /** Sorts `n` node ids at `ids` by the code point of their incoming edge (shellsort). */
@@ -311,6 +354,16 @@ function sortByChar(ids: usize, n: i32, chars: usize): void {
     }
     gap = (gap - 1) / 3;
   }
+}
+
+/** Writes node `i`'s record (four 24-bit fields; the fourth's high byte spills over). */
+function setNode(i: i32, edge: u32, first: u32, fail: u32, pop: u32): void {
+  const r = nodes + (<usize>i) * REC;
+  store<u32>(r, edge);
+  store<u32>(r, first, 3);
+  store<u32>(r, fail, 6);
+  store<u16>(r, <u16>pop, 9);
+  store<u8>(r, <u8>(pop >>> 16), 11);
 }
 
 /**
@@ -487,60 +540,66 @@ export function build(
     store<u32>(tPl + vp, pN - start);
   }
 
-  // Final compact block, renumbered in BFS order. Pool entries carry token lengths.
-  const size = blockSize(nn, vocab, pN);
-  const block = heap.alloc(size);
-  store<i32>(block, MAGIC);
-  store<i32>(block, VERSION, 4);
-  store<i32>(block, nn, 8);
-  store<i32>(block, vocab, 12);
-  store<i32>(block, pN, 16);
-  store<i32>(block, 0, 20);
-  store<i32>(block, 0, 24);
-  store<i32>(block, 0, 28);
-  if (model != 0) heap.free(model);
-  attachBlock(block);
-  for (let i: i32 = 0; i < pN; i++) {
-    const t = load<i32>(tPool + (<usize>i) * 4);
-    store<i32>(pool + (<usize>i) * 8, t);
-    store<u32>(pool + (<usize>i) * 8, load<u32>(tLen + (<usize>t) * 4), 4);
+  // Final compact block, renumbered in BFS order. A node's pops are inline when they are
+  // one token; only the others take pool lists (entry 0 is the shared empty list).
+  let status = nn >= MAX_NODES ? E_TOO_LARGE : E_OK;
+  let poolN: i32 = 1;
+  for (let v = 2; v < nn; v++) {
+    const pl = load<u32>(tPl + (<usize>v) * 4);
+    if (pl > MAX_POPS) status = E_TOO_LARGE;
+    if (pl > 1) poolN += 1 + <i32>pl;
   }
-  let status = E_OK;
-  for (let i = 0; i < nn; i++) {
-    const v = load<i32>(order + (<usize>i) * 4);
-    const vp = (<usize>v) * 4;
-    const r = nodes + (<usize>i) * REC;
-    const n = load<i32>(cnt + vp);
-    const first = n > 0
-      ? load<i32>(rank + (<usize>load<i32>(grouped + (<usize>load<i32>(csr + vp)) * 4)) * 4)
-      : 0;
-    const f = load<i32>(tFail + vp);
-    const ps = load<u32>(tPs + vp);
-    const pl = load<u32>(tPl + vp);
-    if (n > 0xFFFF || pl > 0x7FFF) status = E_TOO_LARGE;
-    let meta = (<u32>n & 0xFFFF) | ((pl & 0x7FFF) << 16);
-    let pop = ps;
-    if (pl == 1) {
-      const t = load<i32>(tPool + (<usize>ps) * 4);
-      const l = load<u32>(tLen + (<usize>t) * 4);
-      if (l <= 255 && t < 0x1000000) {
-        meta |= INLINE;
-        pop = (<u32>t) | (l << 24);
+  if (poolN >= MAX_NODES) status = E_TOO_LARGE;
+  for (let t = 0; t < vocab; t++) {
+    if (load<u32>(tLen + (<usize>t) * 4) > 0xFFFF) status = E_TOO_LARGE;
+  }
+  if (status == E_OK) {
+    const block = heap.alloc(blockSize(nn, vocab, poolN));
+    store<i32>(block, MAGIC);
+    store<i32>(block, VERSION, 4);
+    store<i32>(block, nn, 8);
+    store<i32>(block, vocab, 12);
+    store<i32>(block, poolN, 16);
+    store<i32>(block, 0, 20);
+    store<i32>(block, 0, 24);
+    store<i32>(block, 0, 28);
+    if (model != 0) heap.free(model);
+    attachBlock(block);
+    store<u32>(pool, 0);
+    let firstChild: u32 = 2;
+    let pAt: u32 = 1;
+    for (let i = 0; i < nn; i++) {
+      const v = load<i32>(order + (<usize>i) * 4);
+      const vp = (<usize>v) * 4;
+      const f = load<i32>(tFail + vp);
+      const ps = load<u32>(tPs + vp);
+      const pl = load<u32>(tPl + vp);
+      let edge = load<u32>(eChar + vp);
+      let pop: u32 = 0;
+      if (pl == 1) {
+        edge |= INLINE;
+        pop = load<u32>(tPool + (<usize>ps) * 4);
+      } else if (pl > 1) {
+        pop = pAt;
+        store<u32>(pool + (<usize>pAt) * 4, pl);
+        memory.copy(pool + (<usize>(pAt + 1)) * 4, tPool + (<usize>ps) * 4, (<usize>pl) * 4);
+        pAt += 1 + pl;
+      }
+      setNode(i, edge, firstChild, f < 0 ? NONE : load<u32>(rank + (<usize>f) * 4), pop);
+      firstChild += load<u32>(cnt + vp);
+    }
+    setNode(nn, 0, <u32>nn, NONE, 0);
+    for (let r = 0; r < 2; r++) {
+      for (let cp: u32 = 0; cp < 128; cp++) {
+        const c = htFind(tHt, tMask, r, cp);
+        store<i32>(
+          asciiKids + ((<usize>r << 7) + <usize>cp) * 4,
+          c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4),
+        );
       }
     }
-    store<u32>(r, load<u32>(eChar + vp));
-    store<i32>(r, first, 4);
-    store<u32>(r, meta, 8);
-    store<i32>(r, f < 0 ? -1 : load<i32>(rank + (<usize>f) * 4), 12);
-    store<u32>(r, pop, 16);
-  }
-  for (let r = 0; r < 2; r++) {
-    for (let cp: u32 = 0; cp < 128; cp++) {
-      const c = htFind(tHt, tMask, r, cp);
-      store<i32>(
-        asciiKids + ((<usize>r << 7) + <usize>cp) * 4,
-        c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4),
-      );
+    for (let t = 0; t < vocab; t++) {
+      store<u16>(lengths + (<usize>t) * 2, <u16>load<u32>(tLen + (<usize>t) * 4));
     }
   }
 
@@ -559,10 +618,6 @@ export function build(
   heap.free(tPs);
   heap.free(tPl);
   heap.free(tPool);
-  if (status != E_OK) {
-    heap.free(model);
-    model = 0;
-  }
   return status;
 }
 
@@ -667,27 +722,25 @@ function ensureWordCap(n: i32): void {
 /** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
 function popTokens(v: i32): void {
   const r = nodes + (<usize>v) * REC;
-  const meta = load<u32>(r, 8);
-  const pop = load<u32>(r, 16);
-  if (meta & INLINE) {
-    emitPop(<i32>(pop & 0xFFFFFF), <i32>(pop >>> 24));
+  const pop = load<u32>(r, 9) & M24;
+  if (load<u32>(r) & INLINE) {
+    emitPop(pop);
     return;
   }
-  const n = (meta >>> 16) & 0x7FFF;
-  for (let i: u32 = 0; i < n && !failed; i++) {
-    const e = pool + (<usize>(pop + i)) * 8;
-    emitPop(load<i32>(e), load<i32>(e, 4));
-  }
+  const e = pool + (<usize>pop) * 4;
+  const n = load<u32>(e);
+  for (let i: u32 = 1; i <= n && !failed; i++) emitPop(load<u32>(e + (<usize>i) * 4));
 }
 
 // @ts-ignore: decorator
-@inline function emitPop(t: i32, l: i32): void {
+@inline function emitPop(t: u32): void {
+  const l = <i32>load<u16>(lengths + (<usize>t) * 2);
   const last = pos + l - 1;
   if (last >= wordLen) { // only a corrupt model gets here
     failed = true;
     return;
   }
-  emit(t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
+  emit(<i32>t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
   pos += l;
 }
 
@@ -719,7 +772,7 @@ function popTokens(v: i32): void {
       node = next;
       return;
     }
-    const f = node <= SROOT ? -1 : load<i32>(nodes + (<usize>node) * REC, 12);
+    const f = node <= SROOT ? -1 : failOf(<usize>node);
     if (f < 0) {
       failed = true;
       return;
@@ -734,7 +787,7 @@ function endWord(): void {
   if (!inWord) return;
   inWord = false;
   while (!failed && node != SROOT) {
-    const f = node == ROOT ? -1 : load<i32>(nodes + (<usize>node) * REC, 12);
+    const f = node == ROOT ? -1 : failOf(<usize>node);
     if (f < 0) {
       failed = true;
       break;
