@@ -2,8 +2,9 @@
  * `worker_assets`: prepares a model directory as the Worker's static-assets directory.
  * Files up to 24 MiB are linked (or copied); larger ones (weights, external data) are
  * split into parts with a manifest that `edge/assets.ts` reassembles, since Workers
- * assets are limited to 25 MiB a file. Point `assets.directory` in `edge/wrangler.jsonc`
- * at the result.
+ * assets are limited to 25 MiB a file. The tokenizer is precompiled into
+ * `embedge-tokenizer.bin`, so a cold Worker copies its trie instead of building it. Point
+ * `assets.directory` in `edge/wrangler.jsonc` at the result.
  *
  * @example
  * ```sh
@@ -12,6 +13,12 @@
  * @module
  */
 import { PART_BYTES, partName, type PartsManifest } from "../edge/assets.ts";
+import { readModelFiles } from "../src/model/files.ts";
+import {
+  PRECOMPILED_TOKENIZER,
+  precompileModelTokenizer,
+  TOKENIZER_FILES,
+} from "../src/model/tokenizer_files.ts";
 
 /** Writes `outDir` from `modelDir`; returns the number of files split into parts. */
 export async function prepareWorkerAssets(
@@ -54,6 +61,12 @@ export async function prepareWorkerAssets(
     }
   };
   await walk("");
+  const files = await readModelFiles(modelDir, TOKENIZER_FILES).catch(() => undefined);
+  if (files?.get("tokenizer.json") || files?.get("vocab.txt")) {
+    const dst = `${outDir}/${PRECOMPILED_TOKENIZER}`;
+    await Deno.remove(dst).catch(() => {}); // may be a hard link into modelDir
+    await Deno.writeFile(dst, await precompileModelTokenizer(files));
+  }
   return split;
 }
 

@@ -1,8 +1,10 @@
 /**
  * End to end: the Cloudflare Worker (`edge/worker.ts`) under `wrangler dev` (workerd, fully
  * local; wrangler itself runs on Deno), started by the test on 127.0.0.1 with a generated
- * model as its static-assets directory. Every route answers what the same app answers in Deno for the same inputs:
- * identical vectors, tokens, similarities and classifier scores, and the same JSON errors.
+ * model prepared as its static-assets directory by `bin/worker_assets.ts` (so the Worker's
+ * tokenizer comes from the precompiled `embedge-tokenizer.bin`, Deno's from tokenizer.json).
+ * Every route answers what the same app answers in Deno for the same inputs: identical
+ * vectors, tokens, similarities and classifier scores, and the same JSON errors.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
@@ -11,6 +13,8 @@ import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
 import { createApp } from "../edge/app.ts";
 import { startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
+import { prepareWorkerAssets } from "../bin/worker_assets.ts";
+import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
 
 const exists = (p: string) => {
   try {
@@ -46,8 +50,11 @@ Deno.test({
       classifiers: { sentiment: clf },
       batching: { enabled: false },
     });
+    const assetsDir = await Deno.makeTempDir({ prefix: "embedge-worker-assets-" });
+    await prepareWorkerAssets(model.dir, assetsDir);
+    assert(exists(`${assetsDir}/${PRECOMPILED_TOKENIZER}`));
     const worker = await startWranglerDev({
-      assetsDir: model.dir,
+      assetsDir,
       vars: {
         EMBEDGE_MODEL_ID: "worker-test-bert",
         EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",

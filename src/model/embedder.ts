@@ -21,6 +21,7 @@ import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooli
 import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
 import { type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
+import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 
 /** How rows of a batch are padded. */
 export type PaddingStrategy = "longest" | "max_length" | "buckets";
@@ -126,15 +127,14 @@ export class Embedder {
   /**
    * Loads a model from a Hub-layout directory (path, `file:`/`https:` URL) or in-memory
    * files: `config.json`, `tokenizer.json` or `vocab.txt`, `onnx/model.onnx`, optional
-   * `1_Pooling/config.json` and `modules.json`.
+   * `1_Pooling/config.json`, `modules.json` and `embedge-tokenizer.bin` (the precompiled
+   * tokenizer, see tokenizer_files.ts).
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Embedder> {
     const onnxFile = options.onnxFile ?? "onnx/model.onnx";
     const files = await readModelFiles(source, [
       "config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "vocab.txt",
+      ...TOKENIZER_FILES,
       "1_Pooling/config.json",
       "modules.json",
       onnxFile,
@@ -158,22 +158,7 @@ export class Embedder {
         "model",
       );
     }
-    let tokenizer: Tokenizer;
-    if (files.get("tokenizer.json")) {
-      tokenizer = await Tokenizer.fromTokenizerJson(
-        text("tokenizer.json"),
-        json("tokenizer_config.json"),
-        {},
-        options.tokenizerWasm,
-      );
-    } else if (files.get("vocab.txt")) {
-      const tc = json("tokenizer_config.json");
-      tokenizer = await Tokenizer.fromVocab(text("vocab.txt")!, {
-        ...(tc?.do_lower_case === false ? { lowercase: false } : {}),
-      }, options.tokenizerWasm);
-    } else {
-      throw new ModelLoadError(`${files.name}: no tokenizer.json or vocab.txt`, "model");
-    }
+    const tokenizer = await loadModelTokenizer(files, options.tokenizerWasm);
     // Large exports keep weights in external data files next to the graph.
     const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
     const externalData = [];

@@ -1,0 +1,124 @@
+/**
+ * A model's tokenizer from its files: `tokenizer.json` (with `tokenizer_config.json`) or
+ * `vocab.txt`, or — much faster to start — the precompiled form `embedge-tokenizer.bin`
+ * that `precompileModelTokenizer` writes next to them (the Worker's assets get one). The
+ * precompiled file carries a SHA-256 of the source files it was built from; when those
+ * files are present and differ, it is stale and the tokenizer is built from the source.
+ *
+ * @example
+ * ```ts
+ * import { readModelFiles } from "./files.ts";
+ * import { loadModelTokenizer, precompileModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
+ * const files = await readModelFiles("../shared/models/all-MiniLM-L6-v2", TOKENIZER_FILES);
+ * const bin = await precompileModelTokenizer(files);
+ * const fast = await loadModelTokenizer(
+ *   { name: "precompiled", get: (p) => (p === "embedge-tokenizer.bin" ? bin : undefined) },
+ * );
+ * console.log(fast.encode("I love Paris.").ids); // [101, 1045, 2293, 3000, 1012, 102]
+ * ```
+ * @module
+ */
+import { ModelLoadError, TokenizerLoadError } from "../errors.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { WasmSource } from "../tokenizer/wasm.ts";
+import type { ModelFiles } from "./files.ts";
+
+/** The precompiled tokenizer's file name in a model directory. */
+export const PRECOMPILED_TOKENIZER = "embedge-tokenizer.bin";
+
+/** The files a model's tokenizer can come from. */
+export const TOKENIZER_FILES = [
+  PRECOMPILED_TOKENIZER,
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+];
+
+const SOURCE_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt"];
+const DIGEST_BYTES = 32;
+
+/**
+ * SHA-256 over the source files present: of each file's name and digest (no copy of the
+ * files, whose fresh pages would cost more than the hashing).
+ */
+async function sourceDigest(files: ModelFiles): Promise<Uint8Array | undefined> {
+  const present = SOURCE_FILES.filter((name) => files.get(name));
+  if (present.length === 0) return undefined;
+  const digests = await Promise.all(
+    present.map((name) => crypto.subtle.digest("SHA-256", files.get(name) as BufferSource)),
+  );
+  const list = present.map((name, i) => `${name} ${toHex(new Uint8Array(digests[i]))}\n`);
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(list.join(""))),
+  );
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromSource(files: ModelFiles, wasm?: WasmSource): Promise<Tokenizer> {
+  const text = (f: string) => new TextDecoder().decode(files.get(f));
+  let tokenizerConfig: { do_lower_case?: boolean } | undefined;
+  if (files.get("tokenizer_config.json")) {
+    try {
+      tokenizerConfig = JSON.parse(text("tokenizer_config.json"));
+    } catch (cause) {
+      throw new ModelLoadError(
+        `${files.name}: tokenizer_config.json is not valid JSON`,
+        "tokenizer_config.json",
+        { cause },
+      );
+    }
+  }
+  if (files.get("tokenizer.json")) {
+    return Tokenizer.fromTokenizerJson(text("tokenizer.json"), tokenizerConfig, {}, wasm);
+  }
+  if (files.get("vocab.txt")) {
+    const options = tokenizerConfig?.do_lower_case === false ? { lowercase: false } : {};
+    return Tokenizer.fromVocab(text("vocab.txt"), options, wasm);
+  }
+  throw new ModelLoadError(`${files.name}: no tokenizer.json or vocab.txt`, "model");
+}
+
+/**
+ * The model's tokenizer: from `embedge-tokenizer.bin` when it is present and matches the
+ * source files (or there are none), else built from `tokenizer.json` / `vocab.txt`.
+ * A damaged precompiled file with no source to fall back on is a ModelLoadError.
+ */
+export async function loadModelTokenizer(
+  files: ModelFiles,
+  wasm?: WasmSource,
+): Promise<Tokenizer> {
+  const bin = files.get(PRECOMPILED_TOKENIZER);
+  if (!bin) return fromSource(files, wasm);
+  const digest = await sourceDigest(files);
+  const stale = digest !== undefined &&
+    (bin.length < DIGEST_BYTES || digest.some((b, i) => b !== bin[i]));
+  if (stale) return fromSource(files, wasm);
+  try {
+    return await Tokenizer.fromBytes(bin.subarray(DIGEST_BYTES), wasm);
+  } catch (cause) {
+    if (!(cause instanceof TokenizerLoadError)) throw cause;
+    if (digest !== undefined) return fromSource(files, wasm); // e.g. an older format
+    throw new ModelLoadError(
+      `${files.name}: ${PRECOMPILED_TOKENIZER} cannot be loaded (${cause.message})`,
+      PRECOMPILED_TOKENIZER,
+      { cause },
+    );
+  }
+}
+
+/** The bytes of `embedge-tokenizer.bin` for a model's tokenizer source files. */
+export async function precompileModelTokenizer(
+  files: ModelFiles,
+  wasm?: WasmSource,
+): Promise<Uint8Array> {
+  const digest = await sourceDigest(files);
+  if (!digest) throw new ModelLoadError(`${files.name}: no tokenizer.json or vocab.txt`, "model");
+  const bytes = (await fromSource(files, wasm)).toBytes();
+  const out = new Uint8Array(DIGEST_BYTES + bytes.length);
+  out.set(digest);
+  out.set(bytes, DIGEST_BYTES);
+  return out;
+}
