@@ -69,12 +69,16 @@ async function denoServer(batching: boolean): Promise<Target> {
   };
 }
 
-async function worker(): Promise<Target> {
+async function worker(batching: boolean): Promise<Target> {
   const assetsDir = new URL("../.cache/bench-minilm-structure-assets/", import.meta.url).pathname;
   await prepareWorkerAssets(modelDir, assetsDir); // the 87 MiB external data in parts
   const w = await startWranglerDev({
     assetsDir,
-    vars: { EMBEDGE_MODEL_ID: "all-MiniLM-L6-v2 structure", EMBEDGE_LOG: "off" },
+    vars: {
+      EMBEDGE_MODEL_ID: "all-MiniLM-L6-v2 structure",
+      EMBEDGE_LOG: "off",
+      EMBEDGE_BATCHING: batching ? "on" : "off",
+    },
   });
   return { url: w.url, rss: () => groupRssMiB(w.pgid), stop: w.stop };
 }
@@ -140,8 +144,8 @@ let workerResult: Awaited<ReturnType<typeof run>> | undefined;
 if (values.worker && !values.quick) {
   try {
     Deno.statSync(WRANGLER);
-    // one isolate, one request per session.run (the Worker's default)
-    workerResult = await run("Worker (wrangler dev)", false, worker);
+    // one isolate, dynamic batching on (the Worker's default)
+    workerResult = await run("Worker (wrangler dev)", true, () => worker(true));
     console.error(`worker: ${workerResult.throughputPerSec.toFixed(1)} req/s`);
   } catch (e) {
     console.error(`worker run skipped: ${e}`);

@@ -1,14 +1,17 @@
 /**
  * The Cloudflare Workers entry point: the same Hono app as `edge/deno.ts`, with the model
- * read from the static-assets binding `ASSETS` (a Hub-layout model directory; under
- * `wrangler dev` a local directory) and both WebAssembly modules imported as modules,
- * because workerd refuses to compile wasm from bytes.
+ * read from an R2 bucket (`MODEL_BUCKET`) or from the static-assets binding `ASSETS` (a
+ * Hub-layout model directory; under `wrangler dev` a local directory or the local R2
+ * simulation) and both WebAssembly modules imported as modules, because workerd refuses
+ * to compile wasm from bytes.
  *
- * Bindings and variables (see `edge/wrangler.jsonc`): `ASSETS` (the model directory, as
- * prepared by `bin/worker_assets.ts` when a file exceeds the 25 MiB asset limit),
- * `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
- * (a secret), `EMBEDGE_BATCHING` (`on` to batch concurrent requests of one isolate; off by
- * default), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the assets directory).
+ * Bindings and variables (see `edge/wrangler.jsonc`): `MODEL_BUCKET` (an R2 bucket holding
+ * the model directory under the key prefix `EMBEDGE_MODEL_PREFIX`, e.g. `minilm/`; objects
+ * have no 25 MiB limit) or else `ASSETS` (the model directory, as prepared by
+ * `bin/worker_assets.ts`: files over the 25 MiB asset limit in parts, the tokenizer
+ * precompiled), `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
+ * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
+ * isolate; on by default, and tested under `wrangler dev`), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory).
  *
  * The model loads on the first request (workerd allows no I/O at module scope) and stays
  * for the life of the isolate; a failed load is retried on the next request.
@@ -35,9 +38,16 @@ interface AssetsBinding {
   fetch(request: Request | string): Promise<Response>;
 }
 
+/** The part of a Workers `R2Bucket` binding that is used here. */
+interface R2BucketBinding {
+  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+}
+
 /** The Worker's environment. */
 export interface WorkerEnv {
-  ASSETS: AssetsBinding;
+  ASSETS?: AssetsBinding;
+  MODEL_BUCKET?: R2BucketBinding;
+  EMBEDGE_MODEL_PREFIX?: string;
   EMBEDGE_MODEL_ID?: string;
   EMBEDGE_API_KEY?: string;
   EMBEDGE_BATCHING?: string;
@@ -57,8 +67,22 @@ function assetReader(assets: AssetsBinding) {
   };
 }
 
+/** Reads one file of the model directory under `prefix` in an R2 bucket. */
+function r2Reader(bucket: R2BucketBinding, prefix: string) {
+  return async function r2Object(path: string): Promise<Uint8Array | undefined> {
+    const object = await bucket.get(prefix + path);
+    return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
+  };
+}
+
 async function start(env: WorkerEnv): Promise<Hono> {
-  const read = partedReader(assetReader(env.ASSETS)); // large files are stored as parts
+  const source = env.MODEL_BUCKET
+    ? r2Reader(env.MODEL_BUCKET, env.EMBEDGE_MODEL_PREFIX ?? "")
+    : env.ASSETS
+    ? assetReader(env.ASSETS)
+    : undefined;
+  if (!source) throw new Error("no MODEL_BUCKET (R2) or ASSETS binding holds the model");
+  const read = partedReader(source); // files over the asset limit are stored as parts
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
@@ -68,14 +92,14 @@ async function start(env: WorkerEnv): Promise<Hono> {
   for (const spec of (env.EMBEDGE_CLASSIFIERS ?? "").split(",").filter(Boolean)) {
     const [name, path] = spec.split("=");
     const bytes = await read(path);
-    if (!bytes) throw new Error(`EMBEDGE_CLASSIFIERS: ${path} is not in the assets directory`);
+    if (!bytes) throw new Error(`EMBEDGE_CLASSIFIERS: ${path} is not in the model directory`);
     classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)); // checked by createApp
   }
   return createApp(embedder, {
     classifiers,
     apiKey: env.EMBEDGE_API_KEY,
     log: env.EMBEDGE_LOG !== "off",
-    batching: { enabled: env.EMBEDGE_BATCHING === "on" },
+    batching: { enabled: env.EMBEDGE_BATCHING !== "off" },
   });
 }
 

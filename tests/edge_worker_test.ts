@@ -26,6 +26,32 @@ const exists = (p: string) => {
 };
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(WRANGLER);
 
+/** Deep equality of JSON values, except numbers: their largest difference goes to `diff`. */
+function compare(a: unknown, b: unknown, where: string, diff: { max: number }): void {
+  if (typeof a === "number" && typeof b === "number") {
+    diff.max = Math.max(diff.max, Math.abs(a - b));
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    assertEquals(a.length, b.length, where);
+    a.forEach((x, i) => compare(x, b[i], `${where}[${i}]`, diff));
+    return;
+  }
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    assertEquals(Object.keys(a).sort(), Object.keys(b).sort(), where);
+    for (const k of Object.keys(a)) {
+      compare(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        `${where}.${k}`,
+        diff,
+      );
+    }
+    return;
+  }
+  assertEquals(a, b, where);
+}
+
 Deno.test({
   name: "Worker under wrangler dev answers every route like the Deno app (same vectors)",
   ignore,
@@ -94,41 +120,69 @@ Deno.test({
         { path: "/info", init: {} },
         { path: "/health", init: {} },
       ];
-      let maxDiff = 0;
-      const compare = (a: unknown, b: unknown, where: string): void => {
-        if (typeof a === "number" && typeof b === "number") {
-          maxDiff = Math.max(maxDiff, Math.abs(a - b));
-          return;
-        }
-        if (Array.isArray(a) && Array.isArray(b)) {
-          assertEquals(a.length, b.length, where);
-          a.forEach((x, i) => compare(x, b[i], `${where}[${i}]`));
-          return;
-        }
-        if (a && b && typeof a === "object" && typeof b === "object") {
-          assertEquals(Object.keys(a).sort(), Object.keys(b).sort(), where);
-          for (const k of Object.keys(a)) {
-            compare(
-              (a as Record<string, unknown>)[k],
-              (b as Record<string, unknown>)[k],
-              `${where}.${k}`,
-            );
-          }
-          return;
-        }
-        assertEquals(a, b, where);
-      };
+      const diff = { max: 0 };
       for (const c of cases) {
         const w = await fetch(worker.url + c.path, c.init);
         const d = await deno.request(c.path, c.init);
         const label = `${c.path} ${c.init.body ?? ""}`;
         assertEquals(w.status, d.status, `${label}: ${await w.clone().text()}`);
         assert(w.headers.get("content-type")?.includes("json"), label);
-        compare(await w.json(), await d.json(), label);
+        compare(await w.json(), await d.json(), label, diff);
       }
-      assertEquals(maxDiff, 0, "the Worker's numbers differ from Deno's");
+      assertEquals(diff.max, 0, "the Worker's numbers differ from Deno's");
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       assert(metrics.includes("embedge_requests_total"), metrics.slice(0, 200));
+    } catch (e) {
+      console.error(worker.log().slice(-3000));
+      throw e;
+    } finally {
+      await worker.stop();
+      await embedder.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Worker with the model in R2 (local) and batching on: concurrent requests get Deno's vectors",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const model = await makeTestModel({ seed: 43, layers: 1 });
+    const embedder = await Embedder.load(model.dir, { modelId: "r2-bert" });
+    const deno = createApp(embedder, { log: false, batching: { enabled: false } });
+    const worker = await startWranglerDev({
+      r2: { dir: model.dir, prefix: "models/r2-bert/" },
+      vars: { EMBEDGE_MODEL_ID: "r2-bert", EMBEDGE_BATCHING: "on", EMBEDGE_LOG: "off" },
+    });
+    try {
+      const info = await (await fetch(`${worker.url}/info`)).json();
+      assertEquals([info.model_id, info.limits.dynamic_batching], ["r2-bert", true]);
+      const words = "the of and to in love hate Paris traffic weather city river night".split(" ");
+      const texts = Array.from(
+        { length: 24 },
+        (_, i) => Array.from({ length: 1 + (i * 7) % 19 }, (_, j) => words[(i + j) % 13]).join(" "),
+      );
+      const request = (t: string) => ({
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs: t }),
+      });
+      // all at once, so that the Worker's batcher groups them across requests
+      const answers = await Promise.all(
+        texts.map((t) => fetch(`${worker.url}/embed`, request(t)).then((r) => r.json())),
+      );
+      const diff = { max: 0 };
+      for (const [i, t] of texts.entries()) {
+        compare(answers[i], await (await deno.request("/embed", request(t))).json(), t, diff);
+      }
+      // batching pads rows to a shared length; the vectors stay equal to rounding
+      assert(diff.max < 1e-5, `max difference ${diff.max}`);
+      const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+      const count = Number(metrics.match(/^embedge_batch_inputs_count (\d+)/m)?.[1]);
+      const sum = Number(metrics.match(/^embedge_batch_inputs_sum (\d+)/m)?.[1]);
+      assertEquals(sum, texts.length, metrics);
+      assert(count < texts.length, `no request shared a batch: ${count} batches`);
     } catch (e) {
       console.error(worker.log().slice(-3000));
       throw e;

@@ -1,8 +1,9 @@
 /**
  * Starts the Cloudflare Worker (`edge/worker.ts`) under `wrangler dev` (workerd, fully
  * local; wrangler itself runs on Deno) on 127.0.0.1 with a model directory as its static
- * assets, for the end-to-end test and the load benchmark. The process runs in its own
- * process group so that `stop()` ends wrangler and workerd together.
+ * assets or in its R2 bucket (wrangler's local R2 simulation, seeded through miniflare),
+ * for the end-to-end tests and the load benchmark. The process runs in its own process
+ * group so that `stop()` ends wrangler and workerd together.
  *
  * @example
  * ```ts
@@ -13,6 +14,7 @@
  * ```
  * @module
  */
+import { Miniflare } from "miniflare";
 import { freePort } from "./local_server.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -30,10 +32,12 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** Options of `startWranglerDev`. */
+/** Options of `startWranglerDev`: the model comes from `assetsDir` or `r2`. */
 export interface WranglerDevOptions {
   /** The model directory served through the `ASSETS` binding. */
-  assetsDir: string;
+  assetsDir?: string;
+  /** A model directory uploaded to the local R2 bucket bound as `MODEL_BUCKET`. */
+  r2?: { dir: string; prefix: string };
   /** Worker variables (`EMBEDGE_MODEL_ID`, `EMBEDGE_CLASSIFIERS`, …). */
   vars?: Record<string, string>;
   /** Seconds to wait for `/health` (default 120). */
@@ -43,6 +47,12 @@ export interface WranglerDevOptions {
 /** Writes a wrangler config for the model and starts `wrangler dev`; resolves when `/health` answers. */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   const dir = await Deno.makeTempDir({ prefix: "embedge-worker-" });
+  const absolute = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  const vars = { ...options.vars };
+  if (options.r2) {
+    await seedLocalR2(`${dir}/state`, R2_BUCKET, options.r2.dir, options.r2.prefix);
+    vars.EMBEDGE_MODEL_PREFIX = options.r2.prefix;
+  }
   await Deno.writeTextFile(
     `${dir}/wrangler.jsonc`,
     JSON.stringify({
@@ -52,14 +62,17 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       alias: {
         "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
       },
-      assets: {
-        directory: options.assetsDir.startsWith("/")
-          ? options.assetsDir
-          : `${Deno.cwd()}/${options.assetsDir}`,
-        binding: "ASSETS",
-        run_worker_first: true,
-      },
-      vars: options.vars ?? {},
+      ...(options.assetsDir
+        ? {
+          assets: {
+            directory: absolute(options.assetsDir),
+            binding: "ASSETS",
+            run_worker_first: true,
+          },
+        }
+        : {}),
+      ...(options.r2 ? { r2_buckets: [{ binding: "MODEL_BUCKET", bucket_name: R2_BUCKET }] } : {}),
+      vars,
     }),
   );
   const port = freePort();
@@ -78,6 +91,8 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       String(port),
       "--log-level",
       "warn",
+      "--persist-to",
+      `${dir}/state`,
     ],
     cwd: dir,
     env: { WRANGLER_SEND_METRICS: "false", CI: "1", NO_UPDATE_NOTIFIER: "1", HOME: dir },
@@ -111,6 +126,47 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   }
   await stop();
   throw new Error(`wrangler dev did not serve the Worker:\n${out.join("").slice(-4000)}`);
+}
+
+const R2_BUCKET = "embedge-models";
+
+/**
+ * Uploads every file under `dir` to `bucket` as `prefix + relative path`, in the layout
+ * `wrangler dev --persist-to persistDir` reads its local R2 from (`persistDir/v3/r2`).
+ */
+export async function seedLocalR2(
+  persistDir: string,
+  bucket: string,
+  dir: string,
+  prefix: string,
+): Promise<number> {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
+    r2Buckets: { BUCKET: bucket },
+    defaultPersistRoot: `${persistDir}/v3`,
+  });
+  let n = 0;
+  try {
+    // (miniflare's declared type for the bucket is not the R2 API it returns)
+    const r2 = await mf.getR2Bucket("BUCKET") as unknown as {
+      put(key: string, value: Uint8Array): Promise<unknown>;
+    };
+    const walk = async (rel: string): Promise<void> => {
+      for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) {
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory) await walk(path);
+        else {
+          await r2.put(prefix + path, await Deno.readFile(`${dir}/${path}`));
+          n++;
+        }
+      }
+    };
+    await walk("");
+  } finally {
+    await mf.dispose();
+  }
+  return n;
 }
 
 /** Resident memory (MiB) of every process in a process group (wrangler + workerd). */
