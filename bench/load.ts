@@ -102,6 +102,7 @@ async function run(server: string, batching: boolean, start: () => Promise<Targe
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ inputs: text }),
+          signal: AbortSignal.timeout(60_000), // a stalled server counts errors, not forever
         });
         await res.arrayBuffer();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
@@ -144,8 +145,8 @@ let workerResult: Awaited<ReturnType<typeof run>> | undefined;
 if (values.worker && !values.quick) {
   try {
     Deno.statSync(WRANGLER);
-    // one isolate, dynamic batching on (the Worker's default)
-    workerResult = await run("Worker (wrangler dev)", true, () => worker(true));
+    // one isolate, one request per session.run (the Worker's default)
+    workerResult = await run("Worker (wrangler dev)", false, () => worker(false));
     console.error(`worker: ${workerResult.throughputPerSec.toFixed(1)} req/s`);
   } catch (e) {
     console.error(`worker run skipped: ${e}`);

@@ -10,8 +10,8 @@
  * have no 25 MiB limit) or else `ASSETS` (the model directory, as prepared by
  * `bin/worker_assets.ts`: files over the 25 MiB asset limit in parts, the tokenizer
  * precompiled), `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
- * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
- * isolate; on by default, and tested under `wrangler dev`), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory).
+ * (a secret), `EMBEDGE_BATCHING` (`on` to batch the concurrent requests of an isolate;
+ * tested under `wrangler dev`, but off by default: one 60 s load run with it stalled), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory).
  *
  * The model loads on the first request (workerd allows no I/O at module scope) and stays
  * for the life of the isolate; a failed load is retried on the next request.
@@ -99,7 +99,7 @@ async function start(env: WorkerEnv): Promise<Hono> {
     classifiers,
     apiKey: env.EMBEDGE_API_KEY,
     log: env.EMBEDGE_LOG !== "off",
-    batching: { enabled: env.EMBEDGE_BATCHING !== "off" },
+    batching: { enabled: env.EMBEDGE_BATCHING === "on" },
   });
 }
 

@@ -84,7 +84,6 @@ Deno.test({
       vars: {
         EMBEDGE_MODEL_ID: "worker-test-bert",
         EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",
-        EMBEDGE_BATCHING: "off", // as the Deno app here (GET /info says so)
         EMBEDGE_LOG: "off",
       },
     });

@@ -113,6 +113,12 @@ Deno.test({
     await assertRejects(() => Tokenizer.fromVocab(""), TokenizerLoadError, "empty");
     await assertRejects(() => Tokenizer.fromVocab("a\nb\n"), TokenizerLoadError, "unkToken");
     await assertRejects(() => Tokenizer.fromTokenizerJson("{not json"), TokenizerLoadError);
+    // past the trie's 16-bit token lengths: an error, not a truncated length
+    await assertRejects(
+      () => Tokenizer.fromVocab(`[PAD]\n[UNK]\n[CLS]\n[SEP]\n${"a".repeat(65536)}\n`),
+      TokenizerLoadError,
+      "too large",
+    );
     await assertRejects(
       () => Tokenizer.fromTokenizerJson({ model: { type: "BPE", vocab: {} } }),
       TokenizerLoadError,

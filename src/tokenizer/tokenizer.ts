@@ -306,7 +306,13 @@ export class Tokenizer {
     w.free(text);
     w.free(entries);
     w.free(pre);
-    if (status !== 0) throw new TokenizerLoadError(`building the vocabulary failed (${status})`);
+    if (status !== 0) {
+      throw new TokenizerLoadError(
+        status === -3
+          ? "the vocabulary is too large for the trie (over 16M nodes, or a token over 65535 chars)"
+          : `building the vocabulary failed (${status})`,
+      );
+    }
   }
 
   /** Bytes of WebAssembly memory this tokenizer holds (model, buffers). */

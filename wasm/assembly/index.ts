@@ -37,7 +37,9 @@ import {
 const E_OK: i32 = 0;
 const E_BAD_MODEL: i32 = -1;
 const E_NO_MODEL: i32 = -2;
-const E_TOO_LARGE: i32 = -3; // a node with more than 1023 failure pops
+// a vocabulary past the model's field widths: 16M trie nodes or pool entries, a node with
+// more than 65535 failure pops, a token longer than 65535 characters
+const E_TOO_LARGE: i32 = -3;
 
 // ---------------------------------------------------------------- Unicode helpers
 
