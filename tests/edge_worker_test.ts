@@ -12,7 +12,7 @@ import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
 import { createApp } from "../edge/app.ts";
-import { startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
+import { startWranglerDev, WRANGLER, type WranglerDev } from "../src/testing/wrangler_dev.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
 
@@ -25,6 +25,19 @@ const exists = (p: string) => {
   }
 };
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(WRANGLER);
+
+/** Runs `check`; prints the Worker's log when it fails; stops the Worker and the model. */
+async function checking(worker: WranglerDev, embedder: Embedder, check: () => Promise<void>) {
+  try {
+    await check();
+  } catch (e) {
+    console.error(worker.log().slice(-3000));
+    throw e;
+  } finally {
+    await worker.stop();
+    await embedder.close();
+  }
+}
 
 /** Deep equality of JSON values, except numbers: their largest difference goes to `diff`. */
 function compare(a: unknown, b: unknown, where: string, diff: { max: number }): void {
@@ -87,7 +100,7 @@ Deno.test({
         EMBEDGE_LOG: "off",
       },
     });
-    try {
+    await checking(worker, embedder, async () => {
       const post = (path: string, body: unknown) => ({
         path,
         init: {
@@ -132,13 +145,7 @@ Deno.test({
       assertEquals(diff.max, 0, "the Worker's numbers differ from Deno's");
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       assert(metrics.includes("embedge_requests_total"), metrics.slice(0, 200));
-    } catch (e) {
-      console.error(worker.log().slice(-3000));
-      throw e;
-    } finally {
-      await worker.stop();
-      await embedder.close();
-    }
+    });
   },
 });
 
@@ -155,7 +162,7 @@ Deno.test({
       r2: { dir: model.dir, prefix: "models/r2-bert/" },
       vars: { EMBEDGE_MODEL_ID: "r2-bert", EMBEDGE_BATCHING: "on", EMBEDGE_LOG: "off" },
     });
-    try {
+    await checking(worker, embedder, async () => {
       const info = await (await fetch(`${worker.url}/info`)).json();
       assertEquals([info.model_id, info.limits.dynamic_batching], ["r2-bert", true]);
       const words = "the of and to in love hate Paris traffic weather city river night".split(" ");
@@ -183,12 +190,6 @@ Deno.test({
       const sum = Number(metrics.match(/^embedge_batch_inputs_sum (\d+)/m)?.[1]);
       assertEquals(sum, texts.length, metrics);
       assert(count < texts.length, `no request shared a batch: ${count} batches`);
-    } catch (e) {
-      console.error(worker.log().slice(-3000));
-      throw e;
-    } finally {
-      await worker.stop();
-      await embedder.close();
-    }
+    });
   },
 });
