@@ -19,7 +19,7 @@ import type { WasmSource } from "../tokenizer/wasm.ts";
 import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
 import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
-import { type ModelSource, readModelFiles } from "./files.ts";
+import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 
@@ -141,16 +141,7 @@ export class Embedder {
     ]);
     const modelId = options.modelId ??
       (files.name.replace(/\/+$/, "").split("/").pop() || files.name);
-    const text = (f: string) => files.get(f) && new TextDecoder().decode(files.get(f)!);
-    const json = (f: string) => {
-      const t = text(f);
-      if (t === undefined) return undefined;
-      try {
-        return JSON.parse(t);
-      } catch (cause) {
-        throw new ModelLoadError(`${files.name}: ${f} is not valid JSON`, f, { cause });
-      }
-    };
+    const json = (f: string) => modelJson(files, f);
     const onnx = files.get(onnxFile);
     if (!onnx) {
       throw new ModelLoadError(

@@ -85,3 +85,14 @@ async function fetchOptional(url: URL): Promise<Uint8Array | undefined> {
     return undefined; // missing file (Deno's fetch of a missing file: URL rejects)
   }
 }
+
+/** Parses the JSON file `path` of a model (`undefined` when absent); bad JSON is a ModelLoadError. */
+export function modelJson(files: ModelFiles, path: string): unknown {
+  const bytes = files.get(path);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new ModelLoadError(`${files.name}: ${path} is not valid JSON`, path, { cause });
+  }
+}

@@ -21,7 +21,7 @@
 import { ModelLoadError, TokenizerLoadError } from "../errors.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
-import type { ModelFiles } from "./files.ts";
+import { type ModelFiles, modelJson } from "./files.ts";
 
 /** The precompiled tokenizer's file name in a model directory. */
 export const PRECOMPILED_TOKENIZER = "embedge-tokenizer.bin";
@@ -59,18 +59,9 @@ function toHex(bytes: Uint8Array): string {
 
 function fromSource(files: ModelFiles, wasm?: WasmSource): Promise<Tokenizer> {
   const text = (f: string) => new TextDecoder().decode(files.get(f));
-  let tokenizerConfig: { do_lower_case?: boolean } | undefined;
-  if (files.get("tokenizer_config.json")) {
-    try {
-      tokenizerConfig = JSON.parse(text("tokenizer_config.json"));
-    } catch (cause) {
-      throw new ModelLoadError(
-        `${files.name}: tokenizer_config.json is not valid JSON`,
-        "tokenizer_config.json",
-        { cause },
-      );
-    }
-  }
+  const tokenizerConfig = modelJson(files, "tokenizer_config.json") as
+    | { do_lower_case?: boolean }
+    | undefined;
   if (files.get("tokenizer.json")) {
     return Tokenizer.fromTokenizerJson(text("tokenizer.json"), tokenizerConfig, {}, wasm);
   }

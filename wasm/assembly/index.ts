@@ -152,7 +152,7 @@ const NONE: u32 = 0xFFFFFF; // no failure link
 const MAX_NODES: i32 = 0xFFFFFF; // ids and pool indices fit 24 bits, NONE excluded
 const MAX_POPS: u32 = 0xFFFF; // failure pops of one node
 
-// The four fields of node v's record (a u32 load at a 3-byte offset, masked to 24 bits).
+// The fields of node v's record (u32 loads at 3-byte offsets, masked to 24 bits).
 // @ts-ignore: decorator
 @inline function edgeOf(v: usize): u32 {
   return load<u32>(nodes + v * REC) & CP_MASK;
@@ -165,6 +165,14 @@ const MAX_POPS: u32 = 0xFFFF; // failure pops of one node
 @inline function failOf(v: usize): i32 {
   const f = load<u32>(nodes + v * REC, 6) & M24;
   return f == NONE ? -1 : <i32>f;
+}
+// @ts-ignore: decorator
+@inline function popOf(v: usize): u32 {
+  return load<u32>(nodes + v * REC, 9) & M24;
+}
+// @ts-ignore: decorator
+@inline function isInline(v: usize): bool {
+  return (load<u32>(nodes + v * REC) & INLINE) != 0;
 }
 
 // @ts-ignore: decorator
@@ -304,14 +312,13 @@ function validModel(): bool {
   let bad = firstOf(0) != 2 || firstOf(n) != n || failOf(0) != -1 || failOf(1) != -1 ||
     load<u32>(pool) != 0;
   for (let v: u32 = 0; v < n; v++) {
-    const r = nodes + (<usize>v) * REC;
     const first = firstOf(v);
     const end = firstOf(v + 1);
-    const pop = load<u32>(r, 9) & M24;
+    const pop = popOf(v);
     bad |= v >= 2 && <u32>(failOf(v) + 1) > v; // f(v) in [-1, v)
     if (end < first || end > n) return false; // the scan below must stay in the table
     bad |= end > first && first <= v;
-    if (load<u32>(r) & INLINE) {
+    if (isInline(v)) {
       bad |= pop >= vocab || load<u16>(lengths + (<usize>pop) * 2) == 0;
     } else {
       if (pop >= poolN) return false;
@@ -723,9 +730,8 @@ function ensureWordCap(n: i32): void {
 
 /** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
 function popTokens(v: i32): void {
-  const r = nodes + (<usize>v) * REC;
-  const pop = load<u32>(r, 9) & M24;
-  if (load<u32>(r) & INLINE) {
+  const pop = popOf(<usize>v);
+  if (isInline(<usize>v)) {
     emitPop(pop);
     return;
   }
