@@ -96,6 +96,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     ],
     cwd: dir,
     env: { WRANGLER_SEND_METRICS: "false", CI: "1", NO_UPDATE_NOTIFIER: "1", HOME: dir },
+    stdin: "null", // wrangler must not read (or hold) the caller's terminal
     stdout: "piped",
     stderr: "piped",
   }).spawn();
