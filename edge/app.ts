@@ -24,7 +24,7 @@ import { cors } from "hono/cors";
 import type { Embedder, EmbedOptions } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { cosine } from "../src/model/similarity.ts";
-import { Batcher, type BatcherOptions } from "./batcher.ts";
+import { Batcher, type BatcherOptions, type Turn } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { Metrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
@@ -54,8 +54,11 @@ export interface AppOptions {
 
 type Json = Record<string, unknown>;
 
+/** Per-request values the middleware sets for the routes. */
+type Env = { Variables: { requestId: string; turn: Turn } };
+
 /** Builds the app around a loaded model. */
-export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
+export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<Env> {
   const o = {
     maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,
     maxInputs: options.maxInputs ?? 256,
@@ -77,13 +80,13 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
       }),
     ]),
   );
-  const app = new Hono();
+  const app = new Hono<Env>();
 
   app.use("*", cors({ origin: options.corsOrigins ?? "*" }));
   app.use("*", async (c, next) => {
     const id = c.req.header("x-request-id")?.slice(0, 128) || crypto.randomUUID();
     const t0 = performance.now();
-    c.set("requestId" as never, id as never);
+    c.set("requestId", id);
     try {
       if (options.apiKey && !c.req.path.match(/^\/(health|docs|openapi\.json)$/)) {
         const auth = c.req.header("authorization") ?? "";
@@ -95,17 +98,33 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
           );
         }
       }
+      // the request gives up (its inputs leave the batching queue) on timeout or when its
+      // client goes away
+      const giveUp = new AbortController();
+      const clientGone = () =>
+        giveUp.abort(new HttpError(499, "the client closed the request", "client_closed"));
+      c.req.raw.signal.addEventListener("abort", clientGone, { once: true });
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout")),
-          o.timeoutMs,
-        );
+        timer = setTimeout(() => {
+          const e = new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout");
+          giveUp.abort(e);
+          reject(e);
+        }, o.timeoutMs);
+      });
+      c.set("turn", {
+        signal: giveUp.signal,
+        keepAlive: (work) => {
+          try {
+            c.executionCtx.waitUntil(work); // Workers: finish the job after answering
+          } catch { /* Deno: no execution context, nothing to keep alive */ }
+        },
       });
       try {
         await Promise.race([next(), timeout]);
       } finally {
         clearTimeout(timer);
+        c.req.raw.signal.removeEventListener("abort", clientGone);
       }
     } catch (e) {
       c.res = errorResponse(e, id);
@@ -309,7 +328,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
       }
       dims = b.dimensions as number;
     }
-    const out = await batcher.embed(list, { normalize: true, truncate: true });
+    const out = await batcher.embed(list, { normalize: true, truncate: true }, c.get("turn"));
     const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
     const data = list.map((_, i) => {
       let v: Float32Array = out.data.slice(i * full, i * full + dims);
@@ -342,14 +361,17 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
 
   app.post("/embed", async (c) => {
     const [list, opts] = embedOptions(await body(c));
-    const out = await batcher.embed(list, opts);
+    const out = await batcher.embed(list, opts, c.get("turn"));
     const d = out.dims[1];
     return c.json(list.map((_, i) => Array.from(out.data.subarray(i * d, (i + 1) * d))));
   });
 
   app.post("/embed_all", async (c) => {
     const [list, opts] = embedOptions(await body(c));
-    const toks = await batcher.exclusive(() => embedder.embedTokens(list as string[], opts));
+    const toks = await batcher.exclusive(
+      () => embedder.embedTokens(list as string[], opts),
+      c.get("turn"),
+    );
     return c.json(toks.map((t) => {
       const h = t.hiddenSize;
       return t.tokens.map((_, k) => Array.from(t.vectors.subarray(k * h, (k + 1) * h)));
@@ -363,8 +385,9 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
     if (aggregate !== "mean" && aggregate !== "first") {
       throw bad("aggregate must be mean or first", "aggregate");
     }
-    const words = await batcher.exclusive(() =>
-      embedder.embedWords(list as string[], { ...opts, aggregate })
+    const words = await batcher.exclusive(
+      () => embedder.embedWords(list as string[], { ...opts, aggregate }),
+      c.get("turn"),
     );
     return c.json(words.map((w) => ({
       words: w.words.map((word, k) => ({
@@ -456,7 +479,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
       normalize: true,
       truncate: true,
       pooling: pooling(b.pooling),
-    });
+    }, c.get("turn"));
     const d = out.dims[1];
     const src = out.data.subarray(0, d);
     return c.json(
@@ -482,7 +505,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono {
       normalize: clf.embedding.normalize,
       truncate: true,
       maxLength: clf.embedding.maxLength,
-    });
+    }, c.get("turn"));
     const probs = predictProba(clf, out.data);
     const k = clf.labels.length;
     return c.json(

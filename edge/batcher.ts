@@ -2,8 +2,17 @@
  * Dynamic batching: concurrent requests with the same embedding options are queued for
  * up to `maxWaitMs` and run as one `embed` call (which sorts by length and splits by a
  * token budget), so several small requests share `session.run` calls. The model runs
- * one call at a time. The queue is bounded: past `maxQueue` waiting inputs a request is
+ * one job at a time. The queue is bounded: past `maxQueue` waiting inputs a request is
  * refused at once with 503 and `Retry-After` instead of piling up memory.
+ *
+ * No progress depends on one request staying alive. On Cloudflare Workers a request
+ * that has answered (or whose client went away) loses its timers and pending
+ * continuations, so a module-wide flush timer or promise chain owned by one request can
+ * strand every request behind it. Here every waiting request sets its own timer for its
+ * group's deadline and, whenever the model is free, runs the next ready job itself; a
+ * running job is handed to the request's `keepAlive` (the Worker's `waitUntil`) so that
+ * it finishes even if that request has answered. A request that gives up (its `signal`
+ * aborts, e.g. on the request timeout) leaves the queue unless its job already runs.
  *
  * @example
  * ```ts
@@ -29,25 +38,51 @@ export interface BatcherOptions {
   maxQueue?: number;
 }
 
-type Input = string | readonly number[];
-interface Pending {
-  inputs: readonly Input[];
-  resolve: (e: Embeddings) => void;
-  reject: (e: unknown) => void;
+/** What a request lends the batcher: when it gives up, and how to outlive its answer. */
+export interface Turn {
+  /** Aborts when the request no longer wants an answer (its inputs leave the queue). */
+  signal?: AbortSignal;
+  /** Keeps the request's context alive until a job it runs is done (`waitUntil`). */
+  keepAlive?: (work: Promise<unknown>) => void;
 }
+
+type Input = string | readonly number[];
+
+/** One waiting request. */
+interface Waiter {
+  inputs: readonly Input[];
+  state: "grouped" | "ready" | "running" | "done";
+  group?: Group;
+  job?: Job;
+  ok?: boolean;
+  value?: unknown;
+  wake?: () => void;
+}
+
+/** Requests with the same options, waiting for more company until `deadline`. */
 interface Group {
+  key: string;
   options: EmbedOptions;
-  pending: Pending[];
+  members: Waiter[];
   size: number;
-  timer?: ReturnType<typeof setTimeout>;
+  deadline: number;
+}
+
+/** One turn of the model: a batch of embed requests, or one exclusive task. */
+interface Job {
+  members: Waiter[];
+  options?: EmbedOptions;
+  task?: () => Promise<unknown>;
 }
 
 /** Queues and groups embed requests. */
 export class Batcher {
   readonly options: Required<BatcherOptions>;
   #groups = new Map<string, Group>();
+  #ready: Job[] = [];
+  #busy = false;
+  #waiters = new Set<Waiter>();
   #waiting = 0;
-  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly embedder: Embedder,
@@ -68,25 +103,25 @@ export class Batcher {
   }
 
   /** Embeds `inputs`, possibly together with other requests. */
-  embed(inputs: readonly Input[], options: EmbedOptions): Promise<Embeddings> {
+  async embed(
+    inputs: readonly Input[],
+    options: EmbedOptions,
+    turn: Turn = {},
+  ): Promise<Embeddings> {
     if (this.#waiting + inputs.length > this.options.maxQueue) {
-      return Promise.reject(
-        new HttpError(
-          503,
-          `server busy: ${this.#waiting} inputs queued (limit ${this.options.maxQueue}); retry shortly`,
-          "overloaded",
-          null,
-          { "retry-after": "1" },
-        ),
+      throw new HttpError(
+        503,
+        `server busy: ${this.#waiting} inputs queued (limit ${this.options.maxQueue}); retry shortly`,
+        "overloaded",
+        null,
+        { "retry-after": "1" },
       );
     }
+    turn.signal?.throwIfAborted();
+    const w: Waiter = { inputs, state: "grouped" };
     this.#waiting += inputs.length;
-    return new Promise<Embeddings>((resolve, reject) => {
-      const p: Pending = { inputs, resolve, reject };
-      if (!this.options.enabled) {
-        this.#run(options, [p]);
-        return;
-      }
+    if (!this.options.enabled) this.#enqueue({ members: [w], options });
+    else {
       const key = JSON.stringify([
         options.pooling,
         options.normalize,
@@ -95,55 +130,145 @@ export class Batcher {
       ]);
       let g = this.#groups.get(key);
       if (!g) {
-        g = { options, pending: [], size: 0 };
+        g = { key, options, members: [], size: 0, deadline: Date.now() + this.options.maxWaitMs };
         this.#groups.set(key, g);
       }
-      g.pending.push(p);
+      g.members.push(w);
       g.size += inputs.length;
-      if (g.size >= this.options.maxBatchInputs) this.#flush(key);
-      else g.timer ??= setTimeout(() => this.#flush(key), this.options.maxWaitMs);
-    });
+      w.group = g;
+      if (g.size >= this.options.maxBatchInputs) this.#flush(g);
+    }
+    return await this.#wait(w, turn) as Embeddings;
   }
 
-  #flush(key: string): void {
-    const g = this.#groups.get(key);
-    if (!g) return;
-    this.#groups.delete(key);
-    if (g.timer !== undefined) clearTimeout(g.timer);
-    this.#run(g.options, g.pending);
+  /** Runs `task` in the model's turn (for token and word vectors, not batched). */
+  async exclusive<T>(task: () => Promise<T>, turn: Turn = {}): Promise<T> {
+    turn.signal?.throwIfAborted();
+    const w: Waiter = { inputs: [], state: "ready" };
+    this.#enqueue({ members: [w], task });
+    return await this.#wait(w, turn) as T;
   }
 
-  /** Runs one batch after the previous one (the model runs one call at a time). */
-  #run(options: EmbedOptions, pending: Pending[]): void {
-    const all = pending.flatMap((p) => p.inputs);
-    this.#chain = this.#chain.then(async () => {
-      try {
-        const out = await this.embedder.embed(all, options);
-        this.metrics?.batch(all.length, out.tokenCounts.reduce((a, b) => a + b, 0));
-        const d = out.dims[1];
-        let at = 0;
-        for (const p of pending) {
-          const n = p.inputs.length;
-          p.resolve({
-            ...out,
-            data: out.data.slice(at * d, (at + n) * d),
-            dims: [n, d],
-            tokenCounts: out.tokenCounts.slice(at, at + n),
-          });
-          at += n;
+  /** Waits for `w`'s answer, running ready jobs whenever the model is free. */
+  async #wait(w: Waiter, turn: Turn): Promise<unknown> {
+    this.#waiters.add(w);
+    const giveUp = () => this.#withdraw(w, turn.signal?.reason);
+    turn.signal?.addEventListener("abort", giveUp, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      while (w.state !== "done") {
+        this.#flushDue();
+        if (!this.#busy && this.#ready.length) {
+          await this.#runNext(turn);
+          continue;
         }
-      } catch (e) {
-        for (const p of pending) p.reject(e);
-      } finally {
-        this.#waiting -= all.length;
+        await new Promise<void>((resolve) => {
+          w.wake = resolve;
+          const g = w.group;
+          if (g) {
+            // this request's own timer: the group's first request may be gone by then
+            timer = setTimeout(() => {
+              if (g === w.group) this.#flush(g);
+              resolve();
+            }, Math.max(0, g.deadline - Date.now()));
+          }
+        });
+        clearTimeout(timer);
+        w.wake = undefined;
       }
-    });
+    } finally {
+      clearTimeout(timer);
+      turn.signal?.removeEventListener("abort", giveUp);
+      this.#waiters.delete(w);
+    }
+    if (!w.ok) throw w.value;
+    return w.value;
   }
 
-  /** Runs `f` in the model's turn (for token and word vectors, not batched). */
-  exclusive<T>(f: () => Promise<T>): Promise<T> {
-    const r = this.#chain.then(f);
-    this.#chain = r.catch(() => {});
-    return r;
+  #enqueue(job: Job): void {
+    for (const w of job.members) {
+      w.state = "ready";
+      w.group = undefined;
+      w.job = job;
+    }
+    this.#ready.push(job);
+  }
+
+  #flush(g: Group): void {
+    if (this.#groups.get(g.key) === g) this.#groups.delete(g.key);
+    this.#enqueue({ members: g.members, options: g.options });
+  }
+
+  /** Flushes the groups whose deadline has passed. */
+  #flushDue(): void {
+    const now = Date.now();
+    for (const g of this.#groups.values()) if (g.deadline <= now) this.#flush(g);
+  }
+
+  /** Runs the next ready job in the caller's turn; wakes every waiter when it is done. */
+  async #runNext(turn: Turn): Promise<void> {
+    const job = this.#ready.shift()!;
+    this.#busy = true;
+    const work = this.#execute(job);
+    turn.keepAlive?.(work);
+    try {
+      await work;
+    } finally {
+      this.#busy = false;
+      for (const w of this.#waiters) w.wake?.();
+    }
+  }
+
+  /** Runs one job and settles its members; never throws. */
+  async #execute(job: Job): Promise<void> {
+    const members = job.members;
+    if (!members.length) return;
+    for (const w of members) w.state = "running";
+    try {
+      if (job.task) {
+        this.#settle(members[0], true, await job.task());
+        return;
+      }
+      const all = members.flatMap((w) => w.inputs);
+      const out = await this.embedder.embed(all, job.options!);
+      this.metrics?.batch(all.length, out.tokenCounts.reduce((a, b) => a + b, 0));
+      const d = out.dims[1];
+      let at = 0;
+      for (const w of members) {
+        const n = w.inputs.length;
+        this.#settle(w, true, {
+          ...out,
+          data: out.data.slice(at * d, (at + n) * d),
+          dims: [n, d],
+          tokenCounts: out.tokenCounts.slice(at, at + n),
+        });
+        at += n;
+      }
+    } catch (e) {
+      for (const w of members) this.#settle(w, false, e);
+    }
+  }
+
+  #settle(w: Waiter, ok: boolean, value: unknown): void {
+    if (w.state === "done") return;
+    w.state = "done";
+    w.ok = ok;
+    w.value = value;
+    this.#waiting -= w.inputs.length;
+    w.wake?.();
+  }
+
+  /** Takes a request that gave up out of its group or ready job (not out of a running one). */
+  #withdraw(w: Waiter, reason: unknown): void {
+    if (w.state === "grouped" && w.group) {
+      const g = w.group;
+      g.members.splice(g.members.indexOf(w), 1);
+      g.size -= w.inputs.length;
+      if (!g.members.length && this.#groups.get(g.key) === g) this.#groups.delete(g.key);
+    } else if (w.state === "ready" && w.job) {
+      w.job.members.splice(w.job.members.indexOf(w), 1);
+    } else return;
+    w.group = undefined;
+    this.#settle(w, false, reason ?? new Error("the request gave up"));
   }
 }

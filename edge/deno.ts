@@ -3,7 +3,7 @@
  * Environment: `EMBEDGE_MODEL` (model directory; without ONNX weights the generated demo
  * BERT is used, with a note), `PORT` (default 8080), `HOST` (default 127.0.0.1),
  * `EMBEDGE_API_KEY`, `EMBEDGE_BATCHING` (`off` to disable dynamic batching),
- * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_LOG` (`off`), `EMBEDGE_CLASSIFIERS`
+ * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_LOG` (`off`), `EMBEDGE_CLASSIFIERS`
  * (`name=path.json,…`, heads trained with bin/classify.ts, served at POST /classify).
  *
  * @example
@@ -33,6 +33,7 @@ const app = createApp(embedder, {
   classifiers,
   apiKey: env("EMBEDGE_API_KEY"),
   log: env("EMBEDGE_LOG") !== "off",
+  timeoutMs: env("EMBEDGE_TIMEOUT_MS") ? Number(env("EMBEDGE_TIMEOUT_MS")) : undefined,
   batching: {
     enabled: env("EMBEDGE_BATCHING") !== "off",
     maxQueue: env("EMBEDGE_MAX_QUEUE") ? Number(env("EMBEDGE_MAX_QUEUE")) : undefined,

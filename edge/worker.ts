@@ -10,8 +10,9 @@
  * have no 25 MiB limit) or else `ASSETS` (the model directory, as prepared by
  * `bin/worker_assets.ts`: files over the 25 MiB asset limit in parts, the tokenizer
  * precompiled), `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
- * (a secret), `EMBEDGE_BATCHING` (`on` to batch the concurrent requests of an isolate;
- * tested under `wrangler dev`, but off by default: one 60 s load run with it stalled), `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory).
+ * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
+ * isolate), `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside
+ * the model directory).
  *
  * The model loads on the first request (workerd allows no I/O at module scope) and stays
  * for the life of the isolate; a failed load is retried on the next request.
@@ -26,7 +27,6 @@
 // Wrangler's default module rules turn these imports into `WebAssembly.Module`s.
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import tokenizerWasm from "../wasm/build/tokenizer.wasm";
-import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -53,6 +53,7 @@ export interface WorkerEnv {
   EMBEDGE_BATCHING?: string;
   EMBEDGE_CLASSIFIERS?: string;
   EMBEDGE_LOG?: string;
+  EMBEDGE_TIMEOUT_MS?: string;
 }
 
 /** Reads one file of the assets directory (`undefined` when it is not there). */
@@ -75,7 +76,9 @@ function r2Reader(bucket: R2BucketBinding, prefix: string) {
   };
 }
 
-async function start(env: WorkerEnv): Promise<Hono> {
+type App = ReturnType<typeof createApp>;
+
+async function start(env: WorkerEnv): Promise<App> {
   const source = env.MODEL_BUCKET
     ? r2Reader(env.MODEL_BUCKET, env.EMBEDGE_MODEL_PREFIX ?? "")
     : env.ASSETS
@@ -99,11 +102,12 @@ async function start(env: WorkerEnv): Promise<Hono> {
     classifiers,
     apiKey: env.EMBEDGE_API_KEY,
     log: env.EMBEDGE_LOG !== "off",
-    batching: { enabled: env.EMBEDGE_BATCHING === "on" },
+    timeoutMs: env.EMBEDGE_TIMEOUT_MS ? Number(env.EMBEDGE_TIMEOUT_MS) : undefined,
+    batching: { enabled: env.EMBEDGE_BATCHING !== "off" },
   });
 }
 
-let app: Promise<Hono> | undefined;
+let app: Promise<App> | undefined;
 
 export default {
   /** Serves a request, loading the model on the first one. */

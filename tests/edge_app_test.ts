@@ -8,6 +8,7 @@ import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { createApp } from "../edge/app.ts";
+import { timeoutBurst } from "./support/timeout_burst.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 const model = ignore ? null : await makeTestModel({ seed: 11, layers: 1 });
@@ -243,6 +244,38 @@ Deno.test({
     assert(refused.length > 0 && burst.some((r) => r.status === 200));
     assertEquals(refused[0].headers.get("retry-after"), "1");
     assertEquals((await refused[0].json()).error.type, "overloaded");
+  },
+});
+
+Deno.test({
+  name: "requests past the timeout answer 503 JSON; their queued inputs still drain",
+  ignore,
+  async fn() {
+    // a batch wait well past the timeout: the requests give up while grouped
+    const hasty = createApp(embedder!, { log: false, timeoutMs: 1, batching: { maxWaitMs: 50 } });
+    const { timeouts } = await timeoutBurst((path, init) => hasty.request(path, init), 16);
+    assert(timeouts > 0, "no request timed out");
+  },
+});
+
+Deno.test({
+  name: "a request whose client goes away leaves its batch; the others in it are answered",
+  ignore,
+  async fn() {
+    const batched = createApp(embedder!, { log: false, batching: { maxWaitMs: 100 } });
+    const request = (inputs: string, signal?: AbortSignal) =>
+      batched.request("/embed", { method: "POST", body: JSON.stringify({ inputs }), signal });
+    const gone = new AbortController();
+    const a = request("I am leaving.", gone.signal);
+    const b = request("I love Paris.");
+    await new Promise((r) => setTimeout(r, 10));
+    gone.abort();
+    assertEquals((await errorOf(await a, 499)).type, "client_closed");
+    const lib = await embedder!.embed(["I love Paris."], { normalize: true });
+    assertEquals((await (await b).json())[0], Array.from(lib.data));
+    const m = await (await batched.request("/metrics")).text();
+    assert(/^embedge_batch_inputs_sum 1$/m.test(m), m); // only b's input ran
+    assert(/^embedge_queue_depth 0$/m.test(m), m);
   },
 });
 

@@ -15,6 +15,7 @@ import { createApp } from "../edge/app.ts";
 import { startWranglerDev, WRANGLER, type WranglerDev } from "../src/testing/wrangler_dev.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
+import { timeoutBurst } from "./support/timeout_burst.ts";
 
 const exists = (p: string) => {
   try {
@@ -97,6 +98,7 @@ Deno.test({
       vars: {
         EMBEDGE_MODEL_ID: "worker-test-bert",
         EMBEDGE_CLASSIFIERS: "sentiment=classifiers/sentiment.json",
+        EMBEDGE_BATCHING: "off", // as its Deno twin, so that /info is the same
         EMBEDGE_LOG: "off",
       },
     });
@@ -160,7 +162,7 @@ Deno.test({
     const deno = createApp(embedder, { log: false, batching: { enabled: false } });
     const worker = await startWranglerDev({
       r2: { dir: model.dir, prefix: "models/r2-bert/" },
-      vars: { EMBEDGE_MODEL_ID: "r2-bert", EMBEDGE_BATCHING: "on", EMBEDGE_LOG: "off" },
+      vars: { EMBEDGE_MODEL_ID: "r2-bert", EMBEDGE_LOG: "off" }, // batching is the default
     });
     await checking(worker, embedder, async () => {
       const info = await (await fetch(`${worker.url}/info`)).json();
@@ -190,6 +192,29 @@ Deno.test({
       const sum = Number(metrics.match(/^embedge_batch_inputs_sum (\d+)/m)?.[1]);
       assertEquals(sum, texts.length, metrics);
       assert(count < texts.length, `no request shared a batch: ${count} batches`);
+    });
+  },
+});
+
+Deno.test({
+  name: "Worker with batching: requests that time out in the queue do not stall it",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const model = await makeTestModel({ seed: 47, layers: 2 });
+    const embedder = await Embedder.load(model.dir, { modelId: "hasty-bert" });
+    const worker = await startWranglerDev({
+      r2: { dir: model.dir, prefix: "hasty/" },
+      vars: { EMBEDGE_TIMEOUT_MS: "1", EMBEDGE_LOG: "off" }, // batching is the default
+    });
+    await checking(worker, embedder, async () => {
+      const info = await (await fetch(`${worker.url}/info`)).json();
+      assertEquals([info.limits.dynamic_batching, info.limits.timeout_ms], [true, 1]);
+      const request = (path: string, init?: RequestInit) => fetch(worker.url + path, init);
+      for (let round = 0; round < 3; round++) {
+        const { timeouts } = await timeoutBurst(request, 24 * (round + 1));
+        assert(timeouts > 0, `round ${round}: no request timed out`);
+      }
     });
   },
 });
