@@ -2,9 +2,10 @@
  * HTTP load test of the Deno server (`edge/deno.ts`), started here on 127.0.0.1 with the
  * real MiniLM export structure (generated weights, real latency). `--connections`
  * concurrent clients send `POST /embed` with one big.txt sentence each for `--seconds`,
- * once with dynamic batching and once without, then against the Cloudflare Worker under
- * `wrangler dev` (same model as static assets; one request per run), all in one run. Reports throughput, latency
- * percentiles, status counts and the server's peak RSS; writes `bench/results/`.
+ * once with dynamic batching and once without, then the same two against the Cloudflare
+ * Worker under `wrangler dev` (same model as static assets), all in one run. Reports
+ * throughput, latency percentiles, status counts and the server's peak RSS; writes
+ * `bench/results/`.
  * Traffic goes to the loopback address only; loops stop by themselves.
  *
  * @example
@@ -141,15 +142,17 @@ const withBatching = await run("Deno", true, () => denoServer(true));
 console.error(`batching: ${withBatching.throughputPerSec.toFixed(1)} req/s`);
 const without = await run("Deno", false, () => denoServer(false));
 console.error(`no batching: ${without.throughputPerSec.toFixed(1)} req/s`);
-let workerResult: Awaited<ReturnType<typeof run>> | undefined;
+const workerResults: Awaited<ReturnType<typeof run>>[] = [];
 if (values.worker && !values.quick) {
   try {
     Deno.statSync(WRANGLER);
-    // one isolate, one request per session.run (the Worker's default)
-    workerResult = await run("Worker (wrangler dev)", false, () => worker(false));
-    console.error(`worker: ${workerResult.throughputPerSec.toFixed(1)} req/s`);
+    for (const batching of [true, false]) {
+      const r = await run("Worker (wrangler dev)", batching, () => worker(batching));
+      console.error(`worker, batching ${batching}: ${r.throughputPerSec.toFixed(1)} req/s`);
+      workerResults.push(r);
+    }
   } catch (e) {
-    console.error(`worker run skipped: ${e}`);
+    console.error(`worker runs skipped: ${e}`);
   }
 }
 const m = machine();
@@ -160,8 +163,11 @@ const report = {
   connections,
   model: "all-MiniLM-L6-v2 structure (generated weights)",
   route: "POST /embed, one big.txt sentence per request",
-  results: workerResult ? [withBatching, without, workerResult] : [withBatching, without],
+  results: [withBatching, without, ...workerResults],
   batchingSpeedup: withBatching.throughputPerSec / without.throughputPerSec,
+  workerBatchingSpeedup: workerResults.length === 2
+    ? workerResults[0].throughputPerSec / workerResults[1].throughputPerSec
+    : undefined,
 };
 const f = (x: number, d = 1) => x.toFixed(d);
 const md = [
@@ -183,7 +189,9 @@ const md = [
     } |`
   ),
   "",
-  `Batching on / off throughput: ${f(report.batchingSpeedup, 2)}×.`,
+  `Batching on / off throughput: Deno ${f(report.batchingSpeedup, 2)}×${
+    report.workerBatchingSpeedup ? `, Worker ${f(report.workerBatchingSpeedup, 2)}×` : ""
+  }.`,
   "",
 ].join("\n");
 if (!values.quick || values.out) {

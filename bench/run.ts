@@ -176,10 +176,14 @@ const report = [
   } ms; statuses ${JSON.stringify(load.results[0].statuses)}; peak server RSS ${
     f(load.results[0].rssMiB.peak, 0)
   } MiB.${
-    load.results[2]
-      ? ` ${load.results[2].server}: ${f(load.results[2].throughputPerSec)} req/s, p99 ${
-        f(load.results[2].latencyMs.p99)
-      } ms, statuses ${JSON.stringify(load.results[2].statuses)}.`
+    load.results.slice(2).map((r: Json) =>
+      ` ${r.server}, batching ${r.batching ? "on" : "off"}: ${
+        f(r.throughputPerSec)
+      } req/s, p99 ${f(r.latencyMs.p99)} ms, statuses ${JSON.stringify(r.statuses)}.`
+    ).join("")
+  }${
+    load.workerBatchingSpeedup
+      ? ` Worker batching on / off: ${f(load.workerBatchingSpeedup, 2)}×.`
       : ""
   }`,
   inf.transformersJs
