@@ -177,9 +177,9 @@ const report = [
     f(load.results[0].rssMiB.peak, 0)
   } MiB.${
     load.results.slice(2).map((r: Json) =>
-      ` ${r.server}, batching ${r.batching ? "on" : "off"}: ${
-        f(r.throughputPerSec)
-      } req/s, p99 ${f(r.latencyMs.p99)} ms, statuses ${JSON.stringify(r.statuses)}.`
+      ` ${r.server}, batching ${r.batching ? "on" : "off"}: ${f(r.throughputPerSec)} req/s, p99 ${
+        f(r.latencyMs.p99)
+      } ms, statuses ${JSON.stringify(r.statuses)}.`
     ).join("")
   }${
     load.workerBatchingSpeedup
