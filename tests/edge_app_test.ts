@@ -248,7 +248,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "requests past the timeout answer 503 JSON; their queued inputs still drain",
+  name: "requests past the timeout answer 503 JSON and leave the queue, which empties",
   ignore,
   async fn() {
     // a batch wait well past the timeout: the requests give up while grouped
