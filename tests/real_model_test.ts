@@ -1,15 +1,30 @@
 /**
- * Real pretrained weights, picked up automatically from `../shared/models/<name>/onnx/
- * model.onnx` when present (none are there today: these tests are then skipped):
- * embeddings equal onnxruntime-node within 1e-5 and transformers.js feature-extraction
- * (mean + normalize) within 1e-4 on 200 sentences of big.txt, and
- * cosine("I love Paris.", "I adore Paris.") > cosine("I love Paris.", "I hate traffic.").
+ * Real trained weights, picked up from every `../shared/models/<name>/onnx/model.onnx`:
+ *
+ * - where the model ships `pytorch_reference.json` (embedge-mini-mlm does), embedge's
+ *   `[CLS]`, mean and pooler vectors equal PyTorch's for the same ids, each input alone
+ *   and all of them in one right-padded batch (max abs diff ≤ 1e-4);
+ * - embeddings equal onnxruntime-node's on the same tensors (relative 1e-5);
+ * - embeddings equal transformers.js feature-extraction (mean + normalize) within 1e-4
+ *   on big.txt lines that fit the model's max length. Longer lines are left out of that
+ *   comparison on purpose: transformers.js 4.3.1 truncates to `model_max_length` and
+ *   drops the final `[SEP]` (its last id is a word piece where HF `tokenizers` ends in
+ *   102). embedge's truncation is checked against HF `tokenizers` itself instead;
+ * - cosine("I love Paris.", "I adore Paris.") > cosine("I love Paris.", "I hate traffic.").
+ *
+ * embedge-mini-mlm is required under `CI=true` (tests/support/paths.ts).
  */
 import * as ortNode from "onnxruntime-node";
-import { assert } from "./support/assert.ts";
-import { shared } from "./support/paths.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import { loadOracle } from "./support/oracle.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import type { Pooling } from "../src/model/pooling.ts";
 import { cosine } from "../src/model/similarity.ts";
+
+const REFERENCE_MODEL = "embedge-mini-mlm";
+// Throws under CI=true when the trained model is missing: a skipped check is no check.
+hasShared(`models/${REFERENCE_MODEL}/onnx/model.onnx`);
 
 const models: string[] = [];
 try {
@@ -21,19 +36,17 @@ try {
   }
 } catch { /* no shared models */ }
 
-const sentences = (() => {
+const lines = (() => {
   try {
     return Deno.readTextFileSync(shared("corpus/big.txt")).split("\n").filter((l) =>
       l.trim().length > 20
-    )
-      .slice(0, 200);
+    );
   } catch {
     return [];
   }
 })();
 
 if (models.length === 0) {
-  // reported as ignored: there is nothing to check without weights
   Deno.test({
     name: "real weights: none under ../shared/models/*/onnx/model.onnx",
     ignore: true,
@@ -41,13 +54,89 @@ if (models.length === 0) {
   });
 }
 
+/** Largest absolute difference of two equal-length vectors. */
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assertEquals(a.length, b.length, "vector lengths");
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+interface ReferenceVectors {
+  input_ids: number[];
+  cls: number[];
+  mean: number[];
+  pooler: number[];
+  layers: { cls: number[]; mean: number[] }[];
+}
+
 for (const name of models) {
   const dir = shared(`models/${name}`);
+  const referencePath = `${dir}/pytorch_reference.json`;
+  const reference = (() => {
+    try {
+      return JSON.parse(Deno.readTextFileSync(referencePath)) as {
+        alone: ReferenceVectors[];
+        padded_batch: ReferenceVectors[];
+      };
+    } catch {
+      return null;
+    }
+  })();
+
+  if (reference) {
+    Deno.test(`real weights ${name}: [CLS], mean and pooler equal PyTorch's within 1e-4, alone and in a padded batch`, async () => {
+      const e = await Embedder.load(dir);
+      // The reference ids carry [CLS] … [SEP]; embed() wraps bare ids itself.
+      const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
+      for (const r of reference.alone) {
+        assertEquals(r.input_ids[0], e.tokenizer.tokenToId("[CLS]"));
+        assertEquals(r.input_ids.at(-1), e.tokenizer.tokenToId("[SEP]"));
+      }
+      let compared = 0;
+      for (
+        const [mode, refs] of [["alone", reference.alone], [
+          "padded",
+          reference.padded_batch,
+        ]] as const
+      ) {
+        for (const pooling of ["cls", "mean", "pooler"] as const satisfies readonly Pooling[]) {
+          let batches = 0;
+          const ours = mode === "alone"
+            ? await Promise.all(bodies.map((b) => e.embed([b], { pooling, normalize: false })))
+              .then((rs) => rs.map((r) => r.data))
+            : await e.embed(bodies, {
+              pooling,
+              normalize: false,
+              // all four rows in one session.run, padded to the longest, as PyTorch ran them
+              maxPaddingWaste: Infinity,
+              onProgress: () => batches++,
+            }).then((r) =>
+              Array.from(
+                { length: bodies.length },
+                (_, i) => r.data.subarray(i * r.dims[1], (i + 1) * r.dims[1]),
+              )
+            );
+          if (mode === "padded") assertEquals(batches, 1, "the padded batch ran as one batch");
+          refs.forEach((ref, i) => {
+            const d = maxAbsDiff(ours[i], ref[pooling]);
+            assert(d <= 1e-4, `${mode} input ${i} ${pooling}: max abs diff ${d}`);
+            compared++;
+          });
+        }
+      }
+      assertEquals(compared, 2 * 3 * reference.alone.length);
+      await e.close();
+    });
+  }
 
   Deno.test(`real weights ${name}: equals onnxruntime-node within 1e-5`, async () => {
     const e = await Embedder.load(dir);
     const native = await ortNode.InferenceSession.create(`${dir}/onnx/model.onnx`);
-    const b = e.tokenizer.encodeBatch(sentences.slice(0, 32), { maxLength: 128, truncation: true });
+    const b = e.tokenizer.encodeBatch(lines.slice(0, 32), {
+      maxLength: e.info.maxLength,
+      truncation: true,
+    });
     const dims = [b.batchSize, b.sequenceLength];
     const feeds: Record<string, ortNode.Tensor> = {
       input_ids: new ortNode.Tensor("int64", b.inputIds, dims),
@@ -65,27 +154,50 @@ for (const name of models) {
       b.batchSize,
       b.sequenceLength,
     );
-    let maxDiff = 0, maxAbs = 0;
-    for (let i = 0; i < n.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(n[i] - w.hidden[i]));
-      maxAbs = Math.max(maxAbs, Math.abs(n[i]));
-    }
+    let maxAbs = 0;
+    for (let i = 0; i < n.length; i++) maxAbs = Math.max(maxAbs, Math.abs(n[i]));
+    const maxDiff = maxAbsDiff(n, w.hidden);
     assert(maxDiff / maxAbs < 1e-5, `relative difference ${maxDiff / maxAbs}`);
     await e.close();
   });
 
-  Deno.test(`real weights ${name}: equals transformers.js feature-extraction within 1e-4`, async () => {
+  Deno.test(`real weights ${name}: truncation to the model's max length gives HF tokenizers' ids`, async () => {
+    const e = await Embedder.load(dir);
+    const max = e.info.maxLength;
+    const oracle = loadOracle(Deno.readTextFileSync(`${dir}/tokenizer.json`));
+    oracle.setTruncation(max);
+    // every big.txt paragraph longer than the model's positions: the ones a truncating
+    // peer gets wrong when it drops the final [SEP]
+    const long = lines.filter((l) => e.tokenizer.encode(l).ids.length > max);
+    assert(long.length >= 50, `only ${long.length} long lines to compare`);
+    let compared = 0;
+    for (const text of long) {
+      const theirs = (await oracle.encode(text)).getIds();
+      const ours = e.tokenizer.encode(text, { maxLength: max, truncation: true }).ids;
+      assertEquals(Array.from(ours), theirs, `ids of ${JSON.stringify(text.slice(0, 60))}…`);
+      assertEquals(ours.length, max);
+      assertEquals(ours[max - 1], e.tokenizer.tokenToId("[SEP]"));
+      compared++;
+    }
+    assertEquals(compared, long.length);
+    await e.close();
+  });
+
+  Deno.test(`real weights ${name}: equals transformers.js feature-extraction within 1e-4 (inputs within max length)`, async () => {
     const tf = await import("@huggingface/transformers");
     tf.env.allowRemoteModels = false;
     tf.env.localModelPath = shared("models") + "/";
     const extractor = await tf.pipeline("feature-extraction", name, { dtype: "fp32" });
     const e = await Embedder.load(dir);
-    const ours = await e.embed(sentences, { pooling: "mean", normalize: true });
-    const theirs = await extractor(sentences, { pooling: "mean", normalize: true });
-    const t = theirs.data as Float32Array;
-    let maxDiff = 0;
-    for (let i = 0; i < t.length; i++) maxDiff = Math.max(maxDiff, Math.abs(t[i] - ours.data[i]));
-    assert(maxDiff < 1e-4, `max difference ${maxDiff}`);
+    const fitting = lines.filter((l) => e.tokenizer.encode(l).ids.length <= e.info.maxLength)
+      .slice(0, 200);
+    assertEquals(fitting.length, 200);
+    const ours = await e.embed(fitting, { pooling: "mean", normalize: true });
+    const theirs = await extractor(fitting, { pooling: "mean", normalize: true });
+    assertEquals(theirs.dims, ours.dims);
+    const d = maxAbsDiff(theirs.data as Float32Array, ours.data);
+    assert(d < 1e-4, `max difference ${d}`);
+    await extractor.dispose();
     await e.close();
   });
 

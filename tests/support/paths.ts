@@ -1,6 +1,8 @@
 /**
  * Paths of the shared data beside the repository (`../shared`), overridable with
- * `EMBEDGE_SHARED`. Tests skip what is absent instead of failing on a missing file.
+ * `EMBEDGE_SHARED`. Locally, tests skip what is absent; under `CI=true` (where `../shared`
+ * is always laid beside the checkout) a missing file fails the run instead, so a green CI
+ * never hides tests that did not run.
  *
  * @example
  * ```ts
@@ -17,12 +19,15 @@ export function shared(path: string): string {
   return `${root.replace(/\/$/, "")}/${path}`;
 }
 
-/** Whether a shared file exists. */
+/** Whether a shared file exists; under `CI=true` a missing one throws. */
 export function hasShared(path: string): boolean {
   try {
     Deno.statSync(shared(path));
     return true;
   } catch {
+    if (Deno.env.get("CI") === "true") {
+      throw new Error(`CI=true but the shared file ${shared(path)} is missing`);
+    }
     return false;
   }
 }
