@@ -273,3 +273,100 @@ Deno.test({
     assert(cosine(v(0), v(1)) > cosine(v(0), v(2)));
   },
 });
+
+Deno.test({
+  name: "layers: every hidden state equals the float64 reference; mean and concat mixes",
+  ignore,
+  async fn() {
+    const n = model!.weights.layers;
+    assertEquals(embedder!.info.layers, n);
+    assert(embedder!.info.layerStates, "the generated graph's layers are found");
+    let compared = 0;
+    for (const text of TEXTS.slice(0, 3)) {
+      const ids = Array.from(embedder!.tokenizer.encode(text).ids);
+      const ref = referenceForward(model!.weights, [ids], [ids.map(() => 1)], [ids.map(() => 0)]);
+      for (let k = 0; k <= n; k++) {
+        // the same state by its index and by its index from the end
+        for (const index of [k, k - n - 1]) {
+          const [t] = await embedder!.embedTokens([text], { layers: [index] });
+          const err = relErr(t.vectors, ref.states[k][0].flat());
+          assert(err < 1e-4, `${JSON.stringify(text)} layer ${index}: relative error ${err}`);
+          compared++;
+        }
+      }
+      // mean of the last two layers, per token
+      const [mixed] = await embedder!.embedTokens([text], { layers: [-2, -1] });
+      const mean = ref.states[n - 1][0].flat().map((v, i) => (v + ref.states[n][0].flat()[i]) / 2);
+      assert(relErr(mixed.vectors, mean) < 1e-4, "mean of layers -2 and -1");
+      // concatenation, in the order given: [CLS] of the embeddings then of the last layer
+      const cat = await embedder!.embed([text], {
+        layers: [0, -1],
+        layerMix: "concat",
+        pooling: "cls",
+        normalize: false,
+      });
+      assertEquals(cat.dims, [1, 2 * model!.weights.hidden]);
+      const expected = [...ref.states[0][0][0], ...ref.states[n][0][0]];
+      assert(relErr(cat.data, expected) < 1e-4, "concat of layers 0 and -1");
+      compared += 2;
+    }
+    assertEquals(compared, 3 * (2 * (n + 1) + 2));
+    // the default is the last layer
+    const last = await embedder!.embed(TEXTS, { layers: [-1] });
+    const plain = await embedder!.embed(TEXTS);
+    assertEquals(Array.from(last.data), Array.from(plain.data));
+    // word vectors read the chosen layer too
+    const [w2] = await embedder!.embedWords(["I love Paris"], { layers: [1] });
+    const [t1] = await embedder!.embedTokens(["I love Paris"], { layers: [1] });
+    const h = t1.hiddenSize;
+    assertEquals(Array.from(w2.vectors.subarray(0, h)), Array.from(t1.vectors.subarray(h, 2 * h)));
+  },
+});
+
+Deno.test({
+  name: "layers: bad values and a graph without found layers give InputError naming the field",
+  ignore,
+  async fn() {
+    const n = model!.weights.layers;
+    for (
+      const [layers, param] of [
+        [[], "layers"],
+        [[n + 1], "layers[0]"],
+        [[-1, -(n + 2)], "layers[1]"],
+        [[0.5], "layers[0]"],
+        [["1"], "layers[0]"],
+        [[-1, n], "layers"], // the same layer twice
+        ["-1", "layers"],
+      ] as [unknown, string][]
+    ) {
+      const err = await assertRejects(
+        () => embedder!.embed(["x"], { layers: layers as number[] }),
+        InputError,
+      );
+      assertEquals(err.param, param, JSON.stringify(layers));
+    }
+    const mix = await assertRejects(
+      () => embedder!.embed(["x"], { layers: [-2, -1], layerMix: "sum" as "mean" }),
+      InputError,
+    );
+    assertEquals(mix.param, "layerMix");
+    const pooler = await assertRejects(
+      () => embedder!.embed(["x"], { layers: [-2], pooling: "pooler" }),
+      InputError,
+    );
+    assertEquals(pooler.param, "pooling");
+    // a config that disagrees with the graph's layer count: only the last layer is offered
+    const other = await makeTestModel({ seed: 3, layers: 2 });
+    const config = JSON.parse(await Deno.readTextFile(`${other.dir}/config.json`));
+    await Deno.writeTextFile(
+      `${other.dir}/config.json`,
+      JSON.stringify({ ...config, num_hidden_layers: 3 }),
+    );
+    const e = await Embedder.load(other.dir);
+    assertEquals(e.info.layerStates, false);
+    await e.embed(["x"], { layers: [-1] });
+    const none = await assertRejects(() => e.embed(["x"], { layers: [-2] }), InputError);
+    assertEquals(none.param, "layers");
+    await e.close();
+  },
+});

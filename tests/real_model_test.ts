@@ -3,7 +3,8 @@
  *
  * - where the model ships `pytorch_reference.json` (embedge-mini-mlm does), embedge's
  *   `[CLS]`, mean and pooler vectors equal PyTorch's for the same ids, each input alone
- *   and all of them in one right-padded batch (max abs diff ≤ 1e-4);
+ *   and all of them in one right-padded batch (max abs diff ≤ 1e-4), and so are `[CLS]` and
+ *   mean after every encoder layer (`layers`);
  * - embeddings equal onnxruntime-node's on the same tensors (relative 1e-5);
  * - embeddings equal transformers.js feature-extraction (mean + normalize) within 1e-4
  *   on big.txt lines that fit the model's max length. Longer lines are left out of that
@@ -126,6 +127,40 @@ for (const name of models) {
         }
       }
       assertEquals(compared, 2 * 3 * reference.alone.length);
+      await e.close();
+    });
+
+    Deno.test(`real weights ${name}: [CLS] and mean after every layer equal PyTorch's within 1e-4`, async () => {
+      const e = await Embedder.load(dir);
+      const layers = reference.alone[0].layers.length - 1;
+      assertEquals(e.info.layers, layers);
+      assert(e.info.layerStates, "the exported graph's layers are found");
+      const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
+      let compared = 0;
+      for (let k = 0; k <= layers; k++) {
+        for (const pooling of ["cls", "mean"] as const) {
+          const options = { pooling, normalize: false, layers: [k] };
+          for (const [i, ref] of reference.alone.entries()) {
+            const ours = await e.embed([bodies[i]], options);
+            const d = maxAbsDiff(ours.data, ref.layers[k][pooling]);
+            assert(d <= 1e-4, `alone input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
+            compared++;
+          }
+          // the same layer from the end, all four in one padded batch
+          const batch = await e.embed(bodies, {
+            ...options,
+            layers: [k - layers - 1],
+            maxPaddingWaste: Infinity,
+          });
+          for (const [i, ref] of reference.padded_batch.entries()) {
+            const row = batch.data.subarray(i * batch.dims[1], (i + 1) * batch.dims[1]);
+            const d = maxAbsDiff(row, ref.layers[k][pooling]);
+            assert(d <= 1e-4, `padded input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
+            compared++;
+          }
+        }
+      }
+      assertEquals(compared, (layers + 1) * 2 * 2 * reference.alone.length);
       await e.close();
     });
   }

@@ -22,6 +22,7 @@ import { createSession, type ModelSession, type SessionOutput } from "./session.
 import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
+import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.ts";
 
 /** How rows of a batch are padded. */
 export type PaddingStrategy = "longest" | "max_length" | "buckets";
@@ -46,6 +47,14 @@ export interface EmbedOptions {
    * Fixed `max_length` padding pads every row to the same width whatever this says.
    */
   maxPaddingWaste?: number;
+  /**
+   * Encoder layers whose hidden states make the token vectors (default `[-1]`, the last):
+   * 0 is the embeddings' output, N the last layer, negative indices count from the end
+   * (`[-2]`, `[-4, -3, -2, -1]`). See layers.ts.
+   */
+  layers?: number[];
+  /** How several `layers` are combined per token: `mean` (default) or `concat`. */
+  layerMix?: LayerMix;
   /** Called after each batch with inputs done and total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -105,12 +114,20 @@ export interface ModelInfo {
   hasTokenTypes: boolean;
   inputs: readonly string[];
   outputs: readonly string[];
+  /** Encoder layers (N); `layers` options index 0 … N. */
+  layers: number;
+  /** Whether hidden states of layers other than the last can be chosen (`layers`). */
+  layerStates: boolean;
 }
 
 const BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
 
-/** Options with every default filled in. */
-type Resolved = Required<Omit<EmbedOptions, "onProgress">> & Pick<EmbedOptions, "onProgress">;
+/** Options with every default filled in; `states` are the absolute layer indices to read,
+ * `null` for the graph's own hidden output (the last layer). */
+type Resolved =
+  & Required<Omit<EmbedOptions, "onProgress">>
+  & Pick<EmbedOptions, "onProgress">
+  & { states: number[] | null };
 
 /** A loaded model: tokenizer + session + defaults. */
 export class Embedder {
@@ -164,11 +181,12 @@ export class Embedder {
       }
       externalData.push({ path: location, data });
     }
+    const config = modelConfig(json("config.json"));
     const session = await createSession(onnx, {
       ...(externalData.length ? { externalData } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
+      ...(Number.isInteger(config.layers) ? { layers: config.layers } : {}),
     });
-    const config = modelConfig(json("config.json"));
     const maxLength = Math.min(
       tokenizer.config.modelMaxLength || 512,
       config.maxPositionEmbeddings ?? 512,
@@ -183,6 +201,12 @@ export class Embedder {
       hasTokenTypes: session.hasTokenTypes,
       inputs: session.inputNames,
       outputs: session.outputNames,
+      layers: session.stateOutputs.length
+        ? session.stateOutputs.length - 1
+        : Number.isInteger(config.layers)
+        ? config.layers!
+        : 0,
+      layerStates: session.stateOutputs.length > 0,
     });
     // A probe run checks the graph end to end and gives the hidden size.
     try {
@@ -215,7 +239,24 @@ export class Embedder {
       padding: "longest",
       batchTokens: 16384,
       maxPaddingWaste: 0.1,
+      layers: [-1],
+      layerMix: "mean",
+      states: null,
     };
+  }
+
+  /** Absolute state indices of `layers`, or null when that is just the last layer. */
+  #states(layers: unknown): number[] | null {
+    const n = this.info.layers;
+    const states = resolveLayers(layers, n);
+    if (states.length === 1 && states[0] === n) return null;
+    if (!this.info.layerStates) {
+      throw new InputError(
+        `${this.info.modelId}: the graph's encoder layers were not found, so only the last layer (-1) can be used`,
+        "layers",
+      );
+    }
+    return states;
   }
 
   #options(texts: unknown, o: EmbedOptions, allowIds = false) {
@@ -269,6 +310,16 @@ export class Embedder {
     }
     if (!(typeof opts.maxPaddingWaste === "number" && opts.maxPaddingWaste >= 0)) {
       throw new InputError("maxPaddingWaste must be a number ≥ 0", "maxPaddingWaste");
+    }
+    if (!LAYER_MIXES.includes(opts.layerMix)) {
+      throw new InputError(`layerMix must be one of ${LAYER_MIXES.join(", ")}`, "layerMix");
+    }
+    opts.states = this.#states(opts.layers);
+    if (opts.pooling === "pooler" && opts.states) {
+      throw new InputError(
+        "pooling pooler reads the last layer only; choose another pooling with layers",
+        "pooling",
+      );
     }
     return opts as Resolved;
   }
@@ -346,13 +397,29 @@ export class Embedder {
         }
         if (pad !== 0) { for (let j = n; j < width; j++) i32[2 * (base + j)] = pad; }
       });
-      const out = await this.session.run(ids, mask, types, rows.length, width);
-      take(rows, out, mask, width, encs);
+      const out = await this.session.run(
+        ids,
+        mask,
+        types,
+        rows.length,
+        width,
+        o.states ?? undefined,
+      );
+      take(rows, o.states ? this.#mixed(out, o.layerMix) : out, mask, width, encs);
       done += rows.length;
       o.onProgress?.(done, texts.length);
       start = end;
     }
     return encs;
+  }
+
+  /** The chosen layers' states as the run's token vectors (width × layers for concat). */
+  #mixed(out: SessionOutput, mix: LayerMix): SessionOutput {
+    const states = out.states!;
+    return {
+      hidden: mixLayers(states, out.hiddenSize, mix),
+      hiddenSize: mix === "concat" ? out.hiddenSize * states.length : out.hiddenSize,
+    };
   }
 
   /** Token ids as a row: `[CLS] ids [SEP]`, cut to `maxLength` when truncating. */

@@ -14,6 +14,7 @@
 import * as ort from "onnxruntime-web";
 import { ModelLoadError } from "../errors.ts";
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
+import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 
 const HIDDEN_NAMES = ["last_hidden_state", "token_embeddings", "hidden_states", "output_0"];
 const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence_embedding"];
@@ -26,6 +27,8 @@ export interface SessionOutput {
   hiddenSize: number;
   /** `[batch, hiddenSize]`, when the model exports a pooler. */
   pooler?: Float32Array;
+  /** `[batch, seq, hiddenSize]` per requested hidden state, in the order asked for. */
+  states?: Float32Array[];
 }
 
 /** A loaded model. */
@@ -36,13 +39,22 @@ export interface ModelSession {
   hasAttentionMask: boolean;
   hiddenOutput: string;
   poolerOutput?: string;
-  /** Runs `[batch, seq]` tensors (int64 row-major). */
+  /**
+   * The output of each hidden state, 0 = the embeddings' output … N = the last layer
+   * (`hiddenOutput`); empty when the graph's layer boundaries were not found.
+   */
+  stateOutputs: readonly string[];
+  /**
+   * Runs `[batch, seq]` tensors (int64 row-major). `states` asks for hidden states by
+   * index into `stateOutputs`; they come back in `SessionOutput.states`.
+   */
   run(
     ids: BigInt64Array,
     mask: BigInt64Array,
     types: BigInt64Array,
     batch: number,
     seq: number,
+    states?: readonly number[],
   ): Promise<SessionOutput>;
   release(): Promise<void>;
 }
@@ -53,6 +65,11 @@ export interface SessionOptions {
   externalData?: { path: string; data: Uint8Array }[];
   /** ORT's `ort-wasm-simd-threaded.wasm`, precompiled (Workers: the imported module). */
   wasm?: WebAssembly.Module;
+  /**
+   * Encoder layers the config declares (`num_hidden_layers`): per-layer states are exposed
+   * only when the graph shows exactly that many layer boundaries (onnx_layers.ts).
+   */
+  layers?: number;
 }
 
 let configured = false;
@@ -69,6 +86,19 @@ export async function createSession(
   options: SessionOptions = {},
 ): Promise<ModelSession> {
   configure();
+  // Expose every layer's hidden state as an extra output. Unfetched outputs cost nothing
+  // measurable (mini BERT, 16 × 48 tokens: 208.4 vs 208.6 ms median) and vectors are
+  // bit-identical, so this is done at every load rather than in a second session.
+  const states = (() => {
+    try {
+      return encoderLayerStates(bytes);
+    } catch {
+      return []; // the protobuf walk's complaint is onnxruntime's to make below
+    }
+  })();
+  const layered = states.length > 0 &&
+    (options.layers === undefined || states.length === options.layers);
+  if (layered) bytes = withOutputs(bytes, states);
   let session: ort.InferenceSession;
   try {
     const create = () =>
@@ -106,6 +136,7 @@ export async function createSession(
   const poolerOutput = POOLER_NAMES.find((n) => outputNames.includes(n) && n !== hiddenOutput);
   const hasTokenTypes = inputNames.includes("token_type_ids");
   const hasAttentionMask = inputNames.includes("attention_mask");
+  const stateOutputs = layered ? [...states, hiddenOutput] : [];
   return {
     inputNames,
     outputNames,
@@ -113,12 +144,15 @@ export async function createSession(
     hasAttentionMask,
     hiddenOutput,
     poolerOutput,
-    async run(ids, mask, types, batch, seq) {
+    stateOutputs,
+    async run(ids, mask, types, batch, seq, states) {
       const dims = [batch, seq];
       const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor("int64", ids, dims) };
       if (hasAttentionMask) feeds.attention_mask = new ort.Tensor("int64", mask, dims);
       if (hasTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", types, dims);
       const fetches = poolerOutput ? [hiddenOutput, poolerOutput] : [hiddenOutput];
+      const stateNames = (states ?? []).map((k) => stateOutputs[k]);
+      for (const name of stateNames) if (!fetches.includes(name)) fetches.push(name);
       const out = await session.run(feeds, fetches);
       const h = out[hiddenOutput];
       if (h.dims.length !== 3 || h.type !== "float32") {
@@ -133,6 +167,7 @@ export async function createSession(
         hidden: h.data as Float32Array,
         hiddenSize: h.dims[2],
         pooler: poolerOutput ? out[poolerOutput].data as Float32Array : undefined,
+        ...(states ? { states: stateNames.map((n) => out[n].data as Float32Array) } : {}),
       };
     },
     release: () => session.release(),

@@ -324,6 +324,8 @@ function valueInfo(
 export interface ReferenceOutput {
   hidden: number[][][];
   pooler: number[][];
+  /** `[layer][B][S][H]`: 0 the embeddings' output, then each encoder layer's output. */
+  states: number[][][][];
 }
 
 /** Float64 forward pass of the same model (the check on onnxruntime). */
@@ -360,6 +362,7 @@ export function referenceForward(
   };
   const hidden: number[][][] = [];
   const pooler: number[][] = [];
+  const states: number[][][][] = Array.from({ length: w.layers + 1 }, () => []);
   for (let b = 0; b < ids.length; b++) {
     const S = ids[b].length;
     const typesB = w.tokenTypeInput ? types[b] : new Array(S).fill(0);
@@ -371,7 +374,8 @@ export function referenceForward(
         w.embLnB,
       )
     );
-    for (const L of w.layer) {
+    states[0].push(x);
+    for (const [l, L] of w.layer.entries()) {
       const q = x.map((r) => lin(r, L.wq, L.bq, H, H));
       const k = x.map((r) => lin(r, L.wk, L.bk, H, H));
       const v = x.map((r) => lin(r, L.wv, L.bv, H, H));
@@ -400,11 +404,12 @@ export function referenceForward(
         const h = lin(r, L.w1, L.b1, H, I).map((a) => 0.5 * a * (1 + erf(a / Math.SQRT2)));
         return ln(lin(h, L.w2, L.b2, I, H).map((a, j) => a + r[j]), L.ln2G, L.ln2B);
       });
+      states[l + 1].push(x);
     }
     hidden.push(x);
     pooler.push(lin(x[0], w.poolW, w.poolB, H, H).map(Math.tanh));
   }
-  return { hidden, pooler };
+  return { hidden, pooler, states };
 }
 
 /** The model with an input renamed (for testing models whose inputs are not BERT's). */

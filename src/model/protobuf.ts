@@ -1,0 +1,96 @@
+/**
+ * Just enough protobuf to read and extend an ONNX model without a protobuf library (the
+ * server path stays free of dev-only packages): walk the length-delimited fields of a
+ * message, and write a length-delimited field. ONNX's messages, strings and packed
+ * arrays are all length-delimited (wire type 2); varint and fixed-width fields are
+ * skipped by the walker.
+ *
+ * @example
+ * ```ts
+ * import { field, fields } from "./protobuf.ts";
+ * // NodeProto { input: "x" (field 1), op_type: "Relu" (field 4) }
+ * const node = new Uint8Array([...field(1, "x"), ...field(4, "Relu")]);
+ * for (const [number, bytes] of fields(node)) console.log(number, new TextDecoder().decode(bytes));
+ * // 1 x
+ * // 4 Relu
+ * ```
+ * @module
+ */
+
+/** One length-delimited field: its number, and its payload as a view of the input. */
+export type Field = [number: number, payload: Uint8Array, start: number, end: number];
+
+/**
+ * Length-delimited fields of a message, in order: `[field number, payload, start, end]`,
+ * where `start..end` spans the whole field (tag and length included) in `buf`. Throws
+ * on a truncated or malformed message.
+ */
+export function* fields(buf: Uint8Array): Generator<Field> {
+  let i = 0;
+  const varint = () => {
+    let v = 0, shift = 0;
+    for (;;) {
+      if (i >= buf.length) throw new Error("truncated varint");
+      const b = buf[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
+      if (shift > 63) throw new Error("varint too long");
+    }
+  };
+  while (i < buf.length) {
+    const start = i;
+    const tag = varint();
+    const number = Math.floor(tag / 8), wire = tag & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const len = varint();
+      if (i + len > buf.length) throw new Error("truncated field");
+      yield [number, buf.subarray(i, i + len), start, i + len];
+      i += len;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    if (i > buf.length) throw new Error("truncated field");
+  }
+}
+
+/** The string payloads of field `number` of a message. */
+export function strings(buf: Uint8Array, number: number): string[] {
+  const out: string[] = [];
+  for (const [n, payload] of fields(buf)) if (n === number) out.push(decoder.decode(payload));
+  return out;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Varint bytes of a non-negative integer. */
+export function varint(value: number): number[] {
+  const out: number[] = [];
+  while (value >= 0x80) {
+    out.push((value % 0x80) | 0x80);
+    value = Math.floor(value / 0x80);
+  }
+  out.push(value);
+  return out;
+}
+
+/** A length-delimited field (`number`, wire type 2) holding bytes, a string or fields. */
+export function field(number: number, payload: Uint8Array | string | number[]): Uint8Array {
+  const body = typeof payload === "string"
+    ? encoder.encode(payload)
+    : payload instanceof Uint8Array
+    ? payload
+    : Uint8Array.from(payload);
+  const head = [...varint(number * 8 + 2), ...varint(body.length)];
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/** A varint field (`number`, wire type 0). */
+export function varintField(number: number, value: number): number[] {
+  return [...varint(number * 8), ...varint(value)];
+}
