@@ -32,6 +32,9 @@ const DEMO_DIR = here("../.cache/demo-model");
 const HELP = `usage: embed [options] [text ...]
   --model DIR        model directory (Hub layout; default ${DEFAULT_MODEL})
   --pooling MODE     cls | mean | max | mean_max | pooler (default: the model's)
+  --layers=LIST      encoder layers to read, e.g. --layers=-2 or --layers=-4,-3,-2,-1
+                     (0 the embeddings, -1 the last layer: the default)
+  --layer-mix MODE   how several layers combine per token: mean (default) | concat
   --normalize        L2-normalize sentence vectors (--no-normalize to turn off)
   --max-length N     truncate inputs to N tokens
   --pad-to N         padding length shown in the walkthrough (default 8)
@@ -84,10 +87,19 @@ const vec = (v: ArrayLike<number>, n: number) =>
 
 async function main(): Promise<number> {
   const { values: a, positionals } = parseArgs({
-    args: Deno.args,
+    // `--layers -2` reads as `--layers=-2` (the parser would take -2 for an option)
+    args: Deno.args.flatMap((arg, i, all) =>
+      arg === "--layers" && /^-\d/.test(all[i + 1] ?? "")
+        ? []
+        : i > 0 && all[i - 1] === "--layers" && /^-\d/.test(arg)
+        ? [`--layers=${arg}`]
+        : [arg]
+    ),
     options: {
       model: { type: "string", default: DEFAULT_MODEL },
       pooling: { type: "string" },
+      layers: { type: "string" },
+      "layer-mix": { type: "string" },
       normalize: { type: "boolean" },
       "no-normalize": { type: "boolean" },
       "max-length": { type: "string" },
@@ -110,6 +122,11 @@ async function main(): Promise<number> {
     normalize: a["no-normalize"] ? false : a.normalize ? true : undefined,
     maxLength: a["max-length"] ? Number(a["max-length"]) : undefined,
     batchTokens: a["batch-tokens"] ? Number(a["batch-tokens"]) : undefined,
+    // "-2" → [-2]; "x" → [NaN], which the embedder refuses naming layers[0]
+    layers: a.layers === undefined
+      ? undefined
+      : a.layers.split(",").map((k) => k.trim() === "" ? NaN : Number(k)),
+    layerMix: a["layer-mix"] as EmbedOptions["layerMix"],
   };
 
   if (a.file) {
@@ -195,6 +212,9 @@ async function main(): Promise<number> {
     words.words.forEach((w, i) =>
       console.log(`  ${w.padEnd(14)}${vec(words.vectors.subarray(i * h, (i + 1) * h), 6)}`)
     );
+  }
+  if (options.layers) {
+    line("layers:", `${options.layers.join(", ")} (${options.layerMix ?? "mean"})`);
   }
   line(
     `sentence (${sentence.pooling}${sentence.normalized ? ", L2" : ""}):`,

@@ -23,6 +23,7 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { Embedder, EmbedOptions } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
+import { LAYER_MIXES, type LayerMix, resolveLayers } from "../src/model/layers.ts";
 import { cosine } from "../src/model/similarity.ts";
 import { Batcher, type BatcherOptions, type Turn } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -254,6 +255,23 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     return v as Pooling;
   }
 
+  /**
+   * `layers` (hidden states to read, -1 the last) and `layer_mix` (mean | concat), checked
+   * here so a bad value is this request's 400 before it joins a batch.
+   */
+  function layerChoice(b: Json): { layers?: number[]; layerMix?: LayerMix } {
+    const mix = b.layer_mix ?? "mean";
+    if (!LAYER_MIXES.includes(mix as LayerMix)) {
+      throw bad(`layer_mix must be one of ${LAYER_MIXES.join(", ")}`, "layer_mix");
+    }
+    if (b.layers === undefined || b.layers === null) return {};
+    const states = resolveLayers(b.layers, info.layers); // InputError → 400 naming layers[i]
+    if (!(states.length === 1 && states[0] === info.layers) && !info.layerStates) {
+      throw bad(`${info.modelId}: only the last layer (-1) can be used`, "layers");
+    }
+    return { layers: b.layers as number[], layerMix: mix as LayerMix };
+  }
+
   /** With truncation off, too-long inputs are refused before they join a batch. */
   function checkLength(list: (string | number[])[], truncate: boolean, field: string): void {
     if (truncate) return;
@@ -281,6 +299,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       pooling: info.pooling,
       normalize: info.normalize,
       poolings: POOLINGS.filter((p) => p !== "pooler" || info.hasPooler),
+      layers: info.layers,
+      layer_selection: info.layerStates,
       inputs: info.inputs,
       outputs: info.outputs,
       classifiers: Object.entries(classifiers).map(([name, c]) => ({
@@ -317,7 +337,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     if (b.model !== undefined && typeof b.model !== "string") {
       throw bad("model must be a string", "model");
     }
-    const full = embedder.dimensions(info.pooling);
+    const layers = layerChoice(b);
+    const full = embedder.dimensions(info.pooling, layers);
     let dims = full;
     if (b.dimensions !== undefined) {
       if (
@@ -328,7 +349,11 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       }
       dims = b.dimensions as number;
     }
-    const out = await batcher.embed(list, { normalize: true, truncate: true }, c.get("turn"));
+    const out = await batcher.embed(
+      list,
+      { normalize: true, truncate: true, ...layers },
+      c.get("turn"),
+    );
     const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
     const data = list.map((_, i) => {
       let v: Float32Array = out.data.slice(i * full, i * full + dims);
@@ -356,6 +381,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       normalize: flag(b.normalize, "normalize", true),
       truncate,
       pooling: pooling(b.pooling),
+      ...layerChoice(b),
     }];
   };
 

@@ -127,6 +127,8 @@ export class Batcher {
         options.normalize,
         options.truncate,
         options.maxLength,
+        options.layers,
+        options.layerMix,
       ]);
       let g = this.#groups.get(key);
       if (!g) {

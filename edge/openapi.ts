@@ -60,6 +60,17 @@ const get = (summary: string, type = "application/json") => ({
 });
 const vector = { type: "array", items: { type: "number" } };
 const pooling = { type: "string", enum: ["cls", "mean", "max", "mean_max", "pooler"] };
+const layerFields = {
+  layers: {
+    type: "array",
+    items: { type: "integer" },
+    minItems: 1,
+    default: [-1],
+    description:
+      "hidden states to read: 0 the embeddings, N the last of N layers, -1 the last, -2 the one before",
+  },
+  layer_mix: { type: "string", enum: ["mean", "concat"], default: "mean" },
+};
 
 /** The OpenAPI document for a loaded model. */
 export function openApiDocument(info: ModelInfo) {
@@ -68,6 +79,7 @@ export function openApiDocument(info: ModelInfo) {
     normalize: { type: "boolean", default: true },
     truncate: { type: "boolean", default: false },
     pooling,
+    ...layerFields,
   };
   return {
     openapi: "3.1.0",
@@ -90,6 +102,7 @@ export function openApiDocument(info: ModelInfo) {
           model: { type: "string" },
           encoding_format: { type: "string", enum: ["float", "base64"] },
           dimensions: { type: "integer", minimum: 1 },
+          ...layerFields, // an embedge extension
         },
         ["input"],
         { type: "object" },

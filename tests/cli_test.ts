@@ -82,3 +82,59 @@ Deno.test({
     assert(t.err.includes("model"), t.err);
   },
 });
+
+Deno.test({
+  name:
+    "embed --layers reads the chosen layers (JSON and --file); bad layers or flags exit 2 in one line",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 3, layers: 2 });
+    const { Embedder } = await import("../src/model/embedder.ts");
+    const e = await Embedder.load(model.dir);
+    const expected = await e.embed(["I love Paris"], { layers: [-3, -1], layerMix: "concat" });
+    const close = (a: number[], b: Float32Array) =>
+      a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+    // `--layers -3,-1` (the parser would read -3 as an option without embed's help)
+    const r = await run([
+      bin("embed.ts"),
+      "--model",
+      model.dir,
+      "--json",
+      "--layers",
+      "-3,-1",
+      "--layer-mix",
+      "concat",
+      "I love Paris",
+    ]);
+    assertEquals(r.code, 0, r.err);
+    assert(close(JSON.parse(r.out).sentenceVector, expected.data), "--json vector");
+    const f = await run(
+      [
+        bin("embed.ts"),
+        "--model",
+        model.dir,
+        "--layers=-3,-1",
+        "--layer-mix=concat",
+        "--file",
+        "-",
+      ],
+      "I love Paris\n",
+    );
+    assertEquals(f.code, 0, f.err);
+    assert(close(JSON.parse(f.out).embedding, expected.data), "--file vector");
+    await e.close();
+    for (
+      const [args, needle] of [
+        [["--layers=3"], "layers[0]"],
+        [["--layers=-1,x"], "layers[1]"],
+        [["--layers=-2,-1", "--layer-mix", "sum"], "layerMix"],
+        [["--no-such-flag"], "no-such-flag"],
+      ] as [string[], string][]
+    ) {
+      const bad = await run([bin("embed.ts"), "--model", model.dir, ...args, "x"]);
+      assertEquals(bad.code, 2, bad.err);
+      assert(bad.err.includes(needle), bad.err);
+      assertEquals(bad.err.trim().split("\n").length, 1, bad.err);
+    }
+  },
+});

@@ -354,3 +354,68 @@ Deno.test({
     after[0].forEach((x: number, k: number) => assert(Math.abs(x - lib.data[k]) < 1e-6));
   },
 });
+
+Deno.test({
+  name:
+    "layers and layer_mix on /embed, /embed_all, /embed/words and /v1/embeddings equal the library's",
+  ignore,
+  async fn() {
+    const text = "I love Paris";
+    const near = (a: number[], b: ArrayLike<number>) => {
+      assertEquals(a.length, b.length);
+      a.forEach((v, i) => assert(Math.abs(v - b[i]) < 1e-6, `index ${i}: ${v} vs ${b[i]}`));
+    };
+    const lib = await embedder!.embed([text], { layers: [0, -1], layerMix: "concat" });
+    const tei = await (await post("/embed", { inputs: text, layers: [0, -1], layer_mix: "concat" }))
+      .json();
+    near(tei[0], lib.data);
+    assertEquals(tei[0].length, 2 * embedder!.info.hiddenSize);
+    const first = await embedder!.embed([text], { layers: [0] });
+    const teiFirst = await (await post("/embed", { inputs: text, layers: [0] })).json();
+    near(teiFirst[0], first.data);
+    // the embeddings' output differs from the last layer's: the field is not ignored
+    const last = await (await post("/embed", { inputs: text })).json();
+    assert(last[0].some((v: number, i: number) => Math.abs(v - teiFirst[0][i]) > 1e-3));
+
+    const [tokens] = await embedder!.embedTokens([text], { layers: [-2] });
+    const all = await (await post("/embed_all", { inputs: text, layers: [-2] })).json();
+    near(all[0].flat(), tokens.vectors);
+    const [words] = await embedder!.embedWords([text], { layers: [-2, -1] });
+    const wr = await (await post("/embed/words", { inputs: text, layers: [-2, -1] })).json();
+    near(wr[0].words.flatMap((w: { vector: number[] }) => w.vector), words.vectors);
+
+    const v1 = await (await post("/v1/embeddings", {
+      input: [text],
+      layers: [-2, -1],
+      layer_mix: "concat",
+      dimensions: 3,
+    })).json();
+    const libV1 = await embedder!.embed([text], {
+      layers: [-2, -1],
+      layerMix: "concat",
+      normalize: true,
+    });
+    assertEquals(libV1.dims[1], 2 * embedder!.info.hiddenSize);
+    const cut = Array.from(libV1.data.subarray(0, 3));
+    const norm = Math.hypot(...cut);
+    near(v1.data[0].embedding, cut.map((x) => x / norm));
+
+    const info = await (await app!.request("/info")).json();
+    assertEquals(info.layers, model!.weights.layers);
+    assertEquals(info.layer_selection, true);
+
+    for (
+      const [path, body, param] of [
+        ["/embed", { inputs: text, layers: [2] }, "layers[0]"],
+        ["/embed", { inputs: text, layers: [] }, "layers"],
+        ["/embed", { inputs: text, layers: "-1" }, "layers"],
+        ["/embed", { inputs: text, layers: [-1, -1] }, "layers"],
+        ["/embed_all", { inputs: text, layers: [0.5] }, "layers[0]"],
+        ["/embed/words", { inputs: text, layers: [-3] }, "layers[0]"],
+        ["/embed", { inputs: text, layers: [-2, -1], layer_mix: "sum" }, "layer_mix"],
+        ["/v1/embeddings", { input: text, layers: [5] }, "layers[0]"],
+        ["/embed", { inputs: text, layers: [0], pooling: "pooler" }, "pooling"],
+      ] as [string, unknown, string][]
+    ) await errorOf(await post(path, body), 400, param);
+  },
+});

@@ -225,9 +225,13 @@ export class Embedder {
     return embedder;
   }
 
-  /** Width of sentence vectors for a pooling. */
-  dimensions(pooling: Pooling = this.info.pooling): number {
-    return pooledSize(pooling, this.info.hiddenSize);
+  /** Width of sentence vectors for a pooling (and a `layers` choice with `concat`). */
+  dimensions(
+    pooling: Pooling = this.info.pooling,
+    layers: { layers?: number[]; layerMix?: LayerMix } = {},
+  ): number {
+    const n = layers.layerMix === "concat" ? layers.layers?.length ?? 1 : 1;
+    return pooledSize(pooling, this.info.hiddenSize * n);
   }
 
   #defaults(): Resolved {
