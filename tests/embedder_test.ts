@@ -15,6 +15,7 @@ import { bertOnnx, bertWeights, referenceForward, renameInput } from "../src/tes
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import type { ModelSession } from "../src/model/session.ts";
 import { normalizeRows, pool } from "../src/model/pooling.ts";
 import { cosine, dot, topK } from "../src/model/similarity.ts";
 import { InputError, InputTooLongError, ModelLoadError } from "../src/errors.ts";
@@ -368,5 +369,46 @@ Deno.test({
     const none = await assertRejects(() => e.embed(["x"], { layers: [-2] }), InputError);
     assertEquals(none.param, "layers");
     await e.close();
+  },
+});
+
+Deno.test({
+  name: "embedMany: several poolings and layers from one run equal separate embed calls",
+  ignore,
+  async fn() {
+    const variants = [
+      { pooling: "cls" },
+      { pooling: "mean", normalize: true },
+      { pooling: "max", layers: [0] },
+      { pooling: "mean_max", layers: [-2, -1], layerMix: "concat" },
+      { pooling: "pooler" },
+      { pooling: "mean", layers: [0, 1, 2], layerMix: "mean", normalize: false },
+    ] as const;
+    // count model runs: the session's run, wrapped
+    const session = embedder!.session as { run: ModelSession["run"] };
+    const run = session.run;
+    let runs = 0;
+    session.run = (...args) => (runs++, run(...args));
+    let many, single;
+    try {
+      many = await embedder!.embedMany(TEXTS, variants as never);
+      const before = runs;
+      await embedder!.embed(TEXTS);
+      single = runs - before;
+      runs = before;
+    } finally {
+      session.run = run;
+    }
+    assertEquals(many.length, variants.length);
+    for (const [i, v] of variants.entries()) {
+      const alone = await embedder!.embed(TEXTS, v as never);
+      assertEquals(many[i].dims, alone.dims, JSON.stringify(v));
+      assertEquals(Array.from(many[i].data), Array.from(alone.data), JSON.stringify(v));
+      assertEquals(many[i].pooling, alone.pooling);
+      assertEquals(many[i].normalized, alone.normalized);
+    }
+    // one pass over the texts, not one per variant
+    assertEquals(runs, single, "model runs of embedMany vs one embed");
+    await assertRejects(() => embedder!.embedMany(TEXTS, []), InputError, "variants");
   },
 });

@@ -210,7 +210,7 @@ export class Embedder {
     });
     // A probe run checks the graph end to end and gives the hidden size.
     try {
-      const probe = await embedder.#run(["probe"], { ...embedder.#defaults(), pooling: "cls" });
+      const probe = await embedder.#run(["probe"], [{ ...embedder.#defaults(), pooling: "cls" }]);
       (embedder.info as { hiddenSize: number }).hiddenSize = probe.hiddenSize;
     } catch (cause) {
       if (cause instanceof EmbedgeError) throw cause;
@@ -342,6 +342,8 @@ export class Embedder {
       width: number,
       encodings: Encoding[],
     ) => void,
+    /** Hidden states to fetch (by index) besides the graph's outputs. */
+    fetch: readonly number[] | undefined = o.states ?? undefined,
   ): Promise<Encoding[]> {
     const encs = texts.map((t, i) => {
       const e = typeof t === "string"
@@ -401,15 +403,8 @@ export class Embedder {
         }
         if (pad !== 0) { for (let j = n; j < width; j++) i32[2 * (base + j)] = pad; }
       });
-      const out = await this.session.run(
-        ids,
-        mask,
-        types,
-        rows.length,
-        width,
-        o.states ?? undefined,
-      );
-      take(rows, o.states ? this.#mixed(out, o.layerMix) : out, mask, width, encs);
+      const out = await this.session.run(ids, mask, types, rows.length, width, fetch);
+      take(rows, out, mask, width, encs);
       done += rows.length;
       o.onProgress?.(done, texts.length);
       start = end;
@@ -418,11 +413,17 @@ export class Embedder {
   }
 
   /** The chosen layers' states as the run's token vectors (width × layers for concat). */
-  #mixed(out: SessionOutput, mix: LayerMix): SessionOutput {
-    const states = out.states!;
+  /**
+   * The token vectors one set of options reads from a run that fetched `fetched` states:
+   * the graph's hidden output (and pooler), or the chosen layers mixed (width × layers for
+   * concat).
+   */
+  #view(out: SessionOutput, o: Resolved, fetched: readonly number[] | undefined): SessionOutput {
+    if (!o.states) return out;
+    const states = o.states.map((k) => out.states![fetched!.indexOf(k)]);
     return {
-      hidden: mixLayers(states, out.hiddenSize, mix),
-      hiddenSize: mix === "concat" ? out.hiddenSize * states.length : out.hiddenSize,
+      hidden: mixLayers(states, out.hiddenSize, o.layerMix),
+      hiddenSize: o.layerMix === "concat" ? out.hiddenSize * states.length : out.hiddenSize,
     };
   }
 
@@ -452,25 +453,33 @@ export class Embedder {
     };
   }
 
-  async #run(texts: (string | readonly number[])[], o: Resolved) {
+  /**
+   * Sentence vectors for each option set in `variants` from one model run per batch
+   * (tokenization, padding and batching follow `variants[0]`).
+   */
+  async #run(texts: (string | readonly number[])[], variants: Resolved[]) {
+    const fetch = [...new Set(variants.flatMap((o) => o.states ?? []))];
     let hiddenSize = 0;
-    let data: Float32Array | null = null;
-    const width = () => pooledSize(o.pooling, hiddenSize);
-    const encs = await this.#forward(texts, o, (rows, out, mask, seq) => {
+    const data: (Float32Array | null)[] = variants.map(() => null);
+    const widths = variants.map(() => 0);
+    const encs = await this.#forward(texts, variants[0], (rows, out, mask, seq) => {
       hiddenSize = out.hiddenSize;
-      data ??= new Float32Array(texts.length * width());
-      const w = width();
-      if (o.pooling === "pooler") {
-        rows.forEach((r, k) => data!.set(out.pooler!.subarray(k * w, (k + 1) * w), r * w));
-        return;
-      }
-      const pooled = pool(out.hidden, mask, rows.length, seq, out.hiddenSize, o.pooling);
-      rows.forEach((r, k) => data!.set(pooled.subarray(k * w, (k + 1) * w), r * w));
-    });
-    const d = data as Float32Array | null ?? new Float32Array(0);
-    if (o.normalize) normalizeRows(d, texts.length, width());
+      variants.forEach((o, v) => {
+        const view = this.#view(out, o, fetch);
+        const w = widths[v] = pooledSize(o.pooling, view.hiddenSize);
+        const into = data[v] ??= new Float32Array(texts.length * w);
+        const pooled = o.pooling === "pooler"
+          ? view.pooler!
+          : pool(view.hidden, mask, rows.length, seq, view.hiddenSize, o.pooling);
+        rows.forEach((r, k) => into.set(pooled.subarray(k * w, (k + 1) * w), r * w));
+      });
+    }, fetch.length ? fetch : undefined);
     return {
-      data: d,
+      results: variants.map((o, v) => {
+        const d = data[v] ?? new Float32Array(0);
+        if (o.normalize) normalizeRows(d, texts.length, widths[v]);
+        return { data: d, width: widths[v] };
+      }),
       hiddenSize,
       tokenCounts: Int32Array.from(encs, (e) => e.ids.length),
     };
@@ -481,15 +490,40 @@ export class Embedder {
     texts: readonly (string | readonly number[])[],
     options: EmbedOptions = {},
   ): Promise<Embeddings> {
-    const o = this.#options(texts, options, true);
-    const r = await this.#run(texts as (string | readonly number[])[], o);
-    return {
-      data: r.data,
-      dims: [texts.length, pooledSize(o.pooling, r.hiddenSize)],
+    const [result] = await this.embedMany(texts, [options]);
+    return result;
+  }
+
+  /**
+   * Sentence embeddings of the same texts in several ways (poolings, layers,
+   * normalization) from one model run: each option set gives one `Embeddings`. The
+   * options that shape the run itself (`truncate`, `maxLength`, `padding`, `batchTokens`,
+   * `maxPaddingWaste`, `onProgress`) are taken from the first.
+   *
+   * @example
+   * ```ts
+   * import { Embedder } from "./embedder.ts";
+   * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+   * const [cls, mean] = await embedder.embedMany(["I love Paris."], [{ pooling: "cls" }, { pooling: "mean", layers: [-2] }]);
+   * console.log(cls.dims, mean.dims); // [1, 256] [1, 256]
+   * ```
+   */
+  async embedMany(
+    texts: readonly (string | readonly number[])[],
+    variants: EmbedOptions[],
+  ): Promise<Embeddings[]> {
+    if (!Array.isArray(variants) || variants.length === 0) {
+      throw new InputError("variants must be a non-empty array of options", "variants");
+    }
+    const resolved = variants.map((v) => this.#options(texts, { ...variants[0], ...v }, true));
+    const r = await this.#run(texts as (string | readonly number[])[], resolved);
+    return resolved.map((o, v) => ({
+      data: r.results[v].data,
+      dims: [texts.length, r.results[v].width] as [number, number],
       pooling: o.pooling,
       normalized: o.normalize,
       tokenCounts: r.tokenCounts,
-    };
+    }));
   }
 
   /** Contextual token vectors (`last_hidden_state` per real token). */
@@ -497,7 +531,8 @@ export class Embedder {
     const o = this.#options(texts, options);
     const vectors: Float32Array[] = new Array(texts.length);
     let hiddenSize = 0;
-    const encs = await this.#forward(texts, o, (rows, out, _mask, seq, all) => {
+    const encs = await this.#forward(texts, o, (rows, raw, _mask, seq, all) => {
+      const out = this.#view(raw, o, o.states ?? undefined);
       const h = hiddenSize = out.hiddenSize;
       rows.forEach((r, k) => {
         const n = all[r].ids.length;
