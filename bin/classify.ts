@@ -16,12 +16,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runCli } from "./run_cli.ts";
+import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
 import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { parseTable } from "../src/classifier/dataset.ts";
-import { EmbeddingCache } from "../src/classifier/cache.ts";
+import { embedCached as embedCachedWithCache, setupOptions } from "../src/classifier/cache.ts";
 import {
   checkClassifier,
   type Classifier,
@@ -35,35 +35,28 @@ import { loadOrDemo } from "./embed.ts";
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
 
-/** Sentence vectors for texts through the on-disk cache. */
-export async function embedCached(
+/** A progress bar on stderr, only where stderr is a terminal. */
+function progressBar(label: string): ((done: number, total: number) => void) | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const encoder = new TextEncoder();
+  return (done, total) => {
+    if (total < 64) return;
+    const w = 30, f = Math.round((done / total) * w);
+    Deno.stderr.writeSync(
+      encoder.encode(`\r${label} [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`),
+    );
+    if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
+  };
+}
+
+/** Sentence vectors for texts through the on-disk cache, with a progress bar. */
+function embedCached(
   embedder: Embedder,
   setup: EmbeddingSetup,
   texts: string[],
   cacheDir: string,
-  progress = true,
 ): Promise<Float32Array> {
-  const dim = embedder.dimensions(setup.pooling as Pooling);
-  const cache = await EmbeddingCache.open(cacheDir, setup, dim);
-  return await cache.embed(texts, async (missing) => {
-    const bar = (done: number, total: number) => {
-      if (!progress || total < 64) return;
-      const w = 30, f = Math.round((done / total) * w);
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(
-          `\rembedding [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`,
-        ),
-      );
-      if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-    };
-    const out = await embedder.embed(missing, {
-      pooling: setup.pooling as Pooling,
-      normalize: setup.normalize,
-      maxLength: setup.maxLength,
-      onProgress: bar,
-    });
-    return out.data;
-  });
+  return embedCachedWithCache(embedder, setup, texts, cacheDir, progressBar("embedding"));
 }
 
 /** Class indices of labels, in the order of `labels` (sorted unique by default). */
@@ -104,7 +97,7 @@ function printMetrics(m: ReturnType<typeof evaluate>): void {
 async function main(): Promise<number> {
   const [command, ...rest] = Deno.args;
   const { values: a, positionals } = parseArgs({
-    args: rest,
+    args: joinLayerValues(rest),
     options: {
       model: { type: "string", default: DEFAULT_MODEL },
       data: { type: "string" },
@@ -112,10 +105,12 @@ async function main(): Promise<number> {
       out: { type: "string", default: "classifier.json" },
       classifier: { type: "string" },
       pooling: { type: "string" },
+      layers: { type: "string" },
+      "layer-mix": { type: "string" },
+      l2: { type: "string" },
       "text-column": { type: "string" },
       "label-column": { type: "string" },
       limit: { type: "string" },
-      seed: { type: "string", default: "42" },
       cache: { type: "string", default: here("../.cache/embeddings") },
       json: { type: "boolean", default: false },
     },
@@ -142,17 +137,22 @@ async function main(): Promise<number> {
       pooling: (a.pooling as Pooling) ?? embedder.info.pooling,
       normalize: embedder.info.normalize,
       maxLength: 128,
+      ...(a.layers ? { layers: parseLayers(a.layers) } : {}),
+      ...(a["layer-mix"] ? { layerMix: a["layer-mix"] as EmbeddingSetup["layerMix"] } : {}),
     };
     const data = table(a.data);
     const { y, labels } = indexLabels(data.labels);
     const X = await embedCached(embedder, setup, data.texts, a.cache!);
-    const clf = train(X, y, embedder.dimensions(setup.pooling as Pooling), labels, {
+    const clf = train(X, y, embedder.dimensions(setup.pooling as Pooling, setup), labels, {
       embedding: setup,
-      seed: Number(a.seed),
+      ...(a.l2 !== undefined ? { l2: Number(a.l2) } : {}),
     });
     await Deno.writeTextFile(a.out!, JSON.stringify(clf));
+    const t = clf.training;
     console.error(
-      `trained on ${data.texts.length} rows (${clf.training.bestEpoch}/${clf.training.epochs} epochs) → ${a.out}`,
+      `trained on ${data.texts.length} rows (L-BFGS ${t.iterations} iterations, ${
+        t.converged ? "converged" : "NOT converged"
+      }, loss ${t.loss.toFixed(5)}) → ${a.out}`,
     );
     if (a.dev) {
       const dev = table(a.dev);
@@ -169,6 +169,8 @@ async function main(): Promise<number> {
     modelId: embedder.info.modelId,
     pooling: raw?.embedding?.pooling,
     normalize: embedder.info.normalize,
+    layers: raw?.embedding?.layers,
+    layerMix: raw?.embedding?.layerMix,
   });
   const setup = clf.embedding;
   if (command === "eval") {
@@ -182,11 +184,7 @@ async function main(): Promise<number> {
     ? positionals
     : (await new Response(Deno.stdin.readable).text()).split(/\r?\n/).filter((l) => l.length);
   if (!texts.length) throw new InputError("predict needs texts (arguments or stdin lines)", "text");
-  const out = await embedder.embed(texts, {
-    pooling: setup.pooling as Pooling,
-    normalize: setup.normalize,
-    maxLength: setup.maxLength,
-  });
+  const out = await embedder.embed(texts, setupOptions(setup));
   const probs = predictProba(clf, out.data);
   const k = clf.labels.length;
   texts.forEach((text, i) => {

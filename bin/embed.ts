@@ -18,7 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { runCli } from "./run_cli.ts";
+import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
 import { Embedder, type EmbedOptions } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
@@ -87,14 +87,7 @@ const vec = (v: ArrayLike<number>, n: number) =>
 
 async function main(): Promise<number> {
   const { values: a, positionals } = parseArgs({
-    // `--layers -2` reads as `--layers=-2` (the parser would take -2 for an option)
-    args: Deno.args.flatMap((arg, i, all) =>
-      arg === "--layers" && /^-\d/.test(all[i + 1] ?? "")
-        ? []
-        : i > 0 && all[i - 1] === "--layers" && /^-\d/.test(arg)
-        ? [`--layers=${arg}`]
-        : [arg]
-    ),
+    args: joinLayerValues(Deno.args),
     options: {
       model: { type: "string", default: DEFAULT_MODEL },
       pooling: { type: "string" },
@@ -122,10 +115,7 @@ async function main(): Promise<number> {
     normalize: a["no-normalize"] ? false : a.normalize ? true : undefined,
     maxLength: a["max-length"] ? Number(a["max-length"]) : undefined,
     batchTokens: a["batch-tokens"] ? Number(a["batch-tokens"]) : undefined,
-    // "-2" → [-2]; "x" → [NaN], which the embedder refuses naming layers[0]
-    layers: a.layers === undefined
-      ? undefined
-      : a.layers.split(",").map((k) => k.trim() === "" ? NaN : Number(k)),
+    layers: parseLayers(a.layers),
     layerMix: a["layer-mix"] as EmbedOptions["layerMix"],
   };
 

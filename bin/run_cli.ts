@@ -31,3 +31,22 @@ export async function runCli(main: () => Promise<number>): Promise<never> {
     throw e;
   }
 }
+
+/** `--layers -2` as `--layers=-2`: node's parseArgs would take `-2` for an option. */
+export function joinLayerValues(args: string[]): string[] {
+  return args.flatMap((arg, i) =>
+    arg === "--layers" && /^-\d/.test(args[i + 1] ?? "")
+      ? []
+      : i > 0 && args[i - 1] === "--layers" && /^-\d/.test(arg)
+      ? [`--layers=${arg}`]
+      : [arg]
+  );
+}
+
+/** A `--layers` value as numbers ("-4,-3" → [-4, -3]; a bad item becomes NaN, which the
+ * embedder refuses naming `layers[i]`). */
+export function parseLayers(value: string | undefined): number[] | undefined {
+  return value === undefined
+    ? undefined
+    : value.split(",").map((k) => (k.trim() === "" ? NaN : Number(k)));
+}

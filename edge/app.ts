@@ -78,6 +78,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         modelId: info.modelId,
         pooling: c?.embedding?.pooling,
         normalize: info.normalize,
+        layers: c?.embedding?.layers,
+        layerMix: c?.embedding?.layerMix,
       }),
     ]),
   );
@@ -520,7 +522,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       throw new HttpError(404, "no classifier is loaded", "not_found", "classifier");
     }
     const name = b.classifier ?? names[0];
-    if (typeof name !== "string" || !classifiers[name]) {
+    // own keys only: a name such as "constructor" must not reach Object.prototype
+    if (typeof name !== "string" || !Object.hasOwn(classifiers, name)) {
       throw bad(`classifier must be one of ${names.join(", ")}`, "classifier");
     }
     const clf = classifiers[name];
@@ -531,6 +534,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       normalize: clf.embedding.normalize,
       truncate: true,
       maxLength: clf.embedding.maxLength,
+      layers: clf.embedding.layers,
+      layerMix: clf.embedding.layerMix,
     }, c.get("turn"));
     const probs = predictProba(clf, out.data);
     const k = clf.labels.length;

@@ -13,6 +13,8 @@
  * @module
  */
 import type { EmbeddingSetup } from "./logistic.ts";
+import type { Embedder, EmbedOptions } from "../model/embedder.ts";
+import type { Pooling } from "../model/pooling.ts";
 
 const hex = (b: ArrayBuffer) =>
   Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
@@ -48,6 +50,8 @@ export class EmbeddingCache {
           setup.normalize,
           setup.maxLength ?? null,
           dim,
+          // the last layer is the default: old caches stay valid
+          ...(setup.layers ? [setup.layers, setup.layerMix ?? "mean"] : []),
         ]),
       )).slice(0, 24)
     }`;
@@ -61,6 +65,16 @@ export class EmbeddingCache {
       if (entries.every(([, r]) => (r + 1) * dim <= rows.length)) index = new Map(entries);
     } catch { /* a new or unreadable cache starts empty */ }
     return new EmbeddingCache(dir, dim, index, rows);
+  }
+
+  /** The texts (deduplicated) that are not cached yet. */
+  async missing(texts: string[]): Promise<string[]> {
+    const keys = await Promise.all(texts.map(sha256));
+    const out = new Map<string, string>();
+    keys.forEach((k, i) => {
+      if (!this.#index.has(k)) out.set(k, texts[i]);
+    });
+    return [...out.values()];
   }
 
   /** Vectors of `texts` in order; `compute` embeds those not cached (in one call). */
@@ -100,4 +114,65 @@ export class EmbeddingCache {
     });
     return out;
   }
+}
+
+/** The embed options that reproduce an embedding setup. */
+export function setupOptions(setup: EmbeddingSetup): EmbedOptions {
+  return {
+    pooling: setup.pooling as Pooling,
+    normalize: setup.normalize,
+    maxLength: setup.maxLength,
+    layers: setup.layers,
+    layerMix: setup.layerMix,
+  };
+}
+
+/**
+ * Sentence vectors of `texts` for each setup through the on-disk cache under `root`:
+ * the texts any setup lacks are embedded once for all setups (`Embedder.embedMany`, one
+ * model run per batch), then each setup's cache is filled from that run.
+ */
+export async function embedCachedMany(
+  embedder: Embedder,
+  setups: EmbeddingSetup[],
+  texts: string[],
+  root: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float32Array[]> {
+  const caches = await Promise.all(
+    setups.map((s) => EmbeddingCache.open(root, s, embedder.dimensions(s.pooling as Pooling, s))),
+  );
+  const need = [...new Set((await Promise.all(caches.map((c) => c.missing(texts)))).flat())];
+  const fresh = need.length
+    ? await embedder.embedMany(
+      need,
+      setups.map((s, v) => ({
+        ...setupOptions(s),
+        ...(v === 0 && onProgress ? { onProgress } : {}),
+      })),
+    )
+    : [];
+  const row = new Map(need.map((t, i) => [t, i]));
+  return await Promise.all(caches.map((cache, v) =>
+    cache.embed(texts, (missing) => {
+      const d = fresh[v].dims[1], out = new Float32Array(missing.length * d);
+      missing.forEach((t, i) => {
+        const r = row.get(t)!;
+        out.set(fresh[v].data.subarray(r * d, (r + 1) * d), i * d);
+      });
+      return Promise.resolve(out);
+    })
+  ));
+}
+
+/** Sentence vectors of `texts` for one setup through the on-disk cache under `root`. */
+export async function embedCached(
+  embedder: Embedder,
+  setup: EmbeddingSetup,
+  texts: string[],
+  root: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float32Array> {
+  const [vectors] = await embedCachedMany(embedder, [setup], texts, root, onProgress);
+  return vectors;
 }

@@ -1,10 +1,17 @@
 /**
  * A multinomial logistic-regression head on sentence embeddings: features standardized,
- * L2-regularized softmax regression trained by mini-batch gradient descent with momentum,
- * early stopping on a validation split, optional balanced class weights, deterministic
- * for a seed. The result is a small JSON artifact that records the embedding setup it was
- * trained with; metrics give accuracy, per-class precision/recall/F1 and the confusion
- * matrix.
+ * softmax regression with L2 on the weights and optional balanced class weights, trained
+ * by full-batch L-BFGS to the optimum of that objective (deterministic: the same data give
+ * the same artifact). The result is a small JSON artifact that records the embedding
+ * setup it was trained with; metrics give accuracy, per-class precision/recall/F1 and the
+ * confusion matrix.
+ *
+ * Why not stochastic gradient descent with early stopping, as before: on real SST-2
+ * vectors it stopped 7-8 points of accuracy short of the objective's optimum (57.6% vs
+ * 65.7% for an L-BFGS fit of the same vectors), because early stopping on a noisy 10%
+ * split halted it long before convergence. A convex objective of a few hundred
+ * parameters is solved exactly in seconds; tests/classifier_test.ts checks the result
+ * against an independent Newton solver.
  *
  * @example
  * ```ts
@@ -17,7 +24,8 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { rng } from "../random.ts";
+import { denseFeatures, type Features } from "./features.ts";
+import { minimize } from "./lbfgs.ts";
 
 /** The embedding setup a classifier was trained on (it refuses any other). */
 export interface EmbeddingSetup {
@@ -25,6 +33,23 @@ export interface EmbeddingSetup {
   pooling: string;
   normalize: boolean;
   maxLength?: number;
+  /** Encoder layers read (absent: the last layer only). */
+  layers?: number[];
+  /** How several layers were combined (absent: mean). */
+  layerMix?: "mean" | "concat";
+}
+
+/** How training ended. */
+export interface TrainingRecord {
+  /** L-BFGS iterations. */
+  iterations: number;
+  /** Whether the gradient tolerance was reached. */
+  converged: boolean;
+  /** The objective at the solution: mean weighted cross-entropy + L2 term. */
+  loss: number;
+  /** Largest gradient component at the solution. */
+  gradientNorm: number;
+  options: TrainOptions;
 }
 
 /** The saved classifier. */
@@ -38,25 +63,144 @@ export interface Classifier {
   weights: number[][];
   bias: number[];
   embedding: EmbeddingSetup;
-  training: { epochs: number; bestEpoch: number; validationLoss: number; options: TrainOptions };
+  training: TrainingRecord;
 }
 
 /** Training options. */
 export interface TrainOptions {
-  /** L2 strength (default 1e-3). */
+  /** L2 strength on the weights (not the biases), per the mean loss (default 1e-4). */
   l2?: number;
-  learningRate?: number;
-  maxEpochs?: number;
-  batchSize?: number;
-  /** Fraction of rows held out for early stopping (default 0.1). */
-  validationSplit?: number;
-  /** Epochs without validation improvement before stopping (default 8). */
-  patience?: number;
-  /** `balanced` weighs classes by inverse frequency. */
+  /** `balanced` weighs classes by inverse frequency (default); `none` weighs rows alike. */
   classWeights?: "balanced" | "none";
-  seed?: number;
-  /** Called after each epoch. */
-  onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void;
+  /** Stop when no gradient component exceeds this (default 1e-6). */
+  gradientTolerance?: number;
+  /** Most L-BFGS iterations (default 1000). */
+  maxIterations?: number;
+}
+
+/** A fitted softmax model on (optionally standardized) features. */
+export interface SoftmaxFit {
+  /** `[classes × dim]` row-major, on standardized features when mean/std were given. */
+  weights: Float64Array;
+  bias: Float64Array;
+  record: TrainingRecord;
+}
+
+/** Class indices checked against `k`; counts per class. */
+function classCounts(y: Int32Array, k: number, labels?: string[]): number[] {
+  if (k < 2) throw new InputError("need at least two classes", "labels");
+  const counts = new Array(k).fill(0);
+  for (const c of y) {
+    if (!(c >= 0 && c < k)) throw new InputError(`label index ${c} out of range`, "labels");
+    counts[c]++;
+  }
+  if (counts.filter((c) => c > 0).length < 2) {
+    const only = counts.findIndex((c) => c > 0);
+    throw new InputError(`training data has one class only (${labels?.[only] ?? only})`, "labels");
+  }
+  return counts;
+}
+
+/**
+ * Minimizes J(W, b) = (1/n) Σᵢ c(yᵢ) · −log softmax(W zᵢ + b)[yᵢ] + (l2/2) ‖W‖², where zᵢ
+ * is row i standardized by `mean`/`std` (when given) and c the class weights, by L-BFGS.
+ * Standardization is folded into the weights on each evaluation (z·w = x·(w/σ) − μ·(w/σ)),
+ * so the features are never copied.
+ */
+export function fitSoftmax(
+  features: Features,
+  y: Int32Array,
+  k: number,
+  options: TrainOptions & { mean?: Float64Array; std?: Float64Array } = {},
+): SoftmaxFit {
+  const n = features.rows, dim = features.dim;
+  if (y.length !== n) throw new InputError(`${y.length} labels for ${n} rows`, "labels");
+  const counts = classCounts(y, k);
+  const { mean, std, ...rest } = options;
+  const o = {
+    l2: 1e-4,
+    classWeights: "balanced" as const,
+    gradientTolerance: 1e-6,
+    maxIterations: 1000,
+    ...rest,
+  };
+  if (!(o.l2 >= 0)) throw new InputError("l2 must be a number ≥ 0", "l2");
+  const cw = counts.map((c) => (o.classWeights === "balanced" && c > 0 ? n / (k * c) : 1));
+  const mu = mean ?? new Float64Array(dim), sigma = std ?? new Float64Array(dim).fill(1);
+  // parameters: W (k × dim) then b (k)
+  const scaled = Array.from({ length: k }, () => new Float64Array(dim));
+  const sums = Array.from({ length: k }, () => new Float64Array(dim));
+  const offset = new Float64Array(k), residual = new Float64Array(k), p = new Float64Array(k);
+  const objective = (x: Float64Array, g: Float64Array) => {
+    for (let c = 0; c < k; c++) {
+      let off = x[k * dim + c];
+      for (let d = 0; d < dim; d++) {
+        const v = scaled[c][d] = x[c * dim + d] / sigma[d];
+        off -= v * mu[d];
+      }
+      offset[c] = off;
+      sums[c].fill(0);
+    }
+    residual.fill(0);
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      let max = -Infinity;
+      for (let c = 0; c < k; c++) {
+        p[c] = offset[c] + features.dot(i, scaled[c]);
+        if (p[c] > max) max = p[c];
+      }
+      let z = 0;
+      for (let c = 0; c < k; c++) z += p[c] = Math.exp(p[c] - max);
+      const t = y[i], w = cw[t];
+      loss -= w * Math.log(Math.max(p[t] / z, 1e-300));
+      for (let c = 0; c < k; c++) {
+        const r = w * (p[c] / z - (c === t ? 1 : 0));
+        if (r === 0) continue;
+        residual[c] += r;
+        features.accumulate(i, r, sums[c]);
+      }
+    }
+    let penalty = 0;
+    for (let c = 0; c < k; c++) {
+      for (let d = 0; d < dim; d++) {
+        const wv = x[c * dim + d];
+        penalty += wv * wv;
+        g[c * dim + d] = (sums[c][d] - mu[d] * residual[c]) / sigma[d] / n + o.l2 * wv;
+      }
+      g[k * dim + c] = residual[c] / n;
+    }
+    return loss / n + (o.l2 / 2) * penalty;
+  };
+  const r = minimize(objective, new Float64Array(k * (dim + 1)), {
+    gradientTolerance: o.gradientTolerance,
+    maxIterations: o.maxIterations,
+  });
+  return {
+    weights: r.x.slice(0, k * dim),
+    bias: r.x.slice(k * dim),
+    record: {
+      iterations: r.iterations,
+      converged: r.converged,
+      loss: r.value,
+      gradientNorm: r.gradientNorm,
+      options: rest,
+    },
+  };
+}
+
+/** The most probable class of each row under a fit (`fitSoftmax` on the same kind of rows). */
+export function classifyRows(fit: SoftmaxFit, features: Features, k: number): Int32Array {
+  const dim = features.dim, out = new Int32Array(features.rows);
+  const rows = Array.from({ length: k }, (_, c) => fit.weights.subarray(c * dim, (c + 1) * dim));
+  for (let i = 0; i < features.rows; i++) {
+    let best = 0, bestScore = -Infinity;
+    for (let c = 0; c < k; c++) {
+      const score = fit.bias[c] + features.dot(i, rows[c]);
+      if (score > bestScore) [best, bestScore] = [c, score];
+    }
+    out[i] = best;
+  }
+  return out;
 }
 
 /** Trains on `X` (rows × `dim`) with class indices `y` into `labels`.
@@ -80,18 +224,7 @@ export function train(
   if (X.length !== n * dim) {
     throw new InputError(`features are ${X.length} values, expected ${n} × ${dim}`, "features");
   }
-  if (k < 2) throw new InputError("need at least two classes", "labels");
-  const counts = new Array(k).fill(0);
-  for (const c of y) {
-    if (!(c >= 0 && c < k)) throw new InputError(`label index ${c} out of range`, "labels");
-    counts[c]++;
-  }
-  if (counts.filter((c) => c > 0).length < 2) {
-    throw new InputError(
-      `training data has one class only (${labels[counts.findIndex((c) => c > 0)]})`,
-      "labels",
-    );
-  }
+  classCounts(y, k, labels);
   for (let i = 0; i < X.length; i++) {
     if (!Number.isFinite(X[i])) {
       throw new InputError(
@@ -100,100 +233,10 @@ export function train(
       );
     }
   }
-  const { embedding, onEpoch, ...rest } = options;
-  const o = {
-    l2: 1e-3,
-    learningRate: 0.1,
-    maxEpochs: 200,
-    batchSize: 64,
-    validationSplit: 0.1,
-    patience: 8,
-    classWeights: "balanced" as const,
-    seed: 42,
-    ...rest,
-  };
-  const r = rng(o.seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const nVal = n >= 10 ? Math.max(1, Math.floor(n * o.validationSplit)) : 0;
-  const val = order.slice(0, nVal), tr = order.slice(nVal);
-  // standardize with training statistics
-  const mean = new Float64Array(dim), std = new Float64Array(dim);
-  for (const i of tr) for (let d = 0; d < dim; d++) mean[d] += X[i * dim + d] / tr.length;
-  for (const i of tr) {
-    for (let d = 0; d < dim; d++) std[d] += (X[i * dim + d] - mean[d]) ** 2 / tr.length;
-  }
-  for (let d = 0; d < dim; d++) std[d] = Math.sqrt(std[d]) || 1;
-  const Z = new Float64Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    for (let d = 0; d < dim; d++) Z[i * dim + d] = (X[i * dim + d] - mean[d]) / std[d];
-  }
-  const cw = counts.map((c) => (o.classWeights === "balanced" && c > 0 ? n / (k * c) : 1));
-
-  const W = new Float64Array(k * dim), b = new Float64Array(k);
-  const vW = new Float64Array(k * dim), vb = new Float64Array(k);
-  const p = new Float64Array(k);
-  const forward = (i: number) => {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let s = b[c];
-      for (let d = 0; d < dim; d++) s += W[c * dim + d] * Z[i * dim + d];
-      p[c] = s;
-      if (s > max) max = s;
-    }
-    let z = 0;
-    for (let c = 0; c < k; c++) z += p[c] = Math.exp(p[c] - max);
-    for (let c = 0; c < k; c++) p[c] /= z;
-  };
-  const loss = (rows: number[]) => {
-    if (!rows.length) return 0;
-    let l = 0;
-    for (const i of rows) {
-      forward(i);
-      l -= cw[y[i]] * Math.log(Math.max(p[y[i]], 1e-12));
-    }
-    return l / rows.length;
-  };
-  let best = { loss: Infinity, epoch: 0, W: W.slice(), b: b.slice() };
-  let epoch = 0;
-  const gW = new Float64Array(k * dim), gb = new Float64Array(k);
-  for (; epoch < o.maxEpochs; epoch++) {
-    for (let i = tr.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [tr[i], tr[j]] = [tr[j], tr[i]];
-    }
-    for (let s = 0; s < tr.length; s += o.batchSize) {
-      const batch = tr.slice(s, s + o.batchSize);
-      gW.fill(0);
-      gb.fill(0);
-      for (const i of batch) {
-        forward(i);
-        for (let c = 0; c < k; c++) {
-          const g = cw[y[i]] * (p[c] - (c === y[i] ? 1 : 0)) / batch.length;
-          gb[c] += g;
-          for (let d = 0; d < dim; d++) gW[c * dim + d] += g * Z[i * dim + d];
-        }
-      }
-      for (let j = 0; j < W.length; j++) {
-        vW[j] = 0.9 * vW[j] - o.learningRate * (gW[j] + o.l2 * W[j]);
-        W[j] += vW[j];
-      }
-      for (let c = 0; c < k; c++) {
-        vb[c] = 0.9 * vb[c] - o.learningRate * gb[c];
-        b[c] += vb[c];
-      }
-    }
-    const vl = val.length ? loss(val) : loss(tr);
-    onEpoch?.(epoch + 1, loss(tr), vl);
-    if (vl < best.loss - 1e-6) best = { loss: vl, epoch: epoch + 1, W: W.slice(), b: b.slice() };
-    else if (epoch + 1 - best.epoch >= o.patience) {
-      epoch++;
-      break;
-    }
-  }
+  const { embedding, ...rest } = options;
+  const features = denseFeatures(X, dim);
+  const { mean, std } = features.moments!(Array.from({ length: n }, (_, i) => i));
+  const fit = fitSoftmax(features, y, k, { ...rest, mean, std });
   return {
     format: "embedge-classifier/1",
     labels,
@@ -202,11 +245,11 @@ export function train(
     std: Array.from(std),
     weights: Array.from(
       { length: k },
-      (_, c) => Array.from(best.W.subarray(c * dim, (c + 1) * dim)),
+      (_, c) => Array.from(fit.weights.subarray(c * dim, (c + 1) * dim)),
     ),
-    bias: Array.from(best.b),
+    bias: Array.from(fit.bias),
     embedding,
-    training: { epochs: epoch, bestEpoch: best.epoch, validationLoss: best.loss, options: rest },
+    training: fit.record,
   };
 }
 
@@ -305,11 +348,20 @@ export function checkClassifier(value: unknown, setup?: EmbeddingSetup): Classif
     c.bias?.length === c.labels.length && typeof c.embedding?.modelId === "string";
   if (!ok) throw new InputError("not an embedge classifier artifact", "classifier");
   if (setup) {
-    for (const key of ["modelId", "pooling", "normalize"] as const) {
-      if (c.embedding[key] !== setup[key]) {
+    // absent layers mean the last layer, mixed by mean
+    const view = (e: EmbeddingSetup) => ({
+      modelId: e.modelId,
+      pooling: e.pooling,
+      normalize: e.normalize,
+      layers: JSON.stringify(e.layers ?? [-1]),
+      layerMix: e.layers && e.layers.length > 1 ? e.layerMix ?? "mean" : "mean",
+    });
+    const trained = view(c.embedding), used = view(setup);
+    for (const key of ["modelId", "pooling", "normalize", "layers", "layerMix"] as const) {
+      if (trained[key] !== used[key]) {
         throw new InputError(
-          `classifier was trained with ${key} ${JSON.stringify(c.embedding[key])}, not ${
-            JSON.stringify(setup[key])
+          `classifier was trained with ${key} ${JSON.stringify(trained[key])}, not ${
+            JSON.stringify(used[key])
           }`,
           "classifier",
         );
