@@ -92,8 +92,14 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     c.set("requestId", id);
     try {
       if (options.apiKey && !c.req.path.match(/^\/(health|docs|openapi\.json)$/)) {
+        // the scheme is case-insensitive (RFC 9110 §11.1); the token is compared in full
         const auth = c.req.header("authorization") ?? "";
-        if (!constantTimeEqual(auth, `Bearer ${options.apiKey}`)) {
+        const space = auth.indexOf(" ");
+        const scheme = space < 0 ? auth : auth.slice(0, space);
+        const token = space < 0 ? "" : auth.slice(space + 1).trim();
+        if (
+          scheme.toLowerCase() !== "bearer" || !constantTimeEqual(token, options.apiKey)
+        ) {
           throw new HttpError(
             401,
             "missing or wrong API key (Authorization: Bearer …)",

@@ -139,7 +139,8 @@ Deno.test({
       TokenizerLoadError,
     );
     const r = rng(1);
-    let rejected = 0, loaded = 0;
+    let rejected = 0, loaded = 0, lateRejected = 0;
+    const vocabSize = bert!.vocabSize;
     const headerEnd = bytes.length - (bytes.length >> 1);
     for (let i = 0; i < 60; i++) {
       const bad = bytes.slice();
@@ -153,10 +154,22 @@ Deno.test({
       try {
         const t = await Tokenizer.fromBytes(bad);
         loaded++;
-        // a mutation that passes validation may change ids, but must not trap or hang
+        // a mutation that passes validation may change ids, but must not trap or hang, and
+        // what it gives is still well-formed: ids inside the vocabulary, at most one token
+        // per UTF-16 unit plus [CLS]/[SEP], offsets inside the text
         for (const text of ["I love Paris.", "unaffable héllo 東京", "x".repeat(300)]) {
           const enc = t.encode(text);
-          assert(enc.ids.length > 0);
+          assert(enc.ids.length <= text.length + 2, `${enc.ids.length} ids for ${text.length}`);
+          assert(enc.ids.every((id) => id >= 0 && id < vocabSize), "id outside the vocabulary");
+          assert(enc.offsets.every((o) => o <= text.length), "offset outside the text");
+          try {
+            t.decode(enc.ids);
+          } catch (e) {
+            // the id → string table is parsed on first use (cold start), so a damaged one
+            // is reported then, as the same typed error
+            if (!(e instanceof TokenizerLoadError && e.message.includes("vocabulary"))) throw e;
+            lateRejected++;
+          }
         }
       } catch (e) {
         if (!(e instanceof TokenizerLoadError)) throw e;
@@ -165,6 +178,7 @@ Deno.test({
     }
     assert(rejected > 0, "no corruption was detected");
     assertEquals(rejected + loaded, 60);
+    assert(lateRejected <= 3 * loaded);
   },
 });
 
