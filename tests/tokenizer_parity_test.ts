@@ -134,75 +134,95 @@ for (
 }
 
 Deno.test({
-  name: "parity: pairs with truncation strategies, batch padding and pad_to_multiple_of",
+  name:
+    "parity: pairs with truncation strategies, pair by pair (same result or the same refusal), batch padding and pad_to_multiple_of",
   ignore,
   async fn() {
     const tok = await Tokenizer.fromTokenizerJson(tokenizerJson);
     const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
     const texts = adversarialStrings(4000, 99, pieces);
     const r = rng(5);
+    const pick = () => texts[Math.floor(r() * texts.length)];
     const pairs: [string, string][] = [];
-    for (let i = 0; i < 1000; i++) {
-      pairs.push([texts[Math.floor(r() * texts.length)], texts[Math.floor(r() * texts.length)]]);
+    for (let i = 0; i < 1000; i++) pairs.push([pick(), pick()]);
+    // pairs whose other side is one short word, so that only_first / only_second can cut
+    // the long side even at max length 5 (HF refuses when the side to cut is too short)
+    const short = ["a", "ok", "x", "word", "é"];
+    for (let i = 0; i < 100; i++) {
+      pairs.push([pick() + " " + pick(), short[i % short.length]]);
+      pairs.push([short[i % short.length], pick() + " " + pick()]);
     }
     const strategies = [
       ["longest_first", "LongestFirst"],
       ["only_first", "OnlyFirst"],
       ["only_second", "OnlySecond"],
     ] as const;
+    const counts: Record<string, { compared: number; refused: number }> = {};
     for (const maxLength of [5, 8, 16, 64]) {
       for (const [ours, theirs] of strategies) {
         const oracle = loadOracle(tokenizerJson);
         // deno-lint-ignore no-explicit-any
         oracle.setTruncation(maxLength, { strategy: theirs as any });
         oracle.setPadding({ padToMultipleOf: 8 });
-        for (let i = 0; i < pairs.length; i += 50) {
-          const chunk = pairs.slice(i, i + 50);
-          let expected: Expected[] | null = null;
-          let theirError = "";
+        const options = {
+          maxLength,
+          truncation: ours,
+          padding: "longest",
+          padToMultipleOf: 8,
+        } as const;
+        const label = `maxLength ${maxLength} ${ours}`;
+        const tally = counts[label] = { compared: 0, refused: 0 };
+        const accepted: [string, string][] = [];
+        const singles: Encoding[] = [];
+        for (const [i, pair] of pairs.entries()) {
+          let expected: Expected | null = null, theirError = "";
           try {
-            expected = await oracleEncode(oracle, chunk);
+            [expected] = await oracleEncode(oracle, [pair]);
           } catch (e) {
             theirError = String(e);
           }
-          const options = {
-            maxLength,
-            truncation: ours,
-            padding: "longest",
-            padToMultipleOf: 8,
-          } as const;
-          let singles: Encoding[] = [];
-          let ourError = "";
+          let mine: Encoding | null = null, ourError = "";
           try {
-            singles = chunk.map((pair) => tok.encode(pair, options));
+            mine = tok.encode(pair, options);
           } catch (e) {
             ourError = String(e);
           }
-          const where = `maxLength ${maxLength} ${ours} pairs ${i}..${i + 50}`;
-          assertEquals(!!ourError, !!theirError, `${where}: ours ${ourError} / ${theirError}`);
-          if (!expected) continue;
-          chunk.forEach((pair, k) => {
-            const report = compare(
-              pair,
-              singles[k],
-              expected![k],
-              (ids) => tok.convertIdsToTokens(ids),
-            );
-            assert(report === null, `${where}\n${report}`);
-          });
-          // A batch holds the same rows, padded to the widest.
+          const where = `${label} pair ${i} ${JSON.stringify(pair)}`;
+          assertEquals(!!ourError, !!theirError, `${where}: ours "${ourError}" / "${theirError}"`);
+          if (ourError) {
+            // the same refusal: a truncation that cannot be done, named as such
+            assert(/truncat/i.test(theirError) && /truncat/i.test(ourError), where);
+            tally.refused++;
+            continue;
+          }
+          const report = compare(pair, mine!, expected!, (ids) => tok.convertIdsToTokens(ids));
+          assert(report === null, `${where}\n${report}`);
+          accepted.push(pair);
+          singles.push(mine!);
+          tally.compared++;
+        }
+        assertEquals(tally.compared + tally.refused, pairs.length, label);
+        // every strategy and length compares real encodings, not only refusals
+        assert(tally.compared >= 150, `${label}: only ${tally.compared} pairs compared`);
+        // A batch holds the same rows, padded to the widest.
+        for (let i = 0; i < accepted.length; i += 50) {
+          const chunk = accepted.slice(i, i + 50);
           const batch = tok.encodeBatch(chunk, options);
           chunk.forEach((_, k) => {
-            const r = row(batch, k), s = singles[k], n = s.ids.length;
-            assertEquals(Array.from(r.ids.subarray(0, n)), Array.from(s.ids), where);
-            assertEquals(Array.from(r.offsets.subarray(0, 2 * n)), Array.from(s.offsets), where);
-            assertEquals(Array.from(r.wordIds.subarray(0, n)), Array.from(s.wordIds), where);
-            assert(r.attentionMask.subarray(n).every((m) => m === 0), where);
-            assert(r.specialTokensMask.subarray(n).every((m) => m === 1), where);
+            const row_ = row(batch, k), s = singles[i + k], n = s.ids.length;
+            const where = `${label} batch row ${i + k}`;
+            assertEquals(Array.from(row_.ids.subarray(0, n)), Array.from(s.ids), where);
+            assertEquals(Array.from(row_.offsets.subarray(0, 2 * n)), Array.from(s.offsets), where);
+            assertEquals(Array.from(row_.wordIds.subarray(0, n)), Array.from(s.wordIds), where);
+            assert(row_.attentionMask.subarray(n).every((m) => m === 0), where);
+            assert(row_.specialTokensMask.subarray(n).every((m) => m === 1), where);
           });
         }
       }
     }
+    const total = Object.values(counts).reduce((a, c) => a + c.compared, 0);
+    console.log(`pairs compared per setting: ${JSON.stringify(counts)}; ${total} in all`);
+    assert(total >= 6000, `${total} pairs compared in all`);
   },
 });
 
