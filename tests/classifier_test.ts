@@ -3,7 +3,7 @@
  * embedding cache, the CLI on an SST-2 slice with the generated model, and POST /classify.
  */
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
-import { hasShared, shared } from "./support/paths.ts";
+import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { newtonLogistic } from "./support/newton.ts";
 import { rng } from "../src/random.ts";
@@ -158,7 +158,7 @@ Deno.test("bad input: one class, NaN features, bad tables, mismatched artifacts"
 });
 
 Deno.test("embedding cache: the second pass computes nothing", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const compute = (missing: string[]) =>
     Promise.resolve(Float32Array.from(missing.flatMap((t) => [t.length, 1])));
   const c1 = await EmbeddingCache.open(root, setup, 2);
@@ -183,7 +183,7 @@ Deno.test({
   ignore,
   async fn() {
     const modelDir = shared("models/embedge-mini-mlm");
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const run = async (...args: string[]) => {
       const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", new URL("../bin/classify.ts", import.meta.url).pathname, ...args],

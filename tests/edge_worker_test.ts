@@ -7,7 +7,7 @@
  * vectors, tokens, similarities and classifier scores, and the same JSON errors.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { hasShared } from "./support/paths.ts";
+import { hasShared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
@@ -90,7 +90,7 @@ Deno.test({
       classifiers: { sentiment: clf },
       batching: { enabled: false },
     });
-    const assetsDir = await Deno.makeTempDir({ prefix: "embedge-worker-assets-" });
+    const assetsDir = await tempDir("embedge-worker-assets-");
     await prepareWorkerAssets(model.dir, assetsDir);
     assert(exists(`${assetsDir}/${PRECOMPILED_TOKENIZER}`));
     const worker = await startWranglerDev({

@@ -4,7 +4,7 @@
  * atomic placement.
  */
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { hasShared } from "./support/paths.ts";
+import { hasShared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { downloadModel, sha256File } from "../src/model/hub.ts";
 import { Embedder } from "../src/model/embedder.ts";
@@ -81,7 +81,7 @@ Deno.test({
   async fn() {
     const model = await makeTestModel({ seed: 5, layers: 1 });
     const server = serveModel(model.dir);
-    const cacheDir = await Deno.makeTempDir();
+    const cacheDir = await tempDir();
     try {
       const dir = await downloadModel(REPO, { cacheDir, endpoint: server.url });
       assertEquals(dir, `${cacheDir}/embedge--test-bert/main`);
@@ -113,7 +113,7 @@ Deno.test({
   async fn() {
     const model = await makeTestModel({ seed: 6, layers: 1 });
     const server = serveModel(model.dir);
-    const cacheDir = await Deno.makeTempDir();
+    const cacheDir = await tempDir();
     try {
       server.breakOnce = { file: "onnx/model.onnx", after: 100_000 };
       await assertRejects(
@@ -145,7 +145,7 @@ Deno.test({
   async fn() {
     const model = await makeTestModel({ seed: 8, layers: 1 });
     const server = serveModel(model.dir);
-    const cacheDir = await Deno.makeTempDir();
+    const cacheDir = await tempDir();
     try {
       server.wrongEtag = "config.json";
       const e = await assertRejects(

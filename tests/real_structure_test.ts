@@ -8,7 +8,7 @@
  */
 import * as ortNode from "onnxruntime-node";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { hasShared, shared } from "./support/paths.ts";
+import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { ModelLoadError } from "../src/errors.ts";
@@ -18,7 +18,7 @@ const ignore = !hasShared(GRAPH);
 
 const model = ignore
   ? null
-  : await writeMiniLmStructure(shared("models/all-MiniLM-L6-v2"), await Deno.makeTempDir());
+  : await writeMiniLmStructure(shared("models/all-MiniLM-L6-v2"), await tempDir("embedge-minilm-"));
 
 Deno.test({
   name: "real MiniLM structure: external data, no token_type_ids, pooler named tanh",
@@ -82,10 +82,51 @@ Deno.test({
   name: "real MiniLM structure: a missing external-data file is a ModelLoadError naming it",
   ignore,
   async fn() {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     await Deno.mkdir(`${dir}/onnx`);
     await Deno.copyFile(shared(GRAPH), `${dir}/onnx/model.onnx`);
     await Deno.copyFile(shared("models/all-MiniLM-L6-v2/tokenizer.json"), `${dir}/tokenizer.json`);
     await assertRejects(() => Embedder.load(dir), ModelLoadError, model!.location);
+  },
+});
+
+Deno.test({
+  name:
+    "real MiniLM structure: equals transformers.js feature-extraction within 1e-5 (mean, normalize)",
+  ignore,
+  async fn() {
+    // transformers.js reads the external data as onnx/model.onnx_data: a linked copy
+    const root = await tempDir("embedge-tjs-");
+    const dir = `${root}/minilm-structure`;
+    await Deno.mkdir(`${dir}/onnx`, { recursive: true });
+    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
+      await Deno.link(`${model!.dir}/${f}`, `${dir}/${f}`);
+    }
+    await Deno.link(`${model!.dir}/onnx/${model!.location}`, `${dir}/onnx/${model!.location}`);
+    if (model!.location !== "model.onnx_data") {
+      await Deno.link(`${model!.dir}/onnx/${model!.location}`, `${dir}/onnx/model.onnx_data`);
+    }
+    const tf = await import("@huggingface/transformers");
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = `${root}/`;
+    const extractor = await tf.pipeline("feature-extraction", "minilm-structure", {
+      dtype: "fp32",
+      use_external_data_format: true,
+    } as never);
+    const e = await Embedder.load(model!.dir);
+    // inputs within the max length (transformers.js drops [SEP] when it truncates)
+    const texts = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n")
+      .filter((l) => l.trim().length > 20 && e.tokenizer.encode(l).ids.length <= 128)
+      .slice(0, 64);
+    assertEquals(texts.length, 64);
+    const ours = await e.embed(texts, { pooling: "mean", normalize: true });
+    const theirs = await extractor(texts, { pooling: "mean", normalize: true });
+    assertEquals(theirs.dims, ours.dims);
+    const t = theirs.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < t.length; i++) maxDiff = Math.max(maxDiff, Math.abs(t[i] - ours.data[i]));
+    assert(maxDiff < 1e-5, `max difference ${maxDiff}`);
+    await extractor.dispose();
+    await e.close();
   },
 });

@@ -5,7 +5,7 @@
  * when it is not.
  */
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { hasShared, shared } from "./support/paths.ts";
+import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { type ModelFiles, readModelFiles } from "../src/model/files.ts";
 import {
   loadModelTokenizer,
@@ -93,7 +93,7 @@ Deno.test({
   name: "worker assets carry the precompiled tokenizer of the model directory",
   ignore,
   async fn() {
-    const out = await Deno.makeTempDir();
+    const out = await tempDir();
     const model = shared("models/all-MiniLM-L6-v2");
     await prepareWorkerAssets(model, out);
     const assets = await readModelFiles(out, TOKENIZER_FILES);

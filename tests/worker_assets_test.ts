@@ -7,9 +7,10 @@ import { assertEquals, assertRejects } from "./support/assert.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { partedReader } from "../edge/assets.ts";
 import { rng } from "../src/random.ts";
+import { tempDir } from "./support/paths.ts";
 
 Deno.test("large files split into parts and read back whole; damaged parts are errors", async () => {
-  const src = await Deno.makeTempDir(), out = await Deno.makeTempDir();
+  const src = await tempDir(), out = await tempDir();
   const r = rng(5);
   const big = Uint8Array.from({ length: 2500 }, () => Math.floor(r() * 256));
   await Deno.mkdir(`${src}/onnx`);

@@ -31,3 +31,26 @@ export function hasShared(path: string): boolean {
     return false;
   }
 }
+
+const made: string[] = [];
+let hooked = false;
+
+/**
+ * A new temporary directory that is removed when the test module exits (tests write
+ * generated models of up to 87 MiB; a run must not leave them behind).
+ */
+export async function tempDir(prefix = "embedge-test-"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  made.push(dir);
+  if (!hooked) {
+    hooked = true;
+    globalThis.addEventListener("unload", () => {
+      for (const d of made) {
+        try {
+          Deno.removeSync(d, { recursive: true });
+        } catch { /* already gone */ }
+      }
+    });
+  }
+  return dir;
+}

@@ -12,7 +12,7 @@
  */
 import type { BertShape, BertWeights } from "../../src/testing/bert_model.ts";
 import { type GeneratedModelOptions, writeGeneratedModel } from "../../src/testing/demo_model.ts";
-import { shared } from "./paths.ts";
+import { shared, tempDir } from "./paths.ts";
 
 /** A generated model on disk. */
 export interface TestModel {
@@ -26,7 +26,7 @@ export async function makeTestModel(
   shape: Partial<BertShape> = {},
   options: GeneratedModelOptions = {},
 ): Promise<TestModel> {
-  const dir = await Deno.makeTempDir({ prefix: "embedge-test-model-" });
+  const dir = await tempDir("embedge-test-model-");
   const { weights, onnx } = await writeGeneratedModel(
     dir,
     shared("models/all-MiniLM-L6-v2"),
