@@ -20,7 +20,8 @@
 import { parseArgs } from "node:util";
 import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
-import { Embedder, type EmbedOptions } from "../src/model/embedder.ts";
+import { Embedder, type EmbedOptions, type LoadOptions } from "../src/model/embedder.ts";
+import type { Backend } from "../src/model/runtimes.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import { writeGeneratedModel } from "../src/testing/demo_model.ts";
@@ -42,6 +43,8 @@ const HELP = `usage: embed [options] [text ...]
   --json             machine output (one JSON object; JSONL with --file)
   --file PATH        embed each line of PATH ('-' for stdin) to JSONL
   --batch-tokens N   cells per session.run (default 16384)
+  --backend NAME     auto (default: native onnxruntime-node where it loads) | native | wasm
+  --threads N        inference threads (native default: all cores; wasm default: 1)
   --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory`;
 
 /** The demo model's name in responses (the Worker's `EMBEDGE_MODEL_ID` for it too). */
@@ -68,10 +71,14 @@ export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
 }
 
 /** Loads the model, or the generated demo model when the directory has no weights. */
-export async function loadOrDemo(dir: string, log: (s: string) => void): Promise<Embedder> {
+export async function loadOrDemo(
+  dir: string,
+  log: (s: string) => void,
+  options: LoadOptions = {},
+): Promise<Embedder> {
   try {
     await Deno.stat(`${dir}/onnx/model.onnx`);
-    return await Embedder.load(dir);
+    return await Embedder.load(dir, options);
   } catch (e) {
     if (e instanceof EmbedgeError) throw e;
   }
@@ -79,7 +86,7 @@ export async function loadOrDemo(dir: string, log: (s: string) => void): Promise
     `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
       `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
   );
-  return await Embedder.load(await ensureDemoModel(dir), { modelId: DEMO_MODEL_ID });
+  return await Embedder.load(await ensureDemoModel(dir), { ...options, modelId: DEMO_MODEL_ID });
 }
 
 const vec = (v: ArrayLike<number>, n: number) =>
@@ -101,6 +108,8 @@ async function main(): Promise<number> {
       json: { type: "boolean", default: false },
       file: { type: "string" },
       "batch-tokens": { type: "string" },
+      backend: { type: "string", default: Deno.env.get("EMBEDGE_BACKEND") },
+      threads: { type: "string", default: Deno.env.get("EMBEDGE_THREADS") },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -109,7 +118,10 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const embedder = await loadOrDemo(a.model!, (s) => console.error(s));
+  const embedder = await loadOrDemo(a.model!, (s) => console.error(s), {
+    ...(a.backend ? { backend: a.backend as Backend } : {}),
+    ...(a.threads !== undefined ? { threads: Number(a.threads) } : {}),
+  });
   const options: EmbedOptions = {
     pooling: a.pooling as Pooling | undefined,
     normalize: a["no-normalize"] ? false : a.normalize ? true : undefined,
@@ -186,6 +198,12 @@ async function main(): Promise<number> {
   const line = (k: string, v: string) =>
     console.log(`${k.padEnd(18)} ${v}`.replace(/^(\S.{17}) /, "$1"));
   line("model:", embedder.info.modelId);
+  line(
+    "backend:",
+    `${embedder.info.backend} (${
+      embedder.info.backend === "native" ? "onnxruntime-node" : "onnxruntime-web"
+    }, ${embedder.info.threads || "default"} threads)`,
+  );
   line("text:", text);
   line("tokens:", plain.tokens.join(" "));
   line(`padded (${padded.ids.length}):`, padded.tokens.join(" "));

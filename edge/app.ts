@@ -309,6 +309,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       poolings: POOLINGS.filter((p) => p !== "pooler" || info.hasPooler),
       layers: info.layers,
       layer_selection: info.layerStates,
+      backend: info.backend,
+      threads: info.threads,
       inputs: info.inputs,
       outputs: info.outputs,
       classifiers: Object.entries(classifiers).map(([name, c]) => ({

@@ -3,7 +3,8 @@
  * Environment: `EMBEDGE_MODEL` (model directory; without ONNX weights the generated demo
  * BERT is used, with a note), `PORT` (default 8080), `HOST` (default 127.0.0.1),
  * `EMBEDGE_API_KEY`, `EMBEDGE_BATCHING` (`off` to disable dynamic batching),
- * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_LOG` (`off`), `EMBEDGE_CLASSIFIERS`
+ * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_LOG` (`off`),
+ * `EMBEDGE_BACKEND` (`auto` default, `native`, `wasm`), `EMBEDGE_THREADS`, `EMBEDGE_CLASSIFIERS`
  * (`name=path.json,…`, heads trained with bin/classify.ts, served at POST /classify).
  *
  * @example
@@ -15,11 +16,22 @@
  */
 import { createApp } from "./app.ts";
 import { loadOrDemo } from "../bin/embed.ts";
+import { EmbedgeError } from "../src/errors.ts";
+import type { Backend } from "../src/model/runtimes.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const env = (k: string) => Deno.env.get(k);
 const model = env("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
-const embedder = await loadOrDemo(model, (s) => console.error(s));
+const threads = env("EMBEDGE_THREADS");
+const embedder = await loadOrDemo(model, (s) => console.error(s), {
+  ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
+  ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
+}).catch((e) => {
+  // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2
+  if (!(e instanceof EmbedgeError)) throw e;
+  console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
+  Deno.exit(2);
+});
 // EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"
 const classifiers = Object.fromEntries(
   await Promise.all(
@@ -45,7 +57,7 @@ const server = Deno.serve({
   port: Number(env("PORT") ?? 8080),
   onListen: ({ hostname, port }) =>
     console.error(
-      `embedge: ${embedder.info.modelId} on http://${hostname}:${port} (docs at /docs)`,
+      `embedge: ${embedder.info.modelId} (${embedder.info.backend}) on http://${hostname}:${port} (docs at /docs)`,
     ),
 }, app.fetch);
 Deno.addSignalListener("SIGTERM", () => server.shutdown());

@@ -72,7 +72,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const model = await makeTestModel({ seed: 41, layers: 1 });
-    const embedder = await Embedder.load(model.dir, { modelId: "worker-test-bert" });
+    const embedder = await Embedder.load(model.dir, {
+      modelId: "worker-test-bert",
+      backend: "wasm",
+    });
     // a classifier head, loaded by the Worker from its assets directory
     const texts = ["good fun", "great film", "lovely", "bad", "awful film", "boring mess"];
     const X = (await embedder.embed(texts)).data;
@@ -158,7 +161,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const model = await makeTestModel({ seed: 43, layers: 1 });
-    const embedder = await Embedder.load(model.dir, { modelId: "r2-bert" });
+    const embedder = await Embedder.load(model.dir, { modelId: "r2-bert", backend: "wasm" });
     const deno = createApp(embedder, { log: false, batching: { enabled: false } });
     const worker = await startWranglerDev({
       r2: { dir: model.dir, prefix: "models/r2-bert/" },
@@ -202,7 +205,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const model = await makeTestModel({ seed: 47, layers: 2 });
-    const embedder = await Embedder.load(model.dir, { modelId: "hasty-bert" });
+    const embedder = await Embedder.load(model.dir, { modelId: "hasty-bert", backend: "wasm" });
     const worker = await startWranglerDev({
       r2: { dir: model.dir, prefix: "hasty/" },
       vars: { EMBEDGE_TIMEOUT_MS: "1", EMBEDGE_LOG: "off" }, // batching is the default

@@ -23,6 +23,10 @@ import { InputError, InputTooLongError, ModelLoadError } from "../src/errors.ts"
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 const model = ignore ? null : await makeTestModel({ seed: 7 });
 const embedder = ignore ? null : await Embedder.load(model!.dir, { modelId: "embedge-test-bert" });
+// the portable build, loaded explicitly (the default picks native where it loads)
+const wasmEmbedder = ignore
+  ? null
+  : await Embedder.load(model!.dir, { modelId: "embedge-test-bert", backend: "wasm" });
 
 const TEXTS = [
   "I love Paris.",
@@ -42,15 +46,23 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 Deno.test({
-  name: "generated BERT: onnxruntime-web equals the float64 reference within 1e-4 (relative)",
+  name: "generated BERT: both backends (native, wasm) equal the float64 reference within 1e-4",
   ignore,
   async fn() {
-    const toks = await embedder!.embedTokens(TEXTS);
-    for (let i = 0; i < TEXTS.length; i++) {
-      const ids = Array.from(toks[i].ids);
-      const ref = referenceForward(model!.weights, [ids], [ids.map(() => 1)], [ids.map(() => 0)]);
-      const err = relErr(toks[i].vectors, ref.hidden[0].flat());
-      assert(err < 1e-4, `text ${i}: relative error ${err}`);
+    assertEquals(wasmEmbedder!.info.backend, "wasm");
+    for (const e of [embedder!, wasmEmbedder!]) {
+      const toks = await e.embedTokens(TEXTS);
+      for (let i = 0; i < TEXTS.length; i++) {
+        const ids = Array.from(toks[i].ids);
+        const ref = referenceForward(
+          model!.weights,
+          [ids],
+          [ids.map(() => 1)],
+          [ids.map(() => 0)],
+        );
+        const err = relErr(toks[i].vectors, ref.hidden[0].flat());
+        assert(err < 1e-4, `${e.info.backend} text ${i}: relative error ${err}`);
+      }
     }
   },
 });
@@ -68,7 +80,7 @@ Deno.test({
       token_type_ids: new ortNode.Tensor("int64", batch.tokenTypeIds, dims),
     });
     const native = out.last_hidden_state.data as Float32Array;
-    const web = await embedder!.session.run(
+    const web = await wasmEmbedder!.session.run(
       batch.inputIds,
       batch.attentionMask,
       batch.tokenTypeIds,
@@ -410,5 +422,40 @@ Deno.test({
     // one pass over the texts, not one per variant
     assertEquals(runs, single, "model runs of embedMany vs one embed");
     await assertRejects(() => embedder!.embedMany(TEXTS, []), InputError, "variants");
+  },
+});
+
+Deno.test({
+  name: "backends: native and wasm give the same vectors within 1e-4; auto picks native here",
+  ignore,
+  async fn() {
+    // onnxruntime-node is installed with the dev dependencies: auto must find it
+    assertEquals(embedder!.info.backend, "native");
+    for (const pooling of ["cls", "mean", "pooler"] as const) {
+      const a = await embedder!.embed(TEXTS, { pooling, normalize: false });
+      const b = await wasmEmbedder!.embed(TEXTS, { pooling, normalize: false });
+      assertEquals(a.dims, b.dims);
+      const d = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
+      assert(d < 1e-4, `${pooling}: max difference ${d}`);
+    }
+    const layered = await embedder!.embed(TEXTS, { layers: [0, -1], layerMix: "concat" });
+    const layeredWasm = await wasmEmbedder!.embed(TEXTS, { layers: [0, -1], layerMix: "concat" });
+    const d = layered.data.reduce((m, v, i) => Math.max(m, Math.abs(v - layeredWasm.data[i])), 0);
+    assert(d < 1e-4, `layers: max difference ${d}`);
+    const threaded = await Embedder.load(model!.dir, { backend: "native", threads: 1 });
+    assertEquals(threaded.info.threads, 1);
+    await threaded.close();
+    for (const bad of [-1, 1.5, 1000]) {
+      const err = await assertRejects(
+        () => Embedder.load(model!.dir, { threads: bad }),
+        InputError,
+      );
+      assertEquals(err.param, "threads");
+    }
+    const err = await assertRejects(
+      () => Embedder.load(model!.dir, { backend: "gpu" as "wasm" }),
+      InputError,
+    );
+    assertEquals(err.param, "backend");
   },
 });

@@ -86,87 +86,90 @@ for (const name of models) {
   })();
 
   if (reference) {
-    Deno.test(`real weights ${name}: [CLS], mean and pooler equal PyTorch's within 1e-4, alone and in a padded batch`, async () => {
-      const e = await Embedder.load(dir);
-      // The reference ids carry [CLS] … [SEP]; embed() wraps bare ids itself.
-      const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
-      for (const r of reference.alone) {
-        assertEquals(r.input_ids[0], e.tokenizer.tokenToId("[CLS]"));
-        assertEquals(r.input_ids.at(-1), e.tokenizer.tokenToId("[SEP]"));
-      }
-      let compared = 0;
-      for (
-        const [mode, refs] of [["alone", reference.alone], [
-          "padded",
-          reference.padded_batch,
-        ]] as const
-      ) {
-        for (const pooling of ["cls", "mean", "pooler"] as const satisfies readonly Pooling[]) {
-          let batches = 0;
-          const ours = mode === "alone"
-            ? await Promise.all(bodies.map((b) => e.embed([b], { pooling, normalize: false })))
-              .then((rs) => rs.map((r) => r.data))
-            : await e.embed(bodies, {
-              pooling,
-              normalize: false,
-              // all four rows in one session.run, padded to the longest, as PyTorch ran them
-              maxPaddingWaste: Infinity,
-              onProgress: () => batches++,
-            }).then((r) =>
-              Array.from(
-                { length: bodies.length },
-                (_, i) => r.data.subarray(i * r.dims[1], (i + 1) * r.dims[1]),
-              )
-            );
-          if (mode === "padded") assertEquals(batches, 1, "the padded batch ran as one batch");
-          refs.forEach((ref, i) => {
-            const d = maxAbsDiff(ours[i], ref[pooling]);
-            assert(d <= 1e-4, `${mode} input ${i} ${pooling}: max abs diff ${d}`);
-            compared++;
-          });
+    for (const backend of ["native", "wasm"] as const) {
+      Deno.test(`real weights ${name} (${backend}): [CLS], mean and pooler equal PyTorch's within 1e-4, alone and in a padded batch`, async () => {
+        const e = await Embedder.load(dir, { backend });
+        assertEquals(e.info.backend, backend);
+        // The reference ids carry [CLS] … [SEP]; embed() wraps bare ids itself.
+        const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
+        for (const r of reference.alone) {
+          assertEquals(r.input_ids[0], e.tokenizer.tokenToId("[CLS]"));
+          assertEquals(r.input_ids.at(-1), e.tokenizer.tokenToId("[SEP]"));
         }
-      }
-      assertEquals(compared, 2 * 3 * reference.alone.length);
-      await e.close();
-    });
+        let compared = 0;
+        for (
+          const [mode, refs] of [["alone", reference.alone], [
+            "padded",
+            reference.padded_batch,
+          ]] as const
+        ) {
+          for (const pooling of ["cls", "mean", "pooler"] as const satisfies readonly Pooling[]) {
+            let batches = 0;
+            const ours = mode === "alone"
+              ? await Promise.all(bodies.map((b) => e.embed([b], { pooling, normalize: false })))
+                .then((rs) => rs.map((r) => r.data))
+              : await e.embed(bodies, {
+                pooling,
+                normalize: false,
+                // all four rows in one session.run, padded to the longest, as PyTorch ran them
+                maxPaddingWaste: Infinity,
+                onProgress: () => batches++,
+              }).then((r) =>
+                Array.from(
+                  { length: bodies.length },
+                  (_, i) => r.data.subarray(i * r.dims[1], (i + 1) * r.dims[1]),
+                )
+              );
+            if (mode === "padded") assertEquals(batches, 1, "the padded batch ran as one batch");
+            refs.forEach((ref, i) => {
+              const d = maxAbsDiff(ours[i], ref[pooling]);
+              assert(d <= 1e-4, `${mode} input ${i} ${pooling}: max abs diff ${d}`);
+              compared++;
+            });
+          }
+        }
+        assertEquals(compared, 2 * 3 * reference.alone.length);
+        await e.close();
+      });
 
-    Deno.test(`real weights ${name}: [CLS] and mean after every layer equal PyTorch's within 1e-4`, async () => {
-      const e = await Embedder.load(dir);
-      const layers = reference.alone[0].layers.length - 1;
-      assertEquals(e.info.layers, layers);
-      assert(e.info.layerStates, "the exported graph's layers are found");
-      const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
-      let compared = 0;
-      for (let k = 0; k <= layers; k++) {
-        for (const pooling of ["cls", "mean"] as const) {
-          const options = { pooling, normalize: false, layers: [k] };
-          for (const [i, ref] of reference.alone.entries()) {
-            const ours = await e.embed([bodies[i]], options);
-            const d = maxAbsDiff(ours.data, ref.layers[k][pooling]);
-            assert(d <= 1e-4, `alone input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
-            compared++;
-          }
-          // the same layer from the end, all four in one padded batch
-          const batch = await e.embed(bodies, {
-            ...options,
-            layers: [k - layers - 1],
-            maxPaddingWaste: Infinity,
-          });
-          for (const [i, ref] of reference.padded_batch.entries()) {
-            const row = batch.data.subarray(i * batch.dims[1], (i + 1) * batch.dims[1]);
-            const d = maxAbsDiff(row, ref.layers[k][pooling]);
-            assert(d <= 1e-4, `padded input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
-            compared++;
+      Deno.test(`real weights ${name} (${backend}): [CLS] and mean after every layer equal PyTorch's within 1e-4`, async () => {
+        const e = await Embedder.load(dir, { backend });
+        const layers = reference.alone[0].layers.length - 1;
+        assertEquals(e.info.layers, layers);
+        assert(e.info.layerStates, "the exported graph's layers are found");
+        const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
+        let compared = 0;
+        for (let k = 0; k <= layers; k++) {
+          for (const pooling of ["cls", "mean"] as const) {
+            const options = { pooling, normalize: false, layers: [k] };
+            for (const [i, ref] of reference.alone.entries()) {
+              const ours = await e.embed([bodies[i]], options);
+              const d = maxAbsDiff(ours.data, ref.layers[k][pooling]);
+              assert(d <= 1e-4, `alone input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
+              compared++;
+            }
+            // the same layer from the end, all four in one padded batch
+            const batch = await e.embed(bodies, {
+              ...options,
+              layers: [k - layers - 1],
+              maxPaddingWaste: Infinity,
+            });
+            for (const [i, ref] of reference.padded_batch.entries()) {
+              const row = batch.data.subarray(i * batch.dims[1], (i + 1) * batch.dims[1]);
+              const d = maxAbsDiff(row, ref.layers[k][pooling]);
+              assert(d <= 1e-4, `padded input ${i} layer ${k} ${pooling}: max abs diff ${d}`);
+              compared++;
+            }
           }
         }
-      }
-      assertEquals(compared, (layers + 1) * 2 * 2 * reference.alone.length);
-      await e.close();
-    });
+        assertEquals(compared, (layers + 1) * 2 * 2 * reference.alone.length);
+        await e.close();
+      });
+    }
   }
 
-  Deno.test(`real weights ${name}: equals onnxruntime-node within 1e-5`, async () => {
-    const e = await Embedder.load(dir);
+  Deno.test(`real weights ${name}: onnxruntime-web equals onnxruntime-node within 1e-5`, async () => {
+    const e = await Embedder.load(dir, { backend: "wasm" });
     const native = await ortNode.InferenceSession.create(`${dir}/onnx/model.onnx`);
     const b = e.tokenizer.encodeBatch(lines.slice(0, 32), {
       maxLength: e.info.maxLength,

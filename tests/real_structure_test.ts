@@ -44,7 +44,7 @@ Deno.test({
   name: "real MiniLM structure: onnxruntime-web equals onnxruntime-node within 1e-5",
   ignore,
   async fn() {
-    const e = await Embedder.load(model!.dir);
+    const e = await Embedder.load(model!.dir, { backend: "wasm" });
     const session = await ortNode.InferenceSession.create(`${model!.dir}/onnx/model.onnx`);
     const texts = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n").filter((l) =>
       l.trim()

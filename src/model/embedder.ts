@@ -1,5 +1,5 @@
 /**
- * The embedding engine: text → WordPiece tokens → BERT (onnxruntime-web) → token, word
+ * The embedding engine: text → WordPiece tokens → BERT (onnxruntime, native or WASM) → token, word
  * and sentence vectors. Inputs are sorted by length and split into batches by a token
  * budget (rows × padded width), padded `longest`, to a fixed `max_length` or to length
  * buckets; results come back in input order.
@@ -23,6 +23,15 @@ import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.ts";
+import type { Backend } from "./runtimes.ts";
+
+/** A thread count: an integer in 0..256 (0: the backend's default). */
+function checkThreads(threads: unknown): number {
+  if (!(Number.isInteger(threads) && (threads as number) >= 0 && (threads as number) <= 256)) {
+    throw new InputError("threads must be an integer in 0..256 (0: the default)", "threads");
+  }
+  return threads as number;
+}
 
 /** How rows of a batch are padded. */
 export type PaddingStrategy = "longest" | "max_length" | "buckets";
@@ -96,8 +105,14 @@ export interface LoadOptions {
   onnxFile?: string;
   /** Tokenizer wasm (a compiled module in Workers). */
   tokenizerWasm?: WasmSource;
-  /** onnxruntime-web's wasm, precompiled (Workers, which cannot compile bytes). */
+  /** onnxruntime-web's wasm, precompiled (Workers, which cannot compile bytes); implies
+   * the `wasm` backend. */
   ortWasm?: WebAssembly.Module;
+  /** `auto` (default: onnxruntime-node where it loads, else onnxruntime-web), `native`
+   * or `wasm`. */
+  backend?: Backend;
+  /** Threads for inference (native: intra-op threads, default all cores; wasm: default 1). */
+  threads?: number;
   /** A name for the model in results, errors and classifier artifacts (default: the
    * directory's last path segment, as on the Hub, e.g. `all-MiniLM-L6-v2`). */
   modelId?: string;
@@ -118,6 +133,10 @@ export interface ModelInfo {
   layers: number;
   /** Whether hidden states of layers other than the last can be chosen (`layers`). */
   layerStates: boolean;
+  /** The onnxruntime build running the model (`auto` resolved). */
+  backend: "native" | "wasm";
+  /** Inference threads asked for (0: the build's default). */
+  threads: number;
 }
 
 const BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
@@ -186,6 +205,8 @@ export class Embedder {
       ...(externalData.length ? { externalData } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
       ...(Number.isInteger(config.layers) ? { layers: config.layers } : {}),
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.threads !== undefined ? { threads: checkThreads(options.threads) } : {}),
     });
     const maxLength = Math.min(
       tokenizer.config.modelMaxLength || 512,
@@ -207,6 +228,8 @@ export class Embedder {
         ? config.layers!
         : 0,
       layerStates: session.stateOutputs.length > 0,
+      backend: session.backend,
+      threads: session.threads,
     });
     // A probe run checks the graph end to end and gives the hidden size.
     try {

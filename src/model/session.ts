@@ -1,6 +1,7 @@
 /**
- * The BERT session on onnxruntime-web (WebAssembly, SIMD, one thread): loads ONNX bytes,
- * finds the inputs (`input_ids`, `attention_mask`, optional `token_type_ids`) and outputs
+ * The BERT session, on onnxruntime-node (native) or onnxruntime-web (WASM), see
+ * runtimes.ts: loads ONNX bytes, exposes every encoder layer's hidden state, finds the
+ * inputs (`input_ids`, `attention_mask`, optional `token_type_ids`) and outputs
  * (`last_hidden_state`, a pooler output if exported) and runs batches of int64 tensors.
  *
  * @example
@@ -11,8 +12,8 @@
  * ```
  * @module
  */
-import * as ort from "onnxruntime-web";
 import { ModelLoadError } from "../errors.ts";
+import { type Backend, loadRuntime, type OrtSession } from "./runtimes.ts";
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 
@@ -39,6 +40,10 @@ export interface ModelSession {
   hasAttentionMask: boolean;
   hiddenOutput: string;
   poolerOutput?: string;
+  /** The onnxruntime build running the model. */
+  backend: "native" | "wasm";
+  /** Threads it was asked to use (0: the build's default). */
+  threads: number;
   /**
    * The output of each hidden state, 0 = the embeddings' output … N = the last layer
    * (`hiddenOutput`); empty when the graph's layer boundaries were not found.
@@ -70,14 +75,11 @@ export interface SessionOptions {
    * only when the graph shows exactly that many layer boundaries (onnx_layers.ts).
    */
   layers?: number;
-}
-
-let configured = false;
-function configure(): void {
-  if (configured) return;
-  configured = true;
-  ort.env.wasm.numThreads = 1; // module workers are not available to its loader in Deno
-  ort.env.logLevel = "error";
+  /** `auto` (default: native where it loads), `native` or `wasm`; a precompiled `wasm`
+   * module means `wasm`. */
+  backend?: Backend;
+  /** Intra-op threads (native) or WASM threads (0 or absent: native's default, WASM 1). */
+  threads?: number;
 }
 
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
@@ -85,7 +87,8 @@ export async function createSession(
   bytes: Uint8Array,
   options: SessionOptions = {},
 ): Promise<ModelSession> {
-  configure();
+  const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
+  const threads = options.threads ?? 0;
   // Expose every layer's hidden state as an extra output. Unfetched outputs cost nothing
   // measurable (mini BERT, 16 × 48 tokens: 208.4 vs 208.6 ms median) and vectors are
   // bit-identical, so this is done at every load rather than in a second session.
@@ -99,12 +102,11 @@ export async function createSession(
   const layered = states.length > 0 &&
     (options.layers === undefined || states.length === options.layers);
   if (layered) bytes = withOutputs(bytes, states);
-  let session: ort.InferenceSession;
+  let session: OrtSession;
   try {
     const create = () =>
-      ort.InferenceSession.create(bytes, {
-        executionProviders: ["wasm"],
-        graphOptimizationLevel: "all",
+      runtime.create(bytes, {
+        threads,
         ...(options.externalData ? { externalData: options.externalData } : {}),
       });
     session = options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
@@ -144,12 +146,14 @@ export async function createSession(
     hasAttentionMask,
     hiddenOutput,
     poolerOutput,
+    backend: runtime.name,
+    threads,
     stateOutputs,
     async run(ids, mask, types, batch, seq, states) {
       const dims = [batch, seq];
-      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor("int64", ids, dims) };
-      if (hasAttentionMask) feeds.attention_mask = new ort.Tensor("int64", mask, dims);
-      if (hasTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", types, dims);
+      const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
+      if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
+      if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
       const fetches = poolerOutput ? [hiddenOutput, poolerOutput] : [hiddenOutput];
       const stateNames = (states ?? []).map((k) => stateOutputs[k]);
       for (const name of stateNames) if (!fetches.includes(name)) fetches.push(name);

@@ -1,0 +1,122 @@
+/**
+ * The two onnxruntime builds embedge runs a model on, behind one small interface:
+ *
+ * - `native`: onnxruntime-node (a native addon, CPU, multi-threaded), loaded only when
+ *   asked for or when `auto` finds it: it is an optional dependency, absent from edge
+ *   installs, and cannot load on Workers or in browsers. 3-5× faster than WASM here.
+ * - `wasm`: onnxruntime-web (WebAssembly, SIMD), the portable build: the only one on
+ *   Cloudflare Workers (there with a precompiled module, ort_wasm.ts) and in browsers.
+ *
+ * `auto` (the default) tries `native` and falls back to `wasm`; `ModelSession.backend` says
+ * which one a session got.
+ *
+ * @example
+ * ```ts
+ * import { loadRuntime } from "./runtimes.ts";
+ * const runtime = await loadRuntime("auto");
+ * console.log(runtime.name); // "native" where onnxruntime-node loads, else "wasm"
+ * ```
+ * @module
+ */
+import * as ortWeb from "onnxruntime-web";
+import { InputError, ModelLoadError } from "../errors.ts";
+
+/** What a caller may ask for. */
+export type Backend = "auto" | "native" | "wasm";
+/** The backends, for validation and help texts. */
+export const BACKENDS: readonly Backend[] = ["auto", "native", "wasm"];
+
+/** The part of onnxruntime's API (common to both builds) that embedge uses. */
+export interface OrtSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(
+    feeds: Record<string, unknown>,
+    fetches: string[],
+  ): Promise<Record<string, { data: unknown; dims: readonly number[]; type: string }>>;
+  release(): Promise<void>;
+}
+
+/** One loaded onnxruntime build. */
+export interface Runtime {
+  name: "native" | "wasm";
+  /** An int64 tensor of this build. */
+  int64(data: BigInt64Array, dims: number[]): unknown;
+  /** A session from model bytes; `threads` 0 means the build's default. */
+  create(
+    bytes: Uint8Array,
+    options: { externalData?: { path: string; data: Uint8Array }[]; threads: number },
+  ): Promise<OrtSession>;
+}
+
+/** onnxruntime-web's session options, set once per process (its env is global). */
+let wasmThreads: number | undefined;
+
+const wasm: Runtime = {
+  name: "wasm",
+  int64: (data, dims) => new ortWeb.Tensor("int64", data, dims),
+  create(bytes, { externalData, threads }) {
+    // ORT initialises its WASM module once, with the thread count in force then
+    const want = threads || 1;
+    if (wasmThreads === undefined) {
+      wasmThreads = want;
+      ortWeb.env.wasm.numThreads = want;
+      ortWeb.env.logLevel = "error";
+    } else if (wasmThreads !== want) {
+      throw new InputError(
+        `the wasm backend was initialised with ${wasmThreads} thread(s) in this process; it cannot switch to ${want}`,
+        "threads",
+      );
+    }
+    return ortWeb.InferenceSession.create(bytes, {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+      ...(externalData ? { externalData } : {}),
+    }) as Promise<OrtSession>;
+  },
+};
+
+let native: Promise<Runtime | Error> | undefined;
+
+/** onnxruntime-node, or the reason it cannot load here. */
+function loadNative(): Promise<Runtime | Error> {
+  native ??= (async () => {
+    try {
+      // a computed specifier: bundlers for Workers and browsers must not follow it
+      const specifier = ["onnxruntime", "node"].join("-");
+      const ort = await import(specifier);
+      const Tensor = ort.Tensor ?? ort.default?.Tensor;
+      const InferenceSession = ort.InferenceSession ?? ort.default?.InferenceSession;
+      if (!Tensor || !InferenceSession) return new Error("onnxruntime-node exports no session");
+      return {
+        name: "native",
+        int64: (data: BigInt64Array, dims: number[]) => new Tensor("int64", data, dims),
+        create: (bytes: Uint8Array, { externalData, threads }) =>
+          InferenceSession.create(bytes, {
+            graphOptimizationLevel: "all",
+            ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+            ...(externalData ? { externalData } : {}),
+          }),
+      } satisfies Runtime;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  })();
+  return native;
+}
+
+/** The runtime for a backend choice (`native` that cannot load is a ModelLoadError). */
+export async function loadRuntime(backend: Backend = "auto"): Promise<Runtime> {
+  if (!BACKENDS.includes(backend)) {
+    throw new InputError(`backend must be one of ${BACKENDS.join(", ")}`, "backend");
+  }
+  if (backend === "wasm") return wasm;
+  const n = await loadNative();
+  if (!(n instanceof Error)) return n;
+  if (backend === "auto") return wasm;
+  throw new ModelLoadError(
+    `the native backend (onnxruntime-node) cannot load here: ${n.message.split("\n")[0]}`,
+    "backend",
+    { cause: n },
+  );
+}
