@@ -2,12 +2,22 @@
  * Inference benchmark on the real all-MiniLM-L6-v2 export structure (6 layers, hidden
  * 384, 12 heads) with generated weights (`src/testing/minilm_structure.ts`): real
  * latency, meaningless vectors. Measures, in one process on the same inputs:
- * - latency per sentence (batch 1) for padding `longest` vs fixed 16/64/128/256/512 and
- *   for pooling cls/mean/max/mean_max;
- * - throughput for batch sizes 1/8/32 with `longest`, `buckets` and fixed 128 padding;
- * - the overhead of everything that is not `session.run` (tokenizing, batching, pooling);
- * - onnxruntime-web (WASM, 1 thread) vs onnxruntime-node (native) `session.run`;
- * - the cost of fixed 512 padding on real big.txt sentence lengths.
+ * - latency per sentence (batch 1) for padding `longest` vs fixed 8 … 512 and for pooling
+ *   cls/mean/max/mean_max/token vectors (native backend);
+ * - throughput for batch sizes 1/8/32 with `longest` and fixed 128 padding, on both
+ *   backends, and the share of time outside `session.run`;
+ * - the backends on the same tensors: onnxruntime-node (native, `--threads`, default the
+ *   core count) vs onnxruntime-web (WASM, 1 thread, and the thread count given by
+ *   `--wasm-threads` in child processes alternated with 1-thread ones, since ORT's WASM
+ *   thread count is fixed per process);
+ * - embedge (native) vs transformers.js feature-extraction (onnxruntime-node, the same
+ *   intra-op thread count), 128 big.txt sentences in request-sized slices;
+ * - the cost of fixed 512 padding on real big.txt sentence lengths (FLOPs model).
+ *
+ * Every comparison is repeated (≥ 5 after a warm-up; median, min and max) with its sides
+ * interleaved (A, B, A, B); the 1-minute load average is recorded before and after.
+ * transformers.js 4.3 offers only onnxruntime-node (`device: "cpu"`) under Deno, so a
+ * WASM-vs-WASM comparison with it is not possible here.
  *
  * @example
  * ```sh
@@ -16,20 +26,31 @@
  * ```
  * @module
  */
-import * as ortNode from "onnxruntime-node";
+import os from "node:os";
+import { parseArgs } from "node:util";
 import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { machine, median, quantile } from "./machine.ts";
 
-const quick = Deno.args.includes("--quick");
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string" },
+    threads: { type: "string", default: String(os.cpus().length) },
+    "wasm-threads": { type: "string", default: "2" },
+    // internal: a child process timing the WASM backend with this many threads
+    "wasm-child": { type: "string" },
+  },
+});
+const quick = args.quick!;
+const REPS = quick ? 2 : 5;
+const threads = Number(args.threads);
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
   new URL("../../shared/", import.meta.url).pathname;
 const cache = await benchMiniLmStructure(sharedDir);
-const embedder = await Embedder.load(cache, {
-  modelId: "all-MiniLM-L6-v2 structure (generated weights)",
-});
 const lines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 0);
 const sample = (n: number, seed = 1) => {
@@ -41,46 +62,86 @@ const sample = (n: number, seed = 1) => {
   }
   return out;
 };
+const texts = sample(quick ? 16 : 128, 7);
+const BATCHES = quick ? [1, 8] : [1, 8, 32];
 
-// Wrap session.run to separate model time from everything else.
-let runMs = 0;
-const run = embedder.session.run.bind(embedder.session);
-embedder.session.run = async (...args) => {
-  const t0 = performance.now();
-  const out = await run(...args);
-  runMs += performance.now() - t0;
-  return out;
-};
-
-async function timeIt(
-  f: () => Promise<unknown>,
-  reps: number,
-): Promise<{ ms: number[]; runMs: number[] }> {
-  await f(); // warm-up
-  const ms: number[] = [], rm: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    runMs = 0;
-    const t0 = performance.now();
-    await f();
-    ms.push(performance.now() - t0);
-    rm.push(runMs);
-  }
-  return { ms, runMs: rm };
-}
-
-const stats = (xs: number[]) => ({
-  p50: median(xs),
-  p95: quantile(xs, 0.95),
-  min: Math.min(...xs),
+/** Median with spread of a list of milliseconds. */
+const spread = (ms: number[]) => ({
+  ms: median(ms),
+  minMs: Math.min(...ms),
+  maxMs: Math.max(...ms),
+  p95Ms: quantile(ms, 0.95),
 });
 
-// 1. latency per sentence (batch 1) by padding and pooling; the poolings are interleaved
-// per sentence so that drift in machine speed falls on all of them alike.
+if (args["wasm-child"]) {
+  // child: session.run on the same tensors with N WASM threads, REPS timed runs per batch
+  const e = await Embedder.load(cache, { backend: "wasm", threads: Number(args["wasm-child"]) });
+  const out: Record<string, number[]> = {};
+  for (const bs of BATCHES) {
+    const b = e.tokenizer.encodeBatch(texts.slice(0, bs), { maxLength: 128, truncation: true });
+    const go = () =>
+      e.session.run(b.inputIds, b.attentionMask, b.tokenTypeIds, b.batchSize, b.sequenceLength);
+    await go();
+    out[bs] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      await go();
+      out[bs].push(performance.now() - t0);
+    }
+  }
+  console.log(JSON.stringify(out));
+  Deno.exit(0);
+}
+
+const loadBefore = os.loadavg();
+const load = (backend: "native" | "wasm") =>
+  Embedder.load(cache, {
+    modelId: "all-MiniLM-L6-v2 structure (generated weights)",
+    backend,
+    threads: backend === "native" ? threads : 1,
+  });
+const native = await load("native"), wasm = await load("wasm");
+const embedders = { native, wasm };
+
+// session.run time, to separate the model from everything else
+const runMs = { native: 0, wasm: 0 };
+const rawRun = {
+  native: native.session.run.bind(native.session),
+  wasm: wasm.session.run.bind(wasm.session),
+};
+for (const k of ["native", "wasm"] as const) {
+  embedders[k].session.run = async (...a) => {
+    const t0 = performance.now();
+    const out = await rawRun[k](...a);
+    runMs[k] += performance.now() - t0;
+    return out;
+  };
+}
+
+/** Times each of `sides` REPS times, interleaved (A, B, A, B …) after one warm-up each. */
+async function interleaved<K extends string>(
+  sides: Record<K, () => Promise<unknown>>,
+  reps = REPS,
+): Promise<Record<K, number[]>> {
+  const keys = Object.keys(sides) as K[];
+  for (const k of keys) await sides[k]();
+  const ms = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let r = 0; r < reps; r++) {
+    for (const k of keys) {
+      const t0 = performance.now();
+      await sides[k]();
+      ms[k].push(performance.now() - t0);
+    }
+  }
+  return ms;
+}
+
+// 1. latency per sentence (batch 1) by padding and pooling, native backend; the poolings
+// are interleaved per sentence so that drift in machine speed falls on all of them alike.
 const sentences = sample(quick ? 1 : 8);
 const paddings = quick
   ? ["longest", 16, 128] as const
   : ["longest", 8, 16, 32, 64, 128, 256, 512] as const;
-// "none": token vectors (embedTokens, padding removed) instead of a sentence vector
 const poolings: (TokenPooling | "none")[] = quick
   ? ["cls", "mean"]
   : ["cls", "mean", "max", "mean_max", "none"];
@@ -92,86 +153,114 @@ for (const p of paddings) {
     : { padding: "max_length" as const, maxLength: p };
   const ms: Record<string, number[]> = Object.fromEntries(poolings.map((q) => [q, []]));
   for (const s of sentences) {
-    for (const pooling of poolings) {
-      const f = pooling === "none"
-        ? () => embedder.embedTokens([s], o)
-        : () => embedder.embed([s], { pooling, ...o });
-      ms[pooling].push(median((await timeIt(f, quick ? 1 : 3)).ms));
-    }
+    const sides = Object.fromEntries(poolings.map((pooling) => [
+      pooling,
+      pooling === "none"
+        ? () => native.embedTokens([s], o)
+        : () => native.embed([s], { pooling, ...o }),
+    ]));
+    const t = await interleaved(sides, quick ? 1 : 3);
+    for (const pooling of poolings) ms[pooling].push(median(t[pooling]));
   }
-  for (const pooling of poolings) grid[pooling][String(p)] = stats(ms[pooling]);
-  console.error(
-    `padding ${p}: ${
-      JSON.stringify(
-        Object.fromEntries(poolings.map((q) => [q, +grid[q][String(p)].p50.toFixed(1)])),
-      )
-    }`,
-  );
+  for (const pooling of poolings) {
+    grid[pooling][String(p)] = {
+      p50: median(ms[pooling]),
+      p95: quantile(ms[pooling], 0.95),
+      min: Math.min(...ms[pooling]),
+    };
+  }
+  console.error(`padding ${p}: mean ${grid.mean[String(p)].p50.toFixed(2)} ms`);
 }
 const paddingSweep = grid["mean"];
 
-// 2. throughput by batch size and padding; overhead outside session.run.
+// 2. throughput by batch size and padding on both backends, interleaved per configuration.
 // "sorted": one embed call over all texts, batched by length (the product path);
 // "as sent": the texts arrive in request-sized slices, each padded on its own.
 const batchSweep: Record<string, unknown> = {};
-const texts = sample(quick ? 16 : 128, 7);
-for (const bs of quick ? [1, 8] : [1, 8, 32]) {
-  for (const pad of quick ? ["longest"] as const : ["longest", "buckets", "max_length"] as const) {
+for (const bs of BATCHES) {
+  for (const pad of quick ? ["longest"] as const : ["longest", "max_length"] as const) {
     for (const mode of ["sorted", "as sent"] as const) {
       if (bs === 1 && mode === "sorted") continue; // same as "as sent"
       const o = { padding: pad, maxLength: 128, batchTokens: bs * 128 };
-      const t = await timeIt(async () => {
+      const job = (e: Embedder) => async () => {
         if (mode === "sorted") {
-          await embedder.embed(texts, {
-            ...o,
-            batchTokens: bs * (pad === "max_length" ? 128 : 64),
-          });
-        } else {for (let i = 0; i < texts.length; i += bs) {
-            await embedder.embed(texts.slice(i, i + bs), o);
-          }}
-      }, 1);
-      const total = median(t.ms), model = median(t.runMs);
-      const key = `batch ${bs} / ${pad === "max_length" ? "fixed 128" : pad} / ${mode}`;
-      batchSweep[key] = {
-        sentencesPerSec: texts.length / (total / 1000),
-        overheadPct: (100 * (total - model)) / total,
+          await e.embed(texts, { ...o, batchTokens: bs * (pad === "max_length" ? 128 : 64) });
+        } else {
+          for (let i = 0; i < texts.length; i += bs) await e.embed(texts.slice(i, i + bs), o);
+        }
       };
-      console.error(`${key}: ${(texts.length / (total / 1000)).toFixed(1)} sentences/s`);
+      const model = { native: [] as number[], wasm: [] as number[] };
+      const sides = Object.fromEntries((["native", "wasm"] as const).map((k) => [k, async () => {
+        runMs[k] = 0;
+        await job(embedders[k])();
+        model[k].push(runMs[k]);
+      }])) as Record<"native" | "wasm", () => Promise<void>>;
+      const t = await interleaved(sides, quick ? 1 : 3);
+      for (const k of ["native", "wasm"] as const) {
+        const total = median(t[k]), inModel = median(model[k].slice(1));
+        const key = `batch ${bs} / ${pad === "max_length" ? "fixed 128" : pad} / ${mode} / ${k}`;
+        batchSweep[key] = {
+          sentencesPerSec: texts.length / (total / 1000),
+          minSentencesPerSec: texts.length / (Math.max(...t[k]) / 1000),
+          maxSentencesPerSec: texts.length / (Math.min(...t[k]) / 1000),
+          overheadPct: (100 * (total - inModel)) / total,
+        };
+        console.error(`${key}: ${(texts.length / (total / 1000)).toFixed(1)} sentences/s`);
+      }
     }
   }
 }
 
-// 3. onnxruntime-web vs onnxruntime-node on the same tensors
-const native = await ortNode.InferenceSession.create(`${cache}/onnx/model.onnx`);
-const rt: Record<string, unknown> = {};
-for (const bs of quick ? [1] : [1, 8, 32]) {
-  const b = embedder.tokenizer.encodeBatch(texts.slice(0, bs), {
-    maxLength: 128,
-    truncation: true,
-  });
-  const dims = [b.batchSize, b.sequenceLength];
-  const web = await timeIt(
-    () => run(b.inputIds, b.attentionMask, b.tokenTypeIds, b.batchSize, b.sequenceLength),
-    quick ? 2 : 5,
-  );
-  const nat = await timeIt(
-    () =>
-      native.run({
-        input_ids: new ortNode.Tensor("int64", b.inputIds, dims),
-        attention_mask: new ortNode.Tensor("int64", b.attentionMask, dims),
-      }),
-    quick ? 2 : 5,
-  );
-  rt[`batch ${bs} (seq ${b.sequenceLength})`] = {
-    webMs: median(web.ms),
-    nodeMs: median(nat.ms),
-    webOverNode: median(web.ms) / median(nat.ms),
+// 3. the backends on the same tensors: native vs WASM (1 thread) interleaved in-process;
+// WASM with more threads in child processes alternated with 1-thread children
+const backends: Record<string, unknown> = {};
+for (const bs of BATCHES) {
+  const b = native.tokenizer.encodeBatch(texts.slice(0, bs), { maxLength: 128, truncation: true });
+  const go = (k: "native" | "wasm") => () =>
+    rawRun[k](b.inputIds, b.attentionMask, b.tokenTypeIds, b.batchSize, b.sequenceLength);
+  const t = await interleaved({ native: go("native"), wasm: go("wasm") });
+  backends[`batch ${bs} (seq ${b.sequenceLength})`] = {
+    native: spread(t.native),
+    wasm1: spread(t.wasm),
+    webOverNode: median(t.wasm) / median(t.native),
   };
 }
+const wasmThreads = Number(args["wasm-threads"]);
+const childMs: Record<string, Record<string, number[]>> = { "1": {}, [wasmThreads]: {} };
+for (let r = 0; r < (quick ? 1 : 3); r++) {
+  for (const n of [1, wasmThreads]) {
+    const { stdout, code } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        "--wasm-child",
+        String(n),
+        ...(quick ? ["--quick"] : []),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (code !== 0) throw new Error(`wasm child with ${n} threads failed`);
+    const out = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").pop()!);
+    for (const [bs, ms] of Object.entries(out)) {
+      (childMs[n][bs] ??= []).push(...(ms as number[]));
+    }
+  }
+}
+const wasmThreading = Object.fromEntries(BATCHES.map((bs) => [`batch ${bs}`, {
+  oneThread: spread(childMs["1"][bs]),
+  threads: wasmThreads,
+  nThreads: spread(childMs[wasmThreads][bs]),
+  speedup: median(childMs["1"][bs]) / median(childMs[wasmThreads][bs]),
+}]));
+console.error(
+  `wasm threads: ${JSON.stringify(Object.values(wasmThreading).map((w) => +w.speedup.toFixed(2)))}`,
+);
 
-// 4. embedge vs transformers.js feature-extraction (mean + normalize, its defaults
-// otherwise) on the same texts and model. transformers.js wants the external data named
-// onnx/model.onnx_data, so it reads a linked copy of the directory.
+// 4. embedge (native) vs transformers.js feature-extraction (onnxruntime-node) with the
+// same intra-op threads, on the same texts and model. transformers.js wants the external
+// data named onnx/model.onnx_data, so it reads a linked copy of the directory.
 const tjsRoot = new URL("../.cache/tjs/", import.meta.url).pathname;
 const tjsDir = `${tjsRoot}bench-minilm-structure`;
 await Deno.remove(tjsDir, { recursive: true }).catch(() => {});
@@ -188,53 +277,65 @@ tjsEnv.allowRemoteModels = false;
 tjsEnv.localModelPath = tjsRoot;
 const extractor = await pipeline("feature-extraction", "bench-minilm-structure", {
   dtype: "fp32",
+  device: "cpu",
   use_external_data_format: true,
+  session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
 } as never);
-const vsTjs: Record<string, { embedge: number; transformersJs: number; ratio: number }> = {};
+const vsTjs: Record<string, unknown> = {};
 let tjsMaxDiff = 0;
-for (const bs of quick ? [8] : [1, 8, 32]) {
+for (const bs of quick ? [8] : BATCHES) {
   const slices = Array.from(
     { length: Math.ceil(texts.length / bs) },
     (_, i) => texts.slice(i * bs, (i + 1) * bs),
   );
-  const ours = await timeIt(async () => {
-    for (const s of slices) await embedder.embed(s, { pooling: "mean", normalize: true });
-  }, 1);
-  const theirs = await timeIt(async () => {
-    for (const s of slices) await extractor(s, { pooling: "mean", normalize: true });
-  }, 1);
-  const a = (await embedder.embed(slices[0], { pooling: "mean", normalize: true })).data;
+  const t = await interleaved({
+    embedge: async () => {
+      for (const s of slices) await native.embed(s, { pooling: "mean", normalize: true });
+    },
+    transformersJs: async () => {
+      for (const s of slices) await extractor(s, { pooling: "mean", normalize: true });
+    },
+  });
+  const a = (await native.embed(slices[0], { pooling: "mean", normalize: true })).data;
   const b = (await extractor(slices[0], { pooling: "mean", normalize: true })).data as Float32Array;
   for (let i = 0; i < a.length; i++) tjsMaxDiff = Math.max(tjsMaxDiff, Math.abs(a[i] - b[i]));
-  const e = texts.length / (median(ours.ms) / 1000), t = texts.length / (median(theirs.ms) / 1000);
-  vsTjs[`batch ${bs}`] = { embedge: e, transformersJs: t, ratio: e / t };
-  console.error(
-    `transformers.js batch ${bs}: embedge ${e.toFixed(1)} vs ${t.toFixed(1)} sentences/s`,
-  );
+  const sps = (ms: number) => texts.length / (ms / 1000);
+  vsTjs[`batch ${bs}`] = {
+    embedge: sps(median(t.embedge)),
+    embedgeRange: [sps(Math.max(...t.embedge)), sps(Math.min(...t.embedge))],
+    transformersJs: sps(median(t.transformersJs)),
+    transformersJsRange: [sps(Math.max(...t.transformersJs)), sps(Math.min(...t.transformersJs))],
+    ratio: median(t.transformersJs) / median(t.embedge),
+  };
+  console.error(`transformers.js batch ${bs}: ${JSON.stringify(vsTjs[`batch ${bs}`])}`);
 }
 
 // 5. fixed 512 vs dynamic padding on real sentence lengths (FLOPs model + measured above)
-const lens = lines.slice(0, 20000).map((l) =>
-  Math.min(512, embedder.tokenizer.encode(l).ids.length)
-);
+const lens = lines.slice(0, 20000).map((l) => Math.min(512, native.tokenizer.encode(l).ids.length));
 const H = 384, I = 1536;
 const flops = (s: number) => 6 * (4 * s * H * H + 2 * s * s * H + 2 * s * H * I); // 6 layers
 const fixedCost = lens.length * flops(512);
 const dynCost = lens.reduce((a, s) => a + flops(s), 0);
+const loadAfter = os.loadavg();
 
 const m = machine();
 const report = {
   benchmark: "inference",
   mode: quick ? "quick" : "full",
   machine: m,
-  model: embedder.info.modelId,
-  runtime: "onnxruntime-web (WASM SIMD, 1 thread)",
+  load: { before: loadBefore, after: loadAfter },
+  repetitions: REPS,
+  model: native.info.modelId,
+  runtime:
+    `native (onnxruntime-node, ${threads} intra-op threads) and wasm (onnxruntime-web, 1 thread)`,
+  threads,
   latencyMsBatch1: grid,
   throughput: batchSweep,
-  webVsNode: rt,
+  webVsNode: backends,
+  wasmThreading,
   transformersJs: {
     what:
-      "@huggingface/transformers feature-extraction (mean, normalize); in Deno it runs on onnxruntime-node",
+      `@huggingface/transformers feature-extraction (mean, normalize) on onnxruntime-node, ${threads} intra-op threads, as embedge's native backend`,
     sentencesPerSec: vsTjs,
     maxAbsDiff: tjsMaxDiff,
   },
@@ -246,13 +347,68 @@ const report = {
   },
 };
 const f = (x: number, d = 2) => x.toFixed(d);
+const overloaded = Math.max(loadBefore[0], loadAfter[0]) > m.cores;
 const md = [
   `# Inference benchmark (${report.mode})`,
   "",
-  `${m.date.slice(0, 10)} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${report.runtime}`,
-  `Model: ${report.model} (6 layers, hidden 384, 12 heads).`,
+  `${m.date} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · load ${f(loadBefore[0])} before, ${
+    f(loadAfter[0])
+  } after · ${report.runtime}`,
+  ...(overloaded
+    ? ["", `**Warning: the load exceeded the ${m.cores} cores during the run.**`]
+    : []),
   "",
-  `Latency per sentence, batch 1 (ms, p50 over ${sentences.length} big.txt sentences), by padding and pooling (fixed lengths below a sentence's length truncate it; "none" = token vectors):`,
+  `Model: ${report.model} (6 layers, hidden 384, 12 heads). Comparisons: median of ${REPS} interleaved repetitions after a warm-up, (min–max) beside it.`,
+  "",
+  `## embedge vs transformers.js`,
+  "",
+  `Feature-extraction (mean + normalize), ${texts.length} big.txt sentences in request-sized slices, both on onnxruntime-node with ${threads} intra-op threads; vectors agree within ${
+    tjsMaxDiff.toExponential(1)
+  }. Sentences/s:`,
+  "",
+  "| batch | embedge (native) | transformers.js | embedge / transformers.js |",
+  "| --- | ---: | ---: | ---: |",
+  ...Object.entries(vsTjs).map(([k, v]) => {
+    const s = v as {
+      embedge: number;
+      embedgeRange: number[];
+      transformersJs: number;
+      transformersJsRange: number[];
+      ratio: number;
+    };
+    return `| ${k} | ${f(s.embedge, 1)} (${f(s.embedgeRange[0], 1)}–${f(s.embedgeRange[1], 1)}) | ${
+      f(s.transformersJs, 1)
+    } (${f(s.transformersJsRange[0], 1)}–${f(s.transformersJsRange[1], 1)}) | ${f(s.ratio)}× |`;
+  }),
+  "",
+  "## Backends on the same tensors (ms per session.run)",
+  "",
+  `| batch | native (${threads} threads) | wasm (1 thread) | wasm / native |`,
+  "| --- | ---: | ---: | ---: |",
+  ...Object.entries(backends).map(([k, v]) => {
+    const s = v as {
+      native: { ms: number; minMs: number; maxMs: number };
+      wasm1: { ms: number; minMs: number; maxMs: number };
+      webOverNode: number;
+    };
+    return `| ${k} | ${f(s.native.ms)} (${f(s.native.minMs)}–${f(s.native.maxMs)}) | ${
+      f(s.wasm1.ms)
+    } (${f(s.wasm1.minMs)}–${f(s.wasm1.maxMs)}) | ${f(s.webOverNode)}× |`;
+  }),
+  "",
+  `WASM with ${wasmThreads} threads vs 1 thread (separate processes, alternated 1, ${wasmThreads}, 1, ${wasmThreads} …; ms per session.run):`,
+  "",
+  `| batch | 1 thread | ${wasmThreads} threads | speed-up |`,
+  "| --- | ---: | ---: | ---: |",
+  ...Object.entries(wasmThreading).map(([k, w]) =>
+    `| ${k} | ${f(w.oneThread.ms)} (${f(w.oneThread.minMs)}–${f(w.oneThread.maxMs)}) | ${
+      f(w.nThreads.ms)
+    } (${f(w.nThreads.minMs)}–${f(w.nThreads.maxMs)}) | ${f(w.speedup)}× |`
+  ),
+  "",
+  `## Latency per sentence, batch 1 (native; ms, p50 over ${sentences.length} big.txt sentences)`,
+  "",
+  'By padding and pooling (fixed lengths below a sentence\'s length truncate it; "none" = token vectors):',
   "",
   `| pooling | ${paddings.map((p) => (p === "longest" ? "longest" : `fixed ${p}`)).join(" | ")} |`,
   `| --- | ${paddings.map(() => "---:").join(" | ")} |`,
@@ -260,33 +416,23 @@ const md = [
     `| ${pool} | ${paddings.map((p) => f(grid[pool][String(p)].p50)).join(" | ")} |`
   ),
   "",
-  `Throughput on ${texts.length} big.txt sentences (max length 128); "sorted" = one call, batched by length under a token budget of batch × 64 cells (× 128 for fixed); "as sent" = request-sized slices:`,
+  `## Throughput (${texts.length} big.txt sentences, max length 128)`,
   "",
-  "| batch / padding | sentences/s | time outside session.run |",
+  '"sorted" = one call, batched by length under a token budget of batch × 64 cells (× 128 for fixed); "as sent" = request-sized slices:',
+  "",
+  "| batch / padding / mode / backend | sentences/s (min–max) | time outside session.run |",
   "| --- | ---: | ---: |",
   ...Object.entries(batchSweep).map(([k, v]) => {
-    const s = v as { sentencesPerSec: number; overheadPct: number };
-    return `| ${k} | ${f(s.sentencesPerSec, 1)} | ${f(s.overheadPct, 1)}% |`;
+    const s = v as {
+      sentencesPerSec: number;
+      minSentencesPerSec: number;
+      maxSentencesPerSec: number;
+      overheadPct: number;
+    };
+    return `| ${k} | ${f(s.sentencesPerSec, 1)} (${f(s.minSentencesPerSec, 1)}–${
+      f(s.maxSentencesPerSec, 1)
+    }) | ${f(s.overheadPct, 1)}% |`;
   }),
-  "",
-  "onnxruntime-web vs onnxruntime-node, same tensors (ms per session.run):",
-  "",
-  "| batch | web | node | web/node |",
-  "| --- | ---: | ---: | ---: |",
-  ...Object.entries(rt).map(([k, v]) => {
-    const s = v as { webMs: number; nodeMs: number; webOverNode: number };
-    return `| ${k} | ${f(s.webMs)} | ${f(s.nodeMs)} | ${f(s.webOverNode)}× |`;
-  }),
-  "",
-  `embedge vs transformers.js feature-extraction (mean + normalize; in Deno transformers.js runs on onnxruntime-node, native), ${texts.length} big.txt sentences in request-sized slices, sentences/s; vectors agree within ${
-    tjsMaxDiff.toExponential(1)
-  }:`,
-  "",
-  "| batch | embedge | transformers.js | embedge / transformers.js |",
-  "| --- | ---: | ---: | ---: |",
-  ...Object.entries(vsTjs).map(([k, v]) =>
-    `| ${k} | ${f(v.embedge, 1)} | ${f(v.transformersJs, 1)} | ${f(v.ratio)}× |`
-  ),
   "",
   `Padding cost on real lengths (20,000 big.txt lines, mean ${
     f(report.padding.meanTokens, 1)
@@ -297,16 +443,18 @@ const md = [
   } / longest: ${f(report.padding.measuredFixedMaxOverLongest, 1)}×.`,
   "",
 ].join("\n");
-const outArg = Deno.args.indexOf("--out");
-if (!quick || outArg >= 0) {
-  const dir = outArg >= 0
-    ? new URL(`file://${Deno.args[outArg + 1]}/`)
-    : new URL("./results/", import.meta.url);
-  Deno.mkdirSync(dir, { recursive: true });
-  const stamp = `${m.date.slice(0, 10)}-${m.host}`;
-  Deno.writeTextFileSync(new URL(`inference-${stamp}.json`, dir), JSON.stringify(report, null, 2));
-  Deno.writeTextFileSync(new URL(`inference-${stamp}.md`, dir), md);
-  Deno.writeTextFileSync(new URL("inference-latest.md", dir), md);
+const outDir = args.out
+  ? args.out.replace(/\/$/, "")
+  : quick
+  ? null
+  : new URL("./results", import.meta.url).pathname;
+if (outDir) {
+  Deno.mkdirSync(outDir, { recursive: true });
+  const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
+  Deno.writeTextFileSync(`${outDir}/inference-${stamp}.json`, JSON.stringify(report, null, 2));
+  Deno.writeTextFileSync(`${outDir}/inference-${stamp}.md`, md);
+  Deno.writeTextFileSync(`${outDir}/inference-latest.md`, md);
 }
 console.log(md);
-await embedder.close();
+await native.close();
+await wasm.close();

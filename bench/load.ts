@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import os from "node:os";
 import { parseArgs } from "node:util";
 import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
 import { startDenoServer } from "../src/testing/local_server.ts";
@@ -26,6 +27,8 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     seconds: { type: "string", default: "60" },
+    // each configuration runs `seconds` in all, split into rounds taken in turn (A, B, A, B)
+    rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
     worker: { type: "boolean", default: true },
@@ -84,7 +87,12 @@ async function worker(batching: boolean): Promise<Target> {
   return { url: w.url, rss: () => groupRssMiB(w.pgid), stop: w.stop };
 }
 
-async function run(server: string, batching: boolean, start: () => Promise<Target>) {
+async function run(
+  server: string,
+  batching: boolean,
+  start: () => Promise<Target>,
+  seconds: number,
+) {
   const target = await start();
   const url = target.url;
   const latencies: number[] = [];
@@ -125,41 +133,85 @@ async function run(server: string, batching: boolean, start: () => Promise<Targe
     statuses,
     networkErrors: errors,
     throughputPerSec: ok / seconds,
+    latencies,
+    rss,
+  };
+}
+
+type Round = Awaited<ReturnType<typeof run>>;
+/** One configuration's rounds as one result: median throughput with its range, pooled
+ * latency percentiles, summed statuses, RSS over all rounds. */
+function summarize(rounds: Round[]) {
+  const rates = rounds.map((r) => r.throughputPerSec).sort((a, b) => a - b);
+  const latencies = rounds.flatMap((r) => r.latencies);
+  const statuses: Record<number, number> = {};
+  for (const r of rounds) {
+    for (const [k, v] of Object.entries(r.statuses)) {
+      statuses[Number(k)] = (statuses[Number(k)] ?? 0) + v;
+    }
+  }
+  const rss = rounds.flatMap((r) => r.rss).filter(Number.isFinite);
+  return {
+    server: rounds[0].server,
+    batching: rounds[0].batching,
+    rounds: rounds.length,
+    requests: rounds.reduce((a, r) => a + r.requests, 0),
+    ok: latencies.length,
+    statuses,
+    networkErrors: rounds.reduce((a, r) => a + r.networkErrors, 0),
+    throughputPerSec: rates[Math.floor(rates.length / 2)],
+    throughputRange: [rates[0], rates[rates.length - 1]],
     latencyMs: {
       p50: quantile(latencies, 0.5),
       p90: quantile(latencies, 0.9),
       p99: quantile(latencies, 0.99),
     },
     rssMiB: {
-      start: rss[0],
-      peak: Math.max(...rss.filter(Number.isFinite)),
-      end: rss[rss.length - 1],
+      start: rounds[0].rss[0],
+      peak: Math.max(...rss),
+      end: rounds[rounds.length - 1].rss.at(-1)!,
     },
   };
 }
 
-const withBatching = await run("Deno", true, () => denoServer(true));
-console.error(`batching: ${withBatching.throughputPerSec.toFixed(1)} req/s`);
-const without = await run("Deno", false, () => denoServer(false));
-console.error(`no batching: ${without.throughputPerSec.toFixed(1)} req/s`);
-const workerResults: Awaited<ReturnType<typeof run>>[] = [];
+const configs: { server: string; batching: boolean; start: () => Promise<Target> }[] = [
+  { server: "Deno", batching: true, start: () => denoServer(true) },
+  { server: "Deno", batching: false, start: () => denoServer(false) },
+];
 if (values.worker && !values.quick) {
   try {
     Deno.statSync(WRANGLER);
     for (const batching of [true, false]) {
-      const r = await run("Worker (wrangler dev)", batching, () => worker(batching));
-      console.error(`worker, batching ${batching}: ${r.throughputPerSec.toFixed(1)} req/s`);
-      workerResults.push(r);
+      configs.push({ server: "Worker (wrangler dev)", batching, start: () => worker(batching) });
     }
   } catch (e) {
     console.error(`worker runs skipped: ${e}`);
   }
 }
+const rounds = values.quick ? 1 : Math.max(1, Number(values.rounds));
+const loadBefore = os.loadavg();
+const byConfig: Round[][] = configs.map(() => []);
+for (let r = 0; r < rounds; r++) {
+  for (const [k, c] of configs.entries()) {
+    const result = await run(c.server, c.batching, c.start, seconds / rounds);
+    byConfig[k].push(result);
+    console.error(
+      `round ${r + 1}/${rounds} ${c.server}, batching ${c.batching ? "on" : "off"}: ${
+        result.throughputPerSec.toFixed(1)
+      } req/s`,
+    );
+  }
+}
+const loadAfter = os.loadavg();
+const [withBatching, without, ...workerResults] = byConfig.map(summarize);
 const m = machine();
 const report = {
   benchmark: "http-load",
   machine: m,
+  load: { before: loadBefore, after: loadAfter },
   seconds,
+  rounds,
+  backend: "the server's default (auto: native onnxruntime-node where it loads)",
   connections,
   model: "all-MiniLM-L6-v2 structure (generated weights)",
   route: "POST /embed, one big.txt sentence per request",
@@ -173,20 +225,24 @@ const f = (x: number, d = 1) => x.toFixed(d);
 const md = [
   `# HTTP load test`,
   "",
-  `${
-    m.date.slice(0, 10)
-  } · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · ${connections} connections × ${seconds} s · ${report.route}`,
+  `${m.date.slice(0, 10)} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · load ${
+    loadBefore[0].toFixed(2)
+  } before, ${
+    loadAfter[0].toFixed(2)
+  } after · ${connections} connections × ${seconds} s per server in ${rounds} interleaved rounds · ${report.route}`,
+  "",
+  "Throughput is the median of the rounds (min–max beside it); latencies are pooled over the rounds. The load generator runs on the same 2 cores.",
   "",
   "| server | dynamic batching | req/s | p50 ms | p90 ms | p99 ms | statuses | network errors | RSS start / peak / end MiB |",
   "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
   ...report.results.map((r) =>
-    `| ${r.server} | ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} | ${
-      f(r.latencyMs.p50)
-    } | ${f(r.latencyMs.p90)} | ${f(r.latencyMs.p99)} | ${
-      JSON.stringify(r.statuses)
-    } | ${r.networkErrors} | ${f(r.rssMiB.start, 0)} / ${f(r.rssMiB.peak, 0)} / ${
-      f(r.rssMiB.end, 0)
-    } |`
+    `| ${r.server} | ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} (${
+      f(r.throughputRange[0])
+    }–${f(r.throughputRange[1])}) | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p90)} | ${
+      f(r.latencyMs.p99)
+    } | ${JSON.stringify(r.statuses)} | ${r.networkErrors} | ${f(r.rssMiB.start, 0)} / ${
+      f(r.rssMiB.peak, 0)
+    } / ${f(r.rssMiB.end, 0)} |`
   ),
   "",
   `Batching on / off throughput: Deno ${f(report.batchingSpeedup, 2)}×${
@@ -198,7 +254,7 @@ if (!values.quick || values.out) {
   const dir = values.out
     ? new URL(`file://${values.out}/`)
     : new URL("./results/", import.meta.url);
-  const stamp = `${m.date.slice(0, 10)}-${m.host}`;
+  const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
   Deno.writeTextFileSync(new URL(`load-${stamp}.json`, dir), JSON.stringify(report, null, 2));
   Deno.writeTextFileSync(new URL(`load-${stamp}.md`, dir), md);
   Deno.writeTextFileSync(new URL("load-latest.md", dir), md);

@@ -59,17 +59,25 @@ async function plot(name: string, spec: Json): Promise<string> {
 }
 
 const tokPlot = await plot("tokenizer-mbps", {
-  title: { text: "Tokenizer throughput, one call per line (MB/s)", subtitle: stamp(tok) },
+  title: {
+    text: "Tokenizer throughput, each in its fastest mode (MB/s, median)",
+    subtitle: stamp(tok),
+  },
   data: {
-    values: tok.results.map((r: Json) => ({
-      implementation: r.name + (r.parity.identical === r.parity.checked ? "" : " (different ids)"),
-      mbps: r.single.mbps,
-    })),
+    values: Object.entries(tok.ratios).flatMap(([corpus, r]: [string, Json]) => [
+      { implementation: `embedge (${r.embedgeMode})`, corpus, mbps: r.embedgeMbps },
+      ...r.peers.map((p: Json) => ({
+        implementation: `${p.name} (${p.peerMode})${p.identicalIds ? "" : " ≠ ids"}`,
+        corpus,
+        mbps: p.peerMbps,
+      })),
+    ]),
   },
   mark: "bar",
   encoding: {
     y: { field: "implementation", type: "nominal", sort: "-x", title: null },
     x: { field: "mbps", type: "quantitative", title: "MB/s (UTF-8 input)" },
+    row: { field: "corpus", type: "nominal", title: null },
   },
 });
 
@@ -95,10 +103,10 @@ const padPlot = await plot("latency-vs-padding", {
 });
 
 const tputValues = Object.entries(inf.throughput).map(([k, v]) => {
-  const [batch, padding, mode] = k.split(" / ");
+  const [batch, padding, mode, backend] = k.split(" / ");
   return {
     batch: Number(batch.replace("batch ", "")),
-    series: `${padding}, ${mode}`,
+    series: `${backend ?? "wasm"}, ${padding}, ${mode}`,
     sps: (v as Json).sentencesPerSec,
   };
 });
@@ -114,7 +122,7 @@ const tputPlot = await plot("throughput-vs-batch", {
       title: "batch size",
     },
     y: { field: "sps", type: "quantitative", title: "sentences/s" },
-    color: { field: "series", type: "nominal", title: "padding, batching" },
+    color: { field: "series", type: "nominal", title: "backend, padding, batching" },
   },
 });
 
@@ -137,8 +145,6 @@ const loadPlot = await plot("http-load", {
 });
 
 const f = (x: number, d = 1) => x.toFixed(d);
-const ours = tok.results[0];
-const web = inf.webVsNode[Object.keys(inf.webVsNode)[0]];
 const grid = inf.latencyMsBatch1.mean;
 const report = [
   `# embedge benchmark report${quick ? " (quick smoke run)" : ""}`,
@@ -147,15 +153,22 @@ const report = [
   "",
   "## Headlines",
   "",
-  `- Tokenizer: ${f(ours.single.mbps)} MB/s one call per line on big.txt, ${
-    f(tok.ratios.singleVsFastestPeerSingle)
-  }× the fastest peer with identical ids (${tok.ratios.fastestPeerSingle}); ${
-    Object.entries(tok.ratios.singleVsEachPeer).map(([k, v]) => `${f(v as number)}× ${k}`).join(
-      ", ",
-    )
-  }. Cold start from the precompiled form: ${
-    f(tok.embedgeColdStartMs.precompiledWithCompiledModule, 2)
-  } ms.`,
+  ...Object.entries(tok.ratios).map(([corpus, r]: [string, Json]) =>
+    `- Tokenizer on ${corpus}: embedge ${f(r.embedgeMbps)} MB/s (${r.embedgeMode}), ${
+      r.fastestIdenticalPeer
+        ? `${
+          f(r.ratioVsFastestIdenticalPeer)
+        }× the fastest peer with identical ids (${r.fastestIdenticalPeer}, its fastest mode)`
+        : "no peer with identical ids"
+    }; ${
+      r.peers.map((p: Json) =>
+        `${f(p.ratio)}× ${p.name} (${p.peerMode}${p.identicalIds ? "" : ", different ids"})`
+      ).join(", ")
+    }.`
+  ),
+  `- Tokenizer cold start: ${
+    tok.coldStart.map((c: Json) => `${c.name} from ${c.from} ${f(c.ms, 2)} ms`).join("; ")
+  }.`,
   `- Inference (${inf.model}, ${inf.runtime}): ${
     f(grid.longest.p50)
   } ms per big.txt sentence with dynamic padding; time outside session.run ${
@@ -166,9 +179,23 @@ const report = [
   }× the latency of dynamic padding (FLOPs model over 20,000 real lengths: ${
     f(inf.padding.fixed512OverDynamicFlops)
   }× for 512).`,
-  `- onnxruntime-web vs onnxruntime-node (native, same tensors, ${
-    Object.keys(inf.webVsNode)[0]
-  }): ${f(web.webOverNode, 2)}×.`,
+  `- onnxruntime-web (1 thread) vs onnxruntime-node (native, ${
+    inf.threads ?? "default"
+  } threads), same tensors: ${
+    Object.entries(inf.webVsNode).map(([k, v]: [string, Json]) => `${k} ${f(v.webOverNode, 2)}×`)
+      .join(", ")
+  } slower${
+    inf.wasmThreading
+      ? `; WASM with ${
+        Object.values(inf.wasmThreading)[0] && (Object.values(inf.wasmThreading)[0] as Json).threads
+      } threads vs 1: ${
+        Object.entries(inf.wasmThreading).map(([k, v]: [string, Json]) =>
+          `${k} ${f(v.speedup, 2)}×`
+        )
+          .join(", ")
+      }`
+      : ""
+  }.`,
   `- HTTP: ${f(load.results[0].throughputPerSec)} req/s with dynamic batching, ${
     f(load.results[1].throughputPerSec)
   } without (${f(load.batchingSpeedup, 2)}×); p99 ${
@@ -187,11 +214,11 @@ const report = [
       : ""
   }`,
   inf.transformersJs
-    ? `- embedge vs transformers.js feature-extraction (same model and texts; transformers.js runs on onnxruntime-node in Deno): ${
+    ? `- embedge vs transformers.js feature-extraction (same model and texts; ${inf.transformersJs.what}): ${
       Object.entries(inf.transformersJs.sentencesPerSec).map(([k, v]: [string, Json]) =>
         `${k} ${f(v.ratio, 2)}×`
       ).join(", ")
-    } (embedge / transformers.js throughput); vectors agree within ${
+    } (embedge / transformers.js throughput, medians of interleaved runs); vectors agree within ${
       inf.transformersJs.maxAbsDiff.toExponential(1)
     }.`
     : "- transformers.js feature-extraction: not in this run.",

@@ -1,24 +1,43 @@
 /**
  * Tokenizer benchmark: embedge (WebAssembly) side by side with Hugging Face `tokenizers`
- * (native), `@huggingface/tokenizers` (pure JS), the transformers.js tokenizer and
- * `kitoken` (WASM), in one process on the same inputs. Each peer's ids are checked against
- * the oracle first; throughput (MB/s of UTF-8 input, tokens/s), per-text latency
- * percentiles for short/medium/long texts, and cold start are measured, and the ratios
- * are recorded under `bench/results/`.
+ * (native, N-API), `@huggingface/tokenizers` (pure JS), the transformers.js tokenizer and
+ * `kitoken` (WASM), in one process on the same inputs, on two corpora: every line of
+ * big.txt (English prose) and a 2 MB sample of the adversarial generator's output
+ * (accents, CJK, emoji, controls, long words).
+ *
+ * Fair by construction:
+ * - each peer is timed in every mode it has (one call per line; a batch call of 64 lines
+ *   where the peer offers one) and compared in its fastest honest mode (for the native
+ *   binding, whose per-call cost is an awaited N-API round trip, that is batch);
+ * - repetitions are interleaved (every peer and mode once, then again: A, B, A, B), at
+ *   least 5 timed after a warm-up, reported as median with min and max;
+ * - ids are checked against the oracle on every line first; only peers with identical ids
+ *   count for the headline ratio (kitoken adds no [CLS]/[SEP], so it is compared on bare
+ *   ids, with the tokenizer.json's fixed padding and truncation removed, since it applies
+ *   them);
+ * - cold start has its own table: embedge from tokenizer.json, embedge from its
+ *   precompiled form, each peer from its own fastest format;
+ * - the machine load (1-minute loadavg) is recorded before and after, with a warning in
+ *   the report when it exceeds the core count.
+ *
+ * Writes `tokenizer-<timestamp>-<host>.{json,md}` and `tokenizer-latest.md` into
+ * bench/results/ (or `--out DIR`; `--quick` without `--out` writes nothing).
  *
  * @example
  * ```sh
- * deno run --allow-all bench/tokenizer.ts            # full (about 3 minutes)
+ * deno run --allow-all bench/tokenizer.ts            # full (a few minutes)
  * deno run --allow-all bench/tokenizer.ts --quick    # seconds, a smoke run
  * ```
  * @module
  */
+import os from "node:os";
 import { Tokenizer as HfNative } from "tokenizers";
 import { Tokenizer as HfJs } from "@huggingface/tokenizers";
 import { PreTrainedTokenizer } from "@huggingface/transformers";
 import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { compileTokenizerWasm } from "../src/tokenizer/wasm.ts";
-import { machine, median, quantile } from "./machine.ts";
+import { adversarialStrings } from "../tests/support/adversarial.ts";
+import { machine, median } from "./machine.ts";
 
 const quick = Deno.args.includes("--quick");
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
@@ -26,337 +45,361 @@ const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
 const modelDir = `${sharedDir}/models/all-MiniLM-L6-v2`;
 const tokenizerJson = Deno.readTextFileSync(`${modelDir}/tokenizer.json`);
 const tokenizerConfig = JSON.parse(Deno.readTextFileSync(`${modelDir}/tokenizer_config.json`));
-const corpus = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`);
-const allLines = corpus.split("\n");
-const lines = quick ? allLines.slice(0, 3000) : allLines;
 const utf8 = new TextEncoder();
-const linesBytes = lines.reduce((n, l) => n + utf8.encode(l).length, 0);
-
-/** One implementation under test: a sync or async per-text encoder returning ids. */
-interface Impl {
-  name: string;
-  kind: string;
-  load: () => Promise<unknown> | unknown;
-  encode: (t: string) => ArrayLike<number> | Promise<ArrayLike<number>>;
-  /** The encoder returns a promise. */
-  async?: boolean;
-  batch?: (ts: string[]) => number | Promise<number>; // returns token count
-}
+const bytesOf = (xs: string[]) => xs.reduce((n, l) => n + utf8.encode(l).length, 0);
+const REPETITIONS = quick ? 2 : 5;
+const BATCH = 64;
+const loadBefore = os.loadavg();
 
 const oracle = HfNative.fromString(tokenizerJson);
 oracle.disablePadding();
 oracle.disableTruncation();
-
 const wasmModule = await compileTokenizerWasm();
 const embedge = await Tokenizer.fromTokenizerJson(tokenizerJson, tokenizerConfig);
 const precompiled = embedge.toBytes();
-const hfJs = new HfJs(JSON.parse(tokenizerJson), tokenizerConfig);
-const tfjs = new PreTrainedTokenizer(JSON.parse(tokenizerJson), tokenizerConfig);
+
+// ---- corpora
+const bigLines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n");
+const pieces = embedge.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
+const adversarial: string[] = [];
+for (let seed = 1, bytes = 0; bytes < (quick ? 2e5 : 2e6); seed++) {
+  for (const s of adversarialStrings(1000, seed, pieces)) {
+    adversarial.push(s);
+    bytes += utf8.encode(s).length;
+  }
+}
+const corpora: Record<string, string[]> = {
+  "big.txt": quick ? bigLines.slice(0, 3000) : bigLines,
+  "adversarial": adversarial,
+};
+
+// kitoken applies the tokenizer.json's fixed padding (128) and truncation: removed here
+const bare = JSON.parse(tokenizerJson);
+bare.padding = null;
+bare.truncation = null;
 // deno-lint-ignore no-explicit-any
-let kitoken: any = null;
-let kitokenError = "";
+let Kitoken: any = null, kitokenError = "";
 try {
-  const { Kitoken } = await import("kitoken/node");
-  kitoken = Kitoken.from_tokenizers(utf8.encode(tokenizerJson));
+  ({ Kitoken } = await import("kitoken/node"));
 } catch (e) {
   kitokenError = String(e);
 }
 
+/** One implementation: how it loads, and its encoders returning token counts. */
+interface Impl {
+  name: string;
+  kind: string;
+  /** Its fastest load, and what it loads from. */
+  load: () => Promise<unknown> | unknown;
+  loadFrom: string;
+  /** ids of one text, for the parity check (kitoken: bare ids). */
+  ids: (t: string) => Promise<ArrayLike<number>> | ArrayLike<number>;
+  bareIds?: boolean;
+  /** One call per text; returns tokens. Async encoders return promises. */
+  single: (ts: string[]) => Promise<number> | number;
+  /** Batch calls of BATCH texts; returns tokens. */
+  batch?: (ts: string[]) => Promise<number> | number;
+}
+
+const hfJs = new HfJs(JSON.parse(tokenizerJson), tokenizerConfig);
+const tfjs = new PreTrainedTokenizer(JSON.parse(tokenizerJson), tokenizerConfig);
+const kitoken = Kitoken ? Kitoken.from_tokenizers(utf8.encode(JSON.stringify(bare))) : null;
+const inBatches = async (ts: string[], f: (chunk: string[]) => Promise<number> | number) => {
+  let n = 0;
+  for (let i = 0; i < ts.length; i += BATCH) n += await f(ts.slice(i, i + BATCH));
+  return n;
+};
 const impls: Impl[] = [
   {
     name: "embedge",
     kind: "WebAssembly (AssemblyScript), LinMaxMatch",
     load: () => Tokenizer.fromBytesSync(precompiled, wasmModule),
-    encode: (t) => embedge.encode(t).ids,
-    batch: (ts) => {
-      const b = embedge.encodeBatch(ts);
+    loadFrom: "precompiled form (compiled wasm module)",
+    ids: (t) => embedge.encode(t).ids,
+    single: (ts) => {
       let n = 0;
-      for (const l of b.lengths) n += l;
+      for (const t of ts) n += embedge.encode(t).ids.length;
       return n;
     },
+    batch: (ts) =>
+      inBatches(ts, (c) => {
+        let n = 0;
+        for (const l of embedge.encodeBatch(c).lengths) n += l;
+        return n;
+      }),
   },
   {
     name: "tokenizers (HF, native)",
-    kind: "Rust via N-API",
+    kind: "Rust via N-API (async, 2 threads in batch)",
     load: () => HfNative.fromString(tokenizerJson),
-    encode: async (t) => (await oracle.encode(t)).getIds(),
-    async: true,
-    batch: async (ts) => {
+    loadFrom: "tokenizer.json string",
+    ids: async (t) => (await oracle.encode(t)).getIds(),
+    single: async (ts) => {
       let n = 0;
-      for (const e of await oracle.encodeBatch(ts)) n += e.getIds().length;
+      for (const t of ts) n += (await oracle.encode(t)).getIds().length;
       return n;
     },
+    batch: (ts) =>
+      inBatches(ts, async (c) => {
+        let n = 0;
+        for (const e of await oracle.encodeBatch(c)) n += e.getIds().length;
+        return n;
+      }),
   },
   {
     name: "@huggingface/tokenizers",
     kind: "pure JavaScript",
     load: () => new HfJs(JSON.parse(tokenizerJson), tokenizerConfig),
-    encode: (t) => hfJs.encode(t).ids,
+    loadFrom: "tokenizer.json (parsed)",
+    ids: (t) => hfJs.encode(t).ids,
+    single: (ts) => {
+      let n = 0;
+      for (const t of ts) n += hfJs.encode(t).ids.length;
+      return n;
+    },
   },
   {
     name: "transformers.js",
     kind: "pure JavaScript (PreTrainedTokenizer)",
     load: () => new PreTrainedTokenizer(JSON.parse(tokenizerJson), tokenizerConfig),
-    encode: (t) => tfjs.encode(t),
+    loadFrom: "tokenizer.json (parsed)",
+    ids: (t) => tfjs.encode(t),
+    single: (ts) => {
+      let n = 0;
+      for (const t of ts) n += tfjs.encode(t).length;
+      return n;
+    },
   },
 ];
 if (kitoken) {
   impls.push({
     name: "kitoken",
     kind: "WebAssembly (Rust)",
-    load: async () => {
-      const { Kitoken } = await import("kitoken/node");
-      return Kitoken.from_tokenizers(utf8.encode(tokenizerJson));
+    load: () => Kitoken.from_tokenizers(utf8.encode(JSON.stringify(bare))),
+    loadFrom: "tokenizer.json bytes",
+    ids: (t) => kitoken.encode(t, true),
+    bareIds: true,
+    single: (ts) => {
+      let n = 0;
+      for (const t of ts) n += kitoken.encode(t, true).length;
+      return n;
     },
-    // kitoken adds no [CLS]/[SEP]: compare and count its bare ids
-    encode: (t) => kitoken.encode(t, true),
+    batch: (ts) =>
+      inBatches(ts, (c) => {
+        let n = 0;
+        for (const ids of kitoken.encode_all(c, true)) n += ids.length;
+        return n;
+      }),
   });
 }
 
-// ---- parity against the oracle (first lines of big.txt)
-const paritySample = allLines.slice(0, quick ? 500 : 5000);
-const expected = (await oracle.encodeBatch(paritySample)).map((e) => e.getIds());
-const parity: Record<string, { checked: number; identical: number; example?: string }> = {};
-for (const impl of impls) {
-  let identical = 0;
-  let example: string | undefined;
-  for (let i = 0; i < paritySample.length; i++) {
-    let got = Array.from(await impl.encode(paritySample[i]));
-    let want = expected[i];
-    if (impl.name === "kitoken") want = want.slice(1, -1);
-    if (got.length === want.length && got.every((x, k) => x === want[k])) identical++;
-    else if (!example) {
-      example = `${JSON.stringify(paritySample[i]).slice(0, 80)}: ${
-        JSON.stringify(got.slice(0, 12))
-      } vs ${JSON.stringify(want.slice(0, 12))}`;
-      got = [];
-    }
+// ---- parity against the oracle, every line of every corpus
+type Parity = { checked: number; identical: number; example?: string };
+const parity: Record<string, Record<string, Parity>> = {};
+for (const [corpus, lines] of Object.entries(corpora)) {
+  const expected: number[][] = [];
+  for (let i = 0; i < lines.length; i += 5000) {
+    for (const e of await oracle.encodeBatch(lines.slice(i, i + 5000))) expected.push(e.getIds());
   }
-  parity[impl.name] = { checked: paritySample.length, identical, example };
-  console.error(`parity ${impl.name}: ${identical}/${paritySample.length}`);
-}
-
-// ---- throughput: every line, one call per line (single) and batches of 64 (batch)
-async function timeSingle(impl: Impl): Promise<{ mbps: number; tokensPerSec: number }> {
-  const rates: number[] = [];
-  let tokens = 0;
-  const passes = quick ? 2 : 5;
-  for (let pass = 0; pass <= passes; pass++) {
-    const t0 = performance.now();
-    let n = 0;
-    // awaiting a synchronous result would add a microtask hop per call: only await promises
-    if (impl.async) { for (const l of lines) n += (await impl.encode(l)).length; }
-    else for (const l of lines) n += (impl.encode(l) as ArrayLike<number>).length;
-    const dt = (performance.now() - t0) / 1000;
-    if (pass > 0) rates.push(dt); // pass 0 warms up
-    tokens = n;
-  }
-  const dt = median(rates);
-  return { mbps: linesBytes / 1e6 / dt, tokensPerSec: tokens / dt };
-}
-
-async function timeBatch(impl: Impl, size = 64): Promise<{ mbps: number; tokensPerSec: number }> {
-  const rates: number[] = [];
-  let tokens = 0;
-  for (let pass = 0; pass <= (quick ? 2 : 3); pass++) {
-    const t0 = performance.now();
-    let n = 0;
-    for (let i = 0; i < lines.length; i += size) n += await impl.batch!(lines.slice(i, i + size));
-    const dt = (performance.now() - t0) / 1000;
-    if (pass > 0) rates.push(dt);
-    tokens = n;
-  }
-  const dt = median(rates);
-  return { mbps: linesBytes / 1e6 / dt, tokensPerSec: tokens / dt };
-}
-
-// ---- latency per text, by length class (tokens as the oracle counts them)
-const oracleLen = async (t: string) => (await oracle.encode(t)).getIds().length;
-async function textsOfLength(target: number, count: number): Promise<string[]> {
-  const out: string[] = [];
-  let cur = "";
-  for (const l of allLines) {
-    if (!l.trim()) continue;
-    if (target <= 16) {
-      if ((await oracleLen(l)) <= 16) out.push(l);
-    } else {
-      cur += (cur ? " " : "") + l;
-      if ((await oracleLen(cur)) >= target) {
-        out.push(cur);
-        cur = "";
+  for (const impl of impls) {
+    let identical = 0, example: string | undefined;
+    for (let i = 0; i < lines.length; i++) {
+      const got = Array.from(await impl.ids(lines[i]));
+      const want = impl.bareIds ? expected[i].slice(1, -1) : expected[i];
+      if (got.length === want.length && got.every((x, k) => x === want[k])) identical++;
+      else {
+        example ??= `${JSON.stringify(lines[i]).slice(0, 60)}: ${
+          JSON.stringify(got.slice(0, 10))
+        } vs ${JSON.stringify(want.slice(0, 10))}`;
       }
     }
-    if (out.length >= count) break;
+    (parity[impl.name] ??= {})[corpus] = { checked: lines.length, identical, example };
+    console.error(`parity ${corpus} ${impl.name}: ${identical}/${lines.length}`);
   }
-  return out;
-}
-const classes = {
-  "short (≤16 tokens)": await textsOfLength(16, quick ? 200 : 1000),
-  "medium (~128 tokens)": await textsOfLength(128, quick ? 50 : 300),
-  "long (~512 tokens)": await textsOfLength(512, quick ? 20 : 100),
-};
-async function latency(impl: Impl, texts: string[]) {
-  for (const t of texts) await impl.encode(t); // warm-up
-  const us: number[] = [];
-  for (let r = 0; r < (quick ? 2 : 5); r++) {
-    for (const t of texts) {
-      const t0 = performance.now();
-      if (impl.async) await impl.encode(t);
-      else impl.encode(t);
-      us.push((performance.now() - t0) * 1000);
-    }
-  }
-  return { p50: quantile(us, 0.5), p95: quantile(us, 0.95), p99: quantile(us, 0.99) };
 }
 
-// ---- cold start: time to a ready tokenizer
-async function coldStart(impl: Impl): Promise<number> {
-  const ms: number[] = [];
-  for (let r = 0; r < (quick ? 3 : 10); r++) {
-    const t0 = performance.now();
-    await impl.load();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
-
-const results = [];
-for (const impl of impls) {
-  console.error(`timing ${impl.name} ...`);
-  const single = await timeSingle(impl);
-  const batch = impl.batch ? await timeBatch(impl) : null;
-  const lat: Record<string, unknown> = {};
-  for (const [k, texts] of Object.entries(classes)) lat[k] = await latency(impl, texts);
-  const cold = await coldStart(impl);
-  results.push({
-    name: impl.name,
-    kind: impl.kind,
-    parity: parity[impl.name],
-    single,
-    batch,
-    latencyUs: lat,
-    coldStartMs: cold,
-  });
-  console.error(`  single ${single.mbps.toFixed(2)} MB/s, cold start ${cold.toFixed(2)} ms`);
-}
-// embedge's other cold starts: compiling the wasm from bytes, building from tokenizer.json
-const wasmBytes = Deno.readFileSync(new URL("../wasm/build/tokenizer.wasm", import.meta.url));
-const coldFromWasmBytes = median(
-  await Promise.all([0, 1, 2, 3, 4].map(async () => {
-    const t0 = performance.now();
-    await Tokenizer.fromBytes(precompiled, wasmBytes);
-    return performance.now() - t0;
-  })),
+// ---- throughput: interleaved repetitions of every (implementation, mode, corpus)
+type Run = { impl: Impl; mode: "single" | "batch"; corpus: string };
+const runs: Run[] = impls.flatMap((impl) =>
+  (["single", "batch"] as const).filter((m) => m === "single" || impl.batch)
+    .flatMap((mode) => Object.keys(corpora).map((corpus) => ({ impl, mode, corpus })))
 );
-const coldFromJson: number[] = [];
-for (let r = 0; r < 3; r++) {
-  const t0 = performance.now();
-  await Tokenizer.fromTokenizerJson(tokenizerJson, tokenizerConfig, {}, wasmModule);
-  coldFromJson.push(performance.now() - t0);
+const seconds = new Map<Run, number[]>(runs.map((r) => [r, []]));
+const tokens = new Map<Run, number>();
+for (let rep = 0; rep <= REPETITIONS; rep++) { // rep 0 warms up
+  for (const r of runs) {
+    const lines = corpora[r.corpus];
+    const t0 = performance.now();
+    const n = await (r.mode === "single" ? r.impl.single(lines) : r.impl.batch!(lines));
+    const dt = (performance.now() - t0) / 1000;
+    if (rep > 0) seconds.get(r)!.push(dt);
+    tokens.set(r, n);
+  }
+  console.error(`repetition ${rep}/${REPETITIONS} done`);
 }
+const corpusBytes = Object.fromEntries(Object.entries(corpora).map(([k, v]) => [k, bytesOf(v)]));
+const throughput = runs.map((r) => {
+  const s = seconds.get(r)!, mb = corpusBytes[r.corpus] / 1e6;
+  return {
+    name: r.impl.name,
+    mode: r.mode,
+    corpus: r.corpus,
+    mbps: mb / median(s),
+    minMbps: mb / Math.max(...s),
+    maxMbps: mb / Math.min(...s),
+    tokensPerSec: tokens.get(r)! / median(s),
+    runs: s.length,
+  };
+});
+const best = (name: string, corpus: string) =>
+  throughput.filter((t) => t.name === name && t.corpus === corpus)
+    .reduce((a, b) => (b.mbps > a.mbps ? b : a));
 
-const ours = results[0];
-const peers = results.slice(1).filter((r) => r.parity.identical === r.parity.checked);
-const fastestSingle = peers.reduce((a, b) => (b.single.mbps > a.single.mbps ? b : a), peers[0]);
-const fastestAny = peers.reduce(
-  (a, b) =>
-    Math.max(b.single.mbps, b.batch?.mbps ?? 0) > Math.max(a.single.mbps, a.batch?.mbps ?? 0)
-      ? b
-      : a,
-  peers[0],
+// ---- cold start: each from its fastest format, interleaved
+const coldLoads: { name: string; from: string; load: () => unknown }[] = [
+  {
+    name: "embedge",
+    from: "tokenizer.json",
+    load: () => Tokenizer.fromTokenizerJson(tokenizerJson, tokenizerConfig, {}, wasmModule),
+  },
+  ...impls.map((i) => ({ name: i.name, from: i.loadFrom, load: i.load })),
+  {
+    name: "embedge",
+    from: "precompiled form, compiling the wasm bytes too",
+    load: () =>
+      Tokenizer.fromBytes(
+        precompiled,
+        Deno.readFileSync(new URL("../wasm/build/tokenizer.wasm", import.meta.url)),
+      ),
+  },
+];
+const coldMs = coldLoads.map(() => [] as number[]);
+for (let rep = 0; rep <= (quick ? 3 : 10); rep++) {
+  for (const [k, c] of coldLoads.entries()) {
+    const t0 = performance.now();
+    await c.load();
+    if (rep > 0) coldMs[k].push(performance.now() - t0);
+  }
+}
+const coldStart = coldLoads.map((c, k) => ({
+  name: c.name,
+  from: c.from,
+  ms: median(coldMs[k]),
+  minMs: Math.min(...coldMs[k]),
+  maxMs: Math.max(...coldMs[k]),
+}));
+const loadAfter = os.loadavg();
+
+// ---- ratios: embedge's best mode against each peer's best mode, per corpus
+const ratios = Object.fromEntries(
+  Object.keys(corpora).map((corpus) => {
+    const ours = best("embedge", corpus);
+    const peers = impls.slice(1).map((i) => {
+      const b = best(i.name, corpus);
+      const p = parity[i.name][corpus];
+      return {
+        name: i.name,
+        peerMode: b.mode,
+        peerMbps: b.mbps,
+        ratio: ours.mbps / b.mbps,
+        identicalIds: p.identical === p.checked,
+      };
+    });
+    const correct = peers.filter((p) => p.identicalIds);
+    const fastest = correct.reduce((a, b) => (b.peerMbps > a.peerMbps ? b : a), correct[0]);
+    return [corpus, {
+      embedgeMode: ours.mode,
+      embedgeMbps: ours.mbps,
+      peers,
+      fastestIdenticalPeer: fastest?.name,
+      ratioVsFastestIdenticalPeer: fastest?.ratio,
+    }];
+  }),
 );
+
+const m = machine();
 const report = {
   benchmark: "tokenizer",
   mode: quick ? "quick" : "full",
-  machine: machine(),
-  corpus: { file: "shared/corpus/big.txt", lines: lines.length, utf8Bytes: linesBytes },
+  machine: m,
+  load: { before: loadBefore, after: loadAfter },
+  repetitions: REPETITIONS,
+  batchSize: BATCH,
+  corpora: Object.fromEntries(
+    Object.entries(corpora).map(([k, v]) => [k, { lines: v.length, utf8Bytes: corpusBytes[k] }]),
+  ),
   model: "all-MiniLM-L6-v2 tokenizer.json (bert-base-uncased vocabulary)",
   kitokenError: kitokenError || undefined,
-  results,
-  embedgeColdStartMs: {
-    precompiledWithCompiledModule: ours.coldStartMs,
-    precompiledCompilingWasmBytes: coldFromWasmBytes,
-    fromTokenizerJson: median(coldFromJson),
-  },
-  ratios: {
-    singleVsFastestPeerSingle: ours.single.mbps / fastestSingle.single.mbps,
-    fastestPeerSingle: fastestSingle.name,
-    bestVsFastestPeerBest: Math.max(ours.single.mbps, ours.batch?.mbps ?? 0) /
-      Math.max(fastestAny.single.mbps, fastestAny.batch?.mbps ?? 0),
-    fastestPeerBest: fastestAny.name,
-    singleVsEachPeer: Object.fromEntries(
-      results.slice(1).map((r) => [r.name, ours.single.mbps / r.single.mbps]),
-    ),
-  },
+  parity,
+  throughput,
+  coldStart,
+  ratios,
 };
 
-const m = report.machine;
-const fmt = (x: number, d = 2) => x.toFixed(d);
+const f = (x: number, d = 2) => x.toFixed(d);
+const overloaded = Math.max(loadBefore[0], loadAfter[0]) > m.cores;
 const md = [
   `# Tokenizer benchmark (${report.mode})`,
   "",
-  `${
-    m.date.slice(0, 10)
-  } · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · Deno ${m.deno} (V8 ${m.v8})`,
+  `${m.date} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · Deno ${m.deno} (V8 ${m.v8}) · load ${
+    f(loadBefore[0])
+  } before, ${f(loadAfter[0])} after`,
+  ...(overloaded
+    ? ["", `**Warning: the load exceeded the ${m.cores} cores during the run.**`]
+    : []),
   "",
-  `Corpus: every line of big.txt (${lines.length} lines, ${
-    fmt(linesBytes / 1e6)
-  } MB UTF-8), one call per line; batch = 64 lines per call.`,
+  `Median of ${REPETITIONS} interleaved repetitions (after a warm-up), min–max beside it; batch mode = ${BATCH} lines per call. Each peer is compared in its fastest mode.`,
   "",
-  "| implementation | kind | ids identical to oracle | single MB/s | single M tokens/s | batch MB/s | cold start ms | embedge speed-up (single) |",
-  "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
-  ...results.map((r) =>
-    `| ${r.name} | ${r.kind} | ${r.parity.identical}/${r.parity.checked} | ${
-      fmt(r.single.mbps)
-    } | ${fmt(r.single.tokensPerSec / 1e6)} | ${r.batch ? fmt(r.batch.mbps) : "—"} | ${
-      fmt(r.coldStartMs)
-    } | ${r === ours ? "—" : fmt(ours.single.mbps / r.single.mbps, 1) + "×"} |`
-  ),
+  ...Object.entries(ratios).flatMap(([corpus, r]) => [
+    `## ${corpus} (${report.corpora[corpus].lines} lines, ${f(corpusBytes[corpus] / 1e6)} MB)`,
+    "",
+    "| implementation | ids identical to HF tokenizers | one call per line MB/s | batch MB/s | embedge best ÷ its best |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...impls.map((i) => {
+      const t = (mode: string) =>
+        throughput.find((x) => x.name === i.name && x.mode === mode && x.corpus === corpus);
+      const cell = (x?: { mbps: number; minMbps: number; maxMbps: number }) =>
+        x ? `${f(x.mbps)} (${f(x.minMbps)}–${f(x.maxMbps)})` : "—";
+      const p = parity[i.name][corpus];
+      const peer = r.peers.find((x) => x.name === i.name);
+      return `| ${i.name} | ${p.identical}/${p.checked}${i.bareIds ? " (bare ids)" : ""} | ${
+        cell(t("single"))
+      } | ${cell(t("batch"))} | ${peer ? `${f(peer.ratio, 1)}× (its ${peer.peerMode})` : "—"} |`;
+    }),
+    "",
+    r.fastestIdenticalPeer
+      ? `embedge (${r.embedgeMode}, ${f(r.embedgeMbps)} MB/s) is **${
+        f(r.ratioVsFastestIdenticalPeer!, 1)
+      }×** the fastest peer with identical ids (${r.fastestIdenticalPeer}, in its fastest mode).`
+      : "No peer gave identical ids on this corpus.",
+    "",
+  ]),
+  "## Cold start (to a ready tokenizer, median of interleaved loads)",
   "",
-  "Per-text latency (µs, p50 / p95 / p99):",
+  "| implementation | from | ms (min–max) |",
+  "| --- | --- | ---: |",
+  ...coldStart.map((c) => `| ${c.name} | ${c.from} | ${f(c.ms)} (${f(c.minMs)}–${f(c.maxMs)}) |`),
   "",
-  `| implementation | ${Object.keys(classes).join(" | ")} |`,
-  `| --- | ${Object.keys(classes).map(() => "---:").join(" | ")} |`,
-  ...results.map((r) =>
-    `| ${r.name} | ${
-      Object.values(r.latencyUs).map((v) => {
-        const x = v as { p50: number; p95: number; p99: number };
-        return `${fmt(x.p50, 1)} / ${fmt(x.p95, 1)} / ${fmt(x.p99, 1)}`;
-      }).join(" | ")
-    } |`
-  ),
-  "",
-  `embedge cold start: ${
-    fmt(report.embedgeColdStartMs.precompiledWithCompiledModule)
-  } ms from the precompiled form with a compiled module (as in Workers), ${
-    fmt(report.embedgeColdStartMs.precompiledCompilingWasmBytes)
-  } ms including compiling the wasm bytes, ${
-    fmt(report.embedgeColdStartMs.fromTokenizerJson)
-  } ms building from tokenizer.json.`,
-  "",
-  `Speed-up over the fastest peer with identical ids: ${
-    fmt(report.ratios.singleVsFastestPeerSingle, 1)
-  }× one call per line (vs ${report.ratios.fastestPeerSingle}), ${
-    fmt(report.ratios.bestVsFastestPeerBest, 1)
-  }× best mode vs best mode (vs ${report.ratios.fastestPeerBest}).`,
-  ...(kitokenError ? ["", `kitoken could not be loaded: ${kitokenError}`] : []),
-  ...results.filter((r) => r.parity.example).map((r) =>
-    `\n${r.name}: first mismatch ${r.parity.example}`
+  ...(kitokenError ? [`kitoken could not be loaded: ${kitokenError}`, ""] : []),
+  ...Object.entries(parity).flatMap(([name, byCorpus]) =>
+    Object.entries(byCorpus).filter(([, p]) => p.example).map(([corpus, p]) =>
+      `- ${name} on ${corpus}, first mismatch: ${p.example}`
+    )
   ),
   "",
 ].join("\n");
 
-const stamp = `${m.date.slice(0, 10)}-${m.host}`;
-const dir = new URL("./results/", import.meta.url);
-Deno.mkdirSync(dir, { recursive: true });
 const outArg = Deno.args.indexOf("--out");
-const outDir = outArg >= 0 ? new URL(`file://${Deno.args[outArg + 1]}/`) : dir;
-if (!quick || outArg >= 0) {
-  Deno.writeTextFileSync(
-    new URL(`tokenizer-${stamp}.json`, outDir),
-    JSON.stringify(report, null, 2),
-  );
-  Deno.writeTextFileSync(new URL(`tokenizer-${stamp}.md`, outDir), md);
-  Deno.writeTextFileSync(new URL("tokenizer-latest.md", outDir), md);
+const outDir = outArg >= 0
+  ? Deno.args[outArg + 1].replace(/\/$/, "")
+  : quick
+  ? null
+  : new URL("./results", import.meta.url).pathname;
+if (outDir) {
+  const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
+  Deno.mkdirSync(outDir, { recursive: true });
+  Deno.writeTextFileSync(`${outDir}/tokenizer-${stamp}.json`, JSON.stringify(report, null, 2));
+  Deno.writeTextFileSync(`${outDir}/tokenizer-${stamp}.md`, md);
+  Deno.writeTextFileSync(`${outDir}/tokenizer-latest.md`, md);
 }
 console.log(md);

@@ -22,11 +22,14 @@ Deno.test({
     const report = await Deno.readTextFile(`${dir}/REPORT.md`);
     for (
       const h of [
-        "Tokenizer:",
+        "Tokenizer on big.txt:",
+        "Tokenizer on adversarial:",
+        "Tokenizer cold start:",
         "Inference",
         "Padding:",
-        "onnxruntime-web vs onnxruntime-node",
+        "onnxruntime-web (1 thread) vs onnxruntime-node",
         "HTTP:",
+        "embedge vs transformers.js",
       ]
     ) {
       assert(report.includes(h), `report lacks ${h}`);
