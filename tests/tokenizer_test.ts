@@ -111,7 +111,7 @@ Deno.test({
     assertThrows(() => small.encode("a".repeat(1001)), InputTooLongError, "1000");
     assertEquals(small.encode("a".repeat(1000)).tokens, ["[CLS]", "[UNK]", "[SEP]"]);
     await assertRejects(() => Tokenizer.fromVocab(""), TokenizerLoadError, "empty");
-    await assertRejects(() => Tokenizer.fromVocab("a\nb\n"), TokenizerLoadError, "unkToken");
+    await assertRejects(() => Tokenizer.fromVocab("a\nb\n"), TokenizerLoadError, "clsToken");
     await assertRejects(() => Tokenizer.fromTokenizerJson("{not json"), TokenizerLoadError);
     // past the trie's 16-bit token lengths: an error, not a truncated length
     await assertRejects(

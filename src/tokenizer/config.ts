@@ -186,7 +186,9 @@ function validate(c: TokenizerConfig): TokenizerConfig {
   if (c.vocab.length === 0) throw new TokenizerLoadError("vocabulary is empty", "vocab");
   if (c.vocab.length > 1 << 24) throw new TokenizerLoadError("vocabulary too large", "vocab");
   const has = new Set(c.vocab);
-  for (const key of ["unkToken", "clsToken", "sepToken", "padToken"] as const) {
+  // the unknown token may be absent, as in HF: then a word the vocabulary cannot spell is
+  // refused when it is met (Tokenizer.encode), not at load
+  for (const key of ["clsToken", "sepToken", "padToken"] as const) {
     if (!has.has(c[key])) {
       throw new TokenizerLoadError(`vocabulary has no ${key} ${JSON.stringify(c[key])}`, key);
     }

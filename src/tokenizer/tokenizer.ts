@@ -142,7 +142,7 @@ export class Tokenizer {
       cls: id(config.clsToken),
       sep: id(config.sepToken),
       pad: id(config.padToken),
-      unk: id(config.unkToken),
+      unk: this.tokenToId(config.unkToken) ?? -1, // -1: no unknown token in the vocabulary
     };
     this.#template = { cls: ids.cls, sep: ids.sep, pad: ids.pad };
     this.#unk = ids.unk;
@@ -407,6 +407,15 @@ export class Tokenizer {
       };
       this.#outBuf = mem;
       this.#outGen = w.outGeneration();
+    }
+    if (this.#unk < 0 && this.#out.ids.subarray(0, n).includes(-1)) {
+      // HF: "WordPiece error: Missing [UNK] token from the vocabulary"
+      throw new InputError(
+        `${param} has a word the vocabulary cannot spell, and it has no unknown token ${
+          JSON.stringify(this.config.unkToken)
+        }`,
+        param,
+      );
     }
     return n;
   }
