@@ -114,21 +114,29 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         giveUp.abort(new HttpError(499, "the client closed the request", "client_closed"));
       c.req.raw.signal.addEventListener("abort", clientGone, { once: true });
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const e = new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout");
-          giveUp.abort(e);
-          reject(e);
-        }, o.timeoutMs);
-      });
-      c.set("turn", {
+      const expired = () =>
+        new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout");
+      const turn: Turn = {
         signal: giveUp.signal,
         keepAlive: (work) => {
           try {
             c.executionCtx.waitUntil(work); // Workers: finish the job after answering
           } catch { /* Deno: no execution context, nothing to keep alive */ }
         },
+        deadline: Date.now() + o.timeoutMs,
+        expired,
+      };
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // a request whose batch has started gets its answer: its inputs run either way
+          // (inference is inline, so this timer could only fire after the run anyway)
+          if (turn.started) return;
+          const e = expired();
+          giveUp.abort(e);
+          reject(e);
+        }, o.timeoutMs);
       });
+      c.set("turn", turn);
       try {
         await Promise.race([next(), timeout]);
       } finally {

@@ -44,6 +44,18 @@ export interface Turn {
   signal?: AbortSignal;
   /** Keeps the request's context alive until a job it runs is done (`waitUntil`). */
   keepAlive?: (work: Promise<unknown>) => void;
+  /**
+   * When the request stops wanting an answer (ms since the epoch): a job that starts after
+   * it leaves the request out and answers it with `expired()`. Timers are late on a busy
+   * event loop (inference runs inline) and on workerd, so this check at the start of the
+   * batch is what keeps a timed-out request's inputs out of the model.
+   */
+  deadline?: number;
+  /** The error for a request whose deadline passed before its batch started. */
+  expired?: () => unknown;
+  /** Set by the batcher when the request's job starts: from then on its answer is owed
+   * (its inputs run), and a timer that fires late must not turn it into a timeout. */
+  started?: boolean;
 }
 
 type Input = string | readonly number[];
@@ -51,6 +63,7 @@ type Input = string | readonly number[];
 /** One waiting request. */
 interface Waiter {
   inputs: readonly Input[];
+  turn?: Turn;
   state: "grouped" | "ready" | "running" | "done";
   group?: Group;
   job?: Job;
@@ -118,7 +131,7 @@ export class Batcher {
       );
     }
     turn.signal?.throwIfAborted();
-    const w: Waiter = { inputs, state: "grouped" };
+    const w: Waiter = { inputs, turn, state: "grouped" };
     this.#waiting += inputs.length;
     if (!this.options.enabled) this.#enqueue({ members: [w], options });
     else {
@@ -146,7 +159,7 @@ export class Batcher {
   /** Runs `task` in the model's turn (for token and word vectors, not batched). */
   async exclusive<T>(task: () => Promise<T>, turn: Turn = {}): Promise<T> {
     turn.signal?.throwIfAborted();
-    const w: Waiter = { inputs: [], state: "ready" };
+    const w: Waiter = { inputs: [], turn, state: "ready" };
     this.#enqueue({ members: [w], task });
     return await this.#wait(w, turn) as T;
   }
@@ -223,9 +236,19 @@ export class Batcher {
 
   /** Runs one job and settles its members; never throws. */
   async #execute(job: Job): Promise<void> {
-    const members = job.members;
+    // members whose deadline passed while they waited leave now, before the model runs
+    const now = Date.now();
+    const members = job.members.filter((w) => {
+      const t = w.turn;
+      if (t?.deadline === undefined || now < t.deadline) return true;
+      this.#settle(w, false, t.expired?.() ?? new Error("the request's deadline passed"));
+      return false;
+    });
     if (!members.length) return;
-    for (const w of members) w.state = "running";
+    for (const w of members) {
+      w.state = "running";
+      if (w.turn) w.turn.started = true;
+    }
     try {
       if (job.task) {
         this.#settle(members[0], true, await job.task());
