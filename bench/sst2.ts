@@ -54,6 +54,7 @@ const { values } = parseArgs({
     dev: { type: "string", default: `${shared}/datasets/sst2/dev.tsv` },
     variants: { type: "string" },
     l2: { type: "string", default: "1e-4" },
+    "max-iterations": { type: "string", default: "3000" },
     limit: { type: "string" },
     cache: { type: "string", default: here("../.cache/embeddings") },
     out: { type: "string" },
@@ -86,6 +87,7 @@ const ALL: Variant[] = [
 
 const limit = values.limit ? Number(values.limit) : Infinity;
 const l2 = Number(values.l2);
+const maxIterations = Number(values["max-iterations"]);
 const read = (path: string) => {
   const t = parseTable(Deno.readTextFileSync(path));
   return { texts: t.texts.slice(0, limit), labels: t.labels.slice(0, limit) };
@@ -115,6 +117,8 @@ const seedSentences = [
 const loadBefore = os.loadavg();
 const m = machine();
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const iterations = (t: { iterations: number; converged: boolean; gradientNorm: number }) =>
+  `${t.iterations}${t.converged ? "" : " (not converged)"} (${t.gradientNorm.toExponential(1)})`;
 const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(2)} pt`;
 const accuracy = (predicted: Int32Array, truth: Int32Array) =>
   predicted.reduce((n, p, i) => n + (p === truth[i] ? 1 : 0), 0) / truth.length;
@@ -125,7 +129,7 @@ const majority = counts.indexOf(Math.max(...counts));
 const majorityAccuracy = yDev.filter((y) => y === majority).length / yDev.length;
 let t0 = performance.now();
 const bowTrain = bagOfWords(embedder.tokenizer, trainSet.texts);
-const bowFit = fitSoftmax(bowTrain, yTrain, k, { l2 });
+const bowFit = fitSoftmax(bowTrain, yTrain, k, { l2, maxIterations });
 const bowAccuracy = accuracy(
   classifyRows(bowFit, bagOfWords(embedder.tokenizer, devSet.texts), k),
   yDev,
@@ -175,7 +179,7 @@ const seeds = await embedder.embedMany(
 const rows = variants.map((v, i) => {
   const dims = embedder.dimensions(v.pooling, setups[i]);
   const t = performance.now();
-  const clf = train(Xs[i], yTrain, dims, labels, { embedding: setups[i], l2 });
+  const clf = train(Xs[i], yTrain, dims, labels, { embedding: setups[i], l2, maxIterations });
   const trainSeconds = (performance.now() - t) / 1000;
   const metrics = evaluate(clf, Xds[i], yDev);
   const p = predictProba(clf, seeds[i].data);
@@ -212,10 +216,16 @@ const report = {
   load: { before: loadBefore, after: loadAfter },
   model: info.modelId,
   modelDirectory: values.model,
+  backend: info.backend,
+  threads: info.threads,
   pretrained: !demo,
   train: { path: values.train, rows: trainSet.texts.length },
   dev: { path: values.dev, rows: devSet.texts.length },
-  objective: { l2, classWeights: "balanced", solver: "L-BFGS, gradient tolerance 1e-6" },
+  objective: {
+    l2,
+    classWeights: "balanced",
+    solver: `L-BFGS, gradient tolerance 1e-6, at most ${maxIterations} iterations`,
+  },
   embedSeconds,
   baselines: {
     majority: { label: labels[majority], devAccuracy: majorityAccuracy },
@@ -242,7 +252,9 @@ const md = [
   "",
   demo
     ? "**No ONNX weights were present**: the model is embedge's generated demo BERT with random weights, so these accuracies measure the pipeline, not BERT."
-    : `Real trained weights (${info.modelId}: ${info.layers} layers, hidden ${info.hiddenSize}). A small model trained briefly on this machine: these numbers say nothing about BERT-base.`,
+    : `Real trained weights (${info.modelId}: ${info.layers} layers, hidden ${info.hiddenSize}; ${info.backend} backend). A small model trained briefly on this machine: these numbers say nothing about BERT-base.`,
+  "",
+  "`dev.tsv` is a split of the GLUE SST-2 *training* set, whose rows are phrases of the same sentences: most dev phrases occur inside some training phrase (445 of a random 500 here), so features that memorise n-grams (bag of words) are favoured; the GLUE dev set is kept elsewhere.",
   "",
   '| features | dims | dev accuracy | vs bag of words | F1 (neg / pos) | "I love Paris." | "I hate traffic." | L-BFGS iterations | train s |',
   "| --- | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",
@@ -251,7 +263,7 @@ const md = [
   } | – | ${mark(labels[majority], "1")} | ${mark(labels[majority], "0")} | – | – |`,
   `| bag of words (WordPiece 1+2-grams, hashed) | 262144 | ${pct(bowAccuracy)} | – | – | ${
     mark(bowSeeds[0], "1")
-  } | ${mark(bowSeeds[1], "0")} | ${bowFit.record.iterations} | ${bowSeconds.toFixed(1)} |`,
+  } | ${mark(bowSeeds[1], "0")} | ${iterations(bowFit.record)} | ${bowSeconds.toFixed(1)} |`,
   ...rows.map((r) =>
     `| ${r.variant} | ${r.dims} | ${pct(r.devAccuracy)} | ${points(r.overBagOfWords)} | ${
       r.perClass.map((c) => c.f1.toFixed(3)).join(" / ")
@@ -259,7 +271,7 @@ const md = [
       r.seedPredictions.map((s) => `${mark(s.label, s.expected)} (${s.score.toFixed(2)})`).join(
         " | ",
       )
-    } | ${r.training.iterations} | ${r.trainSeconds.toFixed(1)} |`
+    } | ${iterations(r.training)} | ${r.trainSeconds.toFixed(1)} |`
   ),
   "",
   rows.length

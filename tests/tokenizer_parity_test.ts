@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { adversarialStrings, rng } from "./support/adversarial.ts";
-import { compare, type Expected, loadOracle, oracleEncode } from "./support/oracle.ts";
+import { checkAll, compare, type Expected, loadOracle, oracleEncode } from "./support/oracle.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import {
   type BatchEncoding,
@@ -17,36 +17,6 @@ import {
 const JSON_PATH = "models/all-MiniLM-L6-v2/tokenizer.json";
 const ignore = !hasShared(JSON_PATH);
 const tokenizerJson = ignore ? "" : Deno.readTextFileSync(shared(JSON_PATH));
-
-/** Checks every input; fails with the first mismatches printed in full. */
-async function checkAll(
-  tok: Tokenizer,
-  oracleJson: string,
-  inputs: TextInput[],
-  label: string,
-): Promise<void> {
-  const oracle = loadOracle(oracleJson);
-  const failures: string[] = [];
-  for (let i = 0; i < inputs.length; i += 5000) {
-    const chunk = inputs.slice(i, i + 5000);
-    const expected = await oracleEncode(oracle, chunk);
-    chunk.forEach((input, k) => {
-      const report = compare(
-        input,
-        tok.encode(input),
-        expected[k],
-        (ids) => tok.convertIdsToTokens(ids),
-      );
-      if (report) failures.push(report);
-    });
-  }
-  assert(
-    failures.length === 0,
-    `${label}: ${failures.length} of ${inputs.length} inputs differ\n${
-      failures.slice(0, 5).join("\n")
-    }`,
-  );
-}
 
 /** Row `i` of a batch as an Encoding (for comparing with the oracle's padded rows). */
 function row(b: BatchEncoding, i: number): Encoding {

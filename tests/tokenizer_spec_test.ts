@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { InputError } from "../src/errors.ts";
 import { adversarialStrings } from "./support/adversarial.ts";
-import { compare, loadOracle, oracleEncode } from "./support/oracle.ts";
+import { checkAll, compare, loadOracle, oracleEncode } from "./support/oracle.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 
@@ -218,27 +218,7 @@ async function checkCorpora(json: string, label: string) {
   const lines = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n");
   const pieces = tok.config.vocab.filter((t) => !/^\[.*\]$/.test(t));
   const inputs = [...lines, ...adversarialStrings(20_000, 4242, pieces)];
-  const oracle = loadOracle(json);
-  let compared = 0;
-  const failures: string[] = [];
-  for (let i = 0; i < inputs.length; i += 5000) {
-    const chunk = inputs.slice(i, i + 5000);
-    const expected = await oracleEncode(oracle, chunk);
-    chunk.forEach((input, k) => {
-      const report = compare(
-        input,
-        tok.encode(input),
-        expected[k],
-        (ids) => tok.convertIdsToTokens(ids),
-      );
-      if (report) failures.push(report);
-      compared++;
-    });
-  }
-  assert(
-    failures.length === 0,
-    `${label}: ${failures.length} differ\n${failures.slice(0, 3).join("\n")}`,
-  );
+  const compared = await checkAll(tok, json, inputs, label);
   assertEquals(compared, inputs.length);
 }
 

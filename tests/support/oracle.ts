@@ -10,7 +10,7 @@
  * @module
  */
 import { Tokenizer as HfTokenizer } from "tokenizers";
-import type { Encoding, TextInput } from "../../src/tokenizer/tokenizer.ts";
+import type { Encoding, TextInput, Tokenizer } from "../../src/tokenizer/tokenizer.ts";
 
 /** A loaded oracle with padding and truncation off. */
 export function loadOracle(tokenizerJson: string): HfTokenizer {
@@ -105,4 +105,41 @@ export function compare(
     }
   }
   return null;
+}
+
+/**
+ * Checks every input against the oracle (in chunks of 5,000); fails with the first
+ * mismatches printed in full. Returns how many inputs were compared.
+ */
+export async function checkAll(
+  tok: Tokenizer,
+  oracleJson: string,
+  inputs: TextInput[],
+  label: string,
+): Promise<number> {
+  const oracle = loadOracle(oracleJson);
+  const failures: string[] = [];
+  let compared = 0;
+  for (let i = 0; i < inputs.length; i += 5000) {
+    const chunk = inputs.slice(i, i + 5000);
+    const expected = await oracleEncode(oracle, chunk);
+    chunk.forEach((input, k) => {
+      const report = compare(
+        input,
+        tok.encode(input),
+        expected[k],
+        (ids) => tok.convertIdsToTokens(ids),
+      );
+      if (report) failures.push(report);
+      compared++;
+    });
+  }
+  if (failures.length) {
+    throw new Error(
+      `${label}: ${failures.length} of ${inputs.length} inputs differ\n${
+        failures.slice(0, 5).join("\n")
+      }`,
+    );
+  }
+  return compared;
 }
