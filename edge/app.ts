@@ -13,7 +13,7 @@
  * ```ts
  * import { createApp } from "./app.ts";
  * import { Embedder } from "../src/model/embedder.ts";
- * const app = createApp(await Embedder.load("path/to/model"));
+ * const app = createApp(await Embedder.load("../shared/models/embedge-mini-mlm"), { log: false });
  * const res = await app.request("/embed", { method: "POST", body: JSON.stringify({ inputs: "I love Paris." }) });
  * console.log(res.status); // 200
  * ```

@@ -8,11 +8,14 @@
  * @example
  * ```ts
  * import { partedReader } from "./assets.ts";
- * const read = partedReader(async (path) => {
- *   const res = await fetch(`https://example.com/model/${path}`);
- *   return res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined;
- * });
- * const onnx = await read("onnx/model.onnx.data"); // whole, from its parts if need be
+ * // a file stored as two parts and a manifest, read back whole
+ * const files: Record<string, Uint8Array> = {
+ *   "big.bin.parts.json": new TextEncoder().encode(JSON.stringify({ size: 5, parts: 2 })),
+ *   "big.bin.part-000": Uint8Array.of(1, 2, 3),
+ *   "big.bin.part-001": Uint8Array.of(4, 5),
+ * };
+ * const read = partedReader((path) => Promise.resolve(files[path]));
+ * console.log(await read("big.bin")); // Uint8Array [1, 2, 3, 4, 5]
  * ```
  * @module
  */

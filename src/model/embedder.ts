@@ -7,9 +7,9 @@
  * @example
  * ```ts
  * import { Embedder } from "./embedder.ts";
- * const embedder = await Embedder.load("../shared/models/all-MiniLM-L6-v2");
+ * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
  * const { data, dims } = await embedder.embed(["I love Paris.", "I adore Paris."]);
- * console.log(dims); // [2, 384]
+ * console.log(dims, data.length); // [2, 256] 512
  * ```
  * @module
  */

@@ -14,7 +14,8 @@
  * against a local server on 127.0.0.1.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // needs the network (tests/hub_test.ts runs it against a server on 127.0.0.1)
  * import { downloadModel } from "./hub.ts";
  * const dir = await downloadModel("sentence-transformers/all-MiniLM-L6-v2", {
  *   cacheDir: `${Deno.env.get("HOME")}/.cache/embedge`,

@@ -12,12 +12,15 @@
  *
  * @example
  * ```ts
+ * import * as ort from "onnxruntime-web";
  * import { withCompiledOrtWasm } from "./ort_wasm.ts";
  * const module = await WebAssembly.compile(
  *   await Deno.readFile("node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"),
  * );
  * // wraps the first InferenceSession.create, which initialises ORT's runtime
- * const session = await withCompiledOrtWasm(module, () => createTheSession());
+ * const bytes = await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx");
+ * const session = await withCompiledOrtWasm(module, () => ort.InferenceSession.create(bytes));
+ * console.log(session.inputNames); // ["input_ids", "attention_mask", "token_type_ids"]
  * ```
  * @module
  */
@@ -33,11 +36,12 @@ let compiledOrtWasmUsed = false;
  * `module` instead of compiling bytes; later calls run `init` unchanged.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // on Workers: the module comes from importing the .wasm file
  * import * as ort from "onnxruntime-web";
+ * import ortWasm from "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
  * import { withCompiledOrtWasm } from "./ort_wasm.ts";
- * declare const module: WebAssembly.Module; // e.g. `import m from "…/ort-wasm-simd-threaded.wasm"`
- * const session = await withCompiledOrtWasm(module, () => ort.InferenceSession.create(bytes));
+ * const session = await withCompiledOrtWasm(ortWasm, () => ort.InferenceSession.create(bytes));
  * ```
  */
 export async function withCompiledOrtWasm<T>(

@@ -7,8 +7,11 @@
  * @example
  * ```ts
  * import { createSession } from "./session.ts";
- * const session = await createSession(await Deno.readFile("model.onnx"));
- * console.log(session.inputNames, session.hiddenOutput);
+ * const session = await createSession(
+ *   await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx"),
+ *   { layers: 4 },
+ * );
+ * console.log(session.backend, session.hiddenOutput, session.stateOutputs.length); // native last_hidden_state 5
  * ```
  * @module
  */

@@ -5,7 +5,8 @@
  * @example
  * ```ts
  * import { loadOracle } from "./oracle.ts";
- * const oracle = loadOracle(await Deno.readTextFile("tokenizer.json"));
+ * const oracle = loadOracle(await Deno.readTextFile("../shared/models/all-MiniLM-L6-v2/tokenizer.json"));
+ * console.log((await oracle.encode("I love Paris.")).getIds()); // [101, 1045, 2293, 3000, 1012, 102]
  * ```
  * @module
  */
