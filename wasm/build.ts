@@ -1,7 +1,10 @@
 /**
  * Builds the WordPiece tokenizer: generates the Unicode tables, then compiles
  * `wasm/assembly/index.ts` with AssemblyScript to `wasm/build/tokenizer.wasm`.
- * Skips work whose output is newer than its inputs.
+ * Skips work whose output is newer than its inputs. Both outputs are committed (the
+ * package ships the prebuilt wasm, and the tables pin the Unicode data this machine's
+ * ICU gave); `tests/wasm_build_test.ts` rebuilds them with `--force --out DIR` and
+ * checks they equal the committed files byte for byte.
  *
  * @example
  * ```sh
@@ -21,18 +24,26 @@ const mtime = (u: URL) => {
   }
 };
 
-const tables = here("./assembly/tables.ts");
+const outArg = Deno.args.indexOf("--out");
+const outDir = outArg >= 0 ? new URL(`file://${Deno.realPathSync(Deno.args[outArg + 1])}/`) : null;
+const tables = outDir ? new URL("tables.ts", outDir) : here("./assembly/tables.ts");
 const source = here("./assembly/index.ts");
-const out = here("./build/tokenizer.wasm");
+const out = outDir ? new URL("tokenizer.wasm", outDir) : here("./build/tokenizer.wasm");
 const force = Deno.args.includes("--force");
 
 if (force || mtime(tables) < mtime(here("./gen_tables.ts"))) {
   Deno.writeTextFileSync(tables, generate());
 }
 if (force || mtime(out) < Math.max(mtime(tables), mtime(source), mtime(here("./build.ts")))) {
-  Deno.mkdirSync(here("./build"), { recursive: true });
+  Deno.mkdirSync(new URL(".", out), { recursive: true });
+  // an --out build compiles the sources next to its own tables
+  let entry = source;
+  if (outDir) {
+    entry = new URL("index.ts", outDir);
+    Deno.writeTextFileSync(entry, Deno.readTextFileSync(source));
+  }
   const { error, stderr } = await asc.main([
-    source.pathname,
+    entry.pathname,
     "-O3",
     "--runtime",
     "minimal",
