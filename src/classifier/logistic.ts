@@ -291,6 +291,14 @@ export function predictProba(clf: Classifier, X: Float32Array): Float32Array {
   return out;
 }
 
+/** What `evaluate` measures. */
+export interface Metrics {
+  accuracy: number;
+  perClass: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  /** `[truth][predicted]` counts */
+  confusion: number[][];
+}
+
 /** Accuracy, per-class precision/recall/F1/support and the confusion matrix (rows: truth).
  *
  * @example
@@ -301,7 +309,7 @@ export function predictProba(clf: Classifier, X: Float32Array): Float32Array {
  * console.log(evaluate(clf, Float32Array.of(0.5, 5.5), Int32Array.of(0, 1)).confusion); // [[1, 0], [0, 1]]
  * ```
  */
-export function evaluate(clf: Classifier, X: Float32Array, y: Int32Array) {
+export function evaluate(clf: Classifier, X: Float32Array, y: Int32Array): Metrics {
   const k = clf.labels.length;
   const probs = predictProba(clf, X);
   const confusion = Array.from({ length: k }, () => new Array(k).fill(0));
