@@ -31,7 +31,7 @@ import { parseArgs } from "node:util";
 import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
-import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { machine, median, quantile } from "./machine.ts";
 
 const { values: args } = parseArgs({

@@ -17,11 +17,11 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { benchMiniLmStructure } from "../src/testing/minilm_structure.ts";
-import { startDenoServer } from "../src/testing/local_server.ts";
+import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
+import { startDenoServer } from "../tests/support/local_server.ts";
 import { machine, quantile } from "./machine.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
-import { groupRssMiB, startWranglerDev, WRANGLER } from "../src/testing/wrangler_dev.ts";
+import { groupRssMiB, startWranglerDev, WRANGLER } from "../tests/support/wrangler_dev.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -30,7 +30,7 @@ import {
   predictProba,
   train,
 } from "../src/classifier/logistic.ts";
-import { loadOrDemo } from "./embed.ts";
+import { loadOrDemo } from "../src/model/demo_model.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");

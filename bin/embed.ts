@@ -20,15 +20,13 @@
 import { parseArgs } from "node:util";
 import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
-import { Embedder, type EmbedOptions, type LoadOptions } from "../src/model/embedder.ts";
+import type { EmbedOptions } from "../src/model/embedder.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 import type { Pooling } from "../src/model/pooling.ts";
-import { EmbedgeError } from "../src/errors.ts";
-import { writeGeneratedModel } from "../src/testing/demo_model.ts";
+import { ensureDemoModel, loadOrDemo } from "../src/model/demo_model.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
-const DEMO_DIR = here("../.cache/demo-model");
 
 const HELP = `usage: embed [options] [text ...]
   --model DIR        model directory (Hub layout; default ${DEFAULT_MODEL})
@@ -46,48 +44,6 @@ const HELP = `usage: embed [options] [text ...]
   --backend NAME     auto (default: native onnxruntime-node where it loads) | native | wasm
   --threads N        inference threads (native default: all cores; wasm default: 1)
   --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory`;
-
-/** The demo model's name in responses (the Worker's `EMBEDGE_MODEL_ID` for it too). */
-export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
-
-/**
- * Writes (or keeps, when current) the generated demo BERT in `.cache/demo-model`, with
- * the tokenizer of `tokenizerDir`; returns its directory.
- */
-export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
-  try {
-    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
-    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
-    if (tok !== await Deno.readTextFile(`${tokenizerDir}/tokenizer.json`)) throw new Error("stale");
-  } catch {
-    await writeGeneratedModel(DEMO_DIR, tokenizerDir, {
-      hidden: 32,
-      layers: 2,
-      heads: 4,
-      intermediate: 64,
-    });
-  }
-  return DEMO_DIR;
-}
-
-/** Loads the model, or the generated demo model when the directory has no weights. */
-export async function loadOrDemo(
-  dir: string,
-  log: (s: string) => void,
-  options: LoadOptions = {},
-): Promise<Embedder> {
-  try {
-    await Deno.stat(`${dir}/onnx/model.onnx`);
-    return await Embedder.load(dir, options);
-  } catch (e) {
-    if (e instanceof EmbedgeError) throw e;
-  }
-  log(
-    `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
-      `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
-  );
-  return await Embedder.load(await ensureDemoModel(dir), { ...options, modelId: DEMO_MODEL_ID });
-}
 
 const vec = (v: ArrayLike<number>, n: number) =>
   `[${Array.from(v).slice(0, n).map((x) => x.toFixed(4)).join(", ")}${v.length > n ? ", …" : ""}]`;

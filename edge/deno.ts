@@ -15,7 +15,7 @@
  * @module
  */
 import { createApp } from "./app.ts";
-import { loadOrDemo } from "../bin/embed.ts";
+import { loadOrDemo } from "../src/model/demo_model.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { startDenoServer } from "../src/testing/local_server.ts";
+import { startDenoServer } from "./support/local_server.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 

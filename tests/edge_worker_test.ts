@@ -12,7 +12,7 @@ import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
 import { createApp } from "../edge/app.ts";
-import { startWranglerDev, WRANGLER, type WranglerDev } from "../src/testing/wrangler_dev.ts";
+import { startWranglerDev, WRANGLER, type WranglerDev } from "./support/wrangler_dev.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
 import { timeoutBurst } from "./support/timeout_burst.ts";

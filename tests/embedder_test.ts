@@ -11,7 +11,8 @@ import {
   assertRejects,
   assertThrows,
 } from "./support/assert.ts";
-import { bertOnnx, bertWeights, referenceForward, renameInput } from "../src/testing/bert_model.ts";
+import { bertOnnx, bertWeights } from "../src/model/generated_bert.ts";
+import { referenceForward, renameInput } from "./support/bert_reference.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";

@@ -9,7 +9,7 @@
 import * as ortNode from "onnxruntime-node";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
-import { writeMiniLmStructure } from "../src/testing/minilm_structure.ts";
+import { writeMiniLmStructure } from "./support/minilm_structure.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { ModelLoadError } from "../src/errors.ts";
 

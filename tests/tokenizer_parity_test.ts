@@ -10,7 +10,6 @@ import { hasShared, shared } from "./support/paths.ts";
 import {
   type BatchEncoding,
   type Encoding,
-  type TextInput,
   Tokenizer,
 } from "../src/tokenizer/tokenizer.ts";
 

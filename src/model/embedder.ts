@@ -14,7 +14,7 @@
  * @module
  */
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../errors.ts";
-import { type Encoding, Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { Encoding, Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";

@@ -10,8 +10,8 @@
  * ```
  * @module
  */
-import type { BertShape, BertWeights } from "../../src/testing/bert_model.ts";
-import { type GeneratedModelOptions, writeGeneratedModel } from "../../src/testing/demo_model.ts";
+import type { BertShape, BertWeights } from "../../src/model/generated_bert.ts";
+import { type GeneratedModelOptions, writeGeneratedModel } from "../../src/model/demo_model.ts";
 import { shared, tempDir } from "./paths.ts";
 
 /** A generated model on disk. */

@@ -1,19 +1,25 @@
 /**
- * Writes a Hub-layout model directory around the generated BERT: `config.json`, the
- * tokenizer files of a real model directory (copied from there, outside the
- * repository), sentence-transformers pooling and modules files, `onnx/model.onnx`.
- * Used by the tests and by the CLI when a model directory has no ONNX weights.
+ * The demo model: a Hub-layout directory around the generated BERT (`config.json`, the
+ * tokenizer files of a real model directory, copied from there, sentence-transformers
+ * pooling and modules files, `onnx/model.onnx`), and the fallback the CLI and the Deno
+ * server use when a model directory has no ONNX weights (`loadOrDemo`: the steps are real,
+ * the vectors mean nothing, and a note says so). The tests write such models too.
  * Deno-only (file system).
  *
  * @example
  * ```ts
- * import { writeGeneratedModel } from "./demo_model.ts";
+ * import { loadOrDemo, writeGeneratedModel } from "./demo_model.ts";
  * const dir = await Deno.makeTempDir();
  * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", { hidden: 32 });
+ * const e = await loadOrDemo("../shared/models/all-MiniLM-L6-v2", console.error); // no weights there
+ * console.log(e.info.modelId); // embedge demo BERT (random weights)
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
-import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./bert_model.ts";
+import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./generated_bert.ts";
+import { Embedder, type LoadOptions } from "./embedder.ts";
+import { EmbedgeError } from "../errors.ts";
 
 /** Extra files' choices. */
 export interface GeneratedModelOptions {
@@ -80,4 +86,49 @@ export async function writeGeneratedModel(
   }
   await Deno.writeTextFile(`${dir}/modules.json`, JSON.stringify(modules));
   return { weights, onnx };
+}
+
+// where the CLI and the server keep the demo model (git-ignored)
+const DEMO_DIR = new URL("../../.cache/demo-model", import.meta.url).pathname;
+
+/** The demo model's name in responses (the Worker's `EMBEDGE_MODEL_ID` for it too). */
+export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
+
+/**
+ * Writes (or keeps, when current) the generated demo BERT in `.cache/demo-model`, with
+ * the tokenizer of `tokenizerDir`; returns its directory.
+ */
+export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
+  try {
+    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
+    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
+    if (tok !== await Deno.readTextFile(`${tokenizerDir}/tokenizer.json`)) throw new Error("stale");
+  } catch {
+    await writeGeneratedModel(DEMO_DIR, tokenizerDir, {
+      hidden: 32,
+      layers: 2,
+      heads: 4,
+      intermediate: 64,
+    });
+  }
+  return DEMO_DIR;
+}
+
+/** Loads the model, or the generated demo model when the directory has no weights. */
+export async function loadOrDemo(
+  dir: string,
+  log: (s: string) => void,
+  options: LoadOptions = {},
+): Promise<Embedder> {
+  try {
+    await Deno.stat(`${dir}/onnx/model.onnx`);
+    return await Embedder.load(dir, options);
+  } catch (e) {
+    if (e instanceof EmbedgeError) throw e;
+  }
+  log(
+    `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
+      `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
+  );
+  return await Embedder.load(await ensureDemoModel(dir), { ...options, modelId: DEMO_MODEL_ID });
 }

@@ -12,8 +12,8 @@
  * @module
  */
 import onnxProto from "onnx-proto";
-import { rng } from "../random.ts";
-import { externalDataLocations } from "../model/onnx_external.ts";
+import { rng } from "../../src/random.ts";
+import { externalDataLocations } from "../../src/model/onnx_external.ts";
 
 /** Writes the model directory into `dir`; returns it and the external data file name. */
 export async function writeMiniLmStructure(

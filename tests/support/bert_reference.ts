@@ -1,0 +1,123 @@
+/**
+ * The float64 reference forward pass of the generated BERT (src/model/generated_bert.ts):
+ * what the tests compare onnxruntime's output with, every layer's state included, and a
+ * helper that renames a graph input (for models whose inputs are not BERT's).
+ *
+ * @example
+ * ```ts
+ * import { referenceForward } from "./bert_reference.ts";
+ * import { bertWeights } from "../../src/model/generated_bert.ts";
+ * const w = bertWeights({ vocabSize: 100, hidden: 8, layers: 1, heads: 2, intermediate: 16 });
+ * const out = referenceForward(w, [[1, 5, 2]], [[1, 1, 1]], [[0, 0, 0]]);
+ * console.log(out.hidden[0].length, out.states.length); // 3 2
+ * ```
+ * @module
+ */
+import onnxProto from "onnx-proto";
+import type { BertWeights } from "../../src/model/generated_bert.ts";
+
+// onnx-proto is CommonJS: its default export is the protobuf root holding `onnx`.
+const { onnx } = onnxProto;
+
+const LN_EPS = 1e-12;
+const MASK_MIN = -10000;
+
+/** Output of the reference forward pass, float64, nested arrays [B][S][H] and [B][H]. */
+export interface ReferenceOutput {
+  hidden: number[][][];
+  pooler: number[][];
+  /** `[layer][B][S][H]`: 0 the embeddings' output, then each encoder layer's output. */
+  states: number[][][][];
+}
+
+/** Float64 forward pass of the same model (the check on onnxruntime). */
+export function referenceForward(
+  w: BertWeights,
+  ids: number[][],
+  mask: number[][],
+  types: number[][],
+): ReferenceOutput {
+  const H = w.hidden, nh = w.heads, hd = H / nh, I = w.intermediate;
+  const ln = (x: number[], g: Float32Array, b: Float32Array) => {
+    const mean = x.reduce((a, v) => a + v, 0) / H;
+    const vari = x.reduce((a, v) => a + (v - mean) ** 2, 0) / H;
+    const d = Math.sqrt(vari + LN_EPS);
+    return x.map((v, i) => ((v - mean) / d) * g[i] + b[i]);
+  };
+  const lin = (x: number[], m: Float32Array, b: Float32Array, nIn: number, nOut: number) => {
+    const out = Array.from(b, Number);
+    for (let i = 0; i < nIn; i++) {
+      const xi = x[i];
+      for (let j = 0; j < nOut; j++) out[j] += xi * m[i * nOut + j];
+    }
+    return out;
+  };
+  const erf = (x: number) => {
+    // erfc by Chebyshev fitting (Numerical Recipes), fractional error below 1.2e-7
+    const t = 1 / (1 + 0.5 * Math.abs(x));
+    const y = 1 - t * Math.exp(
+          -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                        t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                                        t * (-0.82215223 + t * 0.17087277)))))))),
+        );
+    return x >= 0 ? y : -y;
+  };
+  const hidden: number[][][] = [];
+  const pooler: number[][] = [];
+  const states: number[][][][] = Array.from({ length: w.layers + 1 }, () => []);
+  for (let b = 0; b < ids.length; b++) {
+    const S = ids[b].length;
+    const typesB = w.tokenTypeInput ? types[b] : new Array(S).fill(0);
+    let x = ids[b].map((id, s) =>
+      ln(
+        Array.from({ length: H }, (_, h) =>
+          w.wordEmb[id * H + h] + w.posEmb[s * H + h] + w.typeEmb[typesB[s] * H + h]),
+        w.embLnG,
+        w.embLnB,
+      )
+    );
+    states[0].push(x);
+    for (const [l, L] of w.layer.entries()) {
+      const q = x.map((r) => lin(r, L.wq, L.bq, H, H));
+      const k = x.map((r) => lin(r, L.wk, L.bk, H, H));
+      const v = x.map((r) => lin(r, L.wv, L.bv, H, H));
+      const ctx = x.map(() => new Array(H).fill(0));
+      for (let head = 0; head < nh; head++) {
+        for (let i = 0; i < S; i++) {
+          const scores = new Array(S);
+          for (let j = 0; j < S; j++) {
+            let dot = 0;
+            for (let d = 0; d < hd; d++) dot += q[i][head * hd + d] * k[j][head * hd + d];
+            scores[j] = dot / Math.sqrt(hd) + (1 - mask[b][j]) * MASK_MIN;
+          }
+          const m = Math.max(...scores);
+          const e = scores.map((s) => Math.exp(s - m));
+          const z = e.reduce((a, c) => a + c, 0);
+          for (let j = 0; j < S; j++) {
+            const p = e[j] / z;
+            for (let d = 0; d < hd; d++) ctx[i][head * hd + d] += p * v[j][head * hd + d];
+          }
+        }
+      }
+      const x1 = x.map((r, i) =>
+        ln(lin(ctx[i], L.wo, L.bo, H, H).map((a, h) => a + r[h]), L.ln1G, L.ln1B)
+      );
+      x = x1.map((r) => {
+        const h = lin(r, L.w1, L.b1, H, I).map((a) => 0.5 * a * (1 + erf(a / Math.SQRT2)));
+        return ln(lin(h, L.w2, L.b2, I, H).map((a, j) => a + r[j]), L.ln2G, L.ln2B);
+      });
+      states[l + 1].push(x);
+    }
+    hidden.push(x);
+    pooler.push(lin(x[0], w.poolW, w.poolB, H, H).map(Math.tanh));
+  }
+  return { hidden, pooler, states };
+}
+
+/** The model with an input renamed (for testing models whose inputs are not BERT's). */
+export function renameInput(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  for (const i of model.graph!.input!) if (i.name === from) i.name = to;
+  for (const n of model.graph!.node!) n.input = n.input!.map((x) => (x === from ? to : x));
+  return onnx.ModelProto.encode(model).finish();
+}
