@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
+import { joinLayerValues, parseLayers, runCli, UsageError } from "./run_cli.ts";
 import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
@@ -94,8 +94,25 @@ function printMetrics(m: ReturnType<typeof evaluate>): void {
   }
 }
 
+const HELP = `usage: classify train|eval|predict [options]
+  train --data FILE [--dev FILE] [--out clf.json]   embed the rows, train, print dev metrics
+  eval --classifier clf.json --data FILE             accuracy, per-class table, confusion
+  predict --classifier clf.json [text ...]           label and probability (stdin lines if no text)
+options:
+  --model DIR            model directory (default ${DEFAULT_MODEL})
+  --pooling MODE         cls | mean | max | mean_max | pooler (train; default: the model's)
+  --layers=LIST          encoder layers (train), e.g. --layers=-2 or --layers=-4,-3,-2,-1
+  --layer-mix MODE       mean | concat (train)
+  --l2 X                 L2 strength (train; default 1e-4)
+  --text-column NAME     text column of the table (default: sentence or text)
+  --label-column NAME    label column of the table (default: label)
+  --limit N              use the first N rows
+  --cache DIR            embedding cache (default .cache/embeddings)
+  --json                 JSONL output for predict
+  -h, --help             this text`;
+
 async function main(): Promise<number> {
-  const [command, ...rest] = Deno.args;
+  const [command, ...rest] = Deno.args[0]?.startsWith("-") ? ["", ...Deno.args] : Deno.args;
   const { values: a, positionals } = parseArgs({
     args: joinLayerValues(rest),
     options: {
@@ -113,12 +130,18 @@ async function main(): Promise<number> {
       limit: { type: "string" },
       cache: { type: "string", default: here("../.cache/embeddings") },
       json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
   });
+  if (a.help || command === "--help" || command === "-h") {
+    console.log(HELP);
+    return 0;
+  }
   if (!["train", "eval", "predict"].includes(command)) {
-    console.error("usage: classify train|eval|predict [options] (see the module docs)");
-    return 2;
+    throw new UsageError(
+      `unknown command ${JSON.stringify(command ?? "")}: classify train|eval|predict (--help)`,
+    );
   }
   const embedder = await loadOrDemo(a.model!, (s) => console.error(s));
   const limit = a.limit ? Number(a.limit) : Infinity;

@@ -43,7 +43,8 @@ const HELP = `usage: embed [options] [text ...]
   --batch-tokens N   cells per session.run (default 16384)
   --backend NAME     auto (default: native onnxruntime-node where it loads) | native | wasm
   --threads N        inference threads (native default: all cores; wasm default: 1)
-  --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory`;
+  --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory
+  -h, --help         this text`;
 
 const vec = (v: ArrayLike<number>, n: number) =>
   `[${Array.from(v).slice(0, n).map((x) => x.toFixed(4)).join(", ")}${v.length > n ? ", …" : ""}]`;

@@ -1,8 +1,9 @@
 /**
  * Runs a command-line `main`: exits with its code, and turns embedge's typed errors into
  * one line `error (code, field): message` and exit code 2, and so are the argument
- * parser's complaints (unknown or ambiguous options: `error: …`). Anything else is a bug
- * and keeps its stack trace.
+ * parser's complaints (unknown or ambiguous options), missing or unreadable files, files
+ * that are not JSON, and `UsageError`s (`error: …`). Anything else is a bug and keeps its
+ * stack trace.
  *
  * @example
  * ```ts
@@ -13,6 +14,9 @@
  */
 import { EmbedgeError } from "../src/errors.ts";
 
+/** A mistake in how a command was called (prints as one line, exit 2). */
+export class UsageError extends Error {}
+
 /** Runs `main` and exits. */
 export async function runCli(main: () => Promise<number>): Promise<never> {
   try {
@@ -22,9 +26,14 @@ export async function runCli(main: () => Promise<number>): Promise<never> {
       console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
       Deno.exit(2);
     }
-    // node:util parseArgs errors carry codes such as ERR_PARSE_ARGS_UNKNOWN_OPTION
+    // node:util parseArgs errors carry codes such as ERR_PARSE_ARGS_UNKNOWN_OPTION; a
+    // missing or unreadable file, or one that is not JSON, is the user's to fix too
     const code = (e as { code?: unknown })?.code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+    if (
+      (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ||
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied ||
+      e instanceof Deno.errors.IsADirectory || e instanceof UsageError || e instanceof SyntaxError
+    ) {
       console.error(`error: ${(e as Error).message.split("\n")[0]}`);
       Deno.exit(2);
     }

@@ -4,7 +4,7 @@
  *
  * @example
  * ```sh
- * deno run --allow-read --allow-env bin/tokenize.ts "I love Paris" --max-length 7
+ * deno run --allow-read --allow-env bin/tokenize.ts "I love Paris" --pad-to 7
  * deno run --allow-read --allow-env bin/tokenize.ts --model ../shared/models/all-MiniLM-L6-v2 --json "Hi"
  * ```
  * @module
@@ -55,20 +55,34 @@ export function tokenSteps(plain: Encoding, padded: Encoding) {
   };
 }
 
+const HELP = `usage: tokenize [options] [text ...]
+  --model DIR       model directory with tokenizer.json or vocab.txt (default ${DEFAULT_MODEL})
+  --pad-to N        padding length of the walkthrough's padded row (default 7)
+  --max-length N    truncate the tokens to N (special tokens included)
+  --json            machine output (one JSON object)
+  -h, --help        this text`;
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     options: {
       model: { type: "string", default: Deno.env.get("EMBEDGE_MODEL") ?? DEFAULT_MODEL },
-      "max-length": { type: "string", default: "7" },
+      "pad-to": { type: "string", default: "7" },
+      "max-length": { type: "string" },
       json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
   });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const text = positionals.join(" ") || "I love Paris";
   const tok = await loadTokenizerDir(values.model!);
-  const maxLength = Number(values["max-length"]);
-  const plain = tok.encode(text);
+  const maxLength = Number(values["pad-to"]);
+  const cut = values["max-length"] === undefined ? undefined : Number(values["max-length"]);
+  const plain = tok.encode(text, cut === undefined ? {} : { maxLength: cut, truncation: true });
   const padded = tok.encode(text, { padding: "max_length", maxLength, truncation: true });
   if (values.json) {
     console.log(JSON.stringify({

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { runCli, UsageError } from "./run_cli.ts";
 import { PART_BYTES, partName, type PartsManifest } from "../edge/assets.ts";
 import { readModelFiles } from "../src/model/files.ts";
 import {
@@ -71,11 +72,16 @@ export async function prepareWorkerAssets(
 }
 
 if (import.meta.main) {
-  const [modelDir, outDir] = Deno.args;
-  if (!modelDir || !outDir) {
-    console.error("usage: worker_assets MODEL_DIR OUT_DIR");
-    Deno.exit(2);
-  }
-  const split = await prepareWorkerAssets(modelDir, outDir);
-  console.error(`${outDir}: assets ready (${split} file(s) split into ≤ 24 MiB parts)`);
+  await runCli(async () => {
+    const [modelDir, outDir] = Deno.args;
+    const usage = "usage: worker_assets MODEL_DIR OUT_DIR";
+    if (modelDir === "--help" || modelDir === "-h") {
+      console.log(usage);
+      return 0;
+    }
+    if (!modelDir || !outDir || Deno.args.length > 2) throw new UsageError(usage);
+    const split = await prepareWorkerAssets(modelDir, outDir);
+    console.error(`${outDir}: assets ready (${split} file(s) split into ≤ 24 MiB parts)`);
+    return 0;
+  });
 }

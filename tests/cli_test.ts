@@ -138,3 +138,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "CLIs: --help for every command, and a user's mistake is one line and exit 2, never a stack trace",
+  ignore,
+  async fn() {
+    for (const cli of ["embed.ts", "tokenize.ts", "classify.ts", "worker_assets.ts"]) {
+      const h = await run([bin(cli), "--help"]);
+      assertEquals(h.code, 0, `${cli}: ${h.err}`);
+      assert(h.out.startsWith("usage:"), `${cli}: ${h.out}`);
+    }
+    const mistakes: [string[], string][] = [
+      [[bin("embed.ts"), "--onnx-file", "x"], "onnx-file"],
+      [[bin("tokenize.ts"), "--frob", "4"], "frob"],
+      [[bin("embed.ts"), "--model", "/nonexistent", "x"], "no model directory at /nonexistent"],
+      [[bin("embed.ts"), "--model", shared("corpus"), "x"], "no tokenizer.json or vocab.txt"],
+      [[bin("classify.ts"), "predict", "--classifier", "/nonexistent.json", "x"], "nonexistent"],
+      [[bin("classify.ts"), "frob"], "unknown command"],
+      [[bin("worker_assets.ts"), "/nonexistent", "/tmp/embedge-never"], "nonexistent"],
+      [[bin("worker_assets.ts")], "usage"],
+    ];
+    for (const [args, needle] of mistakes) {
+      const r = await run(args);
+      const what = args.slice(1).join(" ");
+      assertEquals(r.code, 2, `${what}: ${r.err}`);
+      const lines = r.err.trim().split("\n").filter((l) => !l.startsWith("note:"));
+      assertEquals(lines.length, 1, `${what}: ${r.err}`);
+      assert(lines[0].includes(needle) && !r.err.includes("    at "), `${what}: ${r.err}`);
+    }
+    // a vocab-only directory gets the demo model around its vocabulary, with a note
+    const v = await run([
+      bin("embed.ts"),
+      "--model",
+      shared("models/bert-base-uncased"),
+      "--json",
+      "x",
+    ]);
+    assertEquals(v.code, 0, v.err);
+    assert(v.err.includes("no onnx/model.onnx"), v.err);
+    // tokenize: --pad-to pads the walkthrough's row, --max-length cuts the tokens
+    const t = await run([
+      bin("tokenize.ts"),
+      "--json",
+      "--pad-to",
+      "4",
+      "--max-length",
+      "3",
+      "I love Paris",
+    ]);
+    assertEquals(t.code, 0, t.err);
+    const j = JSON.parse(t.out);
+    assertEquals(j.tokens, ["[CLS]", "i", "[SEP]"]);
+    assertEquals(j.inputIds, [101, 1045, 2293, 102]);
+  },
+});

@@ -19,7 +19,7 @@
  */
 import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./generated_bert.ts";
 import { Embedder, type LoadOptions } from "./embedder.ts";
-import { EmbedgeError } from "../errors.ts";
+import { EmbedgeError, ModelLoadError } from "../errors.ts";
 
 /** Extra files' choices. */
 export interface GeneratedModelOptions {
@@ -29,6 +29,16 @@ export interface GeneratedModelOptions {
   normalize?: boolean;
 }
 
+/** A model directory's tokenizer file: tokenizer.json, else vocab.txt. */
+async function tokenizerFile(dir: string): Promise<{ name: string; text: string }> {
+  for (const name of ["tokenizer.json", "vocab.txt"]) {
+    try {
+      return { name, text: await Deno.readTextFile(`${dir}/${name}`) };
+    } catch { /* next */ }
+  }
+  throw new ModelLoadError(`${dir}: no tokenizer.json or vocab.txt`, "model");
+}
+
 /** Writes the model into `dir` (created if needed); returns its weights and ONNX bytes. */
 export async function writeGeneratedModel(
   dir: string,
@@ -36,8 +46,11 @@ export async function writeGeneratedModel(
   shape: Partial<BertShape> = {},
   options: GeneratedModelOptions = {},
 ): Promise<{ weights: BertWeights; onnx: Uint8Array }> {
-  const tokenizerJson = await Deno.readTextFile(`${tokenizerDir}/tokenizer.json`);
-  const vocabSize = Object.keys(JSON.parse(tokenizerJson).model.vocab).length;
+  // the tokenizer: tokenizer.json, or a vocab.txt (one token per line) where that is all
+  const tokenizer = await tokenizerFile(tokenizerDir);
+  const vocabSize = tokenizer.name === "tokenizer.json"
+    ? Object.keys(JSON.parse(tokenizer.text).model.vocab).length
+    : tokenizer.text.split("\n").filter((l, i, all) => l.length > 0 || i < all.length - 1).length;
   const weights = bertWeights({
     vocabSize,
     hidden: 32,
@@ -51,7 +64,7 @@ export async function writeGeneratedModel(
   await Deno.mkdir(`${dir}/onnx`, { recursive: true });
   await Deno.mkdir(`${dir}/1_Pooling`, { recursive: true });
   await Deno.writeFile(`${dir}/onnx/model.onnx`, onnx);
-  await Deno.writeTextFile(`${dir}/tokenizer.json`, tokenizerJson);
+  await Deno.writeTextFile(`${dir}/${tokenizer.name}`, tokenizer.text);
   try {
     await Deno.copyFile(`${tokenizerDir}/tokenizer_config.json`, `${dir}/tokenizer_config.json`);
   } catch { /* optional */ }
@@ -99,11 +112,15 @@ export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
  * the tokenizer of `tokenizerDir`; returns its directory.
  */
 export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
+  const wanted = await tokenizerFile(tokenizerDir);
   try {
     await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
-    const tok = await Deno.readTextFile(`${DEMO_DIR}/tokenizer.json`);
-    if (tok !== await Deno.readTextFile(`${tokenizerDir}/tokenizer.json`)) throw new Error("stale");
+    if (wanted.text !== await Deno.readTextFile(`${DEMO_DIR}/${wanted.name}`)) {
+      throw new Error("stale");
+    }
+    // a demo model of another tokenizer kind: rewrite it cleanly
   } catch {
+    await Deno.remove(DEMO_DIR, { recursive: true }).catch(() => {});
     await writeGeneratedModel(DEMO_DIR, tokenizerDir, {
       hidden: 32,
       layers: 2,
@@ -126,6 +143,12 @@ export async function loadOrDemo(
   } catch (e) {
     if (e instanceof EmbedgeError) throw e;
   }
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
+  } catch {
+    throw new ModelLoadError(`no model directory at ${dir}`, "model");
+  }
+  await tokenizerFile(dir); // no tokenizer either: nothing to build a demo model around
   log(
     `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
       `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
