@@ -161,9 +161,29 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     }
   });
   app.onError((e) => errorResponse(e));
-  app.notFound((c) =>
-    errorResponse(new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "not_found"))
-  );
+  // a known path with another method is 405 with the methods it has (RFC 9110 §15.5.6)
+  let methods: Record<string, string[]> | undefined; // the routes, once they are all added
+  app.notFound((c) => {
+    if (!methods) {
+      methods = {};
+      for (const r of app.routes) {
+        if (r.method !== "ALL" && !r.path.includes("*")) (methods[r.path] ??= []).push(r.method);
+      }
+    }
+    const allowed = methods[c.req.path];
+    if (allowed) {
+      return errorResponse(
+        new HttpError(
+          405,
+          `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(" or ")}`,
+          "method_not_allowed",
+          null,
+          { allow: allowed.join(", ") },
+        ),
+      );
+    }
+    return errorResponse(new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "not_found"));
+  });
 
   /** Reads and checks the JSON body. */
   async function body(c: Context): Promise<Json> {
@@ -356,26 +376,20 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       throw bad("model must be a string", "model");
     }
     const layers = layerChoice(b);
-    const full = embedder.dimensions(info.pooling, layers);
-    let dims = full;
-    if (b.dimensions !== undefined) {
-      if (
-        !Number.isInteger(b.dimensions) || (b.dimensions as number) < 1 ||
-        (b.dimensions as number) > full
-      ) {
-        throw bad(`dimensions must be an integer in 1..${full}`, "dimensions");
-      }
-      dims = b.dimensions as number;
-    }
+    const pool = pooling(b.pooling); // an embedge extension, as are layers and truncate
+    // OpenAI refuses an input over the model's context length; truncate: true cuts it
+    const truncate = flag(b.truncate, "truncate", false);
+    checkLength(list, truncate, "input");
+    const full = embedder.dimensions(pool, layers);
+    const dims = dimensions(b.dimensions, full);
     const out = await batcher.embed(
       list,
-      { normalize: true, truncate: true, ...layers },
+      { normalize: true, truncate, pooling: pool, ...layers },
       c.get("turn"),
     );
     const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
     const data = list.map((_, i) => {
-      let v: Float32Array = out.data.slice(i * full, i * full + dims);
-      if (dims < full) v = renormalize(v);
+      const v = cut(out.data.subarray(i * full, (i + 1) * full), dims, true);
       return {
         object: "embedding",
         index: i,
@@ -390,28 +404,75 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     });
   });
 
-  const embedOptions = (b: Json, field = "inputs"): [(string | number[])[], EmbedOptions] => {
+  /**
+   * TEI's request fields: inputs, truncate, truncation_direction (Right; Left is refused),
+   * prompt_name (no prompts are configured: refused), layers. `sentence` adds the fields
+   * of sentence vectors (normalize, pooling); the token and word routes refuse those.
+   */
+  const embedOptions = (
+    b: Json,
+    sentence: boolean,
+    field = "inputs",
+  ): [(string | number[])[], EmbedOptions] => {
     if (b.inputs === undefined) throw bad("inputs is required", "inputs");
     const list = inputs(b.inputs, field);
     const truncate = flag(b.truncate, "truncate", false); // TEI: refuse long inputs by default
+    const direction = b.truncation_direction ?? "Right";
+    if (direction !== "Right" && direction !== "right") {
+      throw bad(
+        "truncation_direction must be Right (embedge cuts the end of an input; Left is not supported)",
+        "truncation_direction",
+      );
+    }
+    if (b.prompt_name !== undefined && b.prompt_name !== null) {
+      throw bad("prompt_name: this server has no prompts configured", "prompt_name");
+    }
+    if (!sentence) {
+      for (const f of ["normalize", "pooling", "dimensions"]) {
+        if (b[f] !== undefined) throw bad(`${f} applies to sentence vectors (/embed), not here`, f);
+      }
+    }
     checkLength(list, truncate, field);
     return [list, {
-      normalize: flag(b.normalize, "normalize", true),
+      ...(sentence
+        ? { normalize: flag(b.normalize, "normalize", true), pooling: pooling(b.pooling) }
+        : {}),
       truncate,
-      pooling: pooling(b.pooling),
       ...layerChoice(b),
     }];
   };
 
+  /** A `dimensions` field: an integer in 1..full (full when absent). */
+  function dimensions(v: unknown, full: number): number {
+    if (v === undefined || v === null) return full;
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > full) {
+      throw bad(`dimensions must be an integer in 1..${full}`, "dimensions");
+    }
+    return v as number;
+  }
+
+  /** The first `dims` values of a vector, re-normalized when the vector was normalized. */
+  function cut(v: Float32Array, dims: number, normalized: boolean): Float32Array {
+    const out = v.slice(0, dims);
+    return dims < v.length && normalized ? renormalize(out) : out;
+  }
+
   app.post("/embed", async (c) => {
-    const [list, opts] = embedOptions(await body(c));
+    const b = await body(c);
+    const [list, opts] = embedOptions(b, true);
+    const full = embedder.dimensions(opts.pooling, opts);
+    const dims = dimensions(b.dimensions, full);
     const out = await batcher.embed(list, opts, c.get("turn"));
     const d = out.dims[1];
-    return c.json(list.map((_, i) => Array.from(out.data.subarray(i * d, (i + 1) * d))));
+    return c.json(
+      list.map((_, i) =>
+        Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, opts.normalize!))
+      ),
+    );
   });
 
   app.post("/embed_all", async (c) => {
-    const [list, opts] = embedOptions(await body(c));
+    const [list, opts] = embedOptions(await body(c), false);
     const toks = await batcher.exclusive(
       () => embedder.embedTokens(list as string[], opts),
       c.get("turn"),
@@ -424,7 +485,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
 
   app.post("/embed/words", async (c) => {
     const b = await body(c);
-    const [list, opts] = embedOptions(b);
+    const [list, opts] = embedOptions(b, false);
     const aggregate = b.aggregate ?? "mean";
     if (aggregate !== "mean" && aggregate !== "first") {
       throw bad("aggregate must be mean or first", "aggregate");

@@ -74,12 +74,19 @@ const layerFields = {
 
 /** The OpenAPI document for a loaded model. */
 export function openApiDocument(info: ModelInfo) {
-  const teiBody = {
+  // token and word vectors take the fields that choose tokens and layers; sentence
+  // vectors add normalize, pooling and dimensions (app.ts refuses them elsewhere)
+  const tokenBody = {
     inputs: texts,
-    normalize: { type: "boolean", default: true },
     truncate: { type: "boolean", default: false },
-    pooling,
+    truncation_direction: { type: "string", enum: ["Right"], default: "Right" },
     ...layerFields,
+  };
+  const teiBody = {
+    ...tokenBody,
+    normalize: { type: "boolean", default: true },
+    pooling,
+    dimensions: { type: "integer", minimum: 1 },
   };
   return {
     openapi: "3.1.0",
@@ -102,7 +109,10 @@ export function openApiDocument(info: ModelInfo) {
           model: { type: "string" },
           encoding_format: { type: "string", enum: ["float", "base64"] },
           dimensions: { type: "integer", minimum: 1 },
-          ...layerFields, // an embedge extension
+          // embedge extensions
+          pooling,
+          truncate: { type: "boolean", default: false },
+          ...layerFields,
         },
         ["input"],
         { type: "object" },
@@ -111,13 +121,13 @@ export function openApiDocument(info: ModelInfo) {
         type: "array",
         items: vector,
       }),
-      "/embed_all": post("Token embeddings (last_hidden_state per token)", teiBody, ["inputs"], {
+      "/embed_all": post("Token embeddings (last_hidden_state per token)", tokenBody, ["inputs"], {
         type: "array",
         items: { type: "array", items: vector },
       }),
       "/embed/words": post(
         "Word embeddings (subwords aggregated per word)",
-        { ...teiBody, aggregate: { type: "string", enum: ["mean", "first"] } },
+        { ...tokenBody, aggregate: { type: "string", enum: ["mean", "first"] } },
         ["inputs"],
         { type: "array" },
       ),

@@ -442,3 +442,61 @@ Deno.test({
     ) await errorOf(await post(path, body), 400, param);
   },
 });
+
+Deno.test({
+  name: "every API field works or is refused by name; wrong methods are 405 with Allow",
+  ignore,
+  async fn() {
+    const text = "I love Paris";
+    // dimensions on /embed: the first n values, re-normalized (as /v1/embeddings)
+    const full = await (await post("/embed", { inputs: text })).json();
+    const cut = await (await post("/embed", { inputs: text, dimensions: 4 })).json();
+    const head = full[0].slice(0, 4), norm = Math.hypot(...head);
+    assertEquals(cut[0].length, 4);
+    cut[0].forEach((v: number, i: number) => assert(Math.abs(v - head[i] / norm) < 1e-6));
+    const raw = await (await post("/embed", { inputs: text, normalize: false, dimensions: 4 }))
+      .json();
+    const rawFull = await (await post("/embed", { inputs: text, normalize: false })).json();
+    assertEquals(raw[0], rawFull[0].slice(0, 4));
+    // truncation_direction Right is TEI's default and accepted; Left is refused
+    assertEquals(
+      (await post("/embed", { inputs: text, truncation_direction: "Right" })).status,
+      200,
+    );
+    // pooling on /v1/embeddings (an extension) equals /embed's
+    const v1 = await (await post("/v1/embeddings", { input: text, pooling: "cls" })).json();
+    const tei = await (await post("/embed", { inputs: text, pooling: "cls" })).json();
+    v1.data[0].embedding.forEach((v: number, i: number) => assert(Math.abs(v - tei[0][i]) < 1e-6));
+    // OpenAI refuses an input longer than the context; truncate: true cuts it
+    const long = "word ".repeat(2000);
+    await errorOf(await post("/v1/embeddings", { input: ["ok", long] }), 413, "input[1]");
+    assertEquals((await post("/v1/embeddings", { input: long, truncate: true })).status, 200);
+    for (
+      const [path, b, param] of [
+        ["/embed", { inputs: text, truncation_direction: "Left" }, "truncation_direction"],
+        ["/embed", { inputs: text, truncation_direction: 1 }, "truncation_direction"],
+        ["/embed", { inputs: text, prompt_name: "query" }, "prompt_name"],
+        ["/embed", { inputs: text, dimensions: 0 }, "dimensions"],
+        ["/embed", { inputs: text, dimensions: 1e6 }, "dimensions"],
+        ["/embed_all", { inputs: text, normalize: true }, "normalize"],
+        ["/embed_all", { inputs: text, pooling: "cls" }, "pooling"],
+        ["/embed/words", { inputs: text, dimensions: 3 }, "dimensions"],
+        ["/v1/embeddings", { input: text, pooling: "median" }, "pooling"],
+        ["/v1/embeddings", { input: text, truncate: "yes" }, "truncate"],
+      ] as [string, unknown, string][]
+    ) await errorOf(await post(path, b), 400, param);
+    // a route with another method: 405 and the methods it has
+    for (
+      const [method, path, allow] of [["GET", "/v1/embeddings", "POST"], [
+        "DELETE",
+        "/embed",
+        "POST",
+      ], ["POST", "/health", "GET"]]
+    ) {
+      const res = await app!.request(path, { method });
+      await errorOf(res.clone(), 405);
+      assertEquals(res.headers.get("allow"), allow);
+    }
+    await errorOf(await app!.request("/nope"), 404);
+  },
+});
