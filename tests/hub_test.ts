@@ -97,9 +97,13 @@ Deno.test({
       const before = server.requests.length;
       assert(server.requests.some((r) => r.path.endsWith("/vocab.txt"))); // optional, 404
       await downloadModel(REPO, { cacheDir, endpoint: server.url });
-      // everything present was cached; only the absent optional file is asked again
+      // a finished download is not asked again, not even for the absent optional file
+      // (so a cached model loads offline)
+      assertEquals(server.requests.slice(before).map((r) => r.path.split("/").pop()), []);
+      // asking for a file the first call did not ask for goes to the server
+      await downloadModel(REPO, { cacheDir, endpoint: server.url, files: ["special.txt?"] });
       assertEquals(server.requests.slice(before).map((r) => r.path.split("/").pop()), [
-        "vocab.txt",
+        "special.txt",
       ]);
     } finally {
       await server.close();
@@ -182,6 +186,79 @@ Deno.test({
       await assertRejects(() => downloadModel("../etc", { cacheDir }), ModelLoadError, "model id");
     } finally {
       await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "models by Hub id: Embedder.load and the CLI download into the cache (external data included), then work offline; not cached and offline is one clear error",
+  ignore: ignore || !hasShared("models/all-MiniLM-L6-v2/onnx-graph-only/model.onnx"),
+  sanitizeResources: false,
+  async fn() {
+    const { writeMiniLmStructure } = await import("./support/minilm_structure.ts");
+    const { shared } = await import("./support/paths.ts");
+    const model = await writeMiniLmStructure(
+      shared("models/all-MiniLM-L6-v2"),
+      await tempDir("embedge-hub-src-"),
+    );
+    const id = "sentence-transformers/all-MiniLM-L6-v2";
+    const served: string[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+      const path = decodeURIComponent(new URL(req.url).pathname);
+      const prefix = `/${id}/resolve/main/`;
+      if (!path.startsWith(prefix)) return new Response("not found", { status: 404 });
+      served.push(path.slice(prefix.length));
+      try {
+        return new Response(await Deno.readFile(`${model.dir}/${path.slice(prefix.length)}`));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    });
+    const endpoint = `http://127.0.0.1:${server.addr.port}`;
+    const cache = await tempDir("embedge-hub-cache-");
+    Deno.env.set("EMBEDGE_HUB_ENDPOINT", endpoint);
+    Deno.env.set("EMBEDGE_CACHE", cache);
+    try {
+      const e = await Embedder.load(id, { backend: "wasm" });
+      assertEquals(e.info.modelId, id);
+      assertEquals(e.info.hiddenSize, 384);
+      assert(served.includes(`onnx/${model.location}`), `external data not fetched: ${served}`);
+      const local = await Embedder.load(model.dir, { backend: "wasm" });
+      const [a, b] = [await e.embed(["I love Paris."]), await local.embed(["I love Paris."])];
+      assertEquals(Array.from(a.data), Array.from(b.data));
+      await e.close();
+      await local.close();
+      // the CLI by Hub id, served from the cache now: the server is gone
+      await server.shutdown();
+      const n = served.length;
+      const cli = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../bin/embed.ts", import.meta.url).pathname,
+          "--model",
+          id,
+          "--json",
+          "x",
+        ],
+        env: { EMBEDGE_HUB_ENDPOINT: endpoint, EMBEDGE_CACHE: cache },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(cli.code, 0, new TextDecoder().decode(cli.stderr));
+      assertEquals(JSON.parse(new TextDecoder().decode(cli.stdout)).model, id);
+      assertEquals(served.length, n, "the cached model was fetched again");
+      // another id, not cached, hub unreachable: one line naming the cache and the hub
+      const err = await assertRejects(() => Embedder.load("someone/else"), ModelLoadError);
+      assert(
+        err.message.includes("not in the model cache") && err.message.includes(endpoint),
+        err.message,
+      );
+    } finally {
+      Deno.env.delete("EMBEDGE_HUB_ENDPOINT");
+      Deno.env.delete("EMBEDGE_CACHE");
+      await server.shutdown().catch(() => {});
     }
   },
 });

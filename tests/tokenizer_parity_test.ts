@@ -7,11 +7,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { adversarialStrings, rng } from "./support/adversarial.ts";
 import { checkAll, compare, type Expected, loadOracle, oracleEncode } from "./support/oracle.ts";
 import { hasShared, shared } from "./support/paths.ts";
-import {
-  type BatchEncoding,
-  type Encoding,
-  Tokenizer,
-} from "../src/tokenizer/tokenizer.ts";
+import { type BatchEncoding, type Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 
 const JSON_PATH = "models/all-MiniLM-L6-v2/tokenizer.json";
 const ignore = !hasShared(JSON_PATH);

@@ -20,6 +20,7 @@
 import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./generated_bert.ts";
 import { Embedder, type LoadOptions } from "./embedder.ts";
 import { EmbedgeError, ModelLoadError } from "../errors.ts";
+import { isHubId } from "./hub.ts";
 
 /** Extra files' choices. */
 export interface GeneratedModelOptions {
@@ -138,10 +139,12 @@ export async function loadOrDemo(
   options: LoadOptions = {},
 ): Promise<Embedder> {
   try {
-    await Deno.stat(`${dir}/onnx/model.onnx`);
+    await Deno.stat(isHubId(dir) ? dir : `${dir}/onnx/model.onnx`);
     return await Embedder.load(dir, options);
   } catch (e) {
     if (e instanceof EmbedgeError) throw e;
+    // a Hub id that is no local path: from the download cache (or the hub)
+    if (isHubId(dir)) return await Embedder.load(dir, options);
   }
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");

@@ -24,6 +24,7 @@ import { externalDataLocations } from "./onnx_external.ts";
 import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.ts";
 import type { Backend } from "./runtimes.ts";
+import { isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
 
 /** A thread count: an integer in 0..256 (0: the backend's default). */
 function checkThreads(threads: unknown): number {
@@ -168,6 +169,16 @@ export class Embedder {
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Embedder> {
     const onnxFile = options.onnxFile ?? "onnx/model.onnx";
+    // a Hub id (owner/name[@revision]) that is not a local path: from the download cache
+    if (typeof source === "string" && typeof Deno !== "undefined" && isHubId(source)) {
+      const local = await resolveModel(source, {
+        files: [...MODEL_FILES.filter((f) => !f.startsWith("onnx/")), onnxFile],
+      });
+      if (local !== source) {
+        options = { modelId: source.split("@")[0], ...options };
+        source = local;
+      }
+    }
     const files = await readModelFiles(source, [
       "config.json",
       ...TOKENIZER_FILES,

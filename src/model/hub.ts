@@ -24,6 +24,7 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
+import { externalDataLocations } from "./onnx_external.ts";
 
 /** Files of a BERT model in the Hub layout; `?` marks optional ones. */
 export const MODEL_FILES = [
@@ -62,7 +63,15 @@ export async function downloadModel(repo: string, options: HubOptions): Promise<
   const endpoint = (options.endpoint ?? "https://huggingface.co").replace(/\/$/, "");
   const revision = options.revision ?? "main";
   const dir = `${options.cacheDir}/${repo.replace("/", "--")}/${revision}`;
-  for (const spec of options.files ?? MODEL_FILES) {
+  // a finished download records what it asked for, so that optional files the hub does not
+  // have are not asked for again (and a cached model loads offline)
+  const specs = options.files ?? MODEL_FILES;
+  const marker = `${dir}/.embedge-download.json`;
+  try {
+    const done: string[] = JSON.parse(await Deno.readTextFile(marker));
+    if (specs.every((f) => done.includes(f))) return dir;
+  } catch { /* not downloaded yet, or by an older version */ }
+  for (const spec of specs) {
     const optional = spec.endsWith("?");
     const file = optional ? spec.slice(0, -1) : spec;
     if (file.split("/").some((p) => p === ".." || p === "")) {
@@ -76,7 +85,77 @@ export async function downloadModel(repo: string, options: HubOptions): Promise<
       throw new ModelLoadError(`${repo}: ${file} not found at ${url}`, "model");
     }
   }
+  // large exports keep their weights beside the graph: the files the graph names
+  for (const spec of options.files ?? MODEL_FILES) {
+    const file = spec.replace(/\?$/, "");
+    if (!file.endsWith(".onnx") || !(await exists(`${dir}/${file}`))) continue;
+    const folder = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+    for (const location of externalDataLocations(await Deno.readFile(`${dir}/${file}`))) {
+      const data = folder + location;
+      if (data.split("/").some((p) => p === ".." || p === "")) {
+        throw new ModelLoadError(`${file} names a bad external data file ${location}`, "onnx");
+      }
+      if (await exists(`${dir}/${data}`)) continue;
+      const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${data}`;
+      if (!(await downloadFile(url, `${dir}/${data}`, data, options))) {
+        throw new ModelLoadError(`${repo}: ${file} needs ${data}, not found at ${url}`, "model");
+      }
+    }
+  }
+  let done: string[] = [];
+  try {
+    done = JSON.parse(await Deno.readTextFile(marker));
+  } catch { /* first download */ }
+  await Deno.writeTextFile(marker, JSON.stringify([...new Set([...done, ...specs])]));
   return dir;
+}
+
+/** Whether a model name is a Hub id (`owner/name`, optionally `@revision`), not a path. */
+export function isHubId(name: string): boolean {
+  return /^[\w-][\w.-]*\/[\w-][\w.-]*(@[\w.-]+)?$/.test(name) && !name.startsWith(".");
+}
+
+/** Where downloaded models live: `EMBEDGE_CACHE`, else `$HF_HOME/embedge`, else
+ * `~/.cache/embedge`. */
+export function defaultCacheDir(): string {
+  const env = (k: string) => Deno.env.get(k);
+  return env("EMBEDGE_CACHE") ??
+    (env("HF_HOME") ? `${env("HF_HOME")}/embedge` : `${env("HOME") ?? "."}/.cache/embedge`);
+}
+
+/**
+ * A model name as a local directory: an existing path as it is; a Hub id
+ * (`owner/name[@revision]`) from the cache, downloading what is missing (server
+ * `EMBEDGE_HUB_ENDPOINT`, else `HF_ENDPOINT`, else huggingface.co). Offline and not
+ * cached, the error says exactly that.
+ */
+export async function resolveModel(
+  name: string,
+  options: Partial<HubOptions> = {},
+): Promise<string> {
+  if (!isHubId(name) || await exists(name)) return name;
+  const [repo, revision] = name.split("@");
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const endpoint = options.endpoint ?? Deno.env.get("EMBEDGE_HUB_ENDPOINT") ??
+    Deno.env.get("HF_ENDPOINT") ?? "https://huggingface.co";
+  try {
+    return await downloadModel(repo, {
+      ...options,
+      cacheDir,
+      endpoint,
+      ...(revision ? { revision } : {}),
+      ...(Deno.env.get("HF_TOKEN") && !options.token ? { token: Deno.env.get("HF_TOKEN") } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ModelLoadError && e.message.startsWith("cannot reach")) {
+      throw new ModelLoadError(
+        `${name} is not in the model cache (${cacheDir}) and the hub at ${endpoint} cannot be reached`,
+        "model",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
