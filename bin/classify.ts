@@ -30,10 +30,10 @@ import {
   predictProba,
   train,
 } from "../src/classifier/logistic.ts";
-import { loadOrDemo } from "../src/model/demo_model.ts";
+import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
-const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+const DEFAULT_MODEL = defaultModel();
 
 /** A progress bar on stderr, only where stderr is a terminal. */
 function progressBar(label: string): ((done: number, total: number) => void) | undefined {
@@ -170,6 +170,8 @@ async function main(): Promise<number> {
       embedding: setup,
       ...(a.l2 !== undefined ? { l2: Number(a.l2) } : {}),
     });
+    const slash = a.out!.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(a.out!.slice(0, slash), { recursive: true });
     await Deno.writeTextFile(a.out!, JSON.stringify(clf));
     const t = clf.training;
     console.error(

@@ -23,10 +23,9 @@ import { tokenSteps } from "./tokenize.ts";
 import type { EmbedOptions } from "../src/model/embedder.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 import type { Pooling } from "../src/model/pooling.ts";
-import { ensureDemoModel, loadOrDemo } from "../src/model/demo_model.ts";
+import { defaultModel, ensureDemoModel, loadOrDemo } from "../src/model/demo_model.ts";
 
-const here = (p: string) => new URL(p, import.meta.url).pathname;
-const DEFAULT_MODEL = Deno.env.get("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+const DEFAULT_MODEL = defaultModel();
 
 const HELP = `usage: embed [options] [text ...]
   --model DIR        model directory (Hub layout; default ${DEFAULT_MODEL})
@@ -38,13 +37,40 @@ const HELP = `usage: embed [options] [text ...]
   --max-length N     truncate inputs to N tokens
   --pad-to N         padding length shown in the walkthrough (default 8)
   --words            also print word vectors (subwords averaged per word)
-  --json             machine output (one JSON object; JSONL with --file)
-  --file PATH        embed each line of PATH ('-' for stdin) to JSONL
+  --json             machine output (one JSON object; with --file one JSON array, not JSONL)
+  --file PATH        embed each line of PATH ('-' for stdin) to JSONL: {line, tokens, embedding},
+                     empty lines as {line, skipped, embedding: null}; --words adds word vectors
+  --text             with --file: include each line's text
   --batch-tokens N   cells per session.run (default 16384)
   --backend NAME     auto (default: native onnxruntime-node where it loads) | native | wasm
   --threads N        inference threads (native default: all cores; wasm default: 1)
   --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory
   -h, --help         this text`;
+
+/**
+ * A progress bar on stderr with rate and time left, only on a terminal (never into a log
+ * file) and only once a job has run for a second.
+ */
+function progress(): ((done: number, total: number) => void) | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const t0 = performance.now(), encoder = new TextEncoder();
+  let shown = false;
+  return (done, total) => {
+    const s = (performance.now() - t0) / 1000;
+    if (s < 1 && !shown) return;
+    shown = true;
+    const w = 30, f = Math.round((done / total) * w), rate = done / s;
+    const eta = rate > 0 ? (total - done) / rate : 0;
+    Deno.stderr.writeSync(
+      encoder.encode(
+        `\r[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total} ${rate.toFixed(1)}/s, ${
+          eta.toFixed(0)
+        } s left `,
+      ),
+    );
+    if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
+  };
+}
 
 const vec = (v: ArrayLike<number>, n: number) =>
   `[${Array.from(v).slice(0, n).map((x) => x.toFixed(4)).join(", ")}${v.length > n ? ", …" : ""}]`;
@@ -63,6 +89,7 @@ async function main(): Promise<number> {
       "pad-to": { type: "string", default: "8" },
       words: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      text: { type: "boolean", default: false },
       file: { type: "string" },
       "batch-tokens": { type: "string" },
       backend: { type: "string", default: Deno.env.get("EMBEDGE_BACKEND") },
@@ -92,26 +119,44 @@ async function main(): Promise<number> {
     const text = a.file === "-"
       ? await new Response(Deno.stdin.readable).text()
       : await Deno.readTextFile(a.file);
-    const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
-    const bar = (done: number, total: number) => {
-      if (total < 64) return;
-      const w = 30, f = Math.round((done / total) * w);
-      Deno.stderr.writeSync(
-        new TextEncoder().encode(`\r[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`),
-      );
-      if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-    };
-    const out = await embedder.embed(lines, { ...options, onProgress: bar });
+    // one row per line, numbered from 1; a final newline ends the last line
+    const lines = text.split(/\r?\n/);
+    if (lines.length && lines[lines.length - 1] === "") lines.pop();
+    const kept = lines.flatMap((l, i) => (l.trim().length ? [i] : []));
+    const out = await embedder.embed(kept.map((i) => lines[i]), {
+      ...options,
+      onProgress: progress(),
+    });
+    const words = a.words && kept.length
+      ? await embedder.embedWords(kept.map((i) => lines[i]), options)
+      : [];
     const d = out.dims[1];
-    const enc = new TextEncoder();
-    for (let i = 0; i < lines.length; i++) {
-      const row = {
-        index: i,
-        tokens: out.tokenCounts[i],
-        embedding: Array.from(out.data.subarray(i * d, (i + 1) * d)),
+    const at = new Map(kept.map((line, k) => [line, k]));
+    const rows = lines.map((l, i) => {
+      const k = at.get(i);
+      const base = { line: i + 1, ...(a.text ? { text: l } : {}) };
+      // an empty or whitespace-only line has no tokens to embed: a row that says so
+      if (k === undefined) return { ...base, skipped: "empty line", embedding: null };
+      const w = words[k];
+      return {
+        ...base,
+        tokens: out.tokenCounts[k],
+        embedding: Array.from(out.data.subarray(k * d, (k + 1) * d)),
+        ...(w
+          ? {
+            words: w.words.map((word, j) => ({
+              word,
+              start: w.offsets[2 * j],
+              stop: w.offsets[2 * j + 1],
+              vector: Array.from(w.vectors.subarray(j * w.hiddenSize, (j + 1) * w.hiddenSize)),
+            })),
+          }
+          : {}),
       };
-      await Deno.stdout.write(enc.encode(JSON.stringify(row) + "\n"));
-    }
+    });
+    const enc = new TextEncoder();
+    if (a.json) await Deno.stdout.write(enc.encode(JSON.stringify(rows) + "\n"));
+    else for (const row of rows) await Deno.stdout.write(enc.encode(JSON.stringify(row) + "\n"));
     return 0;
   }
 

@@ -9,12 +9,13 @@
  * ```
  * @module
  */
+import { defaultModel } from "../src/model/demo_model.ts";
 import { parseArgs } from "node:util";
 import { type Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import { runCli } from "./run_cli.ts";
 
-const DEFAULT_MODEL = new URL("../../shared/models/all-MiniLM-L6-v2", import.meta.url).pathname;
+const DEFAULT_MODEL = defaultModel();
 
 /** Loads a tokenizer from a model directory (tokenizer.json, else vocab.txt). */
 export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
@@ -66,7 +67,7 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     options: {
-      model: { type: "string", default: Deno.env.get("EMBEDGE_MODEL") ?? DEFAULT_MODEL },
+      model: { type: "string", default: DEFAULT_MODEL },
       "pad-to": { type: "string", default: "7" },
       "max-length": { type: "string" },
       json: { type: "boolean", default: false },

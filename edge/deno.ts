@@ -15,13 +15,12 @@
  * @module
  */
 import { createApp } from "./app.ts";
-import { loadOrDemo } from "../src/model/demo_model.ts";
+import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 
-const here = (p: string) => new URL(p, import.meta.url).pathname;
 const env = (k: string) => Deno.env.get(k);
-const model = env("EMBEDGE_MODEL") ?? here("../../shared/models/all-MiniLM-L6-v2");
+const model = defaultModel();
 const threads = env("EMBEDGE_THREADS");
 const embedder = await loadOrDemo(model, (s) => console.error(s), {
   ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),

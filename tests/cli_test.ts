@@ -64,7 +64,7 @@ Deno.test({
     assertEquals(r.code, 0, r.err);
     assert(r.err.includes("no onnx/model.onnx") && r.err.includes("random weights"), r.err);
     const rows = r.out.trim().split("\n").map((l) => JSON.parse(l));
-    assertEquals(rows.map((x) => x.index), [0, 1]);
+    assertEquals(rows.map((x) => x.line), [1, 2]);
     assertEquals(rows[0].embedding.length, 32);
   },
 });
@@ -191,5 +191,34 @@ Deno.test({
     const j = JSON.parse(t.out);
     assertEquals(j.tokens, ["[CLS]", "i", "[SEP]"]);
     assertEquals(j.inputIds, [101, 1045, 2293, 102]);
+  },
+});
+
+Deno.test({
+  name:
+    "embed --file keeps line numbers, says which lines it skipped, and honours --text, --words and --json",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 3, layers: 1 });
+    const input = "I love Paris.\n\n   \nUnaffable Paris\n";
+    const r = await run(
+      [bin("embed.ts"), "--model", model.dir, "--file", "-", "--text", "--words"],
+      input,
+    );
+    assertEquals(r.code, 0, r.err);
+    assertEquals(r.err.includes("\r"), false, "no progress frames into a pipe");
+    const rows = r.out.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(rows.map((x) => x.line), [1, 2, 3, 4]);
+    assertEquals(rows.map((x) => x.text), ["I love Paris.", "", "   ", "Unaffable Paris"]);
+    assertEquals([rows[1].embedding, rows[1].skipped], [null, "empty line"]);
+    assertEquals(rows[2].embedding, null);
+    assertEquals(rows[3].words.map((w: { word: string }) => w.word), ["Unaffable", "Paris"]);
+    assertEquals(rows[0].embedding.length, 32);
+    // --json: one JSON array of the same rows
+    const j = await run([bin("embed.ts"), "--model", model.dir, "--file", "-", "--json"], input);
+    assertEquals(j.code, 0, j.err);
+    const all = JSON.parse(j.out);
+    assertEquals(all.map((x: { line: number }) => x.line), [1, 2, 3, 4]);
+    assertEquals(all[0].embedding, rows[0].embedding);
   },
 });

@@ -158,3 +158,14 @@ export async function loadOrDemo(
   );
   return await Embedder.load(await ensureDemoModel(dir), { ...options, modelId: DEMO_MODEL_ID });
 }
+
+/**
+ * The model the CLIs and the Deno server use when none is named: `EMBEDGE_MODEL`, else
+ * all-MiniLM-L6-v2 in the shared data beside the checkout (`EMBEDGE_SHARED`, default
+ * `../shared`).
+ */
+export function defaultModel(): string {
+  const shared = Deno.env.get("EMBEDGE_SHARED") ??
+    new URL("../../../shared", import.meta.url).pathname;
+  return Deno.env.get("EMBEDGE_MODEL") ?? `${shared.replace(/\/$/, "")}/models/all-MiniLM-L6-v2`;
+}
