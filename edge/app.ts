@@ -476,6 +476,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const toks = await batcher.exclusive(
       () => embedder.embedTokens(list as string[], opts),
       c.get("turn"),
+      list.length,
     );
     return c.json(toks.map((t) => {
       const h = t.hiddenSize;
@@ -493,6 +494,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const words = await batcher.exclusive(
       () => embedder.embedWords(list as string[], { ...opts, aggregate }),
       c.get("turn"),
+      list.length,
     );
     return c.json(words.map((w) => ({
       words: w.words.map((word, k) => ({

@@ -121,15 +121,7 @@ export class Batcher {
     options: EmbedOptions,
     turn: Turn = {},
   ): Promise<Embeddings> {
-    if (this.#waiting + inputs.length > this.options.maxQueue) {
-      throw new HttpError(
-        503,
-        `server busy: ${this.#waiting} inputs queued (limit ${this.options.maxQueue}); retry shortly`,
-        "overloaded",
-        null,
-        { "retry-after": "1" },
-      );
-    }
+    this.#admit(inputs.length);
     turn.signal?.throwIfAborted();
     const w: Waiter = { inputs, turn, state: "grouped" };
     this.#waiting += inputs.length;
@@ -156,12 +148,42 @@ export class Batcher {
     return await this.#wait(w, turn) as Embeddings;
   }
 
-  /** Runs `task` in the model's turn (for token and word vectors, not batched). */
-  async exclusive<T>(task: () => Promise<T>, turn: Turn = {}): Promise<T> {
+  /**
+   * Runs `task` in the model's turn (for token and word vectors, not batched); its
+   * `inputs` count against the queue bound like batched ones.
+   */
+  async exclusive<T>(task: () => Promise<T>, turn: Turn = {}, inputs = 1): Promise<T> {
+    this.#admit(inputs);
     turn.signal?.throwIfAborted();
-    const w: Waiter = { inputs: [], turn, state: "ready" };
+    const w: Waiter = { inputs: new Array(inputs), turn, state: "ready" };
+    this.#waiting += inputs;
     this.#enqueue({ members: [w], task });
     return await this.#wait(w, turn) as T;
+  }
+
+  /**
+   * Admission against the queue bound: a request that can never fit is a 413 (retrying
+   * cannot help), one that does not fit now a 503 with Retry-After.
+   */
+  #admit(n: number): void {
+    const max = this.options.maxQueue;
+    if (n > max) {
+      throw new HttpError(
+        413,
+        `the request has ${n} inputs; this server queues at most ${max} (EMBEDGE_MAX_QUEUE): send fewer per request`,
+        "invalid_request_error",
+        "inputs",
+      );
+    }
+    if (this.#waiting + n > max) {
+      throw new HttpError(
+        503,
+        `server busy: ${this.#waiting} inputs queued (limit ${max}); retry shortly`,
+        "overloaded",
+        null,
+        { "retry-after": "1" },
+      );
+    }
   }
 
   /** Waits for `w`'s answer, running ready jobs whenever the model is free. */

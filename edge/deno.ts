@@ -1,11 +1,9 @@
 /**
  * The Deno entry point: loads the model and serves the app with `Deno.serve`.
- * Environment: `EMBEDGE_MODEL` (model directory; without ONNX weights the generated demo
- * BERT is used, with a note), `PORT` (default 8080), `HOST` (default 127.0.0.1),
- * `EMBEDGE_API_KEY`, `EMBEDGE_BATCHING` (`off` to disable dynamic batching),
- * `EMBEDGE_MAX_QUEUE`, `EMBEDGE_BATCH_WAIT_MS`, `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_LOG` (`off`),
- * `EMBEDGE_BACKEND` (`auto` default, `native`, `wasm`), `EMBEDGE_THREADS`, `EMBEDGE_CLASSIFIERS`
- * (`name=path.json,…`, heads trained with bin/classify.ts, served at POST /classify).
+ * Configuration: the environment variables of edge/config.ts (all checked: a bad value is
+ * one line and exit 2), plus `EMBEDGE_MODEL` (model directory or Hub id; without ONNX
+ * weights the generated demo BERT is used, with a note), `EMBEDGE_BACKEND` and
+ * `EMBEDGE_THREADS`.
  *
  * @example
  * ```sh
@@ -15,11 +13,25 @@
  * @module
  */
 import { createApp } from "./app.ts";
+import { ConfigError, serverConfig } from "./config.ts";
 import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 
 const env = (k: string) => Deno.env.get(k);
+/** One line on stderr, exit 2: a configuration the server cannot start with. */
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  Deno.exit(2);
+}
+const config = (() => {
+  try {
+    return serverConfig(Deno.env.toObject());
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+})();
 const model = defaultModel();
 const threads = env("EMBEDGE_THREADS");
 const embedder = await loadOrDemo(model, (s) => console.error(s), {
@@ -31,29 +43,23 @@ const embedder = await loadOrDemo(model, (s) => console.error(s), {
   console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
   Deno.exit(2);
 });
-// EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"
-const classifiers = Object.fromEntries(
-  await Promise.all(
-    (env("EMBEDGE_CLASSIFIERS") ?? "").split(",").filter(Boolean).map(async (spec) => {
-      const [name, path] = spec.split("=");
-      return [name, JSON.parse(await Deno.readTextFile(path))];
-    }),
-  ),
-);
 const app = createApp(embedder, {
-  classifiers,
-  apiKey: env("EMBEDGE_API_KEY"),
-  log: env("EMBEDGE_LOG") !== "off",
-  timeoutMs: env("EMBEDGE_TIMEOUT_MS") ? Number(env("EMBEDGE_TIMEOUT_MS")) : undefined,
-  batching: {
-    enabled: env("EMBEDGE_BATCHING") !== "off",
-    maxQueue: env("EMBEDGE_MAX_QUEUE") ? Number(env("EMBEDGE_MAX_QUEUE")) : undefined,
-    maxWaitMs: env("EMBEDGE_BATCH_WAIT_MS") ? Number(env("EMBEDGE_BATCH_WAIT_MS")) : undefined,
-  },
+  ...config.app,
+  // EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"; a missing or broken file is one
+  // line and exit 2
+  classifiers: Object.fromEntries(
+    await Promise.all(config.classifiers.map(async ([name, path]) => {
+      try {
+        return [name, JSON.parse(await Deno.readTextFile(path))];
+      } catch (e) {
+        fail(`EMBEDGE_CLASSIFIERS: ${name}=${path}: ${(e as Error).message.split("\n")[0]}`);
+      }
+    })),
+  ),
 });
 const server = Deno.serve({
-  hostname: env("HOST") ?? "127.0.0.1",
-  port: Number(env("PORT") ?? 8080),
+  hostname: config.host,
+  port: config.port,
   onListen: ({ hostname, port }) =>
     console.error(
       `embedge: ${embedder.info.modelId} (${embedder.info.backend}) on http://${hostname}:${port} (docs at /docs)`,

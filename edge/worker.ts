@@ -28,6 +28,7 @@
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import tokenizerWasm from "../wasm/build/tokenizer.wasm";
 import { createApp } from "./app.ts";
+import { serverConfig } from "./config.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { partedReader } from "./assets.ts";
@@ -54,6 +55,8 @@ export interface WorkerEnv {
   EMBEDGE_CLASSIFIERS?: string;
   EMBEDGE_LOG?: string;
   EMBEDGE_TIMEOUT_MS?: string;
+  /** and the other variables of edge/config.ts */
+  [variable: string]: unknown;
 }
 
 /** Reads one file of the assets directory (`undefined` when it is not there). */
@@ -91,20 +94,14 @@ async function start(env: WorkerEnv): Promise<App> {
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
   });
+  const config = serverConfig(env as unknown as Record<string, unknown>);
   const classifiers: Record<string, Classifier> = {};
-  for (const spec of (env.EMBEDGE_CLASSIFIERS ?? "").split(",").filter(Boolean)) {
-    const [name, path] = spec.split("=");
+  for (const [name, path] of config.classifiers) {
     const bytes = await read(path);
     if (!bytes) throw new Error(`EMBEDGE_CLASSIFIERS: ${path} is not in the model directory`);
     classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)); // checked by createApp
   }
-  return createApp(embedder, {
-    classifiers,
-    apiKey: env.EMBEDGE_API_KEY,
-    log: env.EMBEDGE_LOG !== "off",
-    timeoutMs: env.EMBEDGE_TIMEOUT_MS ? Number(env.EMBEDGE_TIMEOUT_MS) : undefined,
-    batching: { enabled: env.EMBEDGE_BATCHING !== "off" },
-  });
+  return createApp(embedder, { ...config.app, classifiers });
 }
 
 let app: Promise<App> | undefined;

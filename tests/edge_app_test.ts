@@ -500,3 +500,28 @@ Deno.test({
     await errorOf(await app!.request("/nope"), 404);
   },
 });
+
+Deno.test({
+  name:
+    "the queue bound holds on every model route; a request larger than it is a 413, not a 503 forever",
+  ignore,
+  async fn() {
+    const small = createApp(embedder!, { log: false, batching: { maxQueue: 2, maxWaitMs: 30 } });
+    const req = (path: string, inputs: string[]) =>
+      small.request(path, { method: "POST", body: JSON.stringify({ inputs }) });
+    // three inputs can never fit a queue of two: 413 naming inputs, on every model route
+    for (const path of ["/embed", "/embed_all", "/embed/words"]) {
+      await errorOf(await req(path, ["a", "b", "c"]), 413, "inputs");
+    }
+    // ten concurrent requests of two inputs each: the bound holds for token routes too
+    for (const path of ["/embed_all", "/embed/words"]) {
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, async () => (await req(path, ["a b", "c d"])).status),
+      );
+      assert(statuses.includes(503), `${path}: ${statuses}`);
+      assert(statuses.includes(200), `${path}: ${statuses}`);
+    }
+    const metrics = await (await small.request("/metrics")).text();
+    assert(/^embedge_queue_depth 0$/m.test(metrics), metrics);
+  },
+});

@@ -4,7 +4,8 @@
  * equal the library's.
  */
 import OpenAI from "openai";
-import { assert, assertEquals } from "./support/assert.ts";
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import { ConfigError, serverConfig } from "../edge/config.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
@@ -50,6 +51,70 @@ Deno.test({
     } finally {
       proc.kill("SIGTERM");
       await proc.status;
+    }
+  },
+});
+
+Deno.test("configuration: every variable is checked; a bad one is named", () => {
+  const ok = serverConfig({
+    EMBEDGE_TIMEOUT_MS: "500",
+    EMBEDGE_MAX_QUEUE: "64",
+    EMBEDGE_BATCHING: "off",
+    EMBEDGE_CORS_ORIGINS: "https://a.example, http://localhost:3000",
+    EMBEDGE_CLASSIFIERS: "sentiment=.cache/sst2.json",
+    PORT: "9000",
+  });
+  assertEquals(ok.app.timeoutMs, 500);
+  assertEquals(ok.app.batching, { enabled: false, maxQueue: 64, maxWaitMs: undefined });
+  assertEquals(ok.app.corsOrigins, ["https://a.example", "http://localhost:3000"]);
+  assertEquals(ok.classifiers, [["sentiment", ".cache/sst2.json"]]);
+  assertEquals([ok.port, ok.host], [9000, "127.0.0.1"]);
+  for (
+    const [name, value] of [
+      ["EMBEDGE_TIMEOUT_MS", "abc"],
+      ["EMBEDGE_TIMEOUT_MS", "0"],
+      ["EMBEDGE_MAX_QUEUE", "abc"],
+      ["EMBEDGE_MAX_QUEUE", "1.5"],
+      ["EMBEDGE_BATCH_WAIT_MS", "-1"],
+      ["EMBEDGE_API_KEY", ""],
+      ["EMBEDGE_API_KEY", "   "],
+      ["EMBEDGE_BATCHING", "maybe"],
+      ["EMBEDGE_LOG", "loud"],
+      ["EMBEDGE_CORS_ORIGINS", ","],
+      ["EMBEDGE_CORS_ORIGINS", "not an origin"],
+      ["EMBEDGE_CLASSIFIERS", "nopath"],
+      ["EMBEDGE_MAX_INPUTS", "0"],
+      ["PORT", "70000"],
+    ]
+  ) {
+    const e = assertThrows(() => serverConfig({ [name]: value }), ConfigError);
+    assertEquals(e.variable, name, `${name}=${JSON.stringify(value)}`);
+  }
+});
+
+Deno.test({
+  name: "the Deno server refuses to start on a bad variable: one line, exit 2",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 21, layers: 1 });
+    for (
+      const [name, value] of [
+        ["EMBEDGE_TIMEOUT_MS", "abc"],
+        ["EMBEDGE_API_KEY", ""],
+        ["EMBEDGE_CLASSIFIERS", "s=/nonexistent.json"],
+        ["EMBEDGE_THREADS", "many"],
+      ]
+    ) {
+      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
+        env: { EMBEDGE_MODEL: model.dir, PORT: "0", EMBEDGE_LOG: "off", [name]: value },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(stderr).trim();
+      assertEquals(code, 2, `${name}=${value}: ${err}`);
+      assertEquals(err.split("\n").length, 1, err);
+      assert(err.includes(name === "EMBEDGE_THREADS" ? "threads" : name), err);
     }
   },
 });

@@ -1,0 +1,123 @@
+/**
+ * One reader of the server's configuration for both entry points (Deno's environment and
+ * a Worker's `env`): every value is checked, and a bad one is a `ConfigError` naming the
+ * variable, which the Deno entry prints as one line (exit 2) and the Worker answers as
+ * 503 JSON. An empty `EMBEDGE_API_KEY` is an error, never "auth off".
+ *
+ * | variable | meaning | default |
+ * | --- | --- | --- |
+ * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
+ * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
+ * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
+ * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
+ * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
+ * | `EMBEDGE_TIMEOUT_MS` | request timeout | 30000 |
+ * | `EMBEDGE_BATCHING` | `on` / `off` | on |
+ * | `EMBEDGE_MAX_QUEUE` | most inputs queued or running | 1024 |
+ * | `EMBEDGE_BATCH_WAIT_MS` | longest wait for a batch to fill | 5 |
+ * | `EMBEDGE_MAX_INPUTS` | most inputs per request | 256 |
+ * | `EMBEDGE_MAX_BODY_BYTES` | largest request body | 2097152 |
+ * | `EMBEDGE_MAX_INPUT_CHARS` | longest input (UTF-16 units) | 100000 |
+ * | `EMBEDGE_LOG` | `on` / `off` (one JSON line per request) | on |
+ * | `EMBEDGE_CLASSIFIERS` | `name=path.json,…` classifier heads | none |
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, serverConfig } from "./config.ts";
+ * const c = serverConfig({ EMBEDGE_TIMEOUT_MS: "500", EMBEDGE_BATCHING: "off" });
+ * console.log(c.app.timeoutMs, c.app.batching?.enabled); // 500 false
+ * try {
+ *   serverConfig({ EMBEDGE_MAX_QUEUE: "abc" });
+ * } catch (e) {
+ *   console.log(e instanceof ConfigError, (e as ConfigError).variable); // true EMBEDGE_MAX_QUEUE
+ * }
+ * ```
+ * @module
+ */
+import type { AppOptions } from "./app.ts";
+
+/** A configuration value that is not valid; `variable` names it. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+/** What the entry points need, read from variables. */
+export interface ServerConfig {
+  /** Options of `createApp` (classifiers are read by the entry point from `classifiers`). */
+  app: AppOptions;
+  /** `name → path` of classifier heads. */
+  classifiers: [string, string][];
+  port: number;
+  host: string;
+}
+
+/** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
+export function serverConfig(vars: Record<string, unknown>): ServerConfig {
+  const get = (name: string): string | undefined => {
+    const v = vars[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw new ConfigError(name, "must be a string");
+    return v;
+  };
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = get(name);
+    if (v === undefined) return undefined;
+    const n = Number(v.trim());
+    if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(name, `must be an integer in ${min}..${max}, not ${JSON.stringify(v)}`);
+    }
+    return n;
+  };
+  const onOff = (name: string): boolean | undefined => {
+    const v = get(name)?.trim().toLowerCase();
+    if (v === undefined) return undefined;
+    if (["on", "true", "1"].includes(v)) return true;
+    if (["off", "false", "0"].includes(v)) return false;
+    throw new ConfigError(name, `must be on or off, not ${JSON.stringify(get(name))}`);
+  };
+  const apiKey = get("EMBEDGE_API_KEY");
+  if (apiKey !== undefined && apiKey.trim() === "") {
+    throw new ConfigError("EMBEDGE_API_KEY", "is empty: unset it to serve without a key");
+  }
+  const cors = get("EMBEDGE_CORS_ORIGINS");
+  const origins = cors?.split(",").map((s) => s.trim()).filter(Boolean);
+  if (cors !== undefined && !origins!.length) {
+    throw new ConfigError("EMBEDGE_CORS_ORIGINS", "lists no origin (use * for any)");
+  }
+  for (const o of origins ?? []) {
+    if (o !== "*" && !/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new ConfigError("EMBEDGE_CORS_ORIGINS", `${JSON.stringify(o)} is not an origin`);
+    }
+  }
+  const classifiers = (get("EMBEDGE_CLASSIFIERS") ?? "").split(",").map((s) => s.trim())
+    .filter(Boolean).map((spec) => {
+      const at = spec.indexOf("=");
+      const name = spec.slice(0, at), path = spec.slice(at + 1);
+      if (at <= 0 || !path || !/^[\w.-]+$/.test(name)) {
+        throw new ConfigError("EMBEDGE_CLASSIFIERS", `${JSON.stringify(spec)} is not name=path`);
+      }
+      return [name, path] as [string, string];
+    });
+  const app: AppOptions = {
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(origins ? { corsOrigins: origins.includes("*") ? "*" : origins } : {}),
+    timeoutMs: int("EMBEDGE_TIMEOUT_MS", 1, 3_600_000),
+    maxInputs: int("EMBEDGE_MAX_INPUTS", 1, 100_000),
+    maxBodyBytes: int("EMBEDGE_MAX_BODY_BYTES", 1024, 1 << 30),
+    maxInputChars: int("EMBEDGE_MAX_INPUT_CHARS", 1, 10_000_000),
+    log: onOff("EMBEDGE_LOG"),
+    batching: {
+      enabled: onOff("EMBEDGE_BATCHING"),
+      maxQueue: int("EMBEDGE_MAX_QUEUE", 1, 10_000_000),
+      maxWaitMs: int("EMBEDGE_BATCH_WAIT_MS", 0, 60_000),
+    },
+  };
+  return {
+    app,
+    classifiers,
+    port: int("PORT", 0, 65535) ?? 8080,
+    host: get("HOST") ?? "127.0.0.1",
+  };
+}
