@@ -460,3 +460,26 @@ Deno.test({
     assertEquals(err.param, "backend");
   },
 });
+
+Deno.test({
+  name:
+    "load refuses files that disagree: hidden size in config.json, a vocabulary larger than the embedding table",
+  ignore,
+  async fn() {
+    const m = await makeTestModel({ seed: 4, layers: 1 });
+    const config = JSON.parse(await Deno.readTextFile(`${m.dir}/config.json`));
+    await Deno.writeTextFile(
+      `${m.dir}/config.json`,
+      JSON.stringify({ ...config, hidden_size: 64 }),
+    );
+    const hidden = await assertRejects(() => Embedder.load(m.dir), ModelLoadError, "hidden_size");
+    assertEquals(hidden.param, "config");
+    await Deno.writeTextFile(`${m.dir}/config.json`, JSON.stringify(config));
+    // a graph whose embedding table is smaller than the tokenizer's vocabulary
+    const w = bertWeights({ vocabSize: 1000, hidden: 8, layers: 1, heads: 2, intermediate: 8 });
+    await Deno.writeFile(`${m.dir}/onnx/model.onnx`, bertOnnx(w));
+    await Deno.writeTextFile(`${m.dir}/config.json`, JSON.stringify({ ...config, hidden_size: 8 }));
+    const vocab = await assertRejects(() => Embedder.load(m.dir), ModelLoadError, "1000 rows");
+    assertEquals(vocab.param, "tokenizer");
+  },
+});

@@ -25,6 +25,7 @@ import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.ts";
 import type { Backend } from "./runtimes.ts";
 import { isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
+import { wordEmbeddingRows } from "./onnx_layers.ts";
 
 /** A thread count: an integer in 0..256 (0: the backend's default). */
 function checkThreads(threads: unknown): number {
@@ -242,18 +243,35 @@ export class Embedder {
       backend: session.backend,
       threads: session.threads,
     });
-    // A probe run checks the graph end to end and gives the hidden size.
+    // The files must agree with each other, or requests would fail later (or silently
+    // read the wrong rows): the tokenizer's ids must exist in the embedding table …
+    const rows = wordEmbeddingRows(onnx);
+    if (rows !== undefined && tokenizer.vocabSize > rows) {
+      await session.release();
+      throw new ModelLoadError(
+        `${files.name}: the tokenizer has ${tokenizer.vocabSize} tokens but the graph's word-embedding table has ${rows} rows`,
+        "tokenizer",
+      );
+    }
+    // … and a probe run checks the graph end to end and gives the hidden size, which must
+    // be config.json's
     try {
       const probe = await embedder.#run(["probe"], [{ ...embedder.#defaults(), pooling: "cls" }]);
       (embedder.info as { hiddenSize: number }).hiddenSize = probe.hiddenSize;
     } catch (cause) {
+      await session.release();
       if (cause instanceof EmbedgeError) throw cause;
       throw new ModelLoadError(
         `${files.name}: the model fails on a probe input: ${cause}`,
         "onnx",
-        {
-          cause,
-        },
+        { cause },
+      );
+    }
+    if (config.hiddenSize !== undefined && config.hiddenSize !== embedder.info.hiddenSize) {
+      await session.release();
+      throw new ModelLoadError(
+        `${files.name}: config.json says hidden_size ${config.hiddenSize}, the graph outputs ${embedder.info.hiddenSize}`,
+        "config",
       );
     }
     return embedder;
