@@ -245,8 +245,17 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     if (list.length > o.maxInputs) {
       throw bad(`${field} has ${list.length} items; the limit is ${o.maxInputs}`, field);
     }
-    // OpenAI accepts one token array as well as an array of them
-    if (allowIds && list.every((x) => typeof x === "number")) return [list as number[]];
+    // OpenAI accepts one token array as well as an array of them: checked as one input
+    if (allowIds && list.every((x) => typeof x === "number")) {
+      const vocab = embedder.tokenizer.vocabSize;
+      if (list.length > o.maxInputChars) {
+        throw new HttpError(413, `${field} is too long`, "invalid_request_error", field);
+      }
+      if (!list.every((t) => Number.isInteger(t) && t >= 0 && t < vocab)) {
+        throw bad(`${field} must hold token ids in 0..${vocab - 1}`, field);
+      }
+      return [list as number[]];
+    }
     list.forEach((x, i) => {
       const p = `${field}[${i}]`;
       if (typeof x === "string") {

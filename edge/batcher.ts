@@ -277,7 +277,16 @@ export class Batcher {
         return;
       }
       const all = members.flatMap((w) => w.inputs);
-      const out = await this.embedder.embed(all, job.options!);
+      let out: Embeddings;
+      try {
+        out = await this.embedder.embed(all, job.options!);
+      } catch (e) {
+        if (members.length === 1) throw e;
+        // one member's failure must not change another's answer: each runs on its own,
+        // and only the one at fault gets the error (naming its own fields)
+        for (const w of members) await this.#execute({ members: [w], options: job.options });
+        return;
+      }
       this.metrics?.batch(all.length, out.tokenCounts.reduce((a, b) => a + b, 0));
       const d = out.dims[1];
       let at = 0;

@@ -525,3 +525,43 @@ Deno.test({
     assert(/^embedge_queue_depth 0$/m.test(metrics), metrics);
   },
 });
+
+Deno.test({
+  name: "one request's bad input never changes another's answer, in the same batch or not",
+  ignore,
+  async fn() {
+    const batched = createApp(embedder!, { log: false, batching: { maxWaitMs: 50 } });
+    const call = (b: unknown) =>
+      batched.request("/v1/embeddings", { method: "POST", body: JSON.stringify(b) });
+    const alone = await (await call({ input: "I love Paris." })).json();
+    for (
+      const bad of [
+        { input: [1.5, 2] }, // a flat token array with a non-integer
+        { input: [1, 2, 99_999_999] }, // an id outside the vocabulary
+        { input: [-1] },
+        { input: [[1, 2], [0.5]] },
+      ]
+    ) {
+      const [good, wrong] = await Promise.all([call({ input: "I love Paris." }), call(bad)]);
+      assertEquals(good.status, 200, JSON.stringify(bad));
+      assertEquals((await good.json()).data[0].embedding, alone.data[0].embedding);
+      const e = await errorOf(wrong, 400);
+      assert(String(e.param).startsWith("input"), JSON.stringify(e));
+    }
+    // the batcher itself: a member that fails inside the model run fails alone
+    const { Batcher } = await import("../edge/batcher.ts");
+    const batcher = new Batcher(embedder!, { maxWaitMs: 30 });
+    const [ok, broken] = await Promise.allSettled([
+      batcher.embed(["I love Paris."], { normalize: false }),
+      batcher.embed([[1.5]], { normalize: false }),
+    ]);
+    assertEquals(ok.status, "fulfilled");
+    const lib = await embedder!.embed(["I love Paris."], { normalize: false });
+    assertEquals(
+      Array.from((ok as PromiseFulfilledResult<{ data: Float32Array }>).value.data),
+      Array.from(lib.data),
+    );
+    assertEquals(broken.status, "rejected");
+    assertEquals((broken as PromiseRejectedResult).reason.param, "inputs[0]");
+  },
+});
