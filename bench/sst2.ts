@@ -284,7 +284,7 @@ const md = [
   "",
   `Labels: 1 positive, 0 negative. Embedding all variants took ${
     embedSeconds.toFixed(0)
-  } s (one model pass; near zero when cached). Layer indices: -1 the last of ${info.layers} layers, 0 the embeddings.`,
+  } s (one model pass for all variants, or reading and hashing the on-disk cache when the vectors are there). Layer indices: -1 the last of ${info.layers} layers, 0 the embeddings.`,
   "",
 ].join("\n");
 const dir = values.out ? `${values.out.replace(/\/$/, "")}/` : here("./results/");

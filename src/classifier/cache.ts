@@ -21,6 +21,11 @@ const hex = (b: ArrayBuffer) =>
 const sha256 = async (s: string) =>
   hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
 
+/** The cache keys of texts (SHA-256 of each): compute once when several caches are read. */
+export function textKeys(texts: string[]): Promise<string[]> {
+  return Promise.all(texts.map(sha256));
+}
+
 /** Cached vectors of one embedding setup. */
 export class EmbeddingCache {
   #index: Map<string, number>;
@@ -67,9 +72,9 @@ export class EmbeddingCache {
     return new EmbeddingCache(dir, dim, index, rows);
   }
 
-  /** The texts (deduplicated) that are not cached yet. */
-  async missing(texts: string[]): Promise<string[]> {
-    const keys = await Promise.all(texts.map(sha256));
+  /** The texts (deduplicated) that are not cached yet; `keys` are their `textKeys`. */
+  async missing(texts: string[], keys?: string[]): Promise<string[]> {
+    keys ??= await textKeys(texts);
     const out = new Map<string, string>();
     keys.forEach((k, i) => {
       if (!this.#index.has(k)) out.set(k, texts[i]);
@@ -81,8 +86,9 @@ export class EmbeddingCache {
   async embed(
     texts: string[],
     compute: (missing: string[]) => Promise<Float32Array>,
+    keys?: string[],
   ): Promise<Float32Array> {
-    const keys = await Promise.all(texts.map(sha256));
+    keys ??= await textKeys(texts);
     const missing: string[] = [], missingKeys: string[] = [];
     const seen = new Set<string>();
     keys.forEach((k, i) => {
@@ -142,7 +148,8 @@ export async function embedCachedMany(
   const caches = await Promise.all(
     setups.map((s) => EmbeddingCache.open(root, s, embedder.dimensions(s.pooling as Pooling, s))),
   );
-  const need = [...new Set((await Promise.all(caches.map((c) => c.missing(texts)))).flat())];
+  const keys = await textKeys(texts); // once for every setup: hashing 60k texts is not free
+  const need = [...new Set((await Promise.all(caches.map((c) => c.missing(texts, keys)))).flat())];
   const fresh = need.length
     ? await embedder.embedMany(
       need,
@@ -161,7 +168,7 @@ export async function embedCachedMany(
         out.set(fresh[v].data.subarray(r * d, (r + 1) * d), i * d);
       });
       return Promise.resolve(out);
-    })
+    }, keys)
   ));
 }
 
