@@ -100,16 +100,28 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const out: string[] = [];
+  // only the tail of wrangler's output is kept: under load it can print without end (a
+  // bench run once grew it past the largest string V8 can make)
+  let out = "", failedToStart = false;
+  const KEEP = 256 * 1024;
   const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out.push(chunk);
+    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
+      if (chunk.includes("failed to start")) failedToStart = true;
+      out = (out + chunk).slice(-KEEP);
+    }
   };
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
   const stop = async () => {
-    try {
-      Deno.kill(-child.pid, "SIGTERM"); // wrangler and its workerd
-    } catch { /* already gone */ }
+    const kill = (signal: Deno.Signal) => {
+      try {
+        Deno.kill(-child.pid, signal); // wrangler and its workerd
+      } catch { /* already gone */ }
+    };
+    kill("SIGTERM");
+    // a stalled wrangler (its proxy spinning) ignores SIGTERM: SIGKILL after 10 s
+    const timer = setTimeout(() => kill("SIGKILL"), 10_000);
     await child.status;
+    clearTimeout(timer);
     await drained;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
@@ -117,16 +129,17 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   const deadline = Date.now() + (options.timeoutSeconds ?? 120) * 1000;
   while (Date.now() < deadline) {
     try {
-      const r = await fetch(`${url}/health`);
+      // a stalled wrangler accepts the connection and never answers: bound each try
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
       const body = await r.text();
-      if (r.ok) return { url, pgid: child.pid, stop, log: () => out.join("") };
+      if (r.ok) return { url, pgid: child.pid, stop, log: () => out };
       if (r.status === 503 && body.includes("did not load")) break; // the Worker's load error
     } catch { /* starting */ }
-    if (out.join("").includes("failed to start")) break;
+    if (failedToStart) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev did not serve the Worker:\n${out.join("").slice(-4000)}`);
+  throw new Error(`wrangler dev did not serve the Worker:\n${out.slice(-4000)}`);
 }
 
 const R2_BUCKET = "embedge-models";
