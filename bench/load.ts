@@ -32,6 +32,9 @@ const { values } = parseArgs({
     connections: { type: "string", default: "64" },
     quick: { type: "boolean", default: false },
     worker: { type: "boolean", default: true },
+    // Deno servers only (wrangler dev under this load can run workerd out of file
+    // descriptors: "Too many open files", then a stall)
+    "skip-worker": { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
@@ -178,7 +181,7 @@ const configs: { server: string; batching: boolean; start: () => Promise<Target>
   { server: "Deno", batching: true, start: () => denoServer(true) },
   { server: "Deno", batching: false, start: () => denoServer(false) },
 ];
-if (values.worker && !values.quick) {
+if (values.worker && !values["skip-worker"] && !values.quick) {
   try {
     Deno.statSync(WRANGLER);
     for (const batching of [true, false]) {
