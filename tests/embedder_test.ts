@@ -17,6 +17,7 @@ import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import type { ModelSession } from "../src/model/session.ts";
+import type { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { normalizeRows, pool } from "../src/model/pooling.ts";
 import { cosine, dot, topK } from "../src/model/similarity.ts";
 import { InputError, InputTooLongError, ModelLoadError } from "../src/errors.ts";
@@ -481,5 +482,39 @@ Deno.test({
     await Deno.writeTextFile(`${m.dir}/config.json`, JSON.stringify({ ...config, hidden_size: 8 }));
     const vocab = await assertRejects(() => Embedder.load(m.dir), ModelLoadError, "1000 rows");
     assertEquals(vocab.param, "tokenizer");
+  },
+});
+
+Deno.test({
+  name: "each input is tokenized once: embed, embedTokens, embedWords and embedMany",
+  ignore,
+  async fn() {
+    const tok = embedder!.tokenizer as { encode: Tokenizer["encode"] };
+    const encode = tok.encode;
+    let calls = 0;
+    tok.encode = function (this: unknown, ...args) {
+      calls++;
+      return encode.apply(this, args);
+    } as typeof encode;
+    try {
+      const texts = ["I love Paris.", "Unaffable Paris", "x"];
+      for (
+        const [what, run] of [
+          ["embed", () => embedder!.embed(texts)],
+          ["embedTokens", () => embedder!.embedTokens(texts)],
+          ["embedWords", () => embedder!.embedWords(texts)],
+          [
+            "embedMany",
+            () => embedder!.embedMany(texts, [{ pooling: "cls" }, { pooling: "mean" }]),
+          ],
+        ] as [string, () => Promise<unknown>][]
+      ) {
+        calls = 0;
+        await run();
+        assertEquals(calls, texts.length, what);
+      }
+    } finally {
+      tok.encode = encode;
+    }
   },
 });

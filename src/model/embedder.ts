@@ -580,6 +580,14 @@ export class Embedder {
 
   /** Contextual token vectors (`last_hidden_state` per real token). */
   async embedTokens(texts: string[], options: EmbedOptions = {}): Promise<TokenEmbeddings[]> {
+    return (await this.#tokens(texts, options)).map((t) => t.embeddings);
+  }
+
+  /** Token vectors with the encodings they came from (each text tokenized once). */
+  async #tokens(
+    texts: string[],
+    options: EmbedOptions,
+  ): Promise<{ embeddings: TokenEmbeddings; encoding: Encoding }[]> {
     const o = this.#options(texts, options);
     const vectors: Float32Array[] = new Array(texts.length);
     let hiddenSize = 0;
@@ -592,12 +600,15 @@ export class Embedder {
       });
     });
     return encs.map((e, i) => ({
-      tokens: e.tokens,
-      ids: e.ids,
-      offsets: e.offsets,
-      specialTokensMask: e.specialTokensMask,
-      vectors: vectors[i],
-      hiddenSize,
+      embeddings: {
+        tokens: e.tokens,
+        ids: e.ids,
+        offsets: e.offsets,
+        specialTokensMask: e.specialTokensMask,
+        vectors: vectors[i],
+        hiddenSize,
+      },
+      encoding: e,
     }));
   }
 
@@ -610,12 +621,9 @@ export class Embedder {
     if (aggregate !== "first" && aggregate !== "mean") {
       throw new InputError("aggregate must be first or mean", "aggregate");
     }
-    const toks = await this.embedTokens(texts, options);
-    return toks.map((t, i) => {
-      const enc = this.tokenizer.encode(texts[i], {
-        maxLength: options.maxLength ?? this.info.maxLength,
-        truncation: options.truncate !== false,
-      });
+    // word ids come from the same encodings the model ran on: no second tokenization
+    const toks = await this.#tokens(texts, options);
+    return toks.map(({ embeddings: t, encoding: enc }, i) => {
       const wordIds = enc.wordIds, seq = enc.sequenceIds;
       const h = t.hiddenSize;
       const spans: { start: number; end: number; sum: Float64Array; n: number }[] = [];
