@@ -52,6 +52,8 @@ export {
   Tokenizer,
 } from "./src/tokenizer/tokenizer.ts";
 export {
+  type Dtype,
+  DTYPE_FILES,
   Embedder,
   type Embeddings,
   type EmbedOptions,

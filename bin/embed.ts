@@ -20,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
-import type { EmbedOptions } from "../src/model/embedder.ts";
+import type { Dtype, EmbedOptions } from "../src/model/embedder.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { defaultModel, ensureDemoModel, loadOrDemo } from "../src/model/demo_model.ts";
@@ -43,6 +43,7 @@ const HELP = `usage: embed [options] [text ...]
   --text             with --file: include each line's text
   --batch-tokens N   cells per session.run (default 16384)
   --backend NAME     auto (default: native onnxruntime-node where it loads) | native | wasm
+  --dtype NAME       fp32 (default) | int8 | fp16: the model's published variant (onnx/model_int8.onnx …)
   --threads N        inference threads (native default: all cores; wasm default: 1)
   --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory
   -h, --help         this text`;
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
       file: { type: "string" },
       "batch-tokens": { type: "string" },
       backend: { type: "string", default: Deno.env.get("EMBEDGE_BACKEND") },
+      dtype: { type: "string", default: Deno.env.get("EMBEDGE_DTYPE") },
       threads: { type: "string", default: Deno.env.get("EMBEDGE_THREADS") },
       help: { type: "boolean", short: "h" },
     },
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
   }
   const embedder = await loadOrDemo(a.model!, (s) => console.error(s), {
     ...(a.backend ? { backend: a.backend as Backend } : {}),
+    ...(a.dtype ? { dtype: a.dtype as Dtype } : {}),
     ...(a.threads !== undefined ? { threads: Number(a.threads) } : {}),
   });
   const options: EmbedOptions = {
@@ -199,7 +202,7 @@ async function main(): Promise<number> {
   }
   const line = (k: string, v: string) =>
     console.log(`${k.padEnd(18)} ${v}`.replace(/^(\S.{17}) /, "$1"));
-  line("model:", embedder.info.modelId);
+  line("model:", `${embedder.info.modelId} (${embedder.info.onnxFile})`);
   line(
     "backend:",
     `${embedder.info.backend} (${

@@ -348,6 +348,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       layer_selection: info.layerStates,
       backend: info.backend,
       threads: info.threads,
+      onnx_file: info.onnxFile,
       inputs: info.inputs,
       outputs: info.outputs,
       classifiers: Object.entries(classifiers).map(([name, c]) => ({

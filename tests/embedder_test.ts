@@ -518,3 +518,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "dtype picks the published variant by the Hub's file names; a missing one names the files it looked for",
+  ignore,
+  async fn() {
+    const m = await makeTestModel({ seed: 8, layers: 1 });
+    const other = await makeTestModel({ seed: 9, layers: 1 }); // stands in for a variant
+    await Deno.copyFile(`${other.dir}/onnx/model.onnx`, `${m.dir}/onnx/model_quantized.onnx`);
+    const fp32 = await Embedder.load(m.dir);
+    const int8 = await Embedder.load(m.dir, { dtype: "int8" });
+    const expected = await Embedder.load(other.dir);
+    assertEquals([fp32.info.onnxFile, int8.info.onnxFile], [
+      "onnx/model.onnx",
+      "onnx/model_quantized.onnx",
+    ]);
+    const v = await int8.embed(["I love Paris."]);
+    assertEquals(Array.from(v.data), Array.from((await expected.embed(["I love Paris."])).data));
+    // model_int8.onnx comes first when both are there
+    await Deno.copyFile(`${m.dir}/onnx/model.onnx`, `${m.dir}/onnx/model_int8.onnx`);
+    assertEquals(
+      (await Embedder.load(m.dir, { dtype: "int8" })).info.onnxFile,
+      "onnx/model_int8.onnx",
+    );
+    const missing = await assertRejects(
+      () => Embedder.load(m.dir, { dtype: "fp16" }),
+      ModelLoadError,
+    );
+    assert(missing.message.includes("onnx/model_fp16.onnx"), missing.message);
+    for (const bad of [{ dtype: "int4" }, { dtype: "int8", onnxFile: "onnx/model.onnx" }]) {
+      const e = await assertRejects(() => Embedder.load(m.dir, bad as never), InputError);
+      assertEquals(e.param, "dtype");
+    }
+  },
+});

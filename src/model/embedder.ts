@@ -103,8 +103,14 @@ export interface WordEmbeddings {
 
 /** What `Embedder.load` accepts besides the model source. */
 export interface LoadOptions {
-  /** ONNX file inside the model directory (default `onnx/model.onnx`). */
+  /** ONNX file inside the model directory (default `onnx/model.onnx`, or by `dtype`). */
   onnxFile?: string;
+  /**
+   * Which published variant to load, by the Hub's file names: `fp32` (`onnx/model.onnx`),
+   * `int8` (`onnx/model_int8.onnx`, else `onnx/model_quantized.onnx`), `fp16`
+   * (`onnx/model_fp16.onnx`). Not together with `onnxFile`.
+   */
+  dtype?: Dtype;
   /** Tokenizer wasm (a compiled module in Workers). */
   tokenizerWasm?: WasmSource;
   /** onnxruntime-web's wasm, precompiled (Workers, which cannot compile bytes); implies
@@ -120,6 +126,16 @@ export interface LoadOptions {
   modelId?: string;
 }
 
+/** Model variants by precision. */
+export type Dtype = "fp32" | "int8" | "fp16";
+
+/** The ONNX files each `dtype` may be published as, in order of preference. */
+export const DTYPE_FILES: Readonly<Record<Dtype, readonly string[]>> = {
+  fp32: ["onnx/model.onnx"],
+  int8: ["onnx/model_int8.onnx", "onnx/model_quantized.onnx"],
+  fp16: ["onnx/model_fp16.onnx"],
+};
+
 /** Facts about a loaded model. */
 export interface ModelInfo {
   modelId: string;
@@ -131,6 +147,8 @@ export interface ModelInfo {
   hasTokenTypes: boolean;
   inputs: readonly string[];
   outputs: readonly string[];
+  /** The ONNX file loaded (inside the model directory). */
+  onnxFile: string;
   /** Encoder layers (N); `layers` options index 0 … N. */
   layers: number;
   /** Whether hidden states of layers other than the last can be chosen (`layers`). */
@@ -169,11 +187,22 @@ export class Embedder {
    * tokenizer, see tokenizer_files.ts).
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Embedder> {
-    const onnxFile = options.onnxFile ?? "onnx/model.onnx";
+    if (options.dtype !== undefined && !Object.hasOwn(DTYPE_FILES, options.dtype)) {
+      throw new InputError(`dtype must be one of ${Object.keys(DTYPE_FILES).join(", ")}`, "dtype");
+    }
+    if (options.dtype !== undefined && options.onnxFile !== undefined) {
+      throw new InputError("give dtype or onnxFile, not both", "dtype");
+    }
+    const candidates = options.onnxFile !== undefined
+      ? [options.onnxFile]
+      : DTYPE_FILES[options.dtype ?? "fp32"];
     // a Hub id (owner/name[@revision]) that is not a local path: from the download cache
     if (typeof source === "string" && typeof Deno !== "undefined" && isHubId(source)) {
       const local = await resolveModel(source, {
-        files: [...MODEL_FILES.filter((f) => !f.startsWith("onnx/")), onnxFile],
+        files: [
+          ...MODEL_FILES.filter((f) => !f.startsWith("onnx/")),
+          ...candidates.map((f, i) => (i === candidates.length - 1 ? f : `${f}?`)),
+        ],
       });
       if (local !== source) {
         options = { modelId: source.split("@")[0], ...options };
@@ -185,15 +214,18 @@ export class Embedder {
       ...TOKENIZER_FILES,
       "1_Pooling/config.json",
       "modules.json",
-      onnxFile,
+      ...candidates,
     ]);
+    const onnxFile = candidates.find((f) => files.get(f)) ?? candidates[0];
     const modelId = options.modelId ??
       (files.name.replace(/\/+$/, "").split("/").pop() || files.name);
     const json = (f: string) => modelJson(files, f);
     const onnx = files.get(onnxFile);
     if (!onnx) {
       throw new ModelLoadError(
-        `${files.name}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
+        `${files.name}: no ${
+          candidates.join(" or ")
+        } (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
         "model",
       );
     }
@@ -234,6 +266,7 @@ export class Embedder {
       hasTokenTypes: session.hasTokenTypes,
       inputs: session.inputNames,
       outputs: session.outputNames,
+      onnxFile,
       layers: session.stateOutputs.length
         ? session.stateOutputs.length - 1
         : Number.isInteger(config.layers)
