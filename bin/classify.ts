@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinLayerValues, parseLayers, runCli, UsageError } from "./run_cli.ts";
+import { joinLayerValues, parseLayers, progressBar, runCli, UsageError } from "./run_cli.ts";
 import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
@@ -34,20 +34,6 @@ import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const DEFAULT_MODEL = defaultModel();
-
-/** A progress bar on stderr, only where stderr is a terminal. */
-function progressBar(label: string): ((done: number, total: number) => void) | undefined {
-  if (!Deno.stderr.isTerminal()) return undefined;
-  const encoder = new TextEncoder();
-  return (done, total) => {
-    if (total < 64) return;
-    const w = 30, f = Math.round((done / total) * w);
-    Deno.stderr.writeSync(
-      encoder.encode(`\r${label} [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`),
-    );
-    if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
-  };
-}
 
 /** Sentence vectors for texts through the on-disk cache, with a progress bar. */
 function embedCached(

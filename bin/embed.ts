@@ -18,7 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinLayerValues, parseLayers, runCli } from "./run_cli.ts";
+import { joinLayerValues, parseLayers, progressBar, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
 import type { Dtype, EmbedOptions } from "../src/model/embedder.ts";
 import type { Backend } from "../src/model/runtimes.ts";
@@ -47,31 +47,6 @@ const HELP = `usage: embed [options] [text ...]
   --threads N        inference threads (native default: all cores; wasm default: 1)
   --demo-model [DIR] write the generated demo model (DIR's tokenizer) and print its directory
   -h, --help         this text`;
-
-/**
- * A progress bar on stderr with rate and time left, only on a terminal (never into a log
- * file) and only once a job has run for a second.
- */
-function progress(): ((done: number, total: number) => void) | undefined {
-  if (!Deno.stderr.isTerminal()) return undefined;
-  const t0 = performance.now(), encoder = new TextEncoder();
-  let shown = false;
-  return (done, total) => {
-    const s = (performance.now() - t0) / 1000;
-    if (s < 1 && !shown) return;
-    shown = true;
-    const w = 30, f = Math.round((done / total) * w), rate = done / s;
-    const eta = rate > 0 ? (total - done) / rate : 0;
-    Deno.stderr.writeSync(
-      encoder.encode(
-        `\r[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total} ${rate.toFixed(1)}/s, ${
-          eta.toFixed(0)
-        } s left `,
-      ),
-    );
-    if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
-  };
-}
 
 const vec = (v: ArrayLike<number>, n: number) =>
   `[${Array.from(v).slice(0, n).map((x) => x.toFixed(4)).join(", ")}${v.length > n ? ", …" : ""}]`;
@@ -128,7 +103,7 @@ async function main(): Promise<number> {
     const kept = lines.flatMap((l, i) => (l.trim().length ? [i] : []));
     const out = await embedder.embed(kept.map((i) => lines[i]), {
       ...options,
-      onProgress: progress(),
+      onProgress: progressBar(),
     });
     const words = a.words && kept.length
       ? await embedder.embedWords(kept.map((i) => lines[i]), options)

@@ -59,3 +59,30 @@ export function parseLayers(value: string | undefined): number[] | undefined {
     ? undefined
     : value.split(",").map((k) => (k.trim() === "" ? NaN : Number(k)));
 }
+
+/**
+ * A progress bar on stderr with rate and time left, only on a terminal (never into a log
+ * file) and only once a job has run for a second.
+ */
+export function progressBar(
+  label = "",
+): ((done: number, total: number) => void) | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const t0 = performance.now(), encoder = new TextEncoder();
+  let shown = false;
+  return (done, total) => {
+    const s = (performance.now() - t0) / 1000;
+    if (s < 1 && !shown) return;
+    shown = true;
+    const w = 30, f = Math.round((done / total) * w), rate = done / s;
+    const eta = rate > 0 ? (total - done) / rate : 0;
+    Deno.stderr.writeSync(
+      encoder.encode(
+        `\r${label ? `${label} ` : ""}[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total} ${
+          rate.toFixed(1)
+        }/s, ${eta.toFixed(0)} s left `,
+      ),
+    );
+    if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
+  };
+}

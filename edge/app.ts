@@ -23,7 +23,7 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { Embedder, EmbedOptions } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
-import { LAYER_MIXES, type LayerMix, resolveLayers } from "../src/model/layers.ts";
+import { LAYER_MIXES, type LayerMix } from "../src/model/layers.ts";
 import { cosine } from "../src/model/similarity.ts";
 import { Batcher, type BatcherOptions, type Turn } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -247,13 +247,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     }
     // OpenAI accepts one token array as well as an array of them: checked as one input
     if (allowIds && list.every((x) => typeof x === "number")) {
-      const vocab = embedder.tokenizer.vocabSize;
-      if (list.length > o.maxInputChars) {
-        throw new HttpError(413, `${field} is too long`, "invalid_request_error", field);
-      }
-      if (!list.every((t) => Number.isInteger(t) && t >= 0 && t < vocab)) {
-        throw bad(`${field} must hold token ids in 0..${vocab - 1}`, field);
-      }
+      checkIds(list as number[], field);
       return [list as number[]];
     }
     list.forEach((x, i) => {
@@ -270,17 +264,23 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         }
       } else if (allowIds && Array.isArray(x)) {
         if (x.length === 0) throw bad(`${p} is empty`, p);
-        if (x.length > o.maxInputChars) {
-          throw new HttpError(413, `${p} is too long`, "invalid_request_error", p);
-        }
-        if (!x.every((t) => Number.isInteger(t) && t >= 0 && t < embedder.tokenizer.vocabSize)) {
-          throw bad(`${p} must hold token ids in 0..${embedder.tokenizer.vocabSize - 1}`, p);
-        }
+        checkIds(x, p);
       } else {
         throw bad(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
       }
     });
     return list;
+  }
+
+  /** One input given as token ids: not too long, every id an integer in the vocabulary. */
+  function checkIds(ids: unknown[], p: string): void {
+    const vocab = embedder.tokenizer.vocabSize;
+    if (ids.length > o.maxInputChars) {
+      throw new HttpError(413, `${p} is too long`, "invalid_request_error", p);
+    }
+    if (!ids.every((t) => Number.isInteger(t) && (t as number) >= 0 && (t as number) < vocab)) {
+      throw bad(`${p} must hold token ids in 0..${vocab - 1}`, p);
+    }
   }
 
   function flag(v: unknown, field: string, fallback: boolean): boolean {
@@ -310,10 +310,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       throw bad(`layer_mix must be one of ${LAYER_MIXES.join(", ")}`, "layer_mix");
     }
     if (b.layers === undefined || b.layers === null) return {};
-    const states = resolveLayers(b.layers, info.layers); // InputError → 400 naming layers[i]
-    if (!(states.length === 1 && states[0] === info.layers) && !info.layerStates) {
-      throw bad(`${info.modelId}: only the last layer (-1) can be used`, "layers");
-    }
+    embedder.layerStates(b.layers); // InputError → 400 naming layers or layers[i]
     return { layers: b.layers as number[], layerMix: mix as LayerMix };
   }
 

@@ -113,21 +113,16 @@ export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
  * the tokenizer of `tokenizerDir`; returns its directory.
  */
 export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
-  const wanted = await tokenizerFile(tokenizerDir);
+  const wanted = await tokenizerFile(tokenizerDir); // ModelLoadError when there is none
   try {
     await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
     if (wanted.text !== await Deno.readTextFile(`${DEMO_DIR}/${wanted.name}`)) {
       throw new Error("stale");
     }
-    // a demo model of another tokenizer kind: rewrite it cleanly
   } catch {
+    // missing, stale, or built around another tokenizer kind: rewrite it cleanly
     await Deno.remove(DEMO_DIR, { recursive: true }).catch(() => {});
-    await writeGeneratedModel(DEMO_DIR, tokenizerDir, {
-      hidden: 32,
-      layers: 2,
-      heads: 4,
-      intermediate: 64,
-    });
+    await writeGeneratedModel(DEMO_DIR, tokenizerDir); // the default shape
   }
   return DEMO_DIR;
 }
@@ -151,12 +146,13 @@ export async function loadOrDemo(
   } catch {
     throw new ModelLoadError(`no model directory at ${dir}`, "model");
   }
-  await tokenizerFile(dir); // no tokenizer either: nothing to build a demo model around
+  // no tokenizer either: ensureDemoModel refuses (nothing to build a demo model around)
+  const demo = await ensureDemoModel(dir);
   log(
     `note: ${dir} has no onnx/model.onnx; using embedge's generated demo BERT ` +
       `(seeded random weights, this model's tokenizer): the steps are real, the vectors mean nothing.`,
   );
-  return await Embedder.load(await ensureDemoModel(dir), { ...options, modelId: DEMO_MODEL_ID });
+  return await Embedder.load(demo, { ...options, modelId: DEMO_MODEL_ID });
 }
 
 /**

@@ -334,8 +334,18 @@ export class Embedder {
     };
   }
 
-  /** Absolute state indices of `layers`, or null when that is just the last layer. */
-  #states(layers: unknown): number[] | null {
+  /**
+   * Absolute state indices of a `layers` option, or null when that is just the last layer;
+   * throws `InputError` naming `layers` (or `layers[i]`) when the model cannot give them.
+   *
+   * @example
+   * ```ts
+   * import { Embedder } from "./embedder.ts";
+   * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+   * console.log(embedder.layerStates([-2, -1]), embedder.layerStates([-1])); // [3, 4] null
+   * ```
+   */
+  layerStates(layers: unknown): number[] | null {
     const n = this.info.layers;
     const states = resolveLayers(layers, n);
     if (states.length === 1 && states[0] === n) return null;
@@ -403,7 +413,7 @@ export class Embedder {
     if (!LAYER_MIXES.includes(opts.layerMix)) {
       throw new InputError(`layerMix must be one of ${LAYER_MIXES.join(", ")}`, "layerMix");
     }
-    opts.states = this.#states(opts.layers);
+    opts.states = this.layerStates(opts.layers);
     if (opts.pooling === "pooler" && opts.states) {
       throw new InputError(
         "pooling pooler reads the last layer only; choose another pooling with layers",
@@ -497,7 +507,6 @@ export class Embedder {
     return encs;
   }
 
-  /** The chosen layers' states as the run's token vectors (width × layers for concat). */
   /**
    * The token vectors one set of options reads from a run that fetched `fetched` states:
    * the graph's hidden output (and pooler), or the chosen layers mixed (width × layers for

@@ -35,13 +35,13 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
-import { field, fields, strings, varint, varintField } from "./protobuf.ts";
+import { field, fields, integers, strings, varint, varintField } from "./protobuf.ts";
 
 const PROJECTIONS = new Set(["MatMul", "Gemm"]);
 // ModelProto.graph, GraphProto.node / .output, NodeProto.input / .output / .op_type
 const MODEL_GRAPH = 7, GRAPH_NODE = 1, GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_OP = 4;
-const GRAPH_INITIALIZER = 5, TENSOR_NAME = 8;
+const GRAPH_INITIALIZER = 5, TENSOR_DIMS = 1, TENSOR_NAME = 8;
 const FLOAT = 1;
 
 /** The graph message of a model (throws ModelLoadError when there is none). */
@@ -124,38 +124,7 @@ export function wordEmbeddingRows(model: Uint8Array): number | undefined {
   if (table === undefined) return undefined;
   for (const [number, tensor] of fields(graph)) {
     if (number !== GRAPH_INITIALIZER || strings(tensor, TENSOR_NAME)[0] !== table) continue;
-    // TensorProto.dims (1) is a repeated int64: packed (wire type 2) or one varint each
-    const dims = tensorDims(tensor);
-    return dims[0];
+    return integers(tensor, TENSOR_DIMS)[0]; // TensorProto.dims: repeated int64
   }
   return undefined;
-}
-
-/** The dims of a TensorProto (field 1, packed or not). */
-function tensorDims(tensor: Uint8Array): number[] {
-  const dims: number[] = [];
-  let i = 0;
-  const varint = () => {
-    let v = 0, shift = 0;
-    for (;;) {
-      const b = tensor[i++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-      shift += 7;
-    }
-  };
-  while (i < tensor.length) {
-    const tag = varint(), number = Math.floor(tag / 8), wire = tag & 7;
-    if (wire === 0) {
-      const v = varint();
-      if (number === 1) dims.push(v);
-    } else if (wire === 2) {
-      const len = varint(), end = i + len;
-      if (number === 1) { while (i < end) dims.push(varint()); }
-      i = end;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else break;
-  }
-  return dims;
 }

@@ -20,39 +20,76 @@
 /** One length-delimited field: its number, and its payload as a view of the input. */
 export type Field = [number: number, payload: Uint8Array, start: number, end: number];
 
+/** Reads the varint at `at` in `buf`: `[value, the index after it]`. */
+function readVarint(buf: Uint8Array, at: number): [number, number] {
+  let v = 0, shift = 0;
+  for (;;) {
+    if (at >= buf.length) throw new Error("truncated varint");
+    const b = buf[at++];
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [v, at];
+    shift += 7;
+    if (shift > 63) throw new Error("varint too long");
+  }
+}
+
+/**
+ * Every field of a message, in order: `[field number, wire type, value, start, end]`,
+ * where value is the varint (wire type 0) or the payload (wire type 2; a view of `buf`),
+ * and `start..end` spans the whole field. Fixed-width fields come with an empty payload.
+ * Throws on a truncated or malformed message.
+ */
+function* allFields(
+  buf: Uint8Array,
+): Generator<[number, number, number | Uint8Array, number, number]> {
+  let i = 0;
+  while (i < buf.length) {
+    const start = i;
+    const [tag, afterTag] = readVarint(buf, i);
+    i = afterTag;
+    const number = Math.floor(tag / 8), wire = tag & 7;
+    let value: number | Uint8Array = buf.subarray(i, i);
+    if (wire === 0) [value, i] = readVarint(buf, i);
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const [len, at] = readVarint(buf, i);
+      if (at + len > buf.length) throw new Error("truncated field");
+      value = buf.subarray(at, at + len);
+      i = at + len;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    if (i > buf.length) throw new Error("truncated field");
+    yield [number, wire, value, start, i];
+  }
+}
+
 /**
  * Length-delimited fields of a message, in order: `[field number, payload, start, end]`,
  * where `start..end` spans the whole field (tag and length included) in `buf`. Throws
  * on a truncated or malformed message.
  */
 export function* fields(buf: Uint8Array): Generator<Field> {
-  let i = 0;
-  const varint = () => {
-    let v = 0, shift = 0;
-    for (;;) {
-      if (i >= buf.length) throw new Error("truncated varint");
-      const b = buf[i++];
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-      shift += 7;
-      if (shift > 63) throw new Error("varint too long");
-    }
-  };
-  while (i < buf.length) {
-    const start = i;
-    const tag = varint();
-    const number = Math.floor(tag / 8), wire = tag & 7;
-    if (wire === 0) varint();
-    else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new Error("truncated field");
-      yield [number, buf.subarray(i, i + len), start, i + len];
-      i += len;
-    } else throw new Error(`unsupported wire type ${wire}`);
-    if (i > buf.length) throw new Error("truncated field");
+  for (const [number, wire, value, start, end] of allFields(buf)) {
+    if (wire === 2) yield [number, value as Uint8Array, start, end];
   }
+}
+
+/** The values of a repeated integer field `number`, packed or one varint each. */
+export function integers(buf: Uint8Array, number: number): number[] {
+  const out: number[] = [];
+  for (const [n, wire, value] of allFields(buf)) {
+    if (n !== number) continue;
+    if (wire === 0) out.push(value as number);
+    else if (wire === 2) {
+      const packed = value as Uint8Array;
+      for (let i = 0; i < packed.length;) {
+        const [v, next] = readVarint(packed, i);
+        out.push(v);
+        i = next;
+      }
+    }
+  }
+  return out;
 }
 
 /** The string payloads of field `number` of a message. */
