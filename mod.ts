@@ -77,6 +77,13 @@ export { type Backend, BACKENDS } from "./src/model/runtimes.ts";
 export { cosine, dot, type Hit, topK } from "./src/model/similarity.ts";
 export { downloadModel, type HubOptions } from "./src/model/hub.ts";
 export {
+  INT8_FILE,
+  quantize,
+  quantizeModel,
+  type QuantizeOptions,
+  type QuantizeReport,
+} from "./src/model/quantize.ts";
+export {
   checkClassifier,
   type Classifier,
   type EmbeddingSetup,

@@ -9,6 +9,7 @@
  * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
+ * | `EMBEDGE_DTYPE` | model variant: fp32, int8 (`onnx/model_int8.onnx`, e.g. from `embedge quantize`), fp16 | fp32 |
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
  * | `EMBEDGE_TIMEOUT_MS` | request timeout | 30000 |
@@ -35,6 +36,7 @@
  * @module
  */
 import type { AppOptions } from "./app.ts";
+import { type Dtype, DTYPE_FILES } from "../src/model/embedder.ts";
 
 /** A configuration value that is not valid; `variable` names it. */
 export class ConfigError extends Error {
@@ -51,6 +53,8 @@ export interface ServerConfig {
   classifiers: [string, string][];
   port: number;
   host: string;
+  /** Which ONNX variant of the model to load (`EMBEDGE_DTYPE`), when set. */
+  dtype?: Dtype;
 }
 
 /** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
@@ -114,9 +118,17 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
       maxWaitMs: int("EMBEDGE_BATCH_WAIT_MS", 0, 60_000),
     },
   };
+  const dtype = get("EMBEDGE_DTYPE")?.trim();
+  if (dtype !== undefined && !Object.hasOwn(DTYPE_FILES, dtype)) {
+    throw new ConfigError(
+      "EMBEDGE_DTYPE",
+      `must be one of ${Object.keys(DTYPE_FILES).join(", ")}, not ${JSON.stringify(dtype)}`,
+    );
+  }
   return {
     app,
     classifiers,
+    ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
     port: int("PORT", 0, 65535) ?? 8080,
     host: get("HOST") ?? "127.0.0.1",
   };

@@ -17,7 +17,6 @@ import { ConfigError, serverConfig } from "./config.ts";
 import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
-import type { Dtype } from "../src/model/embedder.ts";
 
 const env = (k: string) => Deno.env.get(k);
 /** One line on stderr, exit 2: a configuration the server cannot start with. */
@@ -37,7 +36,7 @@ const model = defaultModel();
 const threads = env("EMBEDGE_THREADS");
 const embedder = await loadOrDemo(model, (s) => console.error(s), {
   ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
-  ...(env("EMBEDGE_DTYPE") ? { dtype: env("EMBEDGE_DTYPE") as Dtype } : {}),
+  ...(config.dtype ? { dtype: config.dtype } : {}),
   ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
 }).catch((e) => {
   // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2

@@ -11,7 +11,8 @@
  * `bin/worker_assets.ts`: files over the 25 MiB asset limit in parts, the tokenizer
  * precompiled), `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
  * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
- * isolate), `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside
+ * isolate), `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
+ * within a 128 MB isolate), `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside
  * the model directory).
  *
  * The model loads on the first request (workerd allows no I/O at module scope) and stays
@@ -89,12 +90,13 @@ async function start(env: WorkerEnv): Promise<App> {
     : undefined;
   if (!source) throw new Error("no MODEL_BUCKET (R2) or ASSETS binding holds the model");
   const read = partedReader(source); // files over the asset limit are stored as parts
+  const config = serverConfig(env as unknown as Record<string, unknown>);
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
+    ...(config.dtype ? { dtype: config.dtype } : {}),
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
   });
-  const config = serverConfig(env as unknown as Record<string, unknown>);
   const classifiers: Record<string, Classifier> = {};
   for (const [name, path] of config.classifiers) {
     const bytes = await read(path);

@@ -144,7 +144,9 @@ Deno.test({
     "CLIs: --help for every command, and a user's mistake is one line and exit 2, never a stack trace",
   ignore,
   async fn() {
-    for (const cli of ["embed.ts", "tokenize.ts", "classify.ts", "worker_assets.ts"]) {
+    for (
+      const cli of ["embed.ts", "tokenize.ts", "classify.ts", "worker_assets.ts", "quantize.ts"]
+    ) {
       const h = await run([bin(cli), "--help"]);
       assertEquals(h.code, 0, `${cli}: ${h.err}`);
       assert(h.out.startsWith("usage:"), `${cli}: ${h.out}`);
@@ -158,6 +160,9 @@ Deno.test({
       [[bin("classify.ts"), "frob"], "unknown command"],
       [[bin("worker_assets.ts"), "/nonexistent", "/tmp/embedge-never"], "nonexistent"],
       [[bin("worker_assets.ts")], "usage"],
+      [[bin("quantize.ts")], "--model is required"],
+      [[bin("quantize.ts"), "--model", "/nonexistent"], "cannot read /nonexistent/onnx/model.onnx"],
+      [[bin("quantize.ts"), "--model", shared("corpus"), "--check", "-1"], "--check"],
     ];
     for (const [args, needle] of mistakes) {
       const r = await run(args);

@@ -63,7 +63,9 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
     EMBEDGE_CORS_ORIGINS: "https://a.example, http://localhost:3000",
     EMBEDGE_CLASSIFIERS: "sentiment=.cache/sst2.json",
     PORT: "9000",
+    EMBEDGE_DTYPE: "int8",
   });
+  assertEquals(ok.dtype, "int8");
   assertEquals(ok.app.timeoutMs, 500);
   assertEquals(ok.app.batching, { enabled: false, maxQueue: 64, maxWaitMs: undefined });
   assertEquals(ok.app.corsOrigins, ["https://a.example", "http://localhost:3000"]);
@@ -85,6 +87,8 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["EMBEDGE_CLASSIFIERS", "nopath"],
       ["EMBEDGE_MAX_INPUTS", "0"],
       ["PORT", "70000"],
+      ["EMBEDGE_DTYPE", "int4"],
+      ["EMBEDGE_DTYPE", "toString"],
     ]
   ) {
     const e = assertThrows(() => serverConfig({ [name]: value }), ConfigError);

@@ -6,7 +6,7 @@
  * layer begins with three projections of the same tensor (query, key and value: three
  * `MatMul`s, or `Gemm`s, reading it). Inside a layer no other tensor is read by three
  * projections (the feed-forward block reads the attention output once), so the tensors
- * read by ≥ 3 projections are, in graph order, the embeddings' output and the output of
+ * read by ≥ 3 projections (a node reading one twice counts once) are, in graph order, the embeddings' output and the output of
  * layers 1 … N−1; the graph's own hidden output is layer N. Worked examples, all checked
  * by tests:
  *
@@ -15,6 +15,7 @@
  * | PyTorch export, opset 14 (LayerNorm decomposed) | `/ln/Add_1_output_0`, `/layers.0/ln2/Add_1_output_0`, … | 4 |
  * | all-MiniLM-L6-v2 export, opset 18 | `layer_norm`, `layer_norm_2`, … `layer_norm_10` | 6 |
  * | embedge's generated BERT | the LayerNormalization outputs `t…` | any |
+ * | any of these quantized to int8 (quantize.ts) | the same: each `MatMulInteger` reads the `DynamicQuantizeLinear` of the tensor | same |
  *
  * A fused graph (one `Attention` node per layer, or a packed QKV projection) has no such
  * tensors; `encoderLayerStates` then finds fewer states than the config's
@@ -37,7 +38,8 @@
 import { ModelLoadError } from "../errors.ts";
 import { field, fields, integers, strings, varint, varintField } from "./protobuf.ts";
 
-const PROJECTIONS = new Set(["MatMul", "Gemm"]);
+const PROJECTIONS = new Set(["MatMul", "Gemm", "MatMulInteger"]);
+const QUANTIZE = "DynamicQuantizeLinear";
 // ModelProto.graph, GraphProto.node / .output, NodeProto.input / .output / .op_type
 const MODEL_GRAPH = 7, GRAPH_NODE = 1, GRAPH_OUTPUT = 12;
 const NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_OP = 4;
@@ -61,12 +63,21 @@ function graphOf(model: Uint8Array): Uint8Array {
 export function encoderLayerStates(model: Uint8Array): string[] {
   const reads = new Map<string, number>();
   const order: string[] = [];
+  // an int8 graph quantizes a projection's input first: the MatMulInteger reads the
+  // outputs of a DynamicQuantizeLinear, which stand for that node's float input
+  const quantized = new Map<string, string>();
   for (const [number, node] of fields(graphOf(model))) {
     if (number !== GRAPH_NODE) continue;
     const op = strings(node, NODE_OP)[0];
-    for (const output of strings(node, NODE_OUTPUT)) order.push(output);
+    const outputs = strings(node, NODE_OUTPUT);
+    order.push(...outputs);
+    if (op === QUANTIZE) {
+      const [input] = strings(node, NODE_INPUT);
+      for (const output of outputs) quantized.set(output, input);
+    }
     if (!PROJECTIONS.has(op)) continue;
-    for (const input of strings(node, NODE_INPUT)) reads.set(input, (reads.get(input) ?? 0) + 1);
+    const inputs = new Set(strings(node, NODE_INPUT).map((i) => quantized.get(i) ?? i));
+    for (const input of inputs) reads.set(input, (reads.get(input) ?? 0) + 1);
   }
   // node outputs in graph order (topological), so the states come out layer by layer
   return order.filter((name) => (reads.get(name) ?? 0) >= 3);

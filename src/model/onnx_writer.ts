@@ -1,6 +1,6 @@
 /**
  * Just enough of ONNX's protobuf schema to write a model: nodes with int, ints and float
- * attributes, float32/int64 initializers as raw data, typed inputs and outputs. Used by
+ * attributes, float32/int64/int8 initializers as raw data, typed inputs and outputs. Used by
  * the generated BERT (generated_bert.ts) so that writing the demo model needs no
  * protobuf library. Field numbers are onnx.proto3's (ModelProto.graph = 7, …).
  *
@@ -33,11 +33,11 @@ export interface NodeSpec {
   attributes?: Record<string, AttributeValue>;
 }
 
-/** A weight: float32 or int64 values with their shape. */
+/** A weight: float32, int64 or int8 values with their shape. */
 export interface TensorSpec {
   name: string;
   dims: number[];
-  data: Float32Array | BigInt64Array;
+  data: Float32Array | BigInt64Array | Int8Array;
 }
 
 /** A graph input or output: element type and shape (numbers or named dimensions). */
@@ -57,7 +57,8 @@ export interface ModelSpec {
   outputs: ValueSpec[];
 }
 
-const FLOAT = 1, INT64 = 7;
+/** TensorProto.DataType of each array kind written here. */
+const FLOAT = 1, INT8 = 3, INT64 = 7;
 // AttributeProto.AttributeType
 const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7;
 
@@ -100,7 +101,8 @@ function attribute(name: string, value: AttributeValue): Uint8Array {
   return concat(parts);
 }
 
-function node(n: NodeSpec): Uint8Array {
+/** NodeProto bytes (without the GraphProto field tag). */
+export function encodeNode(n: NodeSpec): Uint8Array {
   return concat([
     ...n.inputs.map((i) => field(1, i)),
     ...n.outputs.map((o) => field(2, o)),
@@ -110,11 +112,13 @@ function node(n: NodeSpec): Uint8Array {
   ]);
 }
 
-function tensor(t: TensorSpec): Uint8Array {
+/** TensorProto bytes (without the GraphProto field tag), data inline as raw_data. */
+export function encodeTensor(t: TensorSpec): Uint8Array {
   const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const type = t.data instanceof Float32Array ? FLOAT : t.data instanceof Int8Array ? INT8 : INT64;
   return concat([
     ...t.dims.map((d) => intField(1, d)),
-    intField(2, t.data instanceof Float32Array ? FLOAT : INT64),
+    intField(2, type),
     field(8, t.name),
     field(9, raw),
   ]);
@@ -132,9 +136,9 @@ function valueInfo(v: ValueSpec): Uint8Array {
 /** The model's bytes (IR version 8). */
 export function encodeModel(m: ModelSpec): Uint8Array {
   const graph = concat([
-    ...m.nodes.map((n) => field(1, node(n))),
+    ...m.nodes.map((n) => field(1, encodeNode(n))),
     field(2, "graph"),
-    ...m.initializers.map((t) => field(5, tensor(t))),
+    ...m.initializers.map((t) => field(5, encodeTensor(t))),
     ...m.inputs.map((v) => field(11, valueInfo(v))),
     ...m.outputs.map((v) => field(12, valueInfo(v))),
   ]);

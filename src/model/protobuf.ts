@@ -2,8 +2,8 @@
  * Just enough protobuf to read and extend an ONNX model without a protobuf library (the
  * server path stays free of dev-only packages): walk the length-delimited fields of a
  * message, and write a length-delimited field. ONNX's messages, strings and packed
- * arrays are all length-delimited (wire type 2); varint and fixed-width fields are
- * skipped by the walker.
+ * arrays are all length-delimited (wire type 2), which `fields` walks; `allFields` also
+ * gives varint and fixed-width fields (an attribute's float, a tensor's data type).
  *
  * @example
  * ```ts
@@ -35,11 +35,11 @@ function readVarint(buf: Uint8Array, at: number): [number, number] {
 
 /**
  * Every field of a message, in order: `[field number, wire type, value, start, end]`,
- * where value is the varint (wire type 0) or the payload (wire type 2; a view of `buf`),
- * and `start..end` spans the whole field. Fixed-width fields come with an empty payload.
- * Throws on a truncated or malformed message.
+ * where value is the varint (wire type 0) or the payload (wire types 1, 2 and 5: a view
+ * of `buf`; 8 or 4 bytes for the fixed-width ones), and `start..end` spans the whole
+ * field. Throws on a truncated or malformed message.
  */
-function* allFields(
+export function* allFields(
   buf: Uint8Array,
 ): Generator<[number, number, number | Uint8Array, number, number]> {
   let i = 0;
@@ -50,9 +50,11 @@ function* allFields(
     const number = Math.floor(tag / 8), wire = tag & 7;
     let value: number | Uint8Array = buf.subarray(i, i);
     if (wire === 0) [value, i] = readVarint(buf, i);
-    else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else if (wire === 2) {
+    else if (wire === 1 || wire === 5) {
+      const width = wire === 1 ? 8 : 4;
+      value = buf.subarray(i, i + width);
+      i += width;
+    } else if (wire === 2) {
       const [len, at] = readVarint(buf, i);
       if (at + len > buf.length) throw new Error("truncated field");
       value = buf.subarray(at, at + len);
