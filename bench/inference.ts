@@ -12,7 +12,9 @@
  *   thread count is fixed per process);
  * - embedge (native) vs transformers.js feature-extraction (onnxruntime-node, the same
  *   intra-op thread count), 128 big.txt sentences in request-sized slices;
- * - the cost of fixed 512 padding on real big.txt sentence lengths (FLOPs model).
+ * - the cost of fixed 512 padding on real big.txt sentence lengths (FLOPs model);
+ * - int8 (`embedge quantize`) vs fp32 of the same model on each backend: session.run on the
+ *   same tensors, file size, and the cosine of their vectors.
  *
  * Every comparison is repeated (≥ 5 after a warm-up; median, min and max) with its sides
  * interleaved (A, B, A, B); the 1-minute load average is recorded before and after.
@@ -30,6 +32,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
+import { quantize } from "../src/model/quantize.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { machine, median, quantile } from "./machine.ts";
@@ -310,6 +313,73 @@ for (const bs of quick ? [8] : BATCHES) {
   console.error(`transformers.js batch ${bs}: ${JSON.stringify(vsTjs[`batch ${bs}`])}`);
 }
 
+// 6. int8 (embedge quantize) vs fp32 of the same model: the same tensors on each backend,
+// interleaved; vectors compared by cosine over all the texts
+try {
+  await Deno.stat(`${cache}/onnx/model_int8.onnx`);
+} catch {
+  await quantize(cache);
+}
+const fileBytes = (files: string[]) =>
+  files.reduce((n, f) => n + Deno.statSync(`${cache}/onnx/${f}`).size, 0);
+const fp32Files = [...Deno.readDirSync(`${cache}/onnx`)].map((e) => e.name)
+  .filter((n) => n !== "model_int8.onnx");
+const int8Embedders = {
+  native: await Embedder.load(cache, { backend: "native", threads, dtype: "int8" }),
+  wasm: await Embedder.load(cache, { backend: "wasm", threads: 1, dtype: "int8" }),
+};
+const int8Speed: Record<string, unknown> = {};
+for (const k of ["native", "wasm"] as const) {
+  for (const bs of BATCHES) {
+    const b = native.tokenizer.encodeBatch(texts.slice(0, bs), {
+      maxLength: 128,
+      truncation: true,
+    });
+    const args = [
+      b.inputIds,
+      b.attentionMask,
+      b.tokenTypeIds,
+      b.batchSize,
+      b.sequenceLength,
+    ] as const;
+    const int8Session = int8Embedders[k].session;
+    const t = await interleaved({
+      fp32: () => rawRun[k](...args),
+      int8: () => int8Session.run(...args),
+    });
+    int8Speed[`${k} / batch ${bs}`] = {
+      fp32: spread(t.fp32),
+      int8: spread(t.int8),
+      speedup: median(t.fp32) / median(t.int8),
+    };
+  }
+  console.error(
+    `int8 ${k}: ${
+      JSON.stringify(
+        Object.values(int8Speed).map((v) => +(v as { speedup: number }).speedup.toFixed(2)),
+      )
+    }`,
+  );
+}
+const int8Cosines: Record<string, { mean: number; min: number }> = {};
+for (const k of ["native", "wasm"] as const) {
+  const o = { pooling: "mean", normalize: true } as const;
+  const a = await embedders[k].embed(texts, o), b = await int8Embedders[k].embed(texts, o);
+  const w = a.dims[1];
+  const c = texts.map((_, i) => {
+    let d = 0;
+    for (let j = 0; j < w; j++) d += a.data[i * w + j] * b.data[i * w + j];
+    return d;
+  });
+  int8Cosines[k] = { mean: c.reduce((x, y) => x + y, 0) / c.length, min: Math.min(...c) };
+}
+const int8Report = {
+  bytes: { fp32: fileBytes(fp32Files), int8: fileBytes(["model_int8.onnx"]) },
+  sessionRunMs: int8Speed,
+  cosineOverTexts: int8Cosines,
+};
+for (const e of Object.values(int8Embedders)) await e.close();
+
 // 5. fixed 512 vs dynamic padding on real sentence lengths (FLOPs model + measured above)
 const lens = lines.slice(0, 20000).map((l) => Math.min(512, native.tokenizer.encode(l).ids.length));
 const H = 384, I = 1536;
@@ -339,6 +409,7 @@ const report = {
     sentencesPerSec: vsTjs,
     maxAbsDiff: tjsMaxDiff,
   },
+  int8: int8Report,
   padding: {
     meanTokens: lens.reduce((a, b) => a + b, 0) / lens.length,
     fixed512OverDynamicFlops: fixedCost / dynCost,
@@ -379,6 +450,29 @@ const md = [
     return `| ${k} | ${f(s.embedge, 1)} (${f(s.embedgeRange[0], 1)}–${f(s.embedgeRange[1], 1)}) | ${
       f(s.transformersJs, 1)
     } (${f(s.transformersJsRange[0], 1)}–${f(s.transformersJsRange[1], 1)}) | ${f(s.ratio)}× |`;
+  }),
+  "",
+  "## int8 (`embedge quantize`) vs fp32 of the same model (ms per session.run, same tensors)",
+  "",
+  `Size ${f(int8Report.bytes.int8 / 1e6, 1)} MB vs ${f(int8Report.bytes.fp32 / 1e6, 1)} MB (${
+    f((100 * int8Report.bytes.int8) / int8Report.bytes.fp32, 1)
+  } %); cosine int8 vs fp32 over the ${texts.length} texts (mean pooling): native mean ${
+    int8Cosines.native.mean.toFixed(6)
+  } / min ${int8Cosines.native.min.toFixed(6)}, wasm mean ${
+    int8Cosines.wasm.mean.toFixed(6)
+  } / min ${int8Cosines.wasm.min.toFixed(6)}.`,
+  "",
+  "| backend / batch | fp32 | int8 | speed-up |",
+  "| --- | ---: | ---: | ---: |",
+  ...Object.entries(int8Speed).map(([k, v]) => {
+    const s = v as {
+      fp32: { ms: number; minMs: number; maxMs: number };
+      int8: { ms: number; minMs: number; maxMs: number };
+      speedup: number;
+    };
+    return `| ${k} | ${f(s.fp32.ms)} (${f(s.fp32.minMs)}–${f(s.fp32.maxMs)}) | ${f(s.int8.ms)} (${
+      f(s.int8.minMs)
+    }–${f(s.int8.maxMs)}) | ${f(s.speedup)}× |`;
   }),
   "",
   "## Backends on the same tensors (ms per session.run)",

@@ -1,5 +1,6 @@
 /**
- * The whole benchmark suite in one command: tokenizer, inference and HTTP load, each in
+ * The whole benchmark suite in one command: tokenizer, inference and HTTP load (and in a
+ * full run WASM-vs-WASM peers and the Worker's memory and bundle), each in
  * its own process, then SVG plots (vega-lite) and `bench/results/REPORT.md` with the
  * headline ratios, machine and date. `--quick` runs every suite in smoke mode (under a
  * minute, for CI) into a temporary directory, leaving `bench/results/` untouched.
@@ -24,6 +25,8 @@ const suites: [string, string[]][] = [
   ["tokenizer.ts", quick ? ["--quick"] : []],
   ["inference.ts", quick ? ["--quick"] : []],
   ["load.ts", quick ? ["--quick"] : ["--seconds", "60", "--connections", "64"]],
+  // full runs only: minutes each, and their smoke is the quick inference suite
+  ...(quick ? [] : [["wasm_peers.ts", []], ["worker_memory.ts", []]] as [string, string[]][]),
 ];
 // --report-only: plots and REPORT.md from the results already in bench/results/
 for (const [script, args] of Deno.args.includes("--report-only") ? [] : suites) {

@@ -9,24 +9,52 @@
  * @example
  * ```sh
  * deno run -A bin/worker_assets.ts ../shared/models/all-MiniLM-L6-v2 .cache/worker-assets
+ * deno run -A bin/worker_assets.ts --dtype int8 my-model .cache/worker-assets  # after `quantize`
  * ```
  * @module
  */
 import { runCli, UsageError } from "./run_cli.ts";
 import { PART_BYTES, partName, type PartsManifest } from "../edge/assets.ts";
 import { readModelFiles } from "../src/model/files.ts";
+import { type Dtype, DTYPE_FILES } from "../src/model/embedder.ts";
+import { externalDataLocations } from "../src/model/onnx_external.ts";
+import { parseArgs } from "node:util";
 import {
   PRECOMPILED_TOKENIZER,
   precompileModelTokenizer,
   TOKENIZER_FILES,
 } from "../src/model/tokenizer_files.ts";
 
-/** Writes `outDir` from `modelDir`; returns the number of files split into parts. */
+/**
+ * The files under `onnx/` that the `dtype` variant needs: its ONNX file (the first of
+ * the Hub's names that exists) and the external data it references.
+ */
+async function variantFiles(modelDir: string, dtype: Dtype): Promise<Set<string>> {
+  for (const file of DTYPE_FILES[dtype]) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${modelDir}/${file}`);
+    } catch {
+      continue;
+    }
+    const folder = file.slice(0, file.lastIndexOf("/") + 1);
+    return new Set([file, ...externalDataLocations(bytes).map((l) => folder + l)]);
+  }
+  throw new UsageError(`${modelDir} has no ${dtype} model (${DTYPE_FILES[dtype].join(" or ")})`);
+}
+
+/**
+ * Writes `outDir` from `modelDir`; returns the number of files split into parts. With
+ * `dtype`, only that variant's ONNX file (and its external data) goes under `onnx/`, so
+ * that an int8 Worker does not also ship the fp32 weights.
+ */
 export async function prepareWorkerAssets(
   modelDir: string,
   outDir: string,
   partBytes = PART_BYTES,
+  dtype?: Dtype,
 ): Promise<number> {
+  const keep = dtype ? await variantFiles(modelDir, dtype) : undefined;
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   let split = 0;
   const walk = async (rel: string): Promise<void> => {
@@ -37,6 +65,7 @@ export async function prepareWorkerAssets(
         await walk(path);
         continue;
       }
+      if (keep && path.startsWith("onnx/") && !keep.has(path)) continue;
       const src = `${modelDir}/${path}`, dst = `${outDir}/${path}`;
       const { size } = await Deno.stat(src);
       if (size <= partBytes) {
@@ -73,14 +102,26 @@ export async function prepareWorkerAssets(
 
 if (import.meta.main) {
   await runCli(async () => {
-    const [modelDir, outDir] = Deno.args;
-    const usage = "usage: worker_assets MODEL_DIR OUT_DIR";
-    if (modelDir === "--help" || modelDir === "-h") {
+    const { values, positionals } = parseArgs({
+      args: Deno.args,
+      options: { dtype: { type: "string" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+    });
+    const usage = `usage: worker_assets [--dtype ${
+      Object.keys(DTYPE_FILES).join("|")
+    }] MODEL_DIR OUT_DIR
+  --dtype D   ship only that variant's ONNX file (set EMBEDGE_DTYPE=D in the Worker)`;
+    if (values.help) {
       console.log(usage);
       return 0;
     }
-    if (!modelDir || !outDir || Deno.args.length > 2) throw new UsageError(usage);
-    const split = await prepareWorkerAssets(modelDir, outDir);
+    const [modelDir, outDir] = positionals;
+    if (!modelDir || !outDir || positionals.length > 2) throw new UsageError(usage);
+    const dtype = values.dtype;
+    if (dtype !== undefined && !Object.hasOwn(DTYPE_FILES, dtype)) {
+      throw new UsageError(`--dtype must be one of ${Object.keys(DTYPE_FILES).join(", ")}`);
+    }
+    const split = await prepareWorkerAssets(modelDir, outDir, PART_BYTES, dtype as Dtype);
     console.error(`${outDir}: assets ready (${split} file(s) split into ≤ 24 MiB parts)`);
     return 0;
   });

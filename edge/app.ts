@@ -361,6 +361,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         max_queue: batcher.options.maxQueue,
         batch_wait_ms: batcher.options.maxWaitMs,
         max_batch_inputs: batcher.options.maxBatchInputs,
+        batch_tokens: info.batchTokens,
         dynamic_batching: batcher.options.enabled,
       },
     }));

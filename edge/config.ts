@@ -9,6 +9,7 @@
  * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
+ * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
  * | `EMBEDGE_DTYPE` | model variant: fp32, int8 (`onnx/model_int8.onnx`, e.g. from `embedge quantize`), fp16 | fp32 |
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
@@ -55,6 +56,8 @@ export interface ServerConfig {
   host: string;
   /** Which ONNX variant of the model to load (`EMBEDGE_DTYPE`), when set. */
   dtype?: Dtype;
+  /** Most cells per model run (`EMBEDGE_BATCH_TOKENS`), when set. */
+  batchTokens?: number;
 }
 
 /** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
@@ -118,6 +121,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
       maxWaitMs: int("EMBEDGE_BATCH_WAIT_MS", 0, 60_000),
     },
   };
+  const batchTokens = int("EMBEDGE_BATCH_TOKENS", 1, 10_000_000);
   const dtype = get("EMBEDGE_DTYPE")?.trim();
   if (dtype !== undefined && !Object.hasOwn(DTYPE_FILES, dtype)) {
     throw new ConfigError(
@@ -129,6 +133,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     app,
     classifiers,
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
+    ...(batchTokens !== undefined ? { batchTokens } : {}),
     port: int("PORT", 0, 65535) ?? 8080,
     host: get("HOST") ?? "127.0.0.1",
   };

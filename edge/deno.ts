@@ -37,6 +37,7 @@ const threads = env("EMBEDGE_THREADS");
 const embedder = await loadOrDemo(model, (s) => console.error(s), {
   ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
   ...(config.dtype ? { dtype: config.dtype } : {}),
+  ...(config.batchTokens ? { batchTokens: config.batchTokens } : {}),
   ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
 }).catch((e) => {
   // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2

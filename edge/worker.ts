@@ -11,7 +11,8 @@
  * `bin/worker_assets.ts`: files over the 25 MiB asset limit in parts, the tokenizer
  * precompiled), `EMBEDGE_MODEL_ID` (the name in responses and classifier checks), `EMBEDGE_API_KEY`
  * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
- * isolate), `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
+ * isolate), `EMBEDGE_BATCH_TOKENS` (cells per model run, default 512 here: memory),
+ * `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
  * within a 128 MB isolate), `EMBEDGE_TIMEOUT_MS`, `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside
  * the model directory).
  *
@@ -82,6 +83,14 @@ function r2Reader(bucket: R2BucketBinding, prefix: string) {
 
 type App = ReturnType<typeof createApp>;
 
+/**
+ * Cells per model run on a Worker unless `EMBEDGE_BATCH_TOKENS` says otherwise. ORT's
+ * WASM memory grows to the largest run and never shrinks; measured with the int8
+ * all-MiniLM-L6-v2 (bench/worker_memory.ts): 80 MiB after load, unchanged up to 512
+ * cells, 96 MiB at 1,024, 255 MiB at 4,096 — past the isolate's 128 MB.
+ */
+const WORKER_BATCH_TOKENS = 512;
+
 async function start(env: WorkerEnv): Promise<App> {
   const source = env.MODEL_BUCKET
     ? r2Reader(env.MODEL_BUCKET, env.EMBEDGE_MODEL_PREFIX ?? "")
@@ -94,6 +103,7 @@ async function start(env: WorkerEnv): Promise<App> {
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
     ...(config.dtype ? { dtype: config.dtype } : {}),
+    batchTokens: config.batchTokens ?? WORKER_BATCH_TOKENS,
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
   });

@@ -64,8 +64,9 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
     EMBEDGE_CLASSIFIERS: "sentiment=.cache/sst2.json",
     PORT: "9000",
     EMBEDGE_DTYPE: "int8",
+    EMBEDGE_BATCH_TOKENS: "2048",
   });
-  assertEquals(ok.dtype, "int8");
+  assertEquals([ok.dtype, ok.batchTokens], ["int8", 2048]);
   assertEquals(ok.app.timeoutMs, 500);
   assertEquals(ok.app.batching, { enabled: false, maxQueue: 64, maxWaitMs: undefined });
   assertEquals(ok.app.corsOrigins, ["https://a.example", "http://localhost:3000"]);
@@ -88,6 +89,7 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["EMBEDGE_MAX_INPUTS", "0"],
       ["PORT", "70000"],
       ["EMBEDGE_DTYPE", "int4"],
+      ["EMBEDGE_BATCH_TOKENS", "0"],
       ["EMBEDGE_DTYPE", "toString"],
     ]
   ) {

@@ -76,6 +76,7 @@ Deno.test({
     const embedder = await Embedder.load(model.dir, {
       modelId: "worker-test-bert",
       backend: "wasm",
+      batchTokens: 512, // the Worker's default (memory), so that /info is the same
     });
     // a classifier head, loaded by the Worker from its assets directory
     const texts = ["good fun", "great film", "lovely", "bad", "awful film", "boring mess"];
@@ -167,6 +168,7 @@ Deno.test({
       modelId: "r2-bert",
       backend: "wasm",
       dtype: "int8",
+      batchTokens: 512, // the Worker's default
     });
     const deno = createApp(embedder, { log: false, batching: { enabled: false } });
     const worker = await startWranglerDev({
@@ -177,8 +179,8 @@ Deno.test({
     await checking(worker, embedder, async () => {
       const info = await (await fetch(`${worker.url}/info`)).json();
       assertEquals(
-        [info.model_id, info.limits.dynamic_batching, info.onnx_file],
-        ["r2-bert", true, "onnx/model_int8.onnx"],
+        [info.model_id, info.limits.dynamic_batching, info.onnx_file, info.limits.batch_tokens],
+        ["r2-bert", true, "onnx/model_int8.onnx", 512],
       );
       const words = "the of and to in love hate Paris traffic weather city river night".split(" ");
       const texts = Array.from(

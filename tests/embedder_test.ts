@@ -553,3 +553,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "batchTokens at load bounds the cells of every model run a call does not size itself",
+  ignore,
+  async fn() {
+    const texts = ["I love Paris.", "I hate traffic.", "The river at night.", "A city."];
+    const runs = async (options: { batchTokens?: number }) => {
+      const e = await Embedder.load(model!.dir, { backend: "wasm", ...options });
+      const shapes: number[] = [];
+      const run = e.session.run.bind(e.session);
+      e.session.run = (ids, mask, types, batch, length) => {
+        shapes.push(batch * length);
+        return run(ids, mask, types, batch, length);
+      };
+      const out = await e.embed(texts, { maxPaddingWaste: Infinity });
+      const sized = await e.embed(texts, { maxPaddingWaste: Infinity, batchTokens: 16384 });
+      await e.close();
+      return { shapes, out, sized, info: e.info.batchTokens };
+    };
+    const wide = await runs({}), narrow = await runs({ batchTokens: 8 });
+    assertEquals([wide.info, narrow.info], [16384, 8]);
+    // default: the four fit one run (plus the call that sizes itself); 8 cells: one row each
+    assertEquals(wide.shapes.length, 2);
+    assertEquals(narrow.shapes.length, 4 + 1);
+    const far = narrow.out.data.reduce((m, x, i) => Math.max(m, Math.abs(x - wide.out.data[i])), 0);
+    assert(far < 1e-5, `rows run alone differ from rows run together by ${far}`);
+    await assertRejects(
+      () => Embedder.load(model!.dir, { batchTokens: 0 }),
+      InputError,
+      "batchTokens",
+    );
+  },
+});

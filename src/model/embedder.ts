@@ -121,6 +121,12 @@ export interface LoadOptions {
   backend?: Backend;
   /** Threads for inference (native: intra-op threads, default all cores; wasm: default 1). */
   threads?: number;
+  /**
+   * Most cells (rows × padded length) per `session.run` when a call does not say
+   * (default 16384). It bounds the memory a model run needs: on a Cloudflare Worker
+   * (128 MB per isolate) the Worker entry uses 512.
+   */
+  batchTokens?: number;
   /** A name for the model in results, errors and classifier artifacts (default: the
    * directory's last path segment, as on the Hub, e.g. `all-MiniLM-L6-v2`). */
   modelId?: string;
@@ -157,6 +163,8 @@ export interface ModelInfo {
   backend: "native" | "wasm";
   /** Inference threads asked for (0: the build's default). */
   threads: number;
+  /** Most cells per `session.run` when a call does not say (`batchTokens`). */
+  batchTokens: number;
 }
 
 const BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
@@ -192,6 +200,10 @@ export class Embedder {
     }
     if (options.dtype !== undefined && options.onnxFile !== undefined) {
       throw new InputError("give dtype or onnxFile, not both", "dtype");
+    }
+    const batchTokens = options.batchTokens;
+    if (batchTokens !== undefined && !(Number.isInteger(batchTokens) && batchTokens >= 1)) {
+      throw new InputError("batchTokens must be a positive integer", "batchTokens");
     }
     const candidates = options.onnxFile !== undefined
       ? [options.onnxFile]
@@ -275,6 +287,7 @@ export class Embedder {
       layerStates: session.stateOutputs.length > 0,
       backend: session.backend,
       threads: session.threads,
+      batchTokens: options.batchTokens ?? 16384,
     });
     // The files must agree with each other, or requests would fail later (or silently
     // read the wrong rows): the tokenizer's ids must exist in the embedding table …
@@ -326,7 +339,7 @@ export class Embedder {
       truncate: true,
       maxLength: this.info.maxLength,
       padding: "longest",
-      batchTokens: 16384,
+      batchTokens: this.info.batchTokens,
       maxPaddingWaste: 0.1,
       layers: [-1],
       layerMix: "mean",

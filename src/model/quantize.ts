@@ -6,7 +6,8 @@
  * self-contained (external data is read and inlined).
  *
  * What a projection becomes (the form onnxruntime's own `quantize_dynamic` writes, which
- * both onnxruntime-node and onnxruntime-web fuse into one `DynamicQuantizeMatMul`):
+ * onnxruntime-node's optimizer fuses into `DynamicQuantizeMatMul` and
+ * `MatMulIntegerToFloat`; checked on the optimized all-MiniLM-L6-v2 graph):
  *
  * ```
  * Y = MatMul(X, W)            W: float [K, N]
@@ -372,6 +373,26 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * The model with every external-data tensor stored inline (one self-contained file; the
+ * protobuf limit of 2 GB applies). `readExternal(location)` gives a data file's bytes.
+ *
+ * @example
+ * ```ts
+ * import { inlineExternalData } from "./quantize.ts";
+ * import { encodeModel } from "./onnx_writer.ts";
+ * const model = encodeModel({ opset: 17, nodes: [], initializers: [], inputs: [], outputs: [] });
+ * console.log(inlineExternalData(model, () => new Uint8Array(0)).length === model.length); // true
+ * ```
+ */
+export function inlineExternalData(
+  model: Uint8Array,
+  readExternal: (location: string) => Uint8Array,
+): Uint8Array {
+  const graph = readGraph(model);
+  return spliceGraph(model, graph, rewriteGraph(graph, new Map(), new Set(), [], readExternal));
 }
 
 /** File name of the int8 variant beside a model's `onnx/model.onnx` (the Hub's name). */

@@ -44,37 +44,45 @@ export interface WranglerDevOptions {
   timeoutSeconds?: number;
 }
 
+/**
+ * The wrangler configuration of the Worker for a model directory (assets) or the local R2
+ * bucket, with `vars`; also what `wrangler deploy --dry-run` bundles.
+ */
+export function wranglerConfig(
+  options: Pick<WranglerDevOptions, "assetsDir" | "r2">,
+  vars: Record<string, string>,
+): Record<string, unknown> {
+  const absolute = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  return {
+    name: "embedge-local",
+    main: `${root}edge/worker.ts`,
+    compatibility_date: "2025-09-01",
+    alias: {
+      "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
+    },
+    ...(options.assetsDir
+      ? {
+        assets: {
+          directory: absolute(options.assetsDir),
+          binding: "ASSETS",
+          run_worker_first: true,
+        },
+      }
+      : {}),
+    ...(options.r2 ? { r2_buckets: [{ binding: "MODEL_BUCKET", bucket_name: R2_BUCKET }] } : {}),
+    vars,
+  };
+}
+
 /** Writes a wrangler config for the model and starts `wrangler dev`; resolves when `/health` answers. */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   const dir = await Deno.makeTempDir({ prefix: "embedge-worker-" });
-  const absolute = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
   const vars = { ...options.vars };
   if (options.r2) {
     await seedLocalR2(`${dir}/state`, R2_BUCKET, options.r2.dir, options.r2.prefix);
     vars.EMBEDGE_MODEL_PREFIX = options.r2.prefix;
   }
-  await Deno.writeTextFile(
-    `${dir}/wrangler.jsonc`,
-    JSON.stringify({
-      name: "embedge-local",
-      main: `${root}edge/worker.ts`,
-      compatibility_date: "2025-09-01",
-      alias: {
-        "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
-      },
-      ...(options.assetsDir
-        ? {
-          assets: {
-            directory: absolute(options.assetsDir),
-            binding: "ASSETS",
-            run_worker_first: true,
-          },
-        }
-        : {}),
-      ...(options.r2 ? { r2_buckets: [{ binding: "MODEL_BUCKET", bucket_name: R2_BUCKET }] } : {}),
-      vars,
-    }),
-  );
+  await Deno.writeTextFile(`${dir}/wrangler.jsonc`, JSON.stringify(wranglerConfig(options, vars)));
   const port = freePort();
   const child = new Deno.Command("setsid", {
     args: [
@@ -183,8 +191,9 @@ export async function seedLocalR2(
   return n;
 }
 
-/** Resident memory (MiB) of every process in a process group (wrangler + workerd). */
-export function groupRssMiB(pgid: number): number {
+/** Resident memory (MiB) of every process in a process group (wrangler + workerd), or of
+ * those whose command name is `command` (e.g. `workerd`). */
+export function groupRssMiB(pgid: number, command?: string): number {
   let kb = 0;
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
@@ -192,6 +201,7 @@ export function groupRssMiB(pgid: number): number {
       const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
+      if (command && !stat.includes(`(${command})`)) continue; // field 2: (comm)
       const m = Deno.readTextFileSync(`/proc/${e.name}/status`).match(/VmRSS:\s+(\d+) kB/);
       if (m) kb += Number(m[1]);
     } catch { /* exited */ }
