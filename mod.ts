@@ -56,7 +56,9 @@ export {
   DTYPE_FILES,
   Embedder,
   type Embeddings,
+  type EmbedInput,
   type EmbedOptions,
+  EncodedText,
   type LoadOptions,
   type ModelInfo,
   type PaddingStrategy,
@@ -77,6 +79,7 @@ export { type Backend, BACKENDS } from "./src/model/runtimes.ts";
 export { cosine, dot, type Hit, topK } from "./src/model/similarity.ts";
 export { downloadModel, type HubOptions } from "./src/model/hub.ts";
 export {
+  inlineExternalData,
   INT8_FILE,
   quantize,
   quantizeModel,

@@ -21,7 +21,7 @@
  */
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
-import type { Embedder, EmbedOptions } from "../src/model/embedder.ts";
+import type { Embedder, EmbedInput, EmbedOptions, EncodedText } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES, type LayerMix } from "../src/model/layers.ts";
 import { cosine } from "../src/model/similarity.ts";
@@ -315,18 +315,41 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   }
 
   /** With truncation off, too-long inputs are refused before they join a batch. */
-  function checkLength(list: (string | number[])[], truncate: boolean, field: string): void {
-    if (truncate) return;
-    list.forEach((x, i) => {
-      const n = typeof x === "string" ? embedder.tokenizer.encode(x).ids.length : x.length + 2;
-      if (n > info.maxLength) {
+  /**
+   * Admission: each text of this request is tokenized here, once, by itself (the model
+   * runs on these encodings; nothing downstream tokenizes again), and an input over the
+   * limit with `truncate` off is a 413 naming this request's field. Token-id inputs are
+   * measured with their `[CLS]` and `[SEP]`.
+   */
+  function admit(
+    list: (string | number[])[],
+    truncate: boolean,
+    field: string,
+    maxLength = info.maxLength,
+  ): EmbedInput[] {
+    return list.map((x, i) => {
+      let n: number, admitted: EmbedInput;
+      if (typeof x === "string") {
+        // untruncated when truncate is off, so that the error can say how long it is
+        const encoded = embedder.encode(x, {
+          truncate,
+          maxLength: truncate ? maxLength : Number.MAX_SAFE_INTEGER,
+        }, `${field}[${i}]`);
+        n = encoded.encoding.ids.length;
+        admitted = encoded;
+      } else {
+        n = x.length + 2;
+        admitted = x;
+      }
+      if (!truncate && n > maxLength) {
         throw new HttpError(
           413,
-          `${field}[${i}] has ${n} tokens; the limit is ${info.maxLength} (set truncate to true to cut it)`,
+          `${field}[${i}] has ${n} tokens; the limit is ${maxLength} (set truncate to true to cut it)`,
           "invalid_request_error",
           `${field}[${i}]`,
         );
       }
+      return admitted;
     });
   }
 
@@ -387,11 +410,11 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const pool = pooling(b.pooling); // an embedge extension, as are layers and truncate
     // OpenAI refuses an input over the model's context length; truncate: true cuts it
     const truncate = flag(b.truncate, "truncate", false);
-    checkLength(list, truncate, "input");
+    const admitted = admit(list, truncate, "input");
     const full = embedder.dimensions(pool, layers);
     const dims = dimensions(b.dimensions, full);
     const out = await batcher.embed(
-      list,
+      admitted,
       { normalize: true, truncate, pooling: pool, ...layers },
       c.get("turn"),
     );
@@ -421,7 +444,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     b: Json,
     sentence: boolean,
     field = "inputs",
-  ): [(string | number[])[], EmbedOptions] => {
+  ): [EmbedInput[], EmbedOptions] => {
     if (b.inputs === undefined) throw bad("inputs is required", "inputs");
     const list = inputs(b.inputs, field);
     const truncate = flag(b.truncate, "truncate", false); // TEI: refuse long inputs by default
@@ -440,8 +463,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         if (b[f] !== undefined) throw bad(`${f} applies to sentence vectors (/embed), not here`, f);
       }
     }
-    checkLength(list, truncate, field);
-    return [list, {
+    return [admit(list, truncate, field), {
       ...(sentence
         ? { normalize: flag(b.normalize, "normalize", true), pooling: pooling(b.pooling) }
         : {}),
@@ -482,7 +504,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.post("/embed_all", async (c) => {
     const [list, opts] = embedOptions(await body(c), false);
     const toks = await batcher.exclusive(
-      () => embedder.embedTokens(list as string[], opts),
+      () => embedder.embedTokens(list as EncodedText[], opts),
       c.get("turn"),
       list.length,
     );
@@ -500,7 +522,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       throw bad("aggregate must be mean or first", "aggregate");
     }
     const words = await batcher.exclusive(
-      () => embedder.embedWords(list as string[], { ...opts, aggregate }),
+      () => embedder.embedWords(list as EncodedText[], { ...opts, aggregate }),
       c.get("turn"),
       list.length,
     );
@@ -590,7 +612,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     if (all.length > o.maxInputs) {
       throw bad(`at most ${o.maxInputs - 1} sentences`, "inputs.sentences");
     }
-    const out = await batcher.embed(all, {
+    const out = await batcher.embed(admit(all, true, "inputs.sentences"), {
       normalize: true,
       truncate: true,
       pooling: pooling(b.pooling),
@@ -616,7 +638,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const clf = classifiers[name];
     if (b.inputs === undefined) throw bad("inputs is required", "inputs");
     const list = inputs(b.inputs, "inputs");
-    const out = await batcher.embed(list, {
+    const admitted = admit(list, true, "inputs", clf.embedding.maxLength);
+    const out = await batcher.embed(admitted, {
       pooling: clf.embedding.pooling as Pooling,
       normalize: clf.embedding.normalize,
       truncate: true,

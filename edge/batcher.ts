@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import type { Embedder, Embeddings, EmbedOptions } from "../src/model/embedder.ts";
+import type { Embedder, Embeddings, EmbedInput, EmbedOptions } from "../src/model/embedder.ts";
 import { HttpError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -58,7 +58,8 @@ export interface Turn {
   started?: boolean;
 }
 
-type Input = string | readonly number[];
+/** What is queued: encoded texts (admission tokenized them) or token ids. */
+type Input = EmbedInput;
 
 /** One waiting request. */
 interface Waiter {

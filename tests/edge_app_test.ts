@@ -9,6 +9,7 @@ import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { constantTimeEqual, createApp } from "../edge/app.ts";
 import { timeoutBurst } from "./support/timeout_burst.ts";
+import { train } from "../src/classifier/logistic.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 const model = ignore ? null : await makeTestModel({ seed: 11, layers: 1 });
@@ -563,5 +564,51 @@ Deno.test({
     );
     assertEquals(broken.status, "rejected");
     assertEquals((broken as PromiseRejectedResult).reason.param, "inputs[0]");
+  },
+});
+
+Deno.test({
+  name: "admission tokenizes every input once per request, on every model route",
+  ignore,
+  async fn() {
+    const texts = ["I love Paris.", "I hate traffic.", "Unbelievable weather in Paris."];
+    const X = (await embedder!.embed(texts)).data;
+    const clf = train(X, Int32Array.of(1, 0, 1), embedder!.dimensions(), ["neg", "pos"], {
+      embedding: {
+        modelId: "test-bert",
+        pooling: embedder!.info.pooling,
+        normalize: embedder!.info.normalize,
+      },
+    });
+    const counted = createApp(embedder!, { log: false, classifiers: { sentiment: clf } });
+    const tokenizer = embedder!.tokenizer;
+    const encode = tokenizer.encode;
+    let calls = 0;
+    tokenizer.encode = (...a: Parameters<typeof encode>) => {
+      calls++;
+      return encode.apply(tokenizer, a);
+    };
+    try {
+      const cases: [string, unknown, number][] = [
+        ["/embed", { inputs: texts }, 3],
+        ["/embed", { inputs: texts, truncate: true }, 3],
+        ["/v1/embeddings", { input: texts }, 3],
+        ["/v1/embeddings", { input: texts, truncate: true }, 3],
+        ["/embed_all", { inputs: texts }, 3],
+        ["/embed/words", { inputs: texts }, 3],
+        ["/similarity", { inputs: { source_sentence: texts[0], sentences: texts.slice(1) } }, 3],
+        ["/classify", { inputs: texts }, 3],
+        ["/v1/embeddings", { input: [[1045, 2293, 3000]] }, 0], // token ids: no tokenizing
+      ];
+      for (const [path, body, expected] of cases) {
+        calls = 0;
+        const res = await counted.request(path, { method: "POST", body: JSON.stringify(body) });
+        assertEquals(res.status, 200, `${path}: ${await res.clone().text()}`);
+        await res.arrayBuffer();
+        assertEquals(calls, expected, `${path} ${JSON.stringify(body).slice(0, 60)}`);
+      }
+    } finally {
+      tokenizer.encode = encode;
+    }
   },
 });

@@ -176,6 +176,32 @@ type Resolved =
   & Pick<EmbedOptions, "onProgress">
   & { states: number[] | null };
 
+/**
+ * A text already tokenized by `Embedder.encode`: embed calls take it in place of the text
+ * and do not tokenize it again. A server validates and tokenizes each request once, by
+ * itself (its errors name that request's fields), then queues these.
+ *
+ * @example
+ * ```ts
+ * import { Embedder, EncodedText } from "./embedder.ts";
+ * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+ * const encoded = embedder.encode("I love Paris.");
+ * console.log(encoded instanceof EncodedText, encoded.text); // true I love Paris.
+ * await embedder.close();
+ * ```
+ */
+export class EncodedText {
+  constructor(readonly text: string, readonly encoding: Encoding) {}
+}
+
+/** One input of an embed call: a text, a text already encoded, or token ids. */
+export type EmbedInput = string | EncodedText | readonly number[];
+
+/** The text of an input given as a text or an encoded text. */
+function textOf(t: string | EncodedText): string {
+  return t instanceof EncodedText ? t.text : t;
+}
+
 /** A loaded model: tokenizer + session + defaults. */
 export class Embedder {
   readonly tokenizer: Tokenizer;
@@ -376,6 +402,13 @@ export class Embedder {
     if (texts.length === 0) throw new InputError("inputs must not be empty", "inputs");
     const vocab = this.tokenizer.vocabSize;
     texts.forEach((t, i) => {
+      if (t instanceof EncodedText) {
+        const ids = t.encoding.ids;
+        if (ids.length === 0 || !ids.every((x) => x >= 0 && x < vocab)) {
+          throw new InputError(`inputs[${i}] is not an encoding of this model`, `inputs[${i}]`);
+        }
+        return;
+      }
       if (allowIds && Array.isArray(t)) {
         if (t.length === 0) throw new InputError(`inputs[${i}] is empty`, `inputs[${i}]`);
         if (!t.every((x) => Number.isInteger(x) && x >= 0 && x < vocab)) {
@@ -441,7 +474,7 @@ export class Embedder {
    * batch with the rows' input indices.
    */
   async #forward(
-    texts: (string | readonly number[])[],
+    texts: readonly EmbedInput[],
     o: Resolved,
     take: (
       rows: number[],
@@ -459,8 +492,10 @@ export class Embedder {
           t,
           o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
         )
+        : t instanceof EncodedText
+        ? t.encoding
         : this.#wrapIds(t, o);
-      if (!o.truncate && e.ids.length > o.maxLength) {
+      if ((!o.truncate || t instanceof EncodedText) && e.ids.length > o.maxLength) {
         throw new InputTooLongError(
           `inputs[${i}] has ${e.ids.length} tokens; the limit is ${o.maxLength} (truncate is off)`,
           `inputs[${i}]`,
@@ -564,7 +599,7 @@ export class Embedder {
    * Sentence vectors for each option set in `variants` from one model run per batch
    * (tokenization, padding and batching follow `variants[0]`).
    */
-  async #run(texts: (string | readonly number[])[], variants: Resolved[]) {
+  async #run(texts: readonly EmbedInput[], variants: Resolved[]) {
     const fetch = [...new Set(variants.flatMap((o) => o.states ?? []))];
     let hiddenSize = 0;
     const data: (Float32Array | null)[] = variants.map(() => null);
@@ -592,9 +627,49 @@ export class Embedder {
     };
   }
 
+  /**
+   * Tokenizes a text the way embed calls do, once: cut at `maxLength` (default the
+   * model's) when `truncate` (default true), else an `InputTooLongError` naming `param`.
+   * Pass the result to `embed`, `embedMany`, `embedTokens` or `embedWords` instead of the
+   * text.
+   *
+   * @example
+   * ```ts
+   * import { Embedder } from "./embedder.ts";
+   * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+   * const encoded = embedder.encode("I love Paris.");
+   * console.log(encoded.encoding.ids.length); // 6
+   * const { dims } = await embedder.embed([encoded, "I adore Paris."]);
+   * console.log(dims); // [2, 256]
+   * await embedder.close();
+   * ```
+   */
+  encode(
+    text: string,
+    options: { truncate?: boolean; maxLength?: number } = {},
+    param = "inputs",
+  ): EncodedText {
+    if (typeof text !== "string" || text.length === 0) {
+      throw new InputError(`${param} must be a non-empty string`, param);
+    }
+    const maxLength = options.maxLength ?? this.info.maxLength;
+    const truncate = options.truncate ?? true;
+    const encoding = this.tokenizer.encode(
+      text,
+      truncate ? { maxLength, truncation: true } : undefined,
+    );
+    if (!truncate && encoding.ids.length > maxLength) {
+      throw new InputTooLongError(
+        `${param} has ${encoding.ids.length} tokens; the limit is ${maxLength} (truncate is off)`,
+        param,
+      );
+    }
+    return new EncodedText(text, encoding);
+  }
+
   /** Sentence embeddings of texts, or of token-id arrays (wrapped in `[CLS] … [SEP]`). */
   async embed(
-    texts: readonly (string | readonly number[])[],
+    texts: readonly EmbedInput[],
     options: EmbedOptions = {},
   ): Promise<Embeddings> {
     const [result] = await this.embedMany(texts, [options]);
@@ -616,7 +691,7 @@ export class Embedder {
    * ```
    */
   async embedMany(
-    texts: readonly (string | readonly number[])[],
+    texts: readonly EmbedInput[],
     variants: EmbedOptions[],
   ): Promise<Embeddings[]> {
     if (!Array.isArray(variants) || variants.length === 0) {
@@ -634,13 +709,16 @@ export class Embedder {
   }
 
   /** Contextual token vectors (`last_hidden_state` per real token). */
-  async embedTokens(texts: string[], options: EmbedOptions = {}): Promise<TokenEmbeddings[]> {
+  async embedTokens(
+    texts: readonly (string | EncodedText)[],
+    options: EmbedOptions = {},
+  ): Promise<TokenEmbeddings[]> {
     return (await this.#tokens(texts, options)).map((t) => t.embeddings);
   }
 
   /** Token vectors with the encodings they came from (each text tokenized once). */
   async #tokens(
-    texts: string[],
+    texts: readonly (string | EncodedText)[],
     options: EmbedOptions,
   ): Promise<{ embeddings: TokenEmbeddings; encoding: Encoding }[]> {
     const o = this.#options(texts, options);
@@ -669,7 +747,7 @@ export class Embedder {
 
   /** Word vectors: the subword vectors of each word (by word ids), `first` or `mean`. */
   async embedWords(
-    texts: string[],
+    texts: readonly (string | EncodedText)[],
     options: EmbedOptions & { aggregate?: "first" | "mean" } = {},
   ): Promise<WordEmbeddings[]> {
     const aggregate = options.aggregate ?? "mean";
@@ -706,7 +784,7 @@ export class Embedder {
         for (let j = 0; j < h; j++) vectors[w * h + j] = s.sum[j] / s.n;
       });
       return {
-        words: spans.map((s) => texts[i].slice(s.start, s.end)),
+        words: spans.map((s) => textOf(texts[i]).slice(s.start, s.end)),
         offsets: Uint32Array.from(spans.flatMap((s) => [s.start, s.end])),
         vectors,
         hiddenSize: h,
