@@ -195,8 +195,8 @@ async function measure(name: Name): Promise<WorkerdRun> {
         body: JSON.stringify({ inputs, truncate: true }),
         signal: AbortSignal.timeout(180_000),
       });
-      await r.arrayBuffer();
-      if (!r.ok) throw new Error(`/embed answered ${r.status}`);
+      const text = await r.text();
+      if (!r.ok) throw new Error(`/embed answered ${r.status} ${text.slice(0, 160)}`);
       return performance.now() - t0;
     };
     for (let i = 0; i < 24; i++) run.ms.push(await post(sentences.slice(i * 8, i * 8 + 8)));
