@@ -35,6 +35,9 @@ const { values } = parseArgs({
     // Deno servers only (wrangler dev under this load can run workerd out of file
     // descriptors: "Too many open files", then a stall)
     "skip-worker": { type: "boolean", default: false },
+    // a Deno server whose model runs in a pool of this many workers (EMBEDGE_WORKERS), batching
+    // on, against the same server inline; 0 leaves it out
+    pool: { type: "string", default: "2" },
     out: { type: "string" },
   },
 });
@@ -61,10 +64,11 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function denoServer(batching: boolean): Promise<Target> {
+async function denoServer(batching: boolean, workers = 0): Promise<Target> {
   const { url, proc } = await startDenoServer(modelDir, {
     EMBEDGE_BATCHING: batching ? "on" : "off",
     EMBEDGE_MAX_QUEUE: "4096",
+    EMBEDGE_WORKERS: String(workers),
   });
   return {
     url,
@@ -105,26 +109,42 @@ async function run(
   const sampler = setInterval(() => rss.push(target.rss()), 500);
   const end = performance.now() + seconds * 1000;
   let next = 0;
-  await Promise.all(Array.from({ length: connections }, async () => {
+  // /health every 100 ms alongside the load: does the server stay responsive?
+  const health: number[] = [];
+  const probe = async () => {
     while (performance.now() < end) {
-      const text = sentences[next++ % sentences.length];
       const t0 = performance.now();
       try {
-        const res = await fetch(`${url}/embed`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ inputs: text }),
-          signal: AbortSignal.timeout(60_000), // a stalled server counts errors, not forever
-        });
-        await res.arrayBuffer();
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        if (res.status === 200) latencies.push(performance.now() - t0);
-        else if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
-      } catch {
-        errors++;
-      }
+        const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
+        await r.arrayBuffer();
+        if (r.ok) health.push(performance.now() - t0);
+      } catch { /* counted by its absence */ }
+      await new Promise((r) => setTimeout(r, 100));
     }
-  }));
+  };
+  await Promise.all([
+    probe(),
+    ...Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const text = sentences[next++ % sentences.length];
+        const t0 = performance.now();
+        try {
+          const res = await fetch(`${url}/embed`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ inputs: text }),
+            signal: AbortSignal.timeout(60_000), // a stalled server counts errors, not forever
+          });
+          await res.arrayBuffer();
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          if (res.status === 200) latencies.push(performance.now() - t0);
+          else if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  ]);
   clearInterval(sampler);
   await target.stop();
   const ok = latencies.length;
@@ -137,6 +157,7 @@ async function run(
     networkErrors: errors,
     throughputPerSec: ok / seconds,
     latencies,
+    health,
     rss,
   };
 }
@@ -169,6 +190,11 @@ function summarize(rounds: Round[]) {
       p90: quantile(latencies, 0.9),
       p99: quantile(latencies, 0.99),
     },
+    healthMs: {
+      probes: rounds.reduce((a, r) => a + r.health.length, 0),
+      p50: quantile(rounds.flatMap((r) => r.health), 0.5),
+      p99: quantile(rounds.flatMap((r) => r.health), 0.99),
+    },
     rssMiB: {
       start: rounds[0].rss[0],
       peak: Math.max(...rss),
@@ -177,9 +203,17 @@ function summarize(rounds: Round[]) {
   };
 }
 
+const pool = values.quick ? 0 : Number(values.pool);
 const configs: { server: string; batching: boolean; start: () => Promise<Target> }[] = [
   { server: "Deno", batching: true, start: () => denoServer(true) },
   { server: "Deno", batching: false, start: () => denoServer(false) },
+  ...(pool > 0
+    ? [{
+      server: `Deno, ${pool} session workers`,
+      batching: true,
+      start: () => denoServer(true, pool),
+    }]
+    : []),
 ];
 if (values.worker && !values["skip-worker"] && !values.quick) {
   try {
@@ -206,7 +240,9 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const loadAfter = os.loadavg();
-const [withBatching, without, ...workerResults] = byConfig.map(summarize);
+const [withBatching, without, ...rest] = byConfig.map(summarize);
+const pooled = pool > 0 ? rest.shift() : undefined;
+const workerResults = rest;
 const m = machine();
 const report = {
   benchmark: "http-load",
@@ -218,8 +254,9 @@ const report = {
   connections,
   model: "all-MiniLM-L6-v2 structure (generated weights)",
   route: "POST /embed, one big.txt sentence per request",
-  results: [withBatching, without, ...workerResults],
+  results: [withBatching, without, ...(pooled ? [pooled] : []), ...workerResults],
   batchingSpeedup: withBatching.throughputPerSec / without.throughputPerSec,
+  poolSpeedup: pooled ? pooled.throughputPerSec / withBatching.throughputPerSec : undefined,
   workerBatchingSpeedup: workerResults.length === 2
     ? workerResults[0].throughputPerSec / workerResults[1].throughputPerSec
     : undefined,
@@ -236,21 +273,27 @@ const md = [
   "",
   "Throughput is the median of the rounds (min–max beside it); latencies are pooled over the rounds. The load generator runs on the same 2 cores.",
   "",
-  "| server | dynamic batching | req/s | p50 ms | p90 ms | p99 ms | statuses | network errors | RSS start / peak / end MiB |",
-  "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+  "| server | dynamic batching | req/s | p50 ms | p90 ms | p99 ms | /health p50 / p99 ms | statuses | network errors | RSS start / peak / end MiB |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
   ...report.results.map((r) =>
     `| ${r.server} | ${r.batching ? "on" : "off"} | ${f(r.throughputPerSec)} (${
       f(r.throughputRange[0])
     }–${f(r.throughputRange[1])}) | ${f(r.latencyMs.p50)} | ${f(r.latencyMs.p90)} | ${
       f(r.latencyMs.p99)
-    } | ${JSON.stringify(r.statuses)} | ${r.networkErrors} | ${f(r.rssMiB.start, 0)} / ${
-      f(r.rssMiB.peak, 0)
-    } / ${f(r.rssMiB.end, 0)} |`
+    } | ${f(r.healthMs.p50)} / ${f(r.healthMs.p99)} | ${
+      JSON.stringify(r.statuses)
+    } | ${r.networkErrors} | ${f(r.rssMiB.start, 0)} / ${f(r.rssMiB.peak, 0)} / ${
+      f(r.rssMiB.end, 0)
+    } |`
   ),
   "",
   `Batching on / off throughput: Deno ${f(report.batchingSpeedup, 2)}×${
     report.workerBatchingSpeedup ? `, Worker ${f(report.workerBatchingSpeedup, 2)}×` : ""
-  }.`,
+  }.${
+    report.poolSpeedup
+      ? ` Session pool of ${pool} / inline (both batching): ${f(report.poolSpeedup, 2)}×.`
+      : ""
+  } /health is probed every 100 ms by the load generator's own process, so its latency includes that process's queueing.`,
   "",
 ].join("\n");
 if (!values.quick || values.out) {

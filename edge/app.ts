@@ -71,6 +71,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   const batcher = new Batcher(embedder, options.batching, metrics);
   metrics.queueDepth = () => batcher.depth;
   const info = embedder.info;
+  /** WASM inference on this thread: no timer can fire while it runs. */
+  const modelBlocksEventLoop = info.backend === "wasm" && info.workers === 0;
   const classifiers = Object.fromEntries(
     Object.entries(options.classifiers ?? {}).map(([name, c]) => [
       name,
@@ -128,9 +130,11 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       };
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          // a request whose batch has started gets its answer: its inputs run either way
-          // (inference is inline, so this timer could only fire after the run anyway)
-          if (turn.started) return;
+          // On time, even while the model runs (native and pooled runs leave the event
+          // loop free; the run goes on and its result is dropped). Only where the model runs
+          // on the event loop itself (WASM, no workers) can this timer fire no earlier than
+          // the run's end: a request whose batch has started then gets its answer.
+          if (turn.started && modelBlocksEventLoop) return;
           const e = expired();
           giveUp.abort(e);
           reject(e);
@@ -368,6 +372,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       layer_selection: info.layerStates,
       backend: info.backend,
       threads: info.threads,
+      workers: info.workers,
       onnx_file: info.onnxFile,
       inputs: info.inputs,
       outputs: info.outputs,

@@ -94,7 +94,8 @@ export class Batcher {
   readonly options: Required<BatcherOptions>;
   #groups = new Map<string, Group>();
   #ready: Job[] = [];
-  #busy = false;
+  /** Jobs running now; a session pool takes several at once (`session.capacity`). */
+  #running = 0;
   #waiters = new Set<Waiter>();
   #waiting = 0;
 
@@ -196,7 +197,7 @@ export class Batcher {
     try {
       while (w.state !== "done") {
         this.#flushDue();
-        if (!this.#busy && this.#ready.length) {
+        if (this.#running < (this.embedder.session.capacity ?? 1) && this.#ready.length) {
           await this.#runNext(turn);
           continue;
         }
@@ -246,13 +247,13 @@ export class Batcher {
   /** Runs the next ready job in the caller's turn; wakes every waiter when it is done. */
   async #runNext(turn: Turn): Promise<void> {
     const job = this.#ready.shift()!;
-    this.#busy = true;
+    this.#running++;
     const work = this.#execute(job);
     turn.keepAlive?.(work);
     try {
       await work;
     } finally {
-      this.#busy = false;
+      this.#running--;
       for (const w of this.#waiters) w.wake?.();
     }
   }

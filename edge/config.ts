@@ -9,6 +9,7 @@
  * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
+ * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno) | 0 (inline) |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
  * | `EMBEDGE_DTYPE` | model variant: fp32, int8 (`onnx/model_int8.onnx`, e.g. from `embedge quantize`), fp16 | fp32 |
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
@@ -58,6 +59,8 @@ export interface ServerConfig {
   dtype?: Dtype;
   /** Most cells per model run (`EMBEDGE_BATCH_TOKENS`), when set. */
   batchTokens?: number;
+  /** Session workers (`EMBEDGE_WORKERS`; Deno), when set. */
+  workers?: number;
 }
 
 /** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
@@ -122,6 +125,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     },
   };
   const batchTokens = int("EMBEDGE_BATCH_TOKENS", 1, 10_000_000);
+  const workers = int("EMBEDGE_WORKERS", 0, 64);
   const dtype = get("EMBEDGE_DTYPE")?.trim();
   if (dtype !== undefined && !Object.hasOwn(DTYPE_FILES, dtype)) {
     throw new ConfigError(
@@ -134,6 +138,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     classifiers,
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
     ...(batchTokens !== undefined ? { batchTokens } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     port: int("PORT", 0, 65535) ?? 8080,
     host: get("HOST") ?? "127.0.0.1",
   };

@@ -38,6 +38,7 @@ const embedder = await loadOrDemo(model, (s) => console.error(s), {
   ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
   ...(config.dtype ? { dtype: config.dtype } : {}),
   ...(config.batchTokens ? { batchTokens: config.batchTokens } : {}),
+  ...(config.workers ? { workers: config.workers } : {}),
   ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
 }).catch((e) => {
   // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2
@@ -69,3 +70,4 @@ const server = Deno.serve({
 }, app.fetch);
 Deno.addSignalListener("SIGTERM", () => server.shutdown());
 await server.finished;
+await embedder.close(); // session workers keep a process alive until they are terminated

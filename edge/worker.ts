@@ -30,7 +30,7 @@
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import tokenizerWasm from "../wasm/build/tokenizer.wasm";
 import { createApp } from "./app.ts";
-import { serverConfig } from "./config.ts";
+import { ConfigError, serverConfig } from "./config.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { partedReader } from "./assets.ts";
@@ -100,6 +100,12 @@ async function start(env: WorkerEnv): Promise<App> {
   if (!source) throw new Error("no MODEL_BUCKET (R2) or ASSETS binding holds the model");
   const read = partedReader(source); // files over the asset limit are stored as parts
   const config = serverConfig(env as unknown as Record<string, unknown>);
+  if (config.workers) {
+    throw new ConfigError(
+      "EMBEDGE_WORKERS",
+      "a Worker isolate has no threads: the model runs inline",
+    );
+  }
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
     ...(config.dtype ? { dtype: config.dtype } : {}),

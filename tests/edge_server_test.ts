@@ -65,8 +65,9 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
     PORT: "9000",
     EMBEDGE_DTYPE: "int8",
     EMBEDGE_BATCH_TOKENS: "2048",
+    EMBEDGE_WORKERS: "2",
   });
-  assertEquals([ok.dtype, ok.batchTokens], ["int8", 2048]);
+  assertEquals([ok.dtype, ok.batchTokens, ok.workers], ["int8", 2048, 2]);
   assertEquals(ok.app.timeoutMs, 500);
   assertEquals(ok.app.batching, { enabled: false, maxQueue: 64, maxWaitMs: undefined });
   assertEquals(ok.app.corsOrigins, ["https://a.example", "http://localhost:3000"]);
@@ -90,6 +91,7 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["PORT", "70000"],
       ["EMBEDGE_DTYPE", "int4"],
       ["EMBEDGE_BATCH_TOKENS", "0"],
+      ["EMBEDGE_WORKERS", "-1"],
       ["EMBEDGE_DTYPE", "toString"],
     ]
   ) {

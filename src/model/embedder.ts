@@ -19,6 +19,7 @@ import type { WasmSource } from "../tokenizer/wasm.ts";
 import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
 import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
+import { createSessionPool } from "./session_pool.ts";
 import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
@@ -122,6 +123,12 @@ export interface LoadOptions {
   /** Threads for inference (native: intra-op threads, default all cores; wasm: default 1). */
   threads?: number;
   /**
+   * Run the model in this many Deno workers (session_pool.ts) instead of on the calling
+   * thread: inference leaves the event loop and up to `workers` batches run at once.
+   * 0 (default) runs inline. Each worker holds its own copy of the model.
+   */
+  workers?: number;
+  /**
    * Most cells (rows × padded length) per `session.run` when a call does not say
    * (default 16384). It bounds the memory a model run needs: on a Cloudflare Worker
    * (128 MB per isolate) the Worker entry uses 512.
@@ -165,6 +172,8 @@ export interface ModelInfo {
   threads: number;
   /** Most cells per `session.run` when a call does not say (`batchTokens`). */
   batchTokens: number;
+  /** Session workers (0: inline). */
+  workers: number;
 }
 
 const BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
@@ -227,6 +236,10 @@ export class Embedder {
     if (options.dtype !== undefined && options.onnxFile !== undefined) {
       throw new InputError("give dtype or onnxFile, not both", "dtype");
     }
+    const workers = options.workers ?? 0;
+    if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) {
+      throw new InputError("workers must be an integer in 0..64", "workers");
+    }
     const batchTokens = options.batchTokens;
     if (batchTokens !== undefined && !(Number.isInteger(batchTokens) && batchTokens >= 1)) {
       throw new InputError("batchTokens must be a positive integer", "batchTokens");
@@ -283,13 +296,16 @@ export class Embedder {
       externalData.push({ path: location, data });
     }
     const config = modelConfig(json("config.json"));
-    const session = await createSession(onnx, {
+    const sessionOptions = {
       ...(externalData.length ? { externalData } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
       ...(Number.isInteger(config.layers) ? { layers: config.layers } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.threads !== undefined ? { threads: checkThreads(options.threads) } : {}),
-    });
+    };
+    const session = workers > 0
+      ? await createSessionPool(onnx, sessionOptions, workers)
+      : await createSession(onnx, sessionOptions);
     const maxLength = Math.min(
       tokenizer.config.modelMaxLength || 512,
       config.maxPositionEmbeddings ?? 512,
@@ -314,6 +330,7 @@ export class Embedder {
       backend: session.backend,
       threads: session.threads,
       batchTokens: options.batchTokens ?? 16384,
+      workers,
     });
     // The files must agree with each other, or requests would fail later (or silently
     // read the wrong rows): the tokenizer's ids must exist in the embedding table …
@@ -514,10 +531,11 @@ export class Embedder {
         : longest;
     // pad id is 0 in BERT vocabularies; other pads are written explicitly
     const pad = this.tokenizer.tokenToId(this.tokenizer.config.padToken) ?? 0;
-    let done = 0;
+    // Groups first: grow each while it fits the budget and padding stays within
+    // maxPaddingWaste of the real tokens (lengths are sorted, so groups hold near-equal
+    // lengths).
+    const groups: number[][] = [];
     for (let start = 0; start < order.length;) {
-      // Grow the group while it fits the budget and padding stays within maxPaddingWaste
-      // of the real tokens (lengths are sorted, so groups hold near-equal lengths).
       let end = start + 1;
       let real = encs[order[start]].ids.length;
       while (end < order.length) {
@@ -527,8 +545,12 @@ export class Embedder {
         real += n;
         end++;
       }
-      const rows = order.slice(start, end);
-      const width = widthFor(encs[order[end - 1]].ids.length);
+      groups.push(order.slice(start, end));
+      start = end;
+    }
+    let done = 0;
+    const runGroup = async (rows: number[]) => {
+      const width = widthFor(encs[rows[rows.length - 1]].ids.length);
       const cells = rows.length * width;
       const ids = new BigInt64Array(cells),
         mask = new BigInt64Array(cells),
@@ -550,8 +572,13 @@ export class Embedder {
       take(rows, out, mask, width, encs);
       done += rows.length;
       o.onProgress?.(done, texts.length);
-      start = end;
-    }
+    };
+    // a session pool takes several runs at once; an inline session one after another
+    const lanes = Math.min(this.session.capacity ?? 1, groups.length);
+    let nextGroup = 0;
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      while (nextGroup < groups.length) await runGroup(groups[nextGroup++]);
+    }));
     return encs;
   }
 

@@ -52,6 +52,8 @@ export interface ModelSession {
    * (`hiddenOutput`); empty when the graph's layer boundaries were not found.
    */
   stateOutputs: readonly string[];
+  /** Runs it can take at once (a session pool's workers; absent: one). */
+  capacity?: number;
   /**
    * Runs `[batch, seq]` tensors (int64 row-major). `states` asks for hidden states by
    * index into `stateOutputs`; they come back in `SessionOutput.states`.
