@@ -39,6 +39,12 @@ export interface AppOptions {
   maxInputs?: number;
   /** Longest input in UTF-16 code units (default 100,000). */
   maxInputChars?: number;
+  /**
+   * Most numbers in one response of `/embed_all` or `/embed/words` (tokens × vector width;
+   * default 4,194,304, about 40 MB of JSON): past it a 413, decided at admission from the
+   * token counts, before the model runs.
+   */
+  maxOutputFloats?: number;
   /** Request timeout in ms (default 30,000): 503 past it. */
   timeoutMs?: number;
   /** Require `Authorization: Bearer <key>` when set. */
@@ -64,6 +70,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,
     maxInputs: options.maxInputs ?? 256,
     maxInputChars: options.maxInputChars ?? 100_000,
+    maxOutputFloats: options.maxOutputFloats ?? 4 * 1024 * 1024,
     timeoutMs: options.timeoutMs ?? 30_000,
     log: options.log ?? true,
   };
@@ -385,6 +392,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         max_body_bytes: o.maxBodyBytes,
         max_inputs: o.maxInputs,
         max_input_chars: o.maxInputChars,
+        max_output_floats: o.maxOutputFloats,
         timeout_ms: o.timeoutMs,
         max_queue: batcher.options.maxQueue,
         batch_wait_ms: batcher.options.maxWaitMs,
@@ -506,8 +514,31 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     );
   });
 
+  /**
+   * The response-size budget of the token routes: every admitted input's tokens times the
+   * vector width (word vectors are at most as many as tokens), checked before the model runs.
+   */
+  function checkOutputSize(list: EmbedInput[], opts: EmbedOptions): void {
+    const width = embedder.dimensions("cls", opts); // one token's vector
+    const tokens = list.reduce(
+      (n, x) => n + (typeof x === "object" && "encoding" in x ? x.encoding.ids.length : 0),
+      0,
+    );
+    if (tokens * width > o.maxOutputFloats) {
+      throw new HttpError(
+        413,
+        `the answer would hold ${tokens} token vectors of ${width} numbers (${
+          tokens * width
+        }); this server returns at most ${o.maxOutputFloats} per request: send fewer or shorter inputs`,
+        "invalid_request_error",
+        "inputs",
+      );
+    }
+  }
+
   app.post("/embed_all", async (c) => {
     const [list, opts] = embedOptions(await body(c), false);
+    checkOutputSize(list, opts);
     const toks = await batcher.exclusive(
       () => embedder.embedTokens(list as EncodedText[], opts),
       c.get("turn"),
@@ -522,6 +553,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.post("/embed/words", async (c) => {
     const b = await body(c);
     const [list, opts] = embedOptions(b, false);
+    checkOutputSize(list, opts);
     const aggregate = b.aggregate ?? "mean";
     if (aggregate !== "mean" && aggregate !== "first") {
       throw bad("aggregate must be mean or first", "aggregate");

@@ -9,7 +9,7 @@
  * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
- * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno) | 0 (inline) |
+ * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno; 0: inline) | the core count |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
  * | `EMBEDGE_DTYPE` | model variant: fp32, int8 (`onnx/model_int8.onnx`, e.g. from `embedge quantize`), fp16 | fp32 |
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
@@ -21,6 +21,7 @@
  * | `EMBEDGE_MAX_INPUTS` | most inputs per request | 256 |
  * | `EMBEDGE_MAX_BODY_BYTES` | largest request body | 2097152 |
  * | `EMBEDGE_MAX_INPUT_CHARS` | longest input (UTF-16 units) | 100000 |
+ * | `EMBEDGE_MAX_OUTPUT_FLOATS` | most numbers in one `/embed_all` or `/embed/words` answer (413 past it) | 4194304 |
  * | `EMBEDGE_LOG` | `on` / `off` (one JSON line per request) | on |
  * | `EMBEDGE_CLASSIFIERS` | `name=path.json,…` classifier heads | none |
  *
@@ -117,6 +118,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     maxInputs: int("EMBEDGE_MAX_INPUTS", 1, 100_000),
     maxBodyBytes: int("EMBEDGE_MAX_BODY_BYTES", 1024, 1 << 30),
     maxInputChars: int("EMBEDGE_MAX_INPUT_CHARS", 1, 10_000_000),
+    maxOutputFloats: int("EMBEDGE_MAX_OUTPUT_FLOATS", 1, 1_000_000_000),
     log: onOff("EMBEDGE_LOG"),
     batching: {
       enabled: onOff("EMBEDGE_BATCHING"),

@@ -612,3 +612,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "/embed_all and /embed/words: a response-size budget, decided before the model runs (413)",
+  ignore,
+  async fn() {
+    // "I love Paris." is 6 tokens; the test model's vectors have 32 numbers: 192 per input
+    const small = createApp(embedder!, { log: false, maxOutputFloats: 400 });
+    let runs = 0;
+    const run = embedder!.session.run.bind(embedder!.session);
+    embedder!.session.run = (...a) => {
+      runs++;
+      return run(...a);
+    };
+    try {
+      for (const path of ["/embed_all", "/embed/words"]) {
+        const ok = await small.request(path, {
+          method: "POST",
+          body: JSON.stringify({ inputs: ["I love Paris.", "I love Paris."] }),
+        });
+        assertEquals(ok.status, 200, await ok.clone().text());
+        runs = 0;
+        const res = await small.request(path, {
+          method: "POST",
+          body: JSON.stringify({ inputs: ["I love Paris.", "I love Paris.", "I love Paris."] }),
+        });
+        const e = await errorOf(res, 413, "inputs");
+        assert(e.message.includes("576"), e.message);
+        assertEquals(runs, 0, "the model ran for a request refused for its answer's size");
+      }
+      const info = await (await small.request("/info")).json();
+      assertEquals(info.limits.max_output_floats, 400);
+    } finally {
+      embedder!.session.run = run;
+    }
+  },
+});

@@ -92,6 +92,7 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["EMBEDGE_DTYPE", "int4"],
       ["EMBEDGE_BATCH_TOKENS", "0"],
       ["EMBEDGE_WORKERS", "-1"],
+      ["EMBEDGE_MAX_OUTPUT_FLOATS", "0"],
       ["EMBEDGE_DTYPE", "toString"],
     ]
   ) {
