@@ -38,6 +38,8 @@ const { values } = parseArgs({
     // a Deno server whose model runs in a pool of this many workers (EMBEDGE_WORKERS), batching
     // on, against the same server inline; 0 leaves it out
     pool: { type: "string", default: "2" },
+    // EMBEDGE_BACKEND of the Deno servers (default: theirs, auto)
+    backend: { type: "string" },
     out: { type: "string" },
   },
 });
@@ -69,6 +71,7 @@ async function denoServer(batching: boolean, workers = 0): Promise<Target> {
     EMBEDGE_BATCHING: batching ? "on" : "off",
     EMBEDGE_MAX_QUEUE: "4096",
     EMBEDGE_WORKERS: String(workers),
+    ...(values.backend ? { EMBEDGE_BACKEND: values.backend } : {}),
   });
   return {
     url,
@@ -250,7 +253,8 @@ const report = {
   load: { before: loadBefore, after: loadAfter },
   seconds,
   rounds,
-  backend: "the server's default (auto: native onnxruntime-node where it loads)",
+  backend: values.backend ??
+    "the server's default (auto: native onnxruntime-node where it loads)",
   connections,
   model: "all-MiniLM-L6-v2 structure (generated weights)",
   route: "POST /embed, one big.txt sentence per request",
@@ -269,7 +273,7 @@ const md = [
     loadBefore[0].toFixed(2)
   } before, ${
     loadAfter[0].toFixed(2)
-  } after · ${connections} connections × ${seconds} s per server in ${rounds} interleaved rounds · ${report.route}`,
+  } after · ${connections} connections × ${seconds} s per server in ${rounds} interleaved rounds · ${report.route} · backend: ${report.backend}`,
   "",
   "Throughput is the median of the rounds (min–max beside it); latencies are pooled over the rounds. The load generator runs on the same 2 cores.",
   "",

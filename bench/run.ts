@@ -50,6 +50,14 @@ const latest = (prefix: string): Json => {
   return JSON.parse(Deno.readTextFileSync(`${out}/${files[files.length - 1]}`));
 };
 const tok = latest("tokenizer-"), inf = latest("inference-"), load = latest("load-");
+/** A line from the latest results of a suite that full runs only make, if there are any. */
+const optional = (prefix: string, line: (r: Json) => string): string[] => {
+  try {
+    return [line(latest(prefix))];
+  } catch {
+    return [];
+  }
+};
 const stamp = (r: Json) =>
   `${r.machine.date.slice(0, 10)} · ${r.machine.cpu} · ${r.machine.cores} cores`;
 
@@ -225,6 +233,32 @@ const report = [
       inf.transformersJs.maxAbsDiff.toExponential(1)
     }.`
     : "- transformers.js feature-extraction: not in this run.",
+  inf.int8
+    ? `- int8 (\`embedge quantize\`) vs fp32, same tensors: ${
+      Object.entries(inf.int8.sessionRunMs).map(([k, v]: [string, Json]) =>
+        `${k} ${f(v.speedup, 2)}×`
+      ).join(", ")
+    }; ${
+      f((100 * inf.int8.bytes.int8) / inf.int8.bytes.fp32, 1)
+    } % of the size; cosine to fp32 min ${inf.int8.cosineOverTexts.native.min.toFixed(5)}.`
+    : "- int8: not in this run.",
+  ...optional(
+    "wasm-peers-",
+    (r) =>
+      `- WASM vs WASM (${r.sides.transformersJs}): ${
+        Object.entries(r.sentencesPerSec).map(([k, v]: [string, Json]) => `${k} ${f(v.ratio, 2)}×`)
+          .join(", ")
+      } (embedge / transformers.js, ${r.machine.date.slice(0, 10)}).`,
+  ),
+  ...optional(
+    "worker-memory-",
+    (r) =>
+      `- Worker memory (wasm + JS heap, ${r.machine.date.slice(0, 10)}): ${
+        Object.entries(r.isolate.variants).map(([k, v]: [string, Json]) =>
+          `${k} ${f(v.peakTotalMiB, 0)} MiB`
+        ).join(", ")
+      }; bundle ${f(r.bundle.gzipBytes / 1e6, 2)} MB gzip.`,
+  ),
   "",
   "## Plots",
   "",

@@ -64,6 +64,7 @@ const tjs = (await import(
   "../node_modules/@huggingface/transformers/dist/transformers.web.js"
 )) as unknown as typeof import("@huggingface/transformers");
 tjs.env.allowRemoteModels = false;
+tjs.env.allowLocalModels = true; // off by default in the web build
 tjs.env.localModelPath = new URL(`file://${root}`).href;
 const ortEnv = tjs.env.backends.onnx.wasm!;
 ortEnv.numThreads = 1;
