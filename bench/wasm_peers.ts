@@ -21,12 +21,11 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import { Embedder } from "../src/model/embedder.ts";
 import { inlineExternalData } from "../src/model/quantize.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { machine, median } from "./machine.ts";
+import { writeResults } from "./write_results.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -177,15 +176,9 @@ const md = [
   }),
   "",
 ].join("\n");
-const outDir = (args.out ?? new URL("./results", import.meta.url).pathname).replace(/\/$/, "");
-const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
-Deno.mkdirSync(`${outDir}/plots`, { recursive: true });
-const spec = vl.compile({
-  width: 420,
-  height: 160,
+await writeResults("wasm-peers", report, md, {
   title: {
     text: "Sentences/s on onnxruntime-web, 1 thread (MiniLM structure)",
-    subtitle: `${m.date.slice(0, 10)} · ${m.cpu}`,
   },
   data: {
     values: Object.entries(results).flatMap(([batch, v]) => [
@@ -200,12 +193,5 @@ const spec = vl.compile({
     row: { field: "batch", type: "nominal", title: null },
     color: { field: "side", type: "nominal", legend: null },
   },
-}).spec;
-const svg = await new vega.View(vega.parse(spec), { renderer: "none" }).toSVG();
-Deno.writeTextFileSync(`${outDir}/plots/wasm-peers-${stamp}.svg`, svg);
-Deno.writeTextFileSync(`${outDir}/wasm-peers-${stamp}.json`, JSON.stringify(report, null, 2));
-Deno.writeTextFileSync(
-  `${outDir}/wasm-peers-${stamp}.md`,
-  md + `\n![sentences per second](plots/wasm-peers-${stamp}.svg)\n`,
-);
+}, args.out);
 console.log(md);

@@ -26,8 +26,6 @@
 import os from "node:os";
 import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { PART_BYTES } from "../edge/assets.ts";
 import { quantize } from "../src/model/quantize.ts";
@@ -40,6 +38,7 @@ import {
   wranglerConfig,
 } from "../tests/support/wrangler_dev.ts";
 import { machine, median } from "./machine.ts";
+import { writeResults } from "./write_results.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -392,15 +391,9 @@ const md = [
   "",
 ].join("\n");
 
-const outDir = (args.out ?? new URL("./results", import.meta.url).pathname).replace(/\/$/, "");
-const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
-Deno.mkdirSync(`${outDir}/plots`, { recursive: true });
-const spec = vl.compile({
-  width: 420,
-  height: 160,
+await writeResults("worker-memory", report, md, {
   title: {
     text: "Isolate memory (wasm + JS heap) by variant and cells per run; 128 MB limit in red",
-    subtitle: `${m.date.slice(0, 10)} · ${m.cpu}`,
   },
   data: {
     values: Object.entries(isolateSummary).map(([key, v]) => ({
@@ -418,12 +411,5 @@ const spec = vl.compile({
     },
     { mark: { type: "rule", color: "red" }, encoding: { x: { datum: 128 } } },
   ],
-}).spec;
-const svg = await new vega.View(vega.parse(spec), { renderer: "none" }).toSVG();
-Deno.writeTextFileSync(`${outDir}/plots/worker-memory-${stamp}.svg`, svg);
-Deno.writeTextFileSync(`${outDir}/worker-memory-${stamp}.json`, JSON.stringify(report, null, 2));
-Deno.writeTextFileSync(
-  `${outDir}/worker-memory-${stamp}.md`,
-  md + `\n![peak memory](plots/worker-memory-${stamp}.svg)\n`,
-);
+}, args.out);
 console.log(md);

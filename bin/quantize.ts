@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { quantize } from "../src/model/quantize.ts";
 import { resolveModel } from "../src/model/hub.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import { cosine } from "../src/model/similarity.ts";
 import { progressBar, runCli, UsageError } from "./run_cli.ts";
 
 const HELP = `usage: quantize --model DIR|owner/name [options]
@@ -78,12 +79,8 @@ async function main(): Promise<number> {
     const int8 = await Embedder.load(dir, { onnxFile: report.file.slice(dir.length + 1) });
     const options = { pooling: "mean", normalize: true, onProgress: progressBar("check") } as const;
     const [a, b] = [await fp32.embed(texts, options), await int8.embed(texts, options)];
-    const w = a.dims[1];
-    const cosines = texts.map((_, i) => {
-      let dot = 0;
-      for (let k = 0; k < w; k++) dot += a.data[i * w + k] * b.data[i * w + k];
-      return dot;
-    });
+    const w = a.dims[1], row = (e: typeof a, i: number) => e.data.subarray(i * w, (i + 1) * w);
+    const cosines = texts.map((_, i) => cosine(row(a, i), row(b, i)));
     const mean = cosines.reduce((x, y) => x + y, 0) / cosines.length;
     console.log(
       `cosine int8 vs fp32 over ${texts.length} sentences (mean pooling): mean ${

@@ -7,7 +7,7 @@
  * vectors, tokens, similarities and classifier scores, and the same JSON errors.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { hasShared, tempDir } from "./support/paths.ts";
+import { exists, hasShared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
@@ -18,14 +18,6 @@ import { quantize } from "../src/model/quantize.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
 import { timeoutBurst } from "./support/timeout_burst.ts";
 
-const exists = (p: string) => {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(WRANGLER);
 
 /** Runs `check`; prints the Worker's log when it fails; stops the Worker and the model. */

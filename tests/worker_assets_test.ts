@@ -10,16 +10,7 @@ import { PART_BYTES, partedReader } from "../edge/assets.ts";
 import { quantize } from "../src/model/quantize.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { rng } from "../src/random.ts";
-import { tempDir } from "./support/paths.ts";
-
-const exists = (path: string) => {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { exists, tempDir } from "./support/paths.ts";
 
 Deno.test("large files split into parts and read back whole; damaged parts are errors", async () => {
   const src = await tempDir(), out = await tempDir();

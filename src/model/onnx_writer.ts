@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import { field, varint } from "./protobuf.ts";
+import { concat, field, varint } from "./protobuf.ts";
 
 /** An attribute value: an integer, a list of integers, or a float. */
 export type AttributeValue = { i: number } | { ints: number[] } | { f: number };
@@ -77,15 +77,6 @@ function int64(value: number): number[] {
 
 const tag = (number: number, wire: number) => varint(number * 8 + wire);
 const intField = (number: number, value: number) => [...tag(number, 0), ...int64(value)];
-const concat = (parts: (Uint8Array | number[])[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 function attribute(name: string, value: AttributeValue): Uint8Array {
   const parts: (Uint8Array | number[])[] = [field(1, name)];

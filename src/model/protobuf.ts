@@ -133,3 +133,14 @@ export function field(number: number, payload: Uint8Array | string | number[]): 
 export function varintField(number: number, value: number): number[] {
   return [...varint(number * 8), ...varint(value)];
 }
+
+/** The parts (bytes or byte values) one after another in one array. */
+export function concat(parts: readonly (Uint8Array | number[])[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

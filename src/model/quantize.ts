@@ -61,7 +61,7 @@ import {
   tensorFloats,
 } from "./onnx_graph.ts";
 import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./onnx_writer.ts";
-import { allFields, field, varint } from "./protobuf.ts";
+import { allFields, concat, field, varint } from "./protobuf.ts";
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -363,16 +363,6 @@ function spliceGraph(model: Uint8Array, old: Graph, graph: Uint8Array): Uint8Arr
     graph,
     model.subarray(end),
   ]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**

@@ -54,3 +54,13 @@ export async function tempDir(prefix = "embedge-test-"): Promise<string> {
   }
   return dir;
 }
+
+/** Whether a path exists (file or directory). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
