@@ -47,6 +47,11 @@ export interface AppOptions {
   maxOutputFloats?: number;
   /** Request timeout in ms (default 30,000): 503 past it. */
   timeoutMs?: number;
+  /**
+   * Time the whole request body may take to arrive, in ms (default 10,000): a body that
+   * stalls (shorter than its Content-Length, a slow trickle) is a 408.
+   */
+  bodyTimeoutMs?: number;
   /** Require `Authorization: Bearer <key>` when set. */
   apiKey?: string;
   /** Allowed CORS origins (default `*`). */
@@ -72,6 +77,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     maxInputChars: options.maxInputChars ?? 100_000,
     maxOutputFloats: options.maxOutputFloats ?? 4 * 1024 * 1024,
     timeoutMs: options.timeoutMs ?? 30_000,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     log: options.log ?? true,
   };
   const metrics = new Metrics();
@@ -210,9 +216,32 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const reader = c.req.raw.body?.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
+    const deadline = Date.now() + o.bodyTimeoutMs;
+    /** The next chunk: 408 when the body stalls past its deadline, 499 when the client left. */
+    const next = () =>
+      new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reader!.cancel().catch(() => {});
+          reject(
+            new HttpError(
+              408,
+              `the request body did not arrive within ${o.bodyTimeoutMs} ms`,
+              "request_timeout",
+              "body",
+            ),
+          );
+        }, Math.max(0, deadline - Date.now()));
+        reader!.read().then((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        }, () => {
+          clearTimeout(timer);
+          reject(new HttpError(499, "the client closed the request", "client_closed"));
+        });
+      });
     if (reader) {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await next();
         if (done) break;
         size += value.length;
         if (size > o.maxBodyBytes) {

@@ -15,6 +15,7 @@
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
  * | `EMBEDGE_TIMEOUT_MS` | request timeout | 30000 |
+ * | `EMBEDGE_BODY_TIMEOUT_MS` | time for the whole request body to arrive (408 past it) | 10000 |
  * | `EMBEDGE_BATCHING` | `on` / `off` | on |
  * | `EMBEDGE_MAX_QUEUE` | most inputs queued or running | 1024 |
  * | `EMBEDGE_BATCH_WAIT_MS` | longest wait for a batch to fill | 5 |
@@ -115,6 +116,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     ...(apiKey !== undefined ? { apiKey } : {}),
     ...(origins ? { corsOrigins: origins.includes("*") ? "*" : origins } : {}),
     timeoutMs: int("EMBEDGE_TIMEOUT_MS", 1, 3_600_000),
+    bodyTimeoutMs: int("EMBEDGE_BODY_TIMEOUT_MS", 1, 3_600_000),
     maxInputs: int("EMBEDGE_MAX_INPUTS", 1, 100_000),
     maxBodyBytes: int("EMBEDGE_MAX_BODY_BYTES", 1024, 1 << 30),
     maxInputChars: int("EMBEDGE_MAX_INPUT_CHARS", 1, 10_000_000),

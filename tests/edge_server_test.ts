@@ -93,6 +93,7 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["EMBEDGE_BATCH_TOKENS", "0"],
       ["EMBEDGE_WORKERS", "-1"],
       ["EMBEDGE_MAX_OUTPUT_FLOATS", "0"],
+      ["EMBEDGE_BODY_TIMEOUT_MS", "soon"],
       ["EMBEDGE_DTYPE", "toString"],
     ]
   ) {
@@ -124,6 +125,57 @@ Deno.test({
       assertEquals(code, 2, `${name}=${value}: ${err}`);
       assertEquals(err.split("\n").length, 1, err);
       assert(err.includes(name === "EMBEDGE_THREADS" ? "threads" : name), err);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a request body that stalls is a 408 on time; a client that leaves mid-body is a 499 in the metrics, never a 500",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 23, layers: 1 });
+    const { url, proc } = await startDenoServer(model.dir, {
+      EMBEDGE_BODY_TIMEOUT_MS: "300",
+      EMBEDGE_WORKERS: "0",
+    });
+    const port = Number(new URL(url).port);
+    const head = (length: number) =>
+      `POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    try {
+      // a body shorter than its Content-Length: the server answers 408 once 300 ms have passed
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const t0 = performance.now();
+      await conn.write(new TextEncoder().encode(head(100) + '{"inputs":'));
+      const buf = new Uint8Array(4096);
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<null>((r) => setTimeout(() => r(null), 5000)),
+      ]);
+      const ms = performance.now() - t0;
+      conn.close();
+      const answer = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+      assert(answer.startsWith("HTTP/1.1 408"), `answer after ${ms} ms: ${answer.slice(0, 80)}`);
+      assert(answer.includes('"param":"body"'), answer);
+      assert(ms >= 280 && ms < 1500, `408 after ${ms} ms`);
+      // clients that send half a body and leave
+      for (let i = 0; i < 5; i++) {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port });
+        await c.write(new TextEncoder().encode(head(100) + '{"inputs":'));
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 800));
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const count = (status: number) =>
+        Number(
+          metrics.match(
+            new RegExp(`embedge_requests_total\\{route="/embed",status="${status}"\\} (\\d+)`),
+          )?.[1] ?? 0,
+        );
+      assertEquals([count(499), count(500)], [5, 0], metrics.slice(0, 600));
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.status;
     }
   },
 });
