@@ -35,6 +35,10 @@ const WebWorker = globalThis.Worker;
 interface Member {
   worker: Worker;
   busy: boolean;
+  /** The run it is doing (its id), if any. */
+  running?: number;
+  /** Set when the worker died: it takes no more runs. */
+  dead?: Error;
 }
 
 /** Rebuilds a worker's error on the main thread (typed errors keep their code and field). */
@@ -81,6 +85,7 @@ export async function createSessionPool(
           const p = pending.get(m.id!)!;
           pending.delete(m.id!);
           member.busy = false;
+          member.running = undefined;
           idle.shift()?.();
           if (m.type === "failed") p.reject(errorOf(m));
           else {
@@ -94,10 +99,16 @@ export async function createSessionPool(
         }
       };
       worker.onerror = (event) => {
+        // a worker that died fails its own run only; the others keep serving
         event.preventDefault();
         const e = new ModelLoadError(`a session worker failed: ${event.message}`, "workers");
-        for (const p of pending.values()) p.reject(e);
-        pending.clear();
+        member.dead = e;
+        worker.terminate();
+        if (member.running !== undefined) {
+          pending.get(member.running)?.reject(e);
+          pending.delete(member.running);
+        }
+        for (const wake of idle.splice(0)) wake(); // waiting runs look again
         reject(e);
       };
       members.push(member);
@@ -113,7 +124,9 @@ export async function createSessionPool(
   /** A free worker, reserved for the caller (busy from this tick on). */
   const reserve = async (): Promise<Member> => {
     for (;;) {
-      const m = members.find((m) => !m.busy);
+      const alive = members.filter((m) => !m.dead);
+      if (!alive.length) throw members[0].dead!;
+      const m = alive.find((m) => !m.busy);
       if (m) {
         m.busy = true;
         return m;
@@ -129,6 +142,7 @@ export async function createSessionPool(
       const id = next++;
       return await new Promise<SessionOutput>((resolve, reject) => {
         pending.set(id, { resolve, reject });
+        member.running = id;
         member.worker.postMessage(
           { type: "run", id, ids, mask, types, batch, seq, states } satisfies PoolRequest,
         );
