@@ -16,7 +16,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinLayerValues, parseLayers, progressBar, runCli, UsageError } from "./run_cli.ts";
+import {
+  downloadBars,
+  joinLayerValues,
+  parseLayers,
+  progressBar,
+  runCli,
+  UsageError,
+} from "./run_cli.ts";
 import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Pooling } from "../src/model/pooling.ts";
@@ -129,7 +136,9 @@ async function main(): Promise<number> {
       `unknown command ${JSON.stringify(command ?? "")}: classify train|eval|predict (--help)`,
     );
   }
-  const embedder = await loadOrDemo(a.model!, (s) => console.error(s));
+  const embedder = await loadOrDemo(a.model!, (s) => console.error(s), {
+    onDownload: downloadBars(),
+  });
   const limit = a.limit ? Number(a.limit) : Infinity;
   const table = (path: string) => {
     const t = parseTable(Deno.readTextFileSync(path), {

@@ -18,7 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinLayerValues, parseLayers, progressBar, runCli } from "./run_cli.ts";
+import { downloadBars, joinLayerValues, parseLayers, progressBar, runCli } from "./run_cli.ts";
 import { tokenSteps } from "./tokenize.ts";
 import type { Dtype, EmbedOptions } from "../src/model/embedder.ts";
 import type { Backend } from "../src/model/runtimes.ts";
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
     ...(a.backend ? { backend: a.backend as Backend } : {}),
     ...(a.dtype ? { dtype: a.dtype as Dtype } : {}),
     ...(a.threads !== undefined ? { threads: Number(a.threads) } : {}),
+    onDownload: downloadBars(),
   });
   const options: EmbedOptions = {
     pooling: a.pooling as Pooling | undefined,

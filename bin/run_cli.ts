@@ -86,3 +86,21 @@ export function progressBar(
     if (done === total) Deno.stderr.writeSync(encoder.encode("\n"));
   };
 }
+
+/**
+ * A progress bar per downloading file (for `LoadOptions.onDownload`), on a terminal only.
+ *
+ * @example
+ * ```ts
+ * import { downloadBars } from "./run_cli.ts";
+ * const onDownload = downloadBars();
+ * onDownload("onnx/model.onnx", 1024, 4096); // draws nothing off a terminal
+ * ```
+ */
+export function downloadBars(): (file: string, received: number, total?: number) => void {
+  const bars = new Map<string, ReturnType<typeof progressBar>>();
+  return (file, received, total) => {
+    if (!bars.has(file)) bars.set(file, progressBar(`download ${file}`));
+    bars.get(file)?.(received, total ?? received);
+  };
+}

@@ -220,8 +220,18 @@ Deno.test({
     Deno.env.set("EMBEDGE_HUB_ENDPOINT", endpoint);
     Deno.env.set("EMBEDGE_CACHE", cache);
     try {
-      const e = await Embedder.load(id, { backend: "wasm" });
+      const progress = new Map<string, [number, number | undefined]>();
+      const e = await Embedder.load(id, {
+        backend: "wasm",
+        onDownload: (file, received, total) => progress.set(file, [received, total]),
+      });
       assertEquals(e.info.modelId, id);
+      // the progress callback saw every fetched file through to its end
+      for (const file of ["config.json", "onnx/model.onnx", `onnx/${model.location}`]) {
+        const [received, total] = progress.get(file) ?? [0, -1];
+        assertEquals(received, Deno.statSync(`${model.dir}/${file}`).size, file);
+        assert(total === undefined || total === received, `${file}: ${received} of ${total}`);
+      }
       assertEquals(e.info.hiddenSize, 384);
       assert(served.includes(`onnx/${model.location}`), `external data not fetched: ${served}`);
       const local = await Embedder.load(model.dir, { backend: "wasm" });

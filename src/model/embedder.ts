@@ -123,6 +123,11 @@ export interface LoadOptions {
   /** Threads for inference (native: intra-op threads, default all cores; wasm: default 1). */
   threads?: number;
   /**
+   * Called while the files of a model named by Hub id download (bytes received so far and
+   * the file's size when the server says it); the CLIs draw a progress bar with it.
+   */
+  onDownload?: (file: string, received: number, total: number | undefined) => void;
+  /**
    * Run the model in this many Deno workers (session_pool.ts) instead of on the calling
    * thread: inference leaves the event loop and up to `workers` batches run at once.
    * 0 (default) runs inline. Each worker holds its own copy of the model.
@@ -250,6 +255,7 @@ export class Embedder {
     // a Hub id (owner/name[@revision]) that is not a local path: from the download cache
     if (typeof source === "string" && typeof Deno !== "undefined" && isHubId(source)) {
       const local = await resolveModel(source, {
+        ...(options.onDownload ? { onProgress: options.onDownload } : {}),
         files: [
           ...MODEL_FILES.filter((f) => !f.startsWith("onnx/")),
           ...candidates.map((f, i) => (i === candidates.length - 1 ? f : `${f}?`)),
