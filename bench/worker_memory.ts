@@ -32,6 +32,7 @@ import { quantize } from "../src/model/quantize.ts";
 import { writeGeneratedModel } from "../src/model/demo_model.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import {
+  groupPids,
   groupRssMiB,
   startWranglerDev,
   WRANGLER,
@@ -132,13 +133,9 @@ for (let r = 0; r < rounds; r++) {
 /** Open file descriptors of the workerd processes in a process group. */
 function workerdFds(pgid: number): number {
   let n = 0;
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
+  for (const pid of groupPids(pgid, "workerd")) {
     try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (!stat.includes("(workerd)")) continue;
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
-      n += [...Deno.readDirSync(`/proc/${e.name}/fd`)].length;
+      n += [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
     } catch { /* exited */ }
   }
   return n;

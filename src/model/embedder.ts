@@ -511,10 +511,8 @@ export class Embedder {
   ): Promise<Encoding[]> {
     const encs = texts.map((t, i) => {
       const e = typeof t === "string"
-        ? this.tokenizer.encode(
-          t,
-          o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
-        )
+        ? this.encode(t, { truncate: o.truncate, maxLength: o.maxLength }, `inputs[${i}]`)
+          .encoding
         : t instanceof EncodedText
         ? t.encoding
         : this.#wrapIds(t, o);

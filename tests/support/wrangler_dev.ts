@@ -191,10 +191,9 @@ export async function seedLocalR2(
   return n;
 }
 
-/** Resident memory (MiB) of every process in a process group (wrangler + workerd), or of
- * those whose command name is `command` (e.g. `workerd`). */
-export function groupRssMiB(pgid: number, command?: string): number {
-  let kb = 0;
+/** The pids of a process group (wrangler + workerd), or of those named `command`. */
+export function groupPids(pgid: number, command?: string): string[] {
+  const pids: string[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
@@ -202,7 +201,19 @@ export function groupRssMiB(pgid: number, command?: string): number {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
       if (command && !stat.includes(`(${command})`)) continue; // field 2: (comm)
-      const m = Deno.readTextFileSync(`/proc/${e.name}/status`).match(/VmRSS:\s+(\d+) kB/);
+      pids.push(e.name);
+    } catch { /* exited */ }
+  }
+  return pids;
+}
+
+/** Resident memory (MiB) of every process in a process group (wrangler + workerd), or of
+ * those whose command name is `command` (e.g. `workerd`). */
+export function groupRssMiB(pgid: number, command?: string): number {
+  let kb = 0;
+  for (const pid of groupPids(pgid, command)) {
+    try {
+      const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
       if (m) kb += Number(m[1]);
     } catch { /* exited */ }
   }
