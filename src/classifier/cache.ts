@@ -2,7 +2,7 @@
  * An on-disk cache of sentence embeddings keyed by the embedding setup (model, pooling,
  * normalization, max length) and the text, so a second training run does not embed
  * again. One directory per setup: `index.json` (text hash → row) and `vectors.f32`.
- * Deno only (file system).
+ * Deno and Node (file system).
  *
  * @example
  * ```ts
@@ -15,6 +15,7 @@
 import type { EmbeddingSetup } from "./logistic.ts";
 import type { Embedder, EmbedOptions } from "../model/embedder.ts";
 import type { Pooling } from "../model/pooling.ts";
+import { hostFiles } from "../host.ts";
 
 const hex = (b: ArrayBuffer) =>
   Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
@@ -60,12 +61,13 @@ export class EmbeddingCache {
         ]),
       )).slice(0, 24)
     }`;
-    await Deno.mkdir(dir, { recursive: true });
+    const fs = await hostFiles();
+    await fs.mkdir(dir);
     let index = new Map<string, number>();
     let rows = new Float32Array(0);
     try {
-      const entries: [string, number][] = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
-      const bytes = await Deno.readFile(`${dir}/vectors.f32`);
+      const entries: [string, number][] = JSON.parse(await fs.readTextFile(`${dir}/index.json`));
+      const bytes = await fs.readFile(`${dir}/vectors.f32`);
       rows = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       if (entries.every(([, r]) => (r + 1) * dim <= rows.length)) index = new Map(entries);
     } catch { /* a new or unreadable cache starts empty */ }
@@ -108,10 +110,11 @@ export class EmbeddingCache {
       this.#rows = grown;
       this.computed += missing.length;
       // write the vectors first, then the index that points into them
-      await Deno.writeFile(`${this.dir}/vectors.f32.tmp`, new Uint8Array(grown.buffer));
-      await Deno.rename(`${this.dir}/vectors.f32.tmp`, `${this.dir}/vectors.f32`);
-      await Deno.writeTextFile(`${this.dir}/index.json.tmp`, JSON.stringify([...this.#index]));
-      await Deno.rename(`${this.dir}/index.json.tmp`, `${this.dir}/index.json`);
+      const fs = await hostFiles();
+      await fs.writeFile(`${this.dir}/vectors.f32.tmp`, new Uint8Array(grown.buffer));
+      await fs.rename(`${this.dir}/vectors.f32.tmp`, `${this.dir}/vectors.f32`);
+      await fs.writeFile(`${this.dir}/index.json.tmp`, JSON.stringify([...this.#index]));
+      await fs.rename(`${this.dir}/index.json.tmp`, `${this.dir}/index.json`);
     }
     const out = new Float32Array(texts.length * this.dim);
     keys.forEach((k, i) => {

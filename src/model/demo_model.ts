@@ -4,7 +4,7 @@
  * pooling and modules files, `onnx/model.onnx`), and the fallback the CLI and the Deno
  * server use when a model directory has no ONNX weights (`loadOrDemo`: the steps are real,
  * the vectors mean nothing, and a note says so). The tests write such models too.
- * Deno-only (file system).
+ * Deno and Node (file system).
  *
  * @example
  * ```ts
@@ -19,7 +19,8 @@
  */
 import { bertOnnx, type BertShape, type BertWeights, bertWeights } from "./generated_bert.ts";
 import { Embedder, type LoadOptions } from "./embedder.ts";
-import { EmbedgeError, ModelLoadError } from "../errors.ts";
+import { ModelLoadError } from "../errors.ts";
+import { env, hostFiles } from "../host.ts";
 import { isHubId } from "./hub.ts";
 
 /** Extra files' choices. */
@@ -34,7 +35,7 @@ export interface GeneratedModelOptions {
 async function tokenizerFile(dir: string): Promise<{ name: string; text: string }> {
   for (const name of ["tokenizer.json", "vocab.txt"]) {
     try {
-      return { name, text: await Deno.readTextFile(`${dir}/${name}`) };
+      return { name, text: await (await hostFiles()).readTextFile(`${dir}/${name}`) };
     } catch { /* next */ }
   }
   throw new ModelLoadError(`${dir}: no tokenizer.json or vocab.txt`, "model");
@@ -62,14 +63,15 @@ export async function writeGeneratedModel(
     ...shape,
   });
   const onnx = bertOnnx(weights);
-  await Deno.mkdir(`${dir}/onnx`, { recursive: true });
-  await Deno.mkdir(`${dir}/1_Pooling`, { recursive: true });
-  await Deno.writeFile(`${dir}/onnx/model.onnx`, onnx);
-  await Deno.writeTextFile(`${dir}/${tokenizer.name}`, tokenizer.text);
+  const fs = await hostFiles();
+  await fs.mkdir(`${dir}/onnx`);
+  await fs.mkdir(`${dir}/1_Pooling`);
+  await fs.writeFile(`${dir}/onnx/model.onnx`, onnx);
+  await fs.writeFile(`${dir}/${tokenizer.name}`, tokenizer.text);
   try {
-    await Deno.copyFile(`${tokenizerDir}/tokenizer_config.json`, `${dir}/tokenizer_config.json`);
+    await fs.copyFile(`${tokenizerDir}/tokenizer_config.json`, `${dir}/tokenizer_config.json`);
   } catch { /* optional */ }
-  await Deno.writeTextFile(
+  await fs.writeFile(
     `${dir}/config.json`,
     JSON.stringify({
       model_type: "bert",
@@ -82,7 +84,7 @@ export async function writeGeneratedModel(
       vocab_size: vocabSize,
     }),
   );
-  await Deno.writeTextFile(
+  await fs.writeFile(
     `${dir}/1_Pooling/config.json`,
     JSON.stringify(options.pooling ?? { pooling_mode_mean_tokens: true }),
   );
@@ -98,7 +100,7 @@ export async function writeGeneratedModel(
       type: "sentence_transformers.models.Normalize",
     });
   }
-  await Deno.writeTextFile(`${dir}/modules.json`, JSON.stringify(modules));
+  await fs.writeFile(`${dir}/modules.json`, JSON.stringify(modules));
   return { weights, onnx };
 }
 
@@ -114,14 +116,15 @@ export const DEMO_MODEL_ID = "embedge demo BERT (random weights)";
  */
 export async function ensureDemoModel(tokenizerDir: string): Promise<string> {
   const wanted = await tokenizerFile(tokenizerDir); // ModelLoadError when there is none
+  const fs = await hostFiles();
   try {
-    await Deno.stat(`${DEMO_DIR}/onnx/model.onnx`);
-    if (wanted.text !== await Deno.readTextFile(`${DEMO_DIR}/${wanted.name}`)) {
+    if (!await fs.stat(`${DEMO_DIR}/onnx/model.onnx`)) throw new Error("missing");
+    if (wanted.text !== await fs.readTextFile(`${DEMO_DIR}/${wanted.name}`)) {
       throw new Error("stale");
     }
   } catch {
     // missing, stale, or built around another tokenizer kind: rewrite it cleanly
-    await Deno.remove(DEMO_DIR, { recursive: true }).catch(() => {});
+    await fs.remove(DEMO_DIR).catch(() => {});
     await writeGeneratedModel(DEMO_DIR, tokenizerDir); // the default shape
   }
   return DEMO_DIR;
@@ -133,17 +136,12 @@ export async function loadOrDemo(
   log: (s: string) => void,
   options: LoadOptions = {},
 ): Promise<Embedder> {
-  try {
-    await Deno.stat(isHubId(dir) ? dir : `${dir}/onnx/model.onnx`);
+  const fs = await hostFiles();
+  // a Hub id that is no local path: from the download cache (or the hub)
+  if (await fs.stat(isHubId(dir) ? dir : `${dir}/onnx/model.onnx`) || isHubId(dir)) {
     return await Embedder.load(dir, options);
-  } catch (e) {
-    if (e instanceof EmbedgeError) throw e;
-    // a Hub id that is no local path: from the download cache (or the hub)
-    if (isHubId(dir)) return await Embedder.load(dir, options);
   }
-  try {
-    if (!(await Deno.stat(dir)).isDirectory) throw new Error("not a directory");
-  } catch {
+  if (!(await fs.stat(dir))?.isDirectory) {
     throw new ModelLoadError(`no model directory at ${dir}`, "model");
   }
   // no tokenizer either: ensureDemoModel refuses (nothing to build a demo model around)
@@ -161,7 +159,7 @@ export async function loadOrDemo(
  * `../shared`).
  */
 export function defaultModel(): string {
-  const shared = Deno.env.get("EMBEDGE_SHARED") ??
+  const shared = env("EMBEDGE_SHARED") ??
     new URL("../../../shared", import.meta.url).pathname;
-  return Deno.env.get("EMBEDGE_MODEL") ?? `${shared.replace(/\/$/, "")}/models/all-MiniLM-L6-v2`;
+  return env("EMBEDGE_MODEL") ?? `${shared.replace(/\/$/, "")}/models/all-MiniLM-L6-v2`;
 }

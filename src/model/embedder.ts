@@ -27,6 +27,7 @@ import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.t
 import type { Backend } from "./runtimes.ts";
 import { isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
 import { wordEmbeddingRows } from "./onnx_layers.ts";
+import { hasFileSystem } from "../host.ts";
 
 /** A thread count: an integer in 0..256 (0: the backend's default). */
 function checkThreads(threads: unknown): number {
@@ -253,7 +254,7 @@ export class Embedder {
       ? [options.onnxFile]
       : DTYPE_FILES[options.dtype ?? "fp32"];
     // a Hub id (owner/name[@revision]) that is not a local path: from the download cache
-    if (typeof source === "string" && typeof Deno !== "undefined" && isHubId(source)) {
+    if (typeof source === "string" && hasFileSystem() && isHubId(source)) {
       const local = await resolveModel(source, {
         ...(options.onDownload ? { onProgress: options.onDownload } : {}),
         files: [

@@ -1,5 +1,5 @@
 /**
- * Reading a model's files from a Hub-layout directory: a path or `file:` URL (Deno), an
+ * Reading a model's files from a Hub-layout directory: a path or `file:` URL (Deno, Node), an
  * `http(s):` URL (fetched), files already in memory (a map of path → bytes), or a reader
  * function (path → bytes, e.g. over a Workers static-assets or R2 binding). Missing files
  * read as `undefined`.
@@ -16,6 +16,7 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
+import { cwd, readUrl } from "../host.ts";
 
 /** Reads one file of a model directory (`undefined` when it does not exist). */
 export type ModelReader = (path: string) => Promise<Uint8Array | undefined>;
@@ -36,8 +37,7 @@ export function directoryUrl(source: string | URL): URL {
     return new URL(source.href.endsWith("/") ? source.href : source.href + "/");
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return directoryUrl(new URL(source));
-  const cwd = typeof Deno !== "undefined" ? Deno.cwd() : "/";
-  const abs = source.startsWith("/") ? source : `${cwd}/${source}`;
+  const abs = source.startsWith("/") ? source : `${cwd()}/${source}`;
   return directoryUrl(new URL(`file://${abs}`));
 }
 
@@ -75,14 +75,9 @@ export async function readModelFiles(source: ModelSource, paths: string[]): Prom
 
 async function fetchOptional(url: URL): Promise<Uint8Array | undefined> {
   try {
-    const res = await fetch(url);
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return new Uint8Array(await res.arrayBuffer());
+    return await readUrl(url);
   } catch {
-    return undefined; // missing file (Deno's fetch of a missing file: URL rejects)
+    return undefined; // unreadable counts as missing: the caller names what it needed
   }
 }
 

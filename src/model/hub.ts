@@ -10,7 +10,7 @@
  * - Atomic: the file is renamed into place only once complete and verified, so no
  *   half-written file is ever found in the cache.
  *
- * Deno only (file system). The server is injectable, which is how the tests run it
+ * Deno and Node (file system). The server is injectable, which is how the tests run it
  * against a local server on 127.0.0.1.
  *
  * @example
@@ -24,6 +24,7 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
+import { env, hostFiles } from "../host.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 
 /** Files of a BERT model in the Hub layout; `?` marks optional ones. */
@@ -68,7 +69,7 @@ export async function downloadModel(repo: string, options: HubOptions): Promise<
   const specs = options.files ?? MODEL_FILES;
   const marker = `${dir}/.embedge-download.json`;
   try {
-    const done: string[] = JSON.parse(await Deno.readTextFile(marker));
+    const done: string[] = JSON.parse(await (await hostFiles()).readTextFile(marker));
     if (specs.every((f) => done.includes(f))) return dir;
   } catch { /* not downloaded yet, or by an older version */ }
   for (const spec of specs) {
@@ -90,7 +91,8 @@ export async function downloadModel(repo: string, options: HubOptions): Promise<
     const file = spec.replace(/\?$/, "");
     if (!file.endsWith(".onnx") || !(await exists(`${dir}/${file}`))) continue;
     const folder = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
-    for (const location of externalDataLocations(await Deno.readFile(`${dir}/${file}`))) {
+    const graph = await (await hostFiles()).readFile(`${dir}/${file}`);
+    for (const location of externalDataLocations(graph)) {
       const data = folder + location;
       if (data.split("/").some((p) => p === ".." || p === "")) {
         throw new ModelLoadError(`${file} names a bad external data file ${location}`, "onnx");
@@ -102,11 +104,12 @@ export async function downloadModel(repo: string, options: HubOptions): Promise<
       }
     }
   }
+  const fs = await hostFiles();
   let done: string[] = [];
   try {
-    done = JSON.parse(await Deno.readTextFile(marker));
+    done = JSON.parse(await fs.readTextFile(marker));
   } catch { /* first download */ }
-  await Deno.writeTextFile(marker, JSON.stringify([...new Set([...done, ...specs])]));
+  await fs.writeFile(marker, JSON.stringify([...new Set([...done, ...specs])]));
   return dir;
 }
 
@@ -118,7 +121,6 @@ export function isHubId(name: string): boolean {
 /** Where downloaded models live: `EMBEDGE_CACHE`, else `$HF_HOME/embedge`, else
  * `~/.cache/embedge`. */
 export function defaultCacheDir(): string {
-  const env = (k: string) => Deno.env.get(k);
   return env("EMBEDGE_CACHE") ??
     (env("HF_HOME") ? `${env("HF_HOME")}/embedge` : `${env("HOME") ?? "."}/.cache/embedge`);
 }
@@ -136,15 +138,15 @@ export async function resolveModel(
   if (!isHubId(name) || await exists(name)) return name;
   const [repo, revision] = name.split("@");
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const endpoint = options.endpoint ?? Deno.env.get("EMBEDGE_HUB_ENDPOINT") ??
-    Deno.env.get("HF_ENDPOINT") ?? "https://huggingface.co";
+  const endpoint = options.endpoint ?? env("EMBEDGE_HUB_ENDPOINT") ?? env("HF_ENDPOINT") ??
+    "https://huggingface.co";
   try {
     return await downloadModel(repo, {
       ...options,
       cacheDir,
       endpoint,
       ...(revision ? { revision } : {}),
-      ...(Deno.env.get("HF_TOKEN") && !options.token ? { token: Deno.env.get("HF_TOKEN") } : {}),
+      ...(env("HF_TOKEN") && !options.token ? { token: env("HF_TOKEN") } : {}),
     });
   } catch (e) {
     if (e instanceof ModelLoadError && e.message.startsWith("cannot reach")) {
@@ -159,12 +161,7 @@ export async function resolveModel(
 }
 
 async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await (await hostFiles()).stat(path)) !== undefined;
 }
 
 /** Downloads one file; false when the server has no such file (404). */
@@ -174,12 +171,10 @@ async function downloadFile(
   file: string,
   o: HubOptions,
 ): Promise<boolean> {
+  const fs = await hostFiles();
   const part = `${target}.part`;
-  await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-  let have = 0;
-  try {
-    have = (await Deno.stat(part)).size;
-  } catch { /* nothing partial */ }
+  await fs.mkdir(target.slice(0, target.lastIndexOf("/")));
+  let have = (await fs.stat(part))?.size ?? 0;
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   if (have > 0) headers.range = `bytes=${have}-`;
@@ -199,10 +194,10 @@ async function downloadFile(
     const append = res.status === 206 && have > 0;
     if (!append) have = 0;
     const total = Number(res.headers.get("content-length") ?? NaN) + have;
-    const f = await Deno.open(part, { create: true, write: true, append, truncate: !append });
+    const f = await fs.openWriter(part, append);
     try {
       for await (const chunk of res.body!) {
-        await writeAll(f, chunk);
+        await f.write(chunk);
         have += chunk.length;
         o.onProgress?.(file, have, Number.isFinite(total) ? total : undefined);
       }
@@ -213,7 +208,7 @@ async function downloadFile(
         { cause },
       );
     } finally {
-      f.close();
+      await f.close();
     }
   } else {
     await res.body?.cancel();
@@ -223,20 +218,15 @@ async function downloadFile(
   if (expected) {
     const actual = await sha256File(part);
     if (actual !== expected) {
-      await Deno.remove(part);
+      await fs.remove(part);
       throw new ModelLoadError(
         `${file}: SHA-256 ${actual} does not match the expected ${expected}; the partial file was removed`,
         "checksum",
       );
     }
   }
-  await Deno.rename(part, target); // atomic on one file system
+  await fs.rename(part, target); // atomic on one file system
   return true;
-}
-
-async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await f.write(data.subarray(off));
 }
 
 /** The SHA-256 the Hub gives for large files, from `X-Linked-ETag` or `ETag`. */
@@ -250,6 +240,7 @@ function etagSha256(h: Headers): string | undefined {
 
 /** SHA-256 (hex) of a file. */
 export async function sha256File(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  const bytes = await (await hostFiles()).readFile(path);
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -60,6 +60,8 @@ import {
   tensorBytes,
   tensorFloats,
 } from "./onnx_graph.ts";
+import { hostFiles } from "../host.ts";
+import { externalDataLocations } from "./onnx_external.ts";
 import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./onnx_writer.ts";
 import { allFields, concat, field, varint } from "./protobuf.ts";
 
@@ -391,7 +393,7 @@ export const INT8_FILE = "onnx/model_int8.onnx";
 /**
  * Quantizes the fp32 model of a model directory (Hub layout) and writes the result beside
  * it as `onnx/model_int8.onnx` (or `output`), atomically. External data files are read from
- * the model's folder; a location that leaves the folder is refused. Deno only.
+ * the model's folder; a location that leaves the folder is refused. Deno and Node.
  *
  * @example
  * ```ts
@@ -411,32 +413,40 @@ export async function quantize(
 ): Promise<QuantizeReport & { file: string }> {
   const input = `${modelDir}/${options.input ?? "onnx/model.onnx"}`;
   const folder = input.slice(0, input.lastIndexOf("/"));
+  const fs = await hostFiles();
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(input);
+    bytes = await fs.readFile(input);
   } catch (cause) {
     throw new ModelLoadError(`cannot read ${input}: ${(cause as Error).message}`, "model", {
       cause,
     });
   }
+  // the weights kept beside the graph, read up front (quantizeModel reads synchronously)
+  const external = new Map<string, Uint8Array>();
+  for (const location of externalDataLocations(bytes)) {
+    if (location === "" || location.startsWith("/") || location.split("/").includes("..")) {
+      throw new ModelLoadError(`external data location "${location}" leaves ${folder}`, "onnx");
+    }
+    try {
+      external.set(location, await fs.readFile(`${folder}/${location}`));
+    } catch (cause) {
+      throw new ModelLoadError(`cannot read external data ${folder}/${location}`, "onnx", {
+        cause,
+      });
+    }
+  }
   const { model, report } = quantizeModel(bytes, {
     ...options,
     readExternal: (location) => {
-      if (location === "" || location.startsWith("/") || location.split("/").includes("..")) {
-        throw new ModelLoadError(`external data location "${location}" leaves ${folder}`, "onnx");
-      }
-      try {
-        return Deno.readFileSync(`${folder}/${location}`);
-      } catch (cause) {
-        throw new ModelLoadError(`cannot read external data ${folder}/${location}`, "onnx", {
-          cause,
-        });
-      }
+      const data = external.get(location);
+      if (!data) throw new ModelLoadError(`external data ${location} was not read`, "onnx");
+      return data;
     },
   });
   const file = options.output ?? `${modelDir}/${INT8_FILE}`;
   const temporary = `${file}.${crypto.randomUUID()}.partial`;
-  await Deno.writeFile(temporary, model);
-  await Deno.rename(temporary, file);
+  await fs.writeFile(temporary, model);
+  await fs.rename(temporary, file);
   return { ...report, file };
 }

@@ -56,6 +56,12 @@ export async function createSessionPool(
   if (!Number.isInteger(size) || size < 1) {
     throw new ModelLoadError(`a session pool needs at least one worker, not ${size}`, "workers");
   }
+  if (typeof (globalThis as { Deno?: unknown }).Deno === "undefined" || !WebWorker) {
+    throw new ModelLoadError(
+      "a session pool needs Deno (its module workers); elsewhere load without workers",
+      "workers",
+    );
+  }
   if (options.wasm) {
     throw new ModelLoadError(
       "a precompiled ORT module (Workers) cannot be used in a pool",

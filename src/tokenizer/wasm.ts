@@ -14,6 +14,7 @@
  * @module
  */
 import { TokenizerLoadError } from "../errors.ts";
+import { cwd, readUrl } from "../host.ts";
 
 /** The functions the tokenizer module exports (see wasm/assembly/index.ts). */
 export interface TokenizerWasm {
@@ -75,9 +76,13 @@ export function compileTokenizerWasm(source?: WasmSource): Promise<WebAssembly.M
 async function compileFrom(source: BufferSource | URL | string): Promise<WebAssembly.Module> {
   try {
     if (source instanceof URL || typeof source === "string") {
-      const res = await fetch(source);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      source = await res.arrayBuffer();
+      // a URL, or a file path (relative to the working directory)
+      const url = source instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(source)
+        ? new URL(source)
+        : new URL(`file://${source.startsWith("/") ? "" : cwd() + "/"}${source}`);
+      const bytes = await readUrl(url);
+      if (!bytes) throw new Error(`nothing at ${url.href}`);
+      source = bytes;
     }
     return await WebAssembly.compile(source);
   } catch (cause) {
