@@ -23,12 +23,14 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { Embedder, EmbedInput, EmbedOptions, EncodedText } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
-import { LAYER_MIXES, type LayerMix } from "../src/model/layers.ts";
+import type { LayerMix } from "../src/model/layers.ts";
 import { cosine } from "../src/model/similarity.ts";
 import { Batcher, type BatcherOptions, type Turn } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { Metrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
+import { apiContract } from "./contract.ts";
+import { type Fields, parseFields, type Schema } from "./schema.ts";
 import { checkClassifier, type Classifier, predictProba } from "../src/classifier/logistic.ts";
 
 /** Server limits and switches. */
@@ -274,87 +276,20 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     return parsed as Json;
   }
 
-  const bad = (message: string, param: string) =>
-    new HttpError(400, message, "invalid_request_error", param);
+  const routes = apiContract(
+    embedder,
+    { maxInputs: o.maxInputs, maxInputChars: o.maxInputChars },
+    Object.keys(classifiers),
+  );
+  /** The request's fields, each checked by the route's contract (400 naming the first bad one). */
+  const request = async <F extends Fields>(c: Context, route: { fields: F }) =>
+    parseFields(await body(c), route.fields);
+  /** An answer, typed by the route's response schema. */
+  const answer = <R>(_route: { response: Schema<R> }, value: NoInfer<R>): R => value;
+  /** `layers` and `layer_mix` as embed options (the last layer when `layers` is absent). */
+  const layerChoice = (b: { layers: number[] | undefined; layer_mix: LayerMix }) =>
+    b.layers ? { layers: b.layers, layerMix: b.layer_mix } : {};
 
-  /** `field`: a string or a non-empty array of strings (or token arrays if allowed). */
-  function inputs(v: unknown, field: string, allowIds = false): (string | number[])[] {
-    const list = typeof v === "string" ? [v] : v;
-    if (!Array.isArray(list)) throw bad(`${field} must be a string or an array of strings`, field);
-    if (list.length === 0) throw bad(`${field} must not be empty`, field);
-    if (list.length > o.maxInputs) {
-      throw bad(`${field} has ${list.length} items; the limit is ${o.maxInputs}`, field);
-    }
-    // OpenAI accepts one token array as well as an array of them: checked as one input
-    if (allowIds && list.every((x) => typeof x === "number")) {
-      checkIds(list as number[], field);
-      return [list as number[]];
-    }
-    list.forEach((x, i) => {
-      const p = `${field}[${i}]`;
-      if (typeof x === "string") {
-        if (x.length === 0) throw bad(`${p} is empty`, p);
-        if (x.length > o.maxInputChars) {
-          throw new HttpError(
-            413,
-            `${p} has ${x.length} characters; the limit is ${o.maxInputChars}`,
-            "invalid_request_error",
-            p,
-          );
-        }
-      } else if (allowIds && Array.isArray(x)) {
-        if (x.length === 0) throw bad(`${p} is empty`, p);
-        checkIds(x, p);
-      } else {
-        throw bad(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
-      }
-    });
-    return list;
-  }
-
-  /** One input given as token ids: not too long, every id an integer in the vocabulary. */
-  function checkIds(ids: unknown[], p: string): void {
-    const vocab = embedder.tokenizer.vocabSize;
-    if (ids.length > o.maxInputChars) {
-      throw new HttpError(413, `${p} is too long`, "invalid_request_error", p);
-    }
-    if (!ids.every((t) => Number.isInteger(t) && (t as number) >= 0 && (t as number) < vocab)) {
-      throw bad(`${p} must hold token ids in 0..${vocab - 1}`, p);
-    }
-  }
-
-  function flag(v: unknown, field: string, fallback: boolean): boolean {
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== "boolean") throw bad(`${field} must be true or false`, field);
-    return v;
-  }
-
-  function pooling(v: unknown): Pooling {
-    if (v === undefined || v === null) return info.pooling;
-    if (typeof v !== "string" || !POOLINGS.includes(v as Pooling)) {
-      throw bad(`pooling must be one of ${POOLINGS.join(", ")}`, "pooling");
-    }
-    if (v === "pooler" && !info.hasPooler) {
-      throw bad(`${info.modelId} exports no pooler output`, "pooling");
-    }
-    return v as Pooling;
-  }
-
-  /**
-   * `layers` (hidden states to read, -1 the last) and `layer_mix` (mean | concat), checked
-   * here so a bad value is this request's 400 before it joins a batch.
-   */
-  function layerChoice(b: Json): { layers?: number[]; layerMix?: LayerMix } {
-    const mix = b.layer_mix ?? "mean";
-    if (!LAYER_MIXES.includes(mix as LayerMix)) {
-      throw bad(`layer_mix must be one of ${LAYER_MIXES.join(", ")}`, "layer_mix");
-    }
-    if (b.layers === undefined || b.layers === null) return {};
-    embedder.layerStates(b.layers); // InputError → 400 naming layers or layers[i]
-    return { layers: b.layers as number[], layerMix: mix as LayerMix };
-  }
-
-  /** With truncation off, too-long inputs are refused before they join a batch. */
   /**
    * Admission: each text of this request is tokenized here, once, by itself (the model
    * runs on these encodings; nothing downstream tokenizes again), and an input over the
@@ -393,9 +328,9 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     });
   }
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/health", (c) => c.json(answer(routes["/health"], { status: "ok" })));
   app.get("/info", (c) =>
-    c.json({
+    c.json(answer(routes["/info"], {
       model_id: info.modelId,
       model_type: "embedding",
       dimensions: embedder.dimensions(),
@@ -410,8 +345,8 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       threads: info.threads,
       workers: info.workers,
       onnx_file: info.onnxFile,
-      inputs: info.inputs,
-      outputs: info.outputs,
+      inputs: [...info.inputs],
+      outputs: [...info.outputs],
       classifiers: Object.entries(classifiers).map(([name, c]) => ({
         name,
         labels: c.labels,
@@ -429,98 +364,70 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
         batch_tokens: info.batchTokens,
         dynamic_batching: batcher.options.enabled,
       },
-    }));
+    })));
   app.get(
     "/metrics",
     (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
-  app.get("/openapi.json", (c) => c.json(openApiDocument(info)));
+  app.get("/openapi.json", (c) => c.json(openApiDocument(info, routes)));
   app.get("/docs", (c) => c.html(docsPage()));
 
   app.post("/v1/embeddings", async (c) => {
-    const b = await body(c);
-    if (b.input === undefined) throw bad("input is required", "input");
-    const list = inputs(b.input, "input", true);
-    const format = b.encoding_format ?? "float";
-    if (format !== "float" && format !== "base64") {
-      throw bad("encoding_format must be float or base64", "encoding_format");
-    }
-    if (b.model !== undefined && typeof b.model !== "string") {
-      throw bad("model must be a string", "model");
-    }
+    const route = routes["/v1/embeddings"];
+    const b = await request(c, route);
     const layers = layerChoice(b);
-    const pool = pooling(b.pooling); // an embedge extension, as are layers and truncate
-    // OpenAI refuses an input over the model's context length; truncate: true cuts it
-    const truncate = flag(b.truncate, "truncate", false);
-    const admitted = admit(list, truncate, "input");
-    const full = embedder.dimensions(pool, layers);
+    const admitted = admit(b.input, b.truncate, "input");
+    const full = embedder.dimensions(b.pooling, layers);
     const dims = dimensions(b.dimensions, full);
     const out = await batcher.embed(
       admitted,
-      { normalize: true, truncate, pooling: pool, ...layers },
+      { normalize: true, truncate: b.truncate, pooling: b.pooling, ...layers },
       c.get("turn"),
     );
     const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
-    const data = list.map((_, i) => {
-      const v = cut(out.data.subarray(i * full, (i + 1) * full), dims, true);
-      return {
-        object: "embedding",
-        index: i,
-        embedding: format === "base64" ? base64(v) : Array.from(v),
-      };
-    });
-    return c.json({
+    return c.json(answer(route, {
       object: "list",
-      data,
-      model: typeof b.model === "string" ? b.model : info.modelId,
+      data: b.input.map((_, i) => {
+        const v = cut(out.data.subarray(i * full, (i + 1) * full), dims, true);
+        return {
+          object: "embedding" as const,
+          index: i,
+          embedding: b.encoding_format === "base64" ? base64(v) : Array.from(v),
+        };
+      }),
+      model: b.model ?? info.modelId,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
-    });
+    }));
   });
 
-  /**
-   * TEI's request fields: inputs, truncate, truncation_direction (Right; Left is refused),
-   * prompt_name (no prompts are configured: refused), layers. `sentence` adds the fields
-   * of sentence vectors (normalize, pooling); the token and word routes refuse those.
-   */
-  const embedOptions = (
-    b: Json,
-    sentence: boolean,
-    field = "inputs",
-  ): [EmbedInput[], EmbedOptions] => {
-    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
-    const list = inputs(b.inputs, field);
-    const truncate = flag(b.truncate, "truncate", false); // TEI: refuse long inputs by default
-    const direction = b.truncation_direction ?? "Right";
-    if (direction !== "Right" && direction !== "right") {
-      throw bad(
-        "truncation_direction must be Right (embedge cuts the end of an input; Left is not supported)",
-        "truncation_direction",
-      );
-    }
-    if (b.prompt_name !== undefined && b.prompt_name !== null) {
-      throw bad("prompt_name: this server has no prompts configured", "prompt_name");
-    }
-    if (!sentence) {
-      for (const f of ["normalize", "pooling", "dimensions"]) {
-        if (b[f] !== undefined) throw bad(`${f} applies to sentence vectors (/embed), not here`, f);
+  /** The token and word routes refuse the fields of sentence vectors by name. */
+  const tokenRequest = async <F extends Fields>(c: Context, route: { fields: F }) => {
+    const raw = await body(c);
+    for (const f of ["normalize", "pooling", "dimensions"]) {
+      if (raw[f] !== undefined) {
+        throw new HttpError(
+          400,
+          `${f} applies to sentence vectors (/embed), not here`,
+          "invalid_request_error",
+          f,
+        );
       }
     }
-    return [admit(list, truncate, field), {
-      ...(sentence
-        ? { normalize: flag(b.normalize, "normalize", true), pooling: pooling(b.pooling) }
-        : {}),
-      truncate,
-      ...layerChoice(b),
-    }];
+    return parseFields(raw, route.fields);
   };
 
-  /** A `dimensions` field: an integer in 1..full (full when absent). */
-  function dimensions(v: unknown, full: number): number {
-    if (v === undefined || v === null) return full;
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > full) {
-      throw bad(`dimensions must be an integer in 1..${full}`, "dimensions");
+  /** A `dimensions` field within the vector's width (full when absent). */
+  function dimensions(v: number | undefined, full: number): number {
+    if (v === undefined) return full;
+    if (v > full) {
+      throw new HttpError(
+        400,
+        `dimensions must be an integer in 1..${full}`,
+        "invalid_request_error",
+        "dimensions",
+      );
     }
-    return v as number;
+    return v;
   }
 
   /** The first `dims` values of a vector, re-normalized when the vector was normalized. */
@@ -530,17 +437,23 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   }
 
   app.post("/embed", async (c) => {
-    const b = await body(c);
-    const [list, opts] = embedOptions(b, true);
-    const full = embedder.dimensions(opts.pooling, opts);
+    const route = routes["/embed"];
+    const b = await request(c, route);
+    const list = admit(b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = {
+      normalize: b.normalize,
+      pooling: b.pooling,
+      truncate: b.truncate,
+      ...layerChoice(b),
+    };
+    const full = embedder.dimensions(b.pooling, opts);
     const dims = dimensions(b.dimensions, full);
     const out = await batcher.embed(list, opts, c.get("turn"));
     const d = out.dims[1];
-    return c.json(
-      list.map((_, i) =>
-        Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, opts.normalize!))
-      ),
-    );
+    return c.json(answer(
+      route,
+      list.map((_, i) => Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, b.normalize))),
+    ));
   });
 
   /**
@@ -566,145 +479,120 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   }
 
   app.post("/embed_all", async (c) => {
-    const [list, opts] = embedOptions(await body(c), false);
+    const route = routes["/embed_all"];
+    const b = await tokenRequest(c, route);
+    const list = admit(b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkOutputSize(list, opts);
     const toks = await batcher.exclusive(
       () => embedder.embedTokens(list as EncodedText[], opts),
       c.get("turn"),
       list.length,
     );
-    return c.json(toks.map((t) => {
-      const h = t.hiddenSize;
-      return t.tokens.map((_, k) => Array.from(t.vectors.subarray(k * h, (k + 1) * h)));
-    }));
+    return c.json(answer(
+      route,
+      toks.map((t) => {
+        const h = t.hiddenSize;
+        return t.tokens.map((_, k) => Array.from(t.vectors.subarray(k * h, (k + 1) * h)));
+      }),
+    ));
   });
 
   app.post("/embed/words", async (c) => {
-    const b = await body(c);
-    const [list, opts] = embedOptions(b, false);
+    const route = routes["/embed/words"];
+    const b = await tokenRequest(c, route);
+    const list = admit(b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkOutputSize(list, opts);
-    const aggregate = b.aggregate ?? "mean";
-    if (aggregate !== "mean" && aggregate !== "first") {
-      throw bad("aggregate must be mean or first", "aggregate");
-    }
     const words = await batcher.exclusive(
-      () => embedder.embedWords(list as EncodedText[], { ...opts, aggregate }),
+      () => embedder.embedWords(list as EncodedText[], { ...opts, aggregate: b.aggregate }),
       c.get("turn"),
       list.length,
     );
-    return c.json(words.map((w) => ({
-      words: w.words.map((word, k) => ({
-        word,
-        start: w.offsets[2 * k],
-        stop: w.offsets[2 * k + 1],
-        vector: Array.from(w.vectors.subarray(k * w.hiddenSize, (k + 1) * w.hiddenSize)),
+    return c.json(answer(
+      route,
+      words.map((w) => ({
+        words: w.words.map((word, k) => ({
+          word,
+          start: w.offsets[2 * k],
+          stop: w.offsets[2 * k + 1],
+          vector: Array.from(w.vectors.subarray(k * w.hiddenSize, (k + 1) * w.hiddenSize)),
+        })),
       })),
-    })));
+    ));
   });
 
   app.post("/tokenize", async (c) => {
-    const b = await body(c);
-    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
-    const list = inputs(b.inputs, "inputs") as string[];
-    const special = flag(b.add_special_tokens, "add_special_tokens", true);
-    let padTo: number | undefined;
-    if (b.max_length !== undefined) {
-      if (
-        !Number.isInteger(b.max_length) || (b.max_length as number) < 2 ||
-        (b.max_length as number) > info.maxLength
-      ) {
-        throw bad(`max_length must be an integer in 2..${info.maxLength}`, "max_length");
-      }
-      padTo = b.max_length as number;
-    }
+    const route = routes["/tokenize"];
+    const b = await request(c, route);
+    const padTo = b.max_length;
     const padding = b.padding ?? (padTo ? "max_length" : false);
-    if (padding !== false && padding !== "max_length") {
-      throw bad("padding must be max_length or false", "padding");
+    if (padding && !padTo) {
+      throw new HttpError(400, "padding needs max_length", "invalid_request_error", "max_length");
     }
-    if (padding && !padTo) throw bad("padding needs max_length", "max_length");
-    return c.json(list.map((text) => {
-      const e = embedder.tokenizer.encode(
-        text,
-        padTo
-          ? {
-            addSpecialTokens: special,
-            maxLength: padTo,
-            truncation: true,
-            padding: padding || false,
-          }
-          : { addSpecialTokens: special },
-      );
-      const tokens = e.tokens, mask = e.attentionMask, sp = e.specialTokensMask, off = e.offsets;
-      return Array.from(e.ids, (id, k) => ({
-        id,
-        text: tokens[k],
-        special: sp[k] === 1,
-        start: sp[k] ? null : off[2 * k],
-        stop: sp[k] ? null : off[2 * k + 1],
-        attention_mask: mask[k],
-      }));
-    }));
+    const special = b.add_special_tokens;
+    return c.json(answer(
+      route,
+      b.inputs.map((text) => {
+        const e = embedder.tokenizer.encode(
+          text,
+          padTo
+            ? { addSpecialTokens: special, maxLength: padTo, truncation: true, padding }
+            : { addSpecialTokens: special },
+        );
+        const tokens = e.tokens, mask = e.attentionMask, sp = e.specialTokensMask;
+        const off = e.offsets;
+        return Array.from(e.ids, (id, k) => ({
+          id,
+          text: tokens[k],
+          special: sp[k] === 1,
+          start: sp[k] ? null : off[2 * k],
+          stop: sp[k] ? null : off[2 * k + 1],
+          attention_mask: mask[k],
+        }));
+      }),
+    ));
   });
 
   app.post("/decode", async (c) => {
-    const b = await body(c);
-    const ids = b.ids;
-    const skip = flag(b.skip_special_tokens, "skip_special_tokens", true);
-    const valid = (x: unknown) =>
-      Array.isArray(x) && x.length <= 100_000 &&
-      x.every((t) => Number.isInteger(t) && t >= 0 && t < embedder.tokenizer.vocabSize);
-    if (valid(ids)) {
-      return c.json(embedder.tokenizer.decode(ids as number[], { skipSpecialTokens: skip }));
-    }
-    if (Array.isArray(ids) && ids.length > 0 && ids.length <= o.maxInputs && ids.every(valid)) {
-      return c.json(
-        (ids as number[][]).map((x) => embedder.tokenizer.decode(x, { skipSpecialTokens: skip })),
-      );
-    }
-    throw bad("ids must be an array of token ids (or an array of such arrays)", "ids");
+    const route = routes["/decode"];
+    const b = await request(c, route);
+    const options = { skipSpecialTokens: b.skip_special_tokens };
+    const decode = (ids: number[]) => embedder.tokenizer.decode(ids, options);
+    // one id list, or several
+    const many = b.ids.length > 0 && Array.isArray(b.ids[0]);
+    return c.json(answer(
+      route,
+      many ? (b.ids as number[][]).map(decode) : decode(b.ids as number[]),
+    ));
   });
 
   app.post("/similarity", async (c) => {
-    const b = await body(c);
-    const input = b.inputs as Json | undefined;
-    if (typeof input !== "object" || input === null) {
-      throw bad("inputs must be an object", "inputs");
-    }
-    if (typeof input.source_sentence !== "string" || input.source_sentence.length === 0) {
-      throw bad("inputs.source_sentence must be a non-empty string", "inputs.source_sentence");
-    }
-    const sentences = inputs(input.sentences, "inputs.sentences") as string[];
-    const all = [input.source_sentence, ...sentences];
-    if (all.length > o.maxInputs) {
-      throw bad(`at most ${o.maxInputs - 1} sentences`, "inputs.sentences");
-    }
+    const route = routes["/similarity"];
+    const b = await request(c, route);
+    const all = [b.inputs.source, ...b.inputs.sentences];
     const out = await batcher.embed(admit(all, true, "inputs.sentences"), {
       normalize: true,
       truncate: true,
-      pooling: pooling(b.pooling),
+      pooling: b.pooling,
     }, c.get("turn"));
     const d = out.dims[1];
-    const src = out.data.subarray(0, d);
-    return c.json(
-      sentences.map((_, i) => cosine(src, out.data.subarray((i + 1) * d, (i + 2) * d))),
-    );
+    const source = out.data.subarray(0, d);
+    return c.json(answer(
+      route,
+      b.inputs.sentences.map((_, i) => cosine(source, out.data.subarray((i + 1) * d, (i + 2) * d))),
+    ));
   });
 
   app.post("/classify", async (c) => {
-    const b = await body(c);
-    const names = Object.keys(classifiers);
-    if (!names.length) {
+    const route = routes["/classify"];
+    if (!Object.keys(classifiers).length) {
       throw new HttpError(404, "no classifier is loaded", "not_found", "classifier");
     }
-    const name = b.classifier ?? names[0];
-    // own keys only: a name such as "constructor" must not reach Object.prototype
-    if (typeof name !== "string" || !Object.hasOwn(classifiers, name)) {
-      throw bad(`classifier must be one of ${names.join(", ")}`, "classifier");
-    }
-    const clf = classifiers[name];
-    if (b.inputs === undefined) throw bad("inputs is required", "inputs");
-    const list = inputs(b.inputs, "inputs");
-    const admitted = admit(list, true, "inputs", clf.embedding.maxLength);
+    const b = await request(c, route);
+    // own keys only (the field's check): a name such as "constructor" never reaches here
+    const clf = classifiers[b.classifier];
+    const admitted = admit(b.inputs, true, "inputs", clf.embedding.maxLength);
     const out = await batcher.embed(admitted, {
       pooling: clf.embedding.pooling as Pooling,
       normalize: clf.embedding.normalize,
@@ -715,13 +603,14 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     }, c.get("turn"));
     const probs = predictProba(clf, out.data);
     const k = clf.labels.length;
-    return c.json(
-      list.map((_, i) =>
+    return c.json(answer(
+      route,
+      b.inputs.map((_, i) =>
         clf.labels.map((label, j) => ({ label, score: probs[i * k + j] })).sort((x, y) =>
           y.score - x.score
         )
       ),
-    );
+    ));
   });
 
   return app;

@@ -1,93 +1,68 @@
 /**
- * The OpenAPI 3.1 document of the API and a self-contained docs page that renders it
- * (no CDN: the page works offline).
+ * The OpenAPI 3.1 document of the API, printed from the route contract (contract.ts: the
+ * same fields that check requests, the schemas that type the answers), and a
+ * self-contained docs page that renders it (no CDN: the page works offline).
  *
  * @example
  * ```ts
  * import { openApiDocument } from "./openapi.ts";
- * const doc = openApiDocument({ modelId: "m", maxLength: 512 } as never);
+ * import { apiContract } from "./contract.ts";
+ * import { Embedder } from "../src/model/embedder.ts";
+ * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+ * const routes = apiContract(embedder, { maxInputs: 256, maxInputChars: 100_000 }, []);
+ * const doc = openApiDocument(embedder.info, routes);
  * console.log(Object.keys(doc.paths).includes("/v1/embeddings")); // true
+ * await embedder.close();
  * ```
  * @module
  */
 import type { ModelInfo } from "../src/model/embedder.ts";
+import { errorSchema, type Route } from "./contract.ts";
+import { bodySchema } from "./schema.ts";
 
-const text = { type: "string", minLength: 1 };
-const texts = { oneOf: [text, { type: "array", items: text, minItems: 1 }] };
 const error = {
   description: "error",
-  content: {
-    "application/json": {
-      schema: {
-        type: "object",
-        properties: {
-          error: {
-            type: "object",
-            properties: {
-              message: { type: "string" },
-              type: { type: "string" },
-              param: { type: ["string", "null"] },
-            },
-          },
-        },
-      },
-    },
-  },
+  content: { "application/json": { schema: errorSchema.json } },
 };
-const post = (
-  summary: string,
-  properties: Record<string, unknown>,
-  required: string[],
-  result: unknown,
-) => ({
-  post: {
-    summary,
-    requestBody: {
-      required: true,
-      content: { "application/json": { schema: { type: "object", properties, required } } },
-    },
-    responses: {
-      "200": { description: "ok", content: { "application/json": { schema: result } } },
-      "400": error,
-      "401": error,
-      "413": error,
-      "503": error,
-    },
-  },
-});
-const get = (summary: string, type = "application/json") => ({
-  get: { summary, responses: { "200": { description: "ok", content: { [type]: {} } } } },
-});
-const vector = { type: "array", items: { type: "number" } };
-const pooling = { type: "string", enum: ["cls", "mean", "max", "mean_max", "pooler"] };
-const layerFields = {
-  layers: {
-    type: "array",
-    items: { type: "integer" },
-    minItems: 1,
-    default: [-1],
-    description:
-      "hidden states to read: 0 the embeddings, N the last of N layers, -1 the last, -2 the one before",
-  },
-  layer_mix: { type: "string", enum: ["mean", "concat"], default: "mean" },
+// what a POST route can answer besides 200 (app.ts and errors.ts)
+const POST_ERRORS: Record<string, string> = {
+  "400": "a field is missing or invalid (param names it)",
+  "401": "missing or wrong API key",
+  "404": "nothing to serve (e.g. no classifier is loaded)",
+  "408": "the request body did not arrive in time",
+  "413": "body, input or answer larger than the server accepts",
+  "499": "the client closed the request",
+  "503": "server busy or the request took too long",
 };
 
-/** The OpenAPI document for a loaded model. */
-export function openApiDocument(info: ModelInfo) {
-  // token and word vectors take the fields that choose tokens and layers; sentence
-  // vectors add normalize, pooling and dimensions (app.ts refuses them elsewhere)
-  const tokenBody = {
-    inputs: texts,
-    truncate: { type: "boolean", default: false },
-    truncation_direction: { type: "string", enum: ["Right"], default: "Right" },
-    ...layerFields,
-  };
-  const teiBody = {
-    ...tokenBody,
-    normalize: { type: "boolean", default: true },
-    pooling,
-    dimensions: { type: "integer", minimum: 1 },
-  };
+/** The OpenAPI document: the routes' own fields and response schemas (contract.ts). */
+export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) {
+  const paths: Record<string, unknown> = {};
+  for (const [path, route] of Object.entries(routes)) {
+    const ok = {
+      description: "ok",
+      content: { [route.contentType ?? "application/json"]: { schema: route.response.json } },
+    };
+    paths[path] = {
+      [route.method]: route.method === "post"
+        ? {
+          summary: route.summary,
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: bodySchema(route.fields) } },
+          },
+          responses: {
+            "200": ok,
+            ...Object.fromEntries(
+              Object.entries(POST_ERRORS).map((
+                [code, why],
+              ) => [code, { ...error, description: why }]),
+            ),
+          },
+        }
+        : { summary: route.summary, responses: { "200": ok } },
+    };
+  }
   return {
     openapi: "3.1.0",
     info: {
@@ -96,81 +71,8 @@ export function openApiDocument(info: ModelInfo) {
       description:
         `BERT embeddings at the edge. Model: ${info.modelId}, max ${info.maxLength} tokens.`,
     },
-    paths: {
-      "/v1/embeddings": post(
-        "OpenAI-compatible embeddings",
-        {
-          input: {
-            oneOf: [texts, { type: "array", items: { type: "integer" } }, {
-              type: "array",
-              items: { type: "array", items: { type: "integer" } },
-            }],
-          },
-          model: { type: "string" },
-          encoding_format: { type: "string", enum: ["float", "base64"] },
-          dimensions: { type: "integer", minimum: 1 },
-          // embedge extensions
-          pooling,
-          truncate: { type: "boolean", default: false },
-          ...layerFields,
-        },
-        ["input"],
-        { type: "object" },
-      ),
-      "/embed": post("TEI-compatible sentence embeddings", teiBody, ["inputs"], {
-        type: "array",
-        items: vector,
-      }),
-      "/embed_all": post("Token embeddings (last_hidden_state per token)", tokenBody, ["inputs"], {
-        type: "array",
-        items: { type: "array", items: vector },
-      }),
-      "/embed/words": post(
-        "Word embeddings (subwords aggregated per word)",
-        { ...tokenBody, aggregate: { type: "string", enum: ["mean", "first"] } },
-        ["inputs"],
-        { type: "array" },
-      ),
-      "/tokenize": post(
-        "Tokens, ids, offsets, attention mask (optionally padded to max_length)",
-        {
-          inputs: texts,
-          add_special_tokens: { type: "boolean", default: true },
-          max_length: { type: "integer" },
-          padding: { enum: ["max_length", false] },
-        },
-        ["inputs"],
-        { type: "array" },
-      ),
-      "/decode": post(
-        "Token ids to text",
-        { ids: { type: "array" }, skip_special_tokens: { type: "boolean", default: true } },
-        ["ids"],
-        {},
-      ),
-      "/similarity": post(
-        "Cosine similarity of a source sentence to candidates",
-        {
-          inputs: {
-            type: "object",
-            properties: { source_sentence: text, sentences: { type: "array", items: text } },
-          },
-        },
-        ["inputs"],
-        { type: "array", items: { type: "number" } },
-      ),
-      "/classify": post(
-        "Classifier head on sentence embeddings (TEI /predict-like)",
-        { inputs: texts, classifier: { type: "string" } },
-        ["inputs"],
-        { type: "array", items: { type: "array", items: { type: "object" } } },
-      ),
-      "/health": get("Liveness"),
-      "/info": get("Model, dimensions, limits"),
-      "/metrics": get("Prometheus metrics", "text/plain"),
-      "/openapi.json": get("This document"),
-      "/docs": get("API docs page", "text/html"),
-    },
+    components: { schemas: { Error: errorSchema.json } },
+    paths,
   };
 }
 
@@ -192,7 +94,10 @@ fetch("openapi.json").then(r=>r.json()).then(doc=>{
     const p=document.createElement("p"); p.textContent=op.summary;
     root.append(h,p);
     const s=op.requestBody?.content["application/json"].schema;
-    if(s){const pre=document.createElement("pre");pre.textContent=JSON.stringify(s.properties,null,2);root.append(pre);}
+    const show=(title,v)=>{const h3=document.createElement("h3");h3.textContent=title;const pre=document.createElement("pre");pre.textContent=JSON.stringify(v,null,2);root.append(h3,pre);};
+    if(s)show("request",s.properties);
+    const ok=op.responses["200"]?.content;
+    if(ok)for(const [type,m] of Object.entries(ok))show("200 "+type,m.schema);
   }
 });
 </script></body></html>`;

@@ -1,0 +1,414 @@
+/**
+ * The API contract: every route's request fields (each a check and its schema, schema.ts)
+ * and the schema of its answer. app.ts parses requests with these fields and types its
+ * answers by these schemas; openapi.ts prints them. One table, so the document says
+ * exactly what the routes accept and return (a test checks real answers against it).
+ *
+ * @example
+ * ```ts
+ * import { apiContract } from "./contract.ts";
+ * import { Embedder } from "../src/model/embedder.ts";
+ * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+ * const routes = apiContract(embedder, { maxInputs: 4, maxInputChars: 100 }, []);
+ * const embed = routes["/embed"];
+ * console.log(embed.method, Object.keys(embed.fields).slice(0, 3)); // post [ "inputs", "truncate", "truncation_direction" ]
+ * try {
+ *   embed.fields.inputs.parse(["a", "b", "c", "d", "e"], "inputs");
+ * } catch (e) {
+ *   console.log((e as Error).message); // inputs has 5 items; the limit is 4
+ * }
+ * await embedder.close();
+ * ```
+ * @module
+ */
+import type { Embedder } from "../src/model/embedder.ts";
+import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
+import { LAYER_MIXES } from "../src/model/layers.ts";
+import { HttpError } from "./errors.ts";
+import {
+  array,
+  boolean,
+  choice,
+  either,
+  field,
+  type Fields,
+  flag,
+  integer,
+  integerIn,
+  invalid,
+  literal,
+  nullable,
+  number,
+  object,
+  required,
+  type Schema,
+  schema,
+  string,
+} from "./schema.ts";
+
+/** The request limits the fields enforce. */
+export interface ContractLimits {
+  /** Most inputs per request. */
+  maxInputs: number;
+  /** Longest input in UTF-16 code units (and most token ids per input). */
+  maxInputChars: number;
+}
+
+/** One route: how it is called and what it answers. */
+export interface Route<F extends Fields = Fields, R = unknown> {
+  method: "get" | "post";
+  summary: string;
+  /** The JSON body's fields (POST routes). */
+  fields: F;
+  response: Schema<R>;
+  /** Of a 200 (default application/json). */
+  contentType?: string;
+}
+
+const post = <F extends Fields, R>(summary: string, fields: F, response: Schema<R>) => ({
+  method: "post" as const,
+  summary,
+  fields,
+  response,
+});
+const get = <R>(summary: string, response: Schema<R>, contentType?: string) => ({
+  method: "get" as const,
+  summary,
+  fields: {},
+  response,
+  ...(contentType ? { contentType } : {}),
+});
+
+/** The error body every route answers with a 4xx or 5xx status. */
+export const errorSchema = object({
+  error: object({
+    message: string(),
+    type: string(),
+    param: nullable(string()),
+    code: schema<null>({ type: "null" }),
+  }),
+});
+
+const vector = array(number());
+const tokenVectors = array(vector);
+
+/** The routes of an app around `embedder`, with `classifiers` by name. */
+export function apiContract(embedder: Embedder, limits: ContractLimits, classifiers: string[]) {
+  const info = embedder.info;
+  const vocab = embedder.tokenizer.vocabSize;
+  const poolings = POOLINGS.filter((p) => p !== "pooler" || info.hasPooler);
+
+  /** One input given as token ids: not too long, every id an integer in the vocabulary. */
+  const checkIds = (ids: unknown[], p: string): number[] => {
+    if (ids.length > limits.maxInputChars) {
+      throw new HttpError(413, `${p} is too long`, "invalid_request_error", p);
+    }
+    if (!ids.every((t) => Number.isInteger(t) && (t as number) >= 0 && (t as number) < vocab)) {
+      throw invalid(`${p} must hold token ids in 0..${vocab - 1}`, p);
+    }
+    return ids as number[];
+  };
+
+  /** A string or a non-empty array of strings (or, `allowIds`, of token-id arrays). */
+  const inputs = <T extends string | number[]>(allowIds: boolean) => {
+    const text = { type: "string", minLength: 1, maxLength: limits.maxInputChars };
+    const ids = {
+      type: "array",
+      items: { type: "integer", minimum: 0, maximum: vocab - 1 },
+      minItems: 1,
+      maxItems: limits.maxInputChars,
+    };
+    const list = (item: unknown) => ({
+      type: "array",
+      items: item,
+      minItems: 1,
+      maxItems: limits.maxInputs,
+    });
+    return required(field<T[] | undefined>(
+      { oneOf: allowIds ? [text, list(text), ids, list(ids)] : [text, list(text)] },
+      (v, name) => {
+        if (v === undefined || v === null) return undefined;
+        const items = typeof v === "string" ? [v] : v;
+        if (!Array.isArray(items)) {
+          throw invalid(`${name} must be a string or an array of strings`, name);
+        }
+        if (items.length === 0) throw invalid(`${name} must not be empty`, name);
+        if (items.length > limits.maxInputs) {
+          throw invalid(
+            `${name} has ${items.length} items; the limit is ${limits.maxInputs}`,
+            name,
+          );
+        }
+        // OpenAI accepts one token array as well as an array of them: checked as one input
+        if (allowIds && items.every((x) => typeof x === "number")) {
+          return [checkIds(items, name)] as T[];
+        }
+        items.forEach((x, i) => {
+          const p = `${name}[${i}]`;
+          if (typeof x === "string") {
+            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            if (x.length > limits.maxInputChars) {
+              throw new HttpError(
+                413,
+                `${p} has ${x.length} characters; the limit is ${limits.maxInputChars}`,
+                "invalid_request_error",
+                p,
+              );
+            }
+          } else if (allowIds && Array.isArray(x)) {
+            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            checkIds(x, p);
+          } else {
+            throw invalid(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
+          }
+        });
+        return items as T[];
+      },
+    ));
+  };
+
+  const pooling = field<Pooling>(
+    { type: "string", enum: poolings, default: info.pooling },
+    (v, name) => {
+      if (v === undefined || v === null) return info.pooling;
+      if (typeof v !== "string" || !POOLINGS.includes(v as Pooling)) {
+        throw invalid(`${name} must be one of ${POOLINGS.join(", ")}`, name);
+      }
+      if (v === "pooler" && !info.hasPooler) {
+        throw invalid(`${info.modelId} exports no pooler output`, name);
+      }
+      return v as Pooling;
+    },
+  );
+  const layers = field<number[] | undefined>({
+    type: "array",
+    items: { type: "integer", minimum: -info.layers - 1, maximum: info.layers },
+    minItems: 1,
+    default: [-1],
+    description:
+      "hidden states to read: 0 the embeddings, N the last of N layers, -1 the last, -2 the one before",
+  }, (v) => {
+    if (v === undefined || v === null) return undefined;
+    embedder.layerStates(v); // InputError → 400 naming layers or layers[i]
+    return v as number[];
+  });
+  const layerFields = { layers, layer_mix: choice(LAYER_MIXES, "mean") };
+  const truncate = flag(false);
+  // TEI's request fields of the token and word routes; /embed adds the sentence ones
+  const tokenFields = {
+    inputs: inputs<string>(false),
+    truncate, // TEI: refuse long inputs by default
+    truncation_direction: field<"Right">(
+      { type: "string", enum: ["Right", "right"], default: "Right" },
+      (v, name) => {
+        if (v === undefined || v === null || v === "Right" || v === "right") return "Right";
+        throw invalid(
+          `${name} must be Right (embedge cuts the end of an input; Left is not supported)`,
+          name,
+        );
+      },
+    ),
+    prompt_name: field<undefined>({
+      type: "null",
+      description: "no prompts are configured on this server: any name is refused",
+    }, (v, name) => {
+      if (v !== undefined && v !== null) {
+        throw invalid(`${name}: this server has no prompts configured`, name);
+      }
+      return undefined;
+    }),
+    ...layerFields,
+  };
+  const sentenceFields = {
+    ...tokenFields,
+    normalize: flag(true),
+    pooling,
+    dimensions: integerIn(1),
+  };
+
+  const labelScores = array(object({ label: string(), score: number() }));
+  const token = object({
+    id: integer(),
+    text: string(),
+    special: boolean(),
+    start: nullable(integer()),
+    stop: nullable(integer()),
+    attention_mask: integer(),
+  });
+  const idList = array(integer({ minimum: 0, maximum: vocab - 1 }), { maxItems: 100_000 });
+
+  return {
+    "/v1/embeddings": post(
+      "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
+      {
+        input: inputs<string | number[]>(true),
+        model: field<string | undefined>({ type: "string" }, (v, name) => {
+          if (v === undefined || v === null) return undefined;
+          if (typeof v !== "string") throw invalid(`${name} must be a string`, name);
+          return v;
+        }),
+        encoding_format: choice(["float", "base64"], "float"),
+        dimensions: integerIn(1),
+        pooling,
+        // OpenAI refuses an input over the model's context length; truncate: true cuts it
+        truncate,
+        ...layerFields,
+      },
+      object({
+        object: literal(["list"]),
+        data: array(object({
+          object: literal(["embedding"]),
+          index: integer(),
+          embedding: either(vector, string({ description: "base64 of little-endian float32" })),
+        })),
+        model: string(),
+        usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
+      }),
+    ),
+    "/embed": post("TEI-compatible sentence embeddings", sentenceFields, array(vector)),
+    "/embed_all": post(
+      "Token embeddings (last_hidden_state per token)",
+      tokenFields,
+      array(tokenVectors),
+    ),
+    "/embed/words": post(
+      "Word embeddings (subwords aggregated per word)",
+      { ...tokenFields, aggregate: choice(["mean", "first"], "mean") },
+      array(object({
+        words: array(object({ word: string(), start: integer(), stop: integer(), vector })),
+      })),
+    ),
+    "/tokenize": post(
+      "Tokens, ids, offsets, attention mask (optionally padded to max_length)",
+      {
+        inputs: inputs<string>(false),
+        add_special_tokens: flag(true),
+        max_length: integerIn(2, info.maxLength),
+        padding: field<"max_length" | false | undefined>(
+          { enum: ["max_length", false] },
+          (v, name) => {
+            if (v === undefined || v === null) return undefined;
+            if (v !== false && v !== "max_length") {
+              throw invalid(`${name} must be max_length or false`, name);
+            }
+            return v;
+          },
+        ),
+      },
+      array(array(token)),
+    ),
+    "/decode": post(
+      "Token ids to text",
+      {
+        ids: required(field<number[] | number[][] | undefined>(
+          { oneOf: [idList.json, array(idList, { minItems: 1, maxItems: limits.maxInputs }).json] },
+          (v, name) => {
+            if (v === undefined || v === null) return undefined;
+            const valid = (x: unknown) =>
+              Array.isArray(x) && x.length <= 100_000 &&
+              x.every((t) => Number.isInteger(t) && t >= 0 && t < vocab);
+            if (valid(v)) return v as number[];
+            if (
+              Array.isArray(v) && v.length > 0 && v.length <= limits.maxInputs && v.every(valid)
+            ) {
+              return v as number[][];
+            }
+            throw invalid(
+              `${name} must be an array of token ids (or an array of such arrays)`,
+              name,
+            );
+          },
+        )),
+        skip_special_tokens: flag(true),
+      },
+      either(string(), array(string())),
+    ),
+    "/similarity": post(
+      "Cosine similarity of a source sentence to candidates",
+      {
+        inputs: required(field<{ source: string; sentences: string[] } | undefined>({
+          type: "object",
+          properties: {
+            source_sentence: { type: "string", minLength: 1 },
+            sentences: inputs(false).json,
+          },
+          required: ["source_sentence", "sentences"],
+        }, (v, name) => {
+          if (v === undefined || v === null) return undefined;
+          if (typeof v !== "object" || Array.isArray(v)) {
+            throw invalid(`${name} must be an object`, name);
+          }
+          const { source_sentence: source, sentences } = v as Record<string, unknown>;
+          if (typeof source !== "string" || source.length === 0) {
+            throw invalid(
+              `${name}.source_sentence must be a non-empty string`,
+              `${name}.source_sentence`,
+            );
+          }
+          const list = inputs<string>(false).parse(sentences, `${name}.sentences`);
+          if (list.length + 1 > limits.maxInputs) {
+            throw invalid(`at most ${limits.maxInputs - 1} sentences`, `${name}.sentences`);
+          }
+          return { source, sentences: list };
+        })),
+        pooling,
+      },
+      array(number()),
+    ),
+    "/classify": post(
+      "Classifier head on sentence embeddings (TEI /predict-like); labels by descending score",
+      {
+        inputs: inputs<string>(false),
+        classifier: classifiers.length
+          ? choice(classifiers, classifiers[0])
+          : field<string>({ type: "string", description: "no classifier is loaded" }, () => ""),
+      },
+      array(labelScores),
+    ),
+    "/health": get("Liveness", object({ status: literal(["ok"]) })),
+    "/info": get(
+      "Model, dimensions, limits",
+      object({
+        model_id: string(),
+        model_type: literal(["embedding"]),
+        dimensions: integer(),
+        hidden_size: integer(),
+        max_input_length: integer(),
+        pooling: literal(POOLINGS),
+        normalize: boolean(),
+        poolings: array(literal(POOLINGS)),
+        layers: integer(),
+        layer_selection: boolean(),
+        backend: literal(["native", "wasm"]),
+        threads: integer(),
+        workers: integer(),
+        onnx_file: string(),
+        inputs: array(string()),
+        outputs: array(string()),
+        classifiers: array(object({
+          name: string(),
+          labels: array(string()),
+          pooling: string(),
+        })),
+        limits: object({
+          max_body_bytes: integer(),
+          max_inputs: integer(),
+          max_input_chars: integer(),
+          max_output_floats: integer(),
+          timeout_ms: integer(),
+          max_queue: integer(),
+          batch_wait_ms: number(),
+          max_batch_inputs: integer(),
+          batch_tokens: integer(),
+          dynamic_batching: boolean(),
+        }),
+      }),
+    ),
+    "/metrics": get("Prometheus metrics", string(), "text/plain"),
+    "/openapi.json": get("This document", schema<unknown>({ type: "object" })),
+    "/docs": get("API docs page", string(), "text/html"),
+  };
+}
+
+/** The routes' table type. */
+export type Contract = ReturnType<typeof apiContract>;

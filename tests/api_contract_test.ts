@@ -1,0 +1,178 @@
+/**
+ * The OpenAPI document is the API: every route the app serves is in it, every answer of
+ * every route conforms to the document's response schema (checked with
+ * tests/support/json_schema.ts), every error body to the error schema, and every
+ * constraint the document states on a request field is one the route enforces (a value
+ * outside it gets a 400/413 naming that field).
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { hasShared } from "./support/paths.ts";
+import { makeTestModel } from "./support/test_model.ts";
+import { violations } from "./support/json_schema.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { createApp } from "../edge/app.ts";
+import { train } from "../src/classifier/logistic.ts";
+
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
+type Json = Record<string, unknown>;
+
+/** A valid request per POST route (the test fails for a documented route without one). */
+const EXAMPLES: Record<string, Json[]> = {
+  "/v1/embeddings": [
+    { input: "I love Paris." },
+    { input: ["I love Paris.", "Paris"], encoding_format: "base64", dimensions: 8 },
+    { input: [[1045, 2293, 3000]], pooling: "cls", layers: [-2] },
+  ],
+  "/embed": [
+    { inputs: "I love Paris." },
+    { inputs: ["a", "b"], normalize: false, pooling: "mean_max", dimensions: 4 },
+    { inputs: ["a"], layers: [-1, -2], layer_mix: "concat", truncate: true },
+  ],
+  "/embed_all": [{ inputs: ["I love Paris.", "Unaffable"] }],
+  "/embed/words": [{ inputs: "Unaffable Paris", aggregate: "first" }, { inputs: ["a b"] }],
+  "/tokenize": [
+    { inputs: "I love Paris." },
+    { inputs: ["I love Paris."], max_length: 8, padding: "max_length" },
+  ],
+  "/decode": [{ ids: [101, 1045, 102] }, { ids: [[1045], [2293, 3000]] }],
+  "/similarity": [{ inputs: { source_sentence: "I love Paris.", sentences: ["Paris", "rain"] } }],
+  "/classify": [{ inputs: ["I love Paris.", "I hate traffic."] }, {
+    inputs: "x",
+    classifier: "sentiment",
+  }],
+};
+
+/** A value that breaks a field's documented constraint, or undefined when none is stated. */
+function breaking(schema: Json): unknown {
+  if (schema.enum) return "no-such-value";
+  if (schema.type === "boolean") return "yes";
+  if (schema.type === "null") return "a name";
+  if (schema.type === "integer" && typeof schema.minimum === "number") return schema.minimum - 1;
+  if (schema.type === "integer" && typeof schema.maximum === "number") return schema.maximum + 1;
+  if (schema.type === "string") return 7;
+  if (schema.type === "array") return "not an array";
+  if (schema.type === "object") return ["not an object"];
+  if (schema.oneOf) return { not: "any of them" };
+  return undefined;
+}
+
+Deno.test({
+  name:
+    "OpenAPI contract: every route documented, every answer and error conforms, every stated field constraint enforced",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 5, layers: 2 });
+    const embedder = await Embedder.load(model.dir, { modelId: "test-bert" });
+    try {
+      const texts = ["I love Paris.", "I hate traffic.", "Unbelievable weather in Paris."];
+      const clf = train(
+        (await embedder.embed(texts)).data,
+        Int32Array.of(1, 0, 1),
+        embedder.dimensions(),
+        ["neg", "pos"],
+        { embedding: { modelId: "test-bert", pooling: "mean", normalize: true } },
+      );
+      const app = createApp(embedder, { log: false, classifiers: { sentiment: clf } });
+      const doc = await (await app.request("/openapi.json")).json();
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      const errorSchema = doc.components.schemas.Error as Json;
+
+      // every route the app serves is documented, with its method
+      const served = app.routes.filter((r) => r.method !== "ALL");
+      for (const r of served) {
+        assert(paths[r.path]?.[r.method.toLowerCase()], `${r.method} ${r.path} is not documented`);
+      }
+      assertEquals(Object.keys(paths).length, new Set(served.map((r) => r.path)).size);
+
+      let answers = 0, errors = 0, constraints = 0;
+      const check = (what: string, body: unknown, schema: Json) => {
+        const v = violations(body, schema);
+        assertEquals(v, [], `${what}: ${v.slice(0, 5).join("; ")}`);
+      };
+      for (const [path, ops] of Object.entries(paths)) {
+        if (ops.get) {
+          const res = await app.request(path);
+          assertEquals(res.status, 200, path);
+          type Ok = { content: Record<string, { schema: Json }> };
+          const ok = (ops.get.responses as Record<string, Ok>)["200"];
+          const [type, media] = Object.entries(ok.content)[0];
+          assert(res.headers.get("content-type")?.startsWith(type), `${path}: ${type}`);
+          check(
+            `GET ${path}`,
+            type === "application/json" ? await res.json() : await res.text(),
+            media.schema,
+          );
+          answers++;
+          continue;
+        }
+        const op = ops.post as {
+          requestBody: { content: { "application/json": { schema: Json } } };
+          responses: Record<string, { content: { "application/json": { schema: Json } } }>;
+        };
+        const examples = EXAMPLES[path];
+        assert(examples, `no example request for ${path}`);
+        const request = op.requestBody.content["application/json"].schema;
+        const send = (body: Json) =>
+          app.request(path, { method: "POST", body: JSON.stringify(body) });
+        for (const example of examples) {
+          check(`request example for ${path}`, example, request);
+          const res = await send(example);
+          const body = await res.json();
+          assertEquals(
+            res.status,
+            200,
+            `${path} ${JSON.stringify(example)}: ${JSON.stringify(body)}`,
+          );
+          check(
+            `POST ${path} ${JSON.stringify(example)}`,
+            body,
+            op.responses["200"].content["application/json"].schema,
+          );
+          answers++;
+        }
+        // each stated constraint of each field, broken alone, is refused naming the field
+        const properties = request.properties as Record<string, Json>;
+        for (const [name, schema] of Object.entries(properties)) {
+          const bad = breaking(schema);
+          assert(
+            bad !== undefined,
+            `${path}.${name}: no constraint to test in ${JSON.stringify(schema)}`,
+          );
+          const res = await send({ ...examples[0], [name]: bad });
+          const body = await res.json();
+          assert(
+            res.status === 400 || res.status === 413,
+            `${path} ${name}=${JSON.stringify(bad)} answered ${res.status}`,
+          );
+          assert(
+            String(body.error.param).startsWith(name),
+            `${path} ${name}=${JSON.stringify(bad)} named ${body.error.param}`,
+          );
+          check(`error of ${path}`, body, errorSchema);
+          check(
+            `documented ${res.status} of ${path}`,
+            body,
+            op.responses[res.status].content["application/json"].schema,
+          );
+          constraints++;
+          errors++;
+        }
+        // the required fields are required
+        for (const name of (request.required ?? []) as string[]) {
+          const { [name]: _, ...rest } = examples[0];
+          const res = await send(rest);
+          assertEquals(res.status, 400, `${path} without ${name}`);
+          assertEquals((await res.json()).error.param, name);
+          errors++;
+        }
+      }
+      // counted, so that a document that lost its routes cannot pass by checking nothing
+      assert(answers >= 21 && constraints >= 40, `${answers} answers, ${constraints} constraints`);
+      console.log(
+        `${answers} answers, ${constraints} field constraints, ${errors} error bodies checked`,
+      );
+    } finally {
+      await embedder.close();
+    }
+  },
+});
