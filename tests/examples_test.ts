@@ -180,3 +180,15 @@ Deno.test({
     assertEquals(tsc.code, 0, tsc.out + tsc.err);
   },
 });
+
+Deno.test("JSR package: deno publish --dry-run succeeds and packs the prebuilt wasm", async () => {
+  const publish = await command(
+    Deno.execPath(),
+    ["publish", "--dry-run", "--allow-dirty"],
+    root,
+  );
+  const said = publish.out + publish.err;
+  assertEquals(publish.code, 0, said);
+  assert(said.includes("wasm/build/tokenizer.wasm"), said);
+  assert(said.includes("Dry run complete"), said);
+});
