@@ -209,3 +209,83 @@ Deno.test({
     assertEquals(after, before, `wasm memory grew from ${before} to ${after} bytes`);
   },
 });
+
+/**
+ * tokenizer.json two ways: the text (the vocabulary scanned in wasm, the rest parsed) and
+ * the parsed object (JSON.parse all of it). Equal configuration and equal compiled trie
+ * bytes, on real files and on variants written to trip a scanner; where the scanner steps
+ * aside (ids written as 1e2 or 5.0), the answer is still the JSON.parse path's, and broken
+ * JSON gets the same error.
+ */
+Deno.test({
+  name: "tokenizer.json: the scanned fast path equals the JSON.parse path (config and trie bytes)",
+  ignore: !hasShared("models/all-MiniLM-L6-v2/tokenizer.json"),
+  async fn() {
+    const original = Deno.readTextFileSync(shared("models/all-MiniLM-L6-v2/tokenizer.json"));
+    const tj = JSON.parse(original);
+    const vocab = tj.model.vocab as Record<string, number>;
+    const extra = (tokens: Record<string, number>) => {
+      const copy = structuredClone(tj);
+      Object.assign(copy.model.vocab, tokens);
+      return copy;
+    };
+    const n = Object.keys(vocab).length;
+    const variants: [string, string][] = [
+      ["as shipped", original],
+      ["pretty-printed", JSON.stringify(tj, null, 2)],
+      ["minified", JSON.stringify(tj)],
+      // escapes JSON.stringify would not write: \u for every non-ASCII char, \/ for /
+      [
+        "escaped",
+        JSON.stringify(extra({ "a/b": n, 'say "hi"': n + 1, "back\\slash": n + 2, "😀x": n + 3 }))
+          // deno-lint-ignore no-control-regex
+          .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+          .replaceAll("a/b", "a\\/b"),
+      ],
+      // another "vocab" key before the model's
+      ["decoy", JSON.stringify({ decoy: { vocab: { zz: 0 } }, ...tj })],
+      // ids past the end (holes), and a token listed twice (the later id wins)
+      ["holes", JSON.stringify(extra({ far: n + 10 }))],
+      ["duplicate", JSON.stringify(tj).replace('"[PAD]":0,', '"[PAD]":0,"love":31000,')],
+      // numbers the scanner does not take: the JSON.parse path reads them
+      ["exponent", JSON.stringify(tj).replace('"the":1996', '"the":1.996e3')],
+      ["fraction", JSON.stringify(tj).replace('"the":1996', '"the":1996.0')],
+    ];
+    let compared = 0;
+    const parse = JSON.parse;
+    for (const [name, text] of variants) {
+      // which path ran: the fast one's last parse leaves the vocabulary out
+      let last = 0;
+      JSON.parse = (t: string, ...rest: []) => {
+        last = t.length;
+        return parse(t, ...rest);
+      };
+      let fast: Tokenizer;
+      try {
+        fast = await Tokenizer.fromTokenizerJson(text);
+      } finally {
+        JSON.parse = parse;
+      }
+      const scanned = last < text.length / 2;
+      assertEquals(scanned, !["exponent", "fraction", "duplicate"].includes(name), name);
+      const slow = await Tokenizer.fromTokenizerJson(JSON.parse(text));
+      assertEquals(JSON.stringify(fast.config), JSON.stringify(slow.config), name);
+      const a = fast.toBytes(), b = slow.toBytes();
+      assert(a.length === b.length && a.every((x, i) => x === b[i]), `${name}: trie bytes differ`);
+      for (const t of ["I love Paris.", 'say "hi" a/b back\\slash 😀x café', "the far love"]) {
+        assertEquals([...fast.encode(t).ids], [...slow.encode(t).ids], `${name}: ${t}`);
+      }
+      compared++;
+    }
+    assertEquals(compared, variants.length);
+    // the escapes were read as the characters they stand for
+    const escaped = await Tokenizer.fromTokenizerJson(variants[3][1]);
+    assertEquals(escaped.tokenToId("😀x"), n + 3);
+    assertEquals(escaped.tokenToId('say "hi"'), n + 1);
+    assertEquals(escaped.tokenToId("a/b"), n);
+    // broken JSON: the same error either way
+    const broken = original.replace('"the":', '"th\\qe":');
+    const e = await assertRejects(() => Tokenizer.fromTokenizerJson(broken), TokenizerLoadError);
+    assert(e.message.includes("not valid JSON"), e.message);
+  },
+});

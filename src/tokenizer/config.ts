@@ -110,9 +110,37 @@ export function configFromTokenizerJson(
   options: TokenizerOptions = {},
 ): TokenizerConfig {
   const tj = parseJson(tokenizerJson, "tokenizer.json");
+  if (typeof tj?.model?.vocab !== "object" || tj.model.vocab === null) {
+    throw new TokenizerLoadError(
+      `tokenizer.json: model must be WordPiece with a vocab (got ${tj?.model?.type})`,
+      "tokenizer.json",
+    );
+  }
+  const vocab: string[] = [];
+  for (const [token, id] of Object.entries(tj.model.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > 0x7fffffff) {
+      throw new TokenizerLoadError(`tokenizer.json: bad id for ${token}`, "tokenizer.json");
+    }
+    vocab[id as number] = token;
+  }
+  for (let i = 0; i < vocab.length; i++) vocab[i] ??= "";
+  return tokenizerJsonConfig(tj, tokenizerConfig, options, vocab);
+}
+
+/**
+ * The configuration of a parsed `tokenizer.json` whose vocabulary was read separately
+ * (`vocab`, id → token, holes as `""`; Tokenizer's fast path scans it in wasm and leaves
+ * `model.vocab` out of the parse). Added tokens fill the ids the vocabulary lacks.
+ */
+export function tokenizerJsonConfig(
+  tj: Json,
+  tokenizerConfig: string | Json | undefined,
+  options: TokenizerOptions,
+  vocab: string[],
+): TokenizerConfig {
   const tc = tokenizerConfig === undefined ? {} : parseJson(tokenizerConfig, "tokenizer_config");
   const model = tj?.model;
-  if (!model || model.type !== "WordPiece" || typeof model.vocab !== "object") {
+  if (!model || model.type !== "WordPiece") {
     throw new TokenizerLoadError(
       `tokenizer.json: model must be WordPiece with a vocab (got ${model?.type})`,
       "tokenizer.json",
@@ -132,14 +160,6 @@ export function configFromTokenizerJson(
       "tokenizer.json",
     );
   }
-  const vocab: string[] = [];
-  for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > 0x7fffffff) {
-      throw new TokenizerLoadError(`tokenizer.json: bad id for ${token}`, "tokenizer.json");
-    }
-    vocab[id as number] = token;
-  }
-  for (let i = 0; i < vocab.length; i++) vocab[i] ??= "";
   const addedTokens: AddedToken[] = [];
   for (const a of tj.added_tokens ?? []) {
     if (typeof a?.content !== "string" || !Number.isInteger(a?.id)) continue;
@@ -185,11 +205,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 function validate(c: TokenizerConfig): TokenizerConfig {
   if (c.vocab.length === 0) throw new TokenizerLoadError("vocabulary is empty", "vocab");
   if (c.vocab.length > 1 << 24) throw new TokenizerLoadError("vocabulary too large", "vocab");
-  const has = new Set(c.vocab);
   // the unknown token may be absent, as in HF: then a word the vocabulary cannot spell is
-  // refused when it is met (Tokenizer.encode), not at load
+  // refused when it is met (Tokenizer.encode), not at load. (includes, not a Set of 30k
+  // tokens: special tokens sit near the start, and this runs on every load)
   for (const key of ["clsToken", "sepToken", "padToken"] as const) {
-    if (!has.has(c[key])) {
+    if (!c.vocab.includes(c[key])) {
       throw new TokenizerLoadError(`vocabulary has no ${key} ${JSON.stringify(c[key])}`, key);
     }
   }

@@ -25,6 +25,7 @@ import {
   configFromTokenizerJson,
   configFromVocab,
   type TokenizerConfig,
+  tokenizerJsonConfig,
   type TokenizerOptions,
 } from "./config.ts";
 import { decodeWordPiece } from "./decoder.ts";
@@ -137,15 +138,6 @@ export class Tokenizer {
   private constructor(config: TokenizerConfig, wasm: TokenizerWasm, ids?: SpecialIds) {
     this.config = config;
     this.#wasm = wasm;
-    const id = (t: string) => this.tokenToId(t)!;
-    ids ??= {
-      cls: id(config.clsToken),
-      sep: id(config.sepToken),
-      pad: id(config.padToken),
-      unk: this.tokenToId(config.unkToken) ?? -1, // -1: no unknown token in the vocabulary
-    };
-    this.#template = { cls: ids.cls, sep: ids.sep, pad: ids.pad };
-    this.#unk = ids.unk;
     const added = [...config.addedTokens].filter((a) => a.content.length > 0)
       .sort((a, b) => b.content.length - a.content.length);
     this.#addedRe = added.length
@@ -157,6 +149,15 @@ export class Tokenizer {
     this.#addedFirstChars = [...new Set(added.map((a) => a.content[0]))].join("");
     this.#addedIds = new Map(added.map((a: AddedToken) => [a.content, a.id]));
     this.#specialIds = new Set(config.addedTokens.filter((a) => a.special).map((a) => a.id));
+    const id = (t: string) => this.tokenToId(t)!;
+    ids ??= {
+      cls: id(config.clsToken),
+      sep: id(config.sepToken),
+      pad: id(config.padToken),
+      unk: this.tokenToId(config.unkToken) ?? -1, // -1: no unknown token in the vocabulary
+    };
+    this.#template = { cls: ids.cls, sep: ids.sep, pad: ids.pad };
+    this.#unk = ids.unk;
     const strip = config.stripAccents ?? config.lowercase;
     wasm.configure(
       +config.cleanText,
@@ -177,17 +178,90 @@ export class Tokenizer {
     return await Tokenizer.fromConfig(configFromVocab(vocabText, options), wasm);
   }
 
-  /** From HF `tokenizer.json` (text or parsed), optionally with `tokenizer_config.json`. */
+  /**
+   * From HF `tokenizer.json` (text or parsed), optionally with `tokenizer_config.json`.
+   * Given the text, the vocabulary is read by a scanner in wasm straight into the trie
+   * builder's input and only the rest of the file goes through `JSON.parse` (a first load
+   * in about a third of the time); a vocabulary the scanner does not take (an exponent in
+   * an id, say) goes the `JSON.parse` way, which accepts it or names what is wrong.
+   */
   static async fromTokenizerJson(
     tokenizerJson: unknown,
     tokenizerConfig?: unknown,
     options: TokenizerOptions = {},
     wasm?: WasmSource,
   ): Promise<Tokenizer> {
+    if (typeof tokenizerJson === "string") {
+      const w = instantiateTokenizerWasm(await compileTokenizerWasm(wasm));
+      const fast = Tokenizer.#scanned(tokenizerJson, tokenizerConfig, options, w);
+      if (fast) return fast;
+    }
     return await Tokenizer.fromConfig(
       configFromTokenizerJson(tokenizerJson, tokenizerConfig, options),
       wasm,
     );
+  }
+
+  /**
+   * The fast path of `fromTokenizerJson`: finds `"vocab": {` and scans the object from
+   * there in wasm (UTF-16, unescaped in place), then parses the file with that object
+   * replaced by `0`. The cut is the model's vocabulary exactly when the parse sees
+   * `model.vocab === 0`; any other outcome returns null (the JSON.parse path decides).
+   *   …"vocab": {"[PAD]": 0, "i": 1045}…  →  wasm: "[PAD]i" (0, 5) (1045, 1);  JS: …"vocab": 0…
+   */
+  static #scanned(
+    text: string,
+    tokenizerConfig: unknown,
+    options: TokenizerOptions,
+    w: TokenizerWasm,
+  ): Tokenizer | null {
+    for (const m of text.matchAll(/"vocab"\s*:\s*\{/g)) {
+      const open = m.index + m[0].length - 1;
+      const n = text.length - open;
+      const buf = w.alloc(n * 2);
+      const maxEntries = Math.floor(n / 5) + 1; // `"x":0,` is the shortest entry
+      const entries = w.alloc(maxEntries * 8);
+      const u16 = new Uint16Array(w.memory.buffer, buf, n);
+      for (let i = 0; i < n; i++) u16[i] = text.charCodeAt(open + i);
+      const count = w.scanVocab(buf, 0, n, entries, maxEntries);
+      let parsed: unknown;
+      if (count > 0) {
+        try {
+          parsed = JSON.parse(text.slice(0, open) + "0" + text.slice(open + w.scanEnd()));
+        } catch { /* the rest is not JSON: the JSON.parse path says so */ }
+      }
+      // deno-lint-ignore no-explicit-any
+      if ((parsed as any)?.model?.vocab !== 0) {
+        w.free(buf);
+        w.free(entries);
+        continue; // not the model's vocabulary: another "vocab" key, or none
+      }
+      // id → token from the unescaped text: one decode, then a slice per token
+      const mem = w.memory.buffer;
+      const ent = new Int32Array(mem, entries, count * 2);
+      let chars = 0;
+      for (let k = 0; k < count; k++) chars += ent[2 * k + 1];
+      const all = new TextDecoder("utf-16le").decode(new Uint8Array(mem, buf, chars * 2));
+      const vocab: string[] = new Array(w.scanMaxIdSeen() + 1).fill("");
+      for (let k = 0, at = 0; k < count; k++) {
+        const len = ent[2 * k + 1];
+        vocab[ent[2 * k]] = all.slice(at, at + len);
+        at += len;
+      }
+      const size = vocab.length, holes = countEmpty(vocab);
+      const config = tokenizerJsonConfig(parsed, tokenizerConfig, options, vocab);
+      const tokenizer = new Tokenizer(config, w);
+      // the scanned buffers are build()'s input as they are, unless added tokens filled
+      // ids the vocabulary lacked (then the array has them, and build() copies from it)
+      const filled = config.vocab.length !== size || countEmpty(config.vocab) !== holes;
+      tokenizer.#build(filled ? undefined : { text: buf, entries, count });
+      w.free(buf);
+      w.free(entries);
+      // a token listed twice: the JSON.parse path decides which ids survive (rare enough
+      // not to repeat its rules here)
+      return w.shadowedCount() === 0 ? tokenizer : null;
+    }
+    return null;
   }
 
   /** From a configuration: builds the WordPiece trie with failure links in wasm. */
@@ -281,31 +355,48 @@ export class Tokenizer {
     return out;
   }
 
-  #build(): void {
+  /**
+   * Builds the trie in wasm from the vocabulary: from `scanned` buffers already in wasm
+   * memory (tokens' UTF-16 back to back, (id, length) entries), else copied from
+   * `config.vocab`.
+   */
+  #build(scanned?: { text: number; entries: number; count: number }): void {
     const w = this.#wasm;
     const vocab = this.config.vocab;
-    let total = 0;
-    for (const t of vocab) total += t.length;
-    const text = w.alloc(Math.max(2, total * 2));
-    const entries = w.alloc(vocab.length * 8);
     const prefix = this.config.continuingSubwordPrefix;
-    const pre = w.alloc(prefix.length * 2);
-    const mem = w.memory.buffer;
-    const u16 = new Uint16Array(mem, text, total);
-    const ent = new Int32Array(mem, entries, vocab.length * 2);
-    let k = 0;
-    for (let id = 0; id < vocab.length; id++) {
-      const t = vocab[id];
-      for (let i = 0; i < t.length; i++) u16[k++] = t.charCodeAt(i);
-      ent[2 * id] = id;
-      ent[2 * id + 1] = t.length;
+    let text: number, entries: number, count: number;
+    if (scanned) {
+      ({ text, entries, count } = scanned);
+    } else {
+      let total = 0;
+      for (const t of vocab) total += t.length;
+      text = w.alloc(Math.max(2, total * 2));
+      entries = w.alloc(vocab.length * 8);
+      count = vocab.length;
+      const mem = w.memory.buffer;
+      const u16 = new Uint16Array(mem, text, total);
+      const ent = new Int32Array(mem, entries, vocab.length * 2);
+      let k = 0;
+      for (let id = 0; id < vocab.length; id++) {
+        const t = vocab[id];
+        for (let i = 0; i < t.length; i++) u16[k++] = t.charCodeAt(i);
+        ent[2 * id] = id;
+        ent[2 * id + 1] = t.length;
+      }
     }
-    const p16 = new Uint16Array(mem, pre, prefix.length);
+    const pre = w.alloc(prefix.length * 2);
+    const p16 = new Uint16Array(w.memory.buffer, pre, prefix.length);
     for (let i = 0; i < prefix.length; i++) p16[i] = prefix.charCodeAt(i);
-    const status = w.build(text, entries, vocab.length, vocab.length, pre, prefix.length);
-    w.free(text);
-    w.free(entries);
+    const status = w.build(text, entries, count, vocab.length, pre, prefix.length);
+    if (!scanned) {
+      w.free(text);
+      w.free(entries);
+    }
     w.free(pre);
+    // a token listed twice keeps the later id; the earlier id has no token (as the JSON
+    // parse of the vocabulary object leaves it)
+    const shadowed = new Int32Array(w.memory.buffer, w.shadowedPtr(), w.shadowedCount());
+    for (const id of shadowed) vocab[id] = "";
     if (status !== 0) {
       throw new TokenizerLoadError(
         status === -3
@@ -327,6 +418,10 @@ export class Tokenizer {
 
   /** The id of a token string, or undefined. */
   tokenToId(token: string): number | undefined {
+    // added tokens win over the vocabulary (as below); looked up first, the special tokens
+    // of a load do not build the index of the whole vocabulary
+    const added = this.#addedIds.get(token);
+    if (added !== undefined) return added;
     if (!this.#vocabIndex) {
       this.#vocabIndex = new Map();
       this.config.vocab.forEach((t, i) => this.#vocabIndex!.set(t, i));
@@ -630,6 +725,12 @@ export class Tokenizer {
       offsets: t.offsets as Uint32Array,
     };
   }
+}
+
+function countEmpty(vocab: string[]): number {
+  let n = 0;
+  for (let i = 0; i < vocab.length; i++) if (vocab[i] === "") n++;
+  return n;
 }
 
 function emptySegment(n: number): Segment {

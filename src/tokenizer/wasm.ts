@@ -38,6 +38,11 @@ export interface TokenizerWasm {
     prefixLen: number,
   ): number;
   attach(block: number, size: number): number;
+  scanVocab(text: number, from: number, len: number, entries: number, maxEntries: number): number;
+  scanEnd(): number;
+  scanMaxIdSeen(): number;
+  shadowedCount(): number;
+  shadowedPtr(): number;
   modelPtr(): number;
   modelBytes(): number;
   begin(): number;

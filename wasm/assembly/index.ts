@@ -413,6 +413,31 @@ function setNode(i: i32, edge: u32, first: u32, fail: u32, pop: u32): void {
  * of them; `prefix`: the continuation prefix (UTF-16, usually "##"). Ids must be in
  * [0, vocab). Later duplicates of a token win, as in HF. Returns 0 or an error code.
  */
+// Ids whose token a later entry of the vocabulary took over (see build).
+let shadowed: usize = 0;
+let shadowedN: i32 = 0;
+let shadowedCap: i32 = 0;
+
+function shadow(id: i32): void {
+  if (shadowedN == shadowedCap) {
+    shadowedCap = shadowedCap == 0 ? 16 : shadowedCap * 2;
+    const bytes = (<usize>shadowedCap) * 4;
+    shadowed = shadowed == 0 ? heap.alloc(bytes) : heap.realloc(shadowed, bytes);
+  }
+  store<i32>(shadowed + (<usize>shadowedN) * 4, id);
+  shadowedN++;
+}
+
+/** How many ids the last `build` found shadowed by a later duplicate of their token. */
+export function shadowedCount(): i32 {
+  return shadowedN;
+}
+
+/** Pointer to those ids (i32). */
+export function shadowedPtr(): usize {
+  return shadowed;
+}
+
 export function build(
   text: usize,
   entries: usize,
@@ -421,6 +446,7 @@ export function build(
   prefix: usize,
   prefixLen: i32,
 ): i32 {
+  shadowedN = 0;
   // Upper bound on nn: every code unit a node, plus the two roots.
   let total: i32 = 0;
   for (let i = 0; i < count; i++) total += load<i32>(entries + (<usize>i) * 8, 4);
@@ -475,6 +501,13 @@ export function build(
       node = next;
     }
     if (node > SROOT && id >= 0 && id < vocab) {
+      const earlier = load<i32>(tTok + (<usize>node) * 4);
+      if (earlier >= 0 && earlier != id) {
+        // the same token again: the later id wins (as a JSON parse of the vocabulary
+        // object keeps the last value); the earlier id becomes a token-less id
+        store<u32>(tLen + (<usize>earlier) * 4, 0);
+        shadow(earlier);
+      }
       store<i32>(tTok + (<usize>node) * 4, id);
       store<u32>(tLen + (<usize>id) * 4, chars);
     }
@@ -657,6 +690,125 @@ export function build(
   heap.free(tPl);
   heap.free(tPool);
   return status;
+}
+
+// ---------------------------------------------------------------- vocabulary scanner
+
+// Reads a JSON object of token → id (tokenizer.json's model.vocab) straight into the form
+// `build` takes, so a first load does not parse 30k keys into a JS object and back out.
+// Strings are unescaped in place (the output never overtakes the input), ids must be plain
+// non-negative integers. Anything else (exponents, fractions, a raw control character, a
+// bad escape) returns E_SCAN: the caller then takes the JSON.parse path, which either
+// accepts it or says exactly what is wrong.
+//   {"[PAD]": 0, "caf\u00e9": 7}   →  text "[PAD]café", entries (0, 5) (7, 4)
+const E_SCAN: i32 = -4;
+let scanEndAt: i32 = 0;
+let scanMaxId: i32 = -1;
+
+/** Where the last `scanVocab` stopped: the index after the object's closing brace. */
+export function scanEnd(): i32 {
+  return scanEndAt;
+}
+
+/** The largest id the last `scanVocab` read. */
+export function scanMaxIdSeen(): i32 {
+  return scanMaxId;
+}
+
+let scanText: usize = 0;
+
+// @ts-ignore: decorator
+@inline function at(k: i32): u32 {
+  return <u32>load<u16>(scanText + (<usize>k) * 2);
+}
+
+// @ts-ignore: decorator
+@inline function isJsonSpace(c: u32): bool {
+  return c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09;
+}
+
+function hexDigit(c: u32): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>(c - 0x30);
+  if (c >= 0x61 && c <= 0x66) return <i32>(c - 0x61 + 10);
+  if (c >= 0x41 && c <= 0x46) return <i32>(c - 0x41 + 10);
+  return -1;
+}
+
+/**
+ * Scans the object starting at `text[from]` (UTF-16, `len` units in all): token text goes
+ * to `text` from index 0 on, (id, length) pairs to `entries` (room for `maxEntries`).
+ * Returns the entry count, or E_SCAN.
+ */
+export function scanVocab(text: usize, from: i32, len: i32, entries: usize, maxEntries: i32): i32 {
+  let i = from;
+  let out: usize = text;
+  let count: i32 = 0;
+  scanMaxId = -1;
+  scanText = text;
+  if (i >= len || at(i) != 0x7B) return E_SCAN; // {
+  i++;
+  while (i < len && isJsonSpace(at(i))) i++;
+  if (i < len && at(i) == 0x7D) { // }
+    scanEndAt = i + 1;
+    return 0;
+  }
+  while (true) {
+    while (i < len && isJsonSpace(at(i))) i++;
+    if (i >= len || at(i) != 0x22) return E_SCAN; // "
+    i++;
+    const start = out;
+    while (true) {
+      if (i >= len) return E_SCAN;
+      let c = at(i++);
+      if (c == 0x22) break;
+      if (c < 0x20) return E_SCAN;
+      if (c == 0x5C) { // backslash
+        if (i >= len) return E_SCAN;
+        const e = at(i++);
+        if (e == 0x75) { // u
+          if (i + 4 > len) return E_SCAN;
+          c = 0;
+          for (let k = 0; k < 4; k++) {
+            const d = hexDigit(at(i++));
+            if (d < 0) return E_SCAN;
+            c = (c << 4) | <u32>d;
+          }
+        } else if (e == 0x22 || e == 0x5C || e == 0x2F) c = e;
+        else if (e == 0x62) c = 0x08;
+        else if (e == 0x66) c = 0x0C;
+        else if (e == 0x6E) c = 0x0A;
+        else if (e == 0x72) c = 0x0D;
+        else if (e == 0x74) c = 0x09;
+        else return E_SCAN;
+      }
+      store<u16>(out, <u16>c);
+      out += 2;
+    }
+    while (i < len && isJsonSpace(at(i))) i++;
+    if (i >= len || at(i) != 0x3A) return E_SCAN; // :
+    i++;
+    while (i < len && isJsonSpace(at(i))) i++;
+    let id: i64 = 0;
+    const digitsAt = i;
+    while (i < len && at(i) >= 0x30 && at(i) <= 0x39) {
+      id = id * 10 + <i64>(at(i) - 0x30);
+      if (id > 0x7FFFFFFF) return E_SCAN;
+      i++;
+    }
+    if (i == digitsAt || (i - digitsAt > 1 && at(digitsAt) == 0x30)) return E_SCAN;
+    if (count >= maxEntries) return E_SCAN;
+    store<i32>(entries + (<usize>count) * 8, <i32>id);
+    store<i32>(entries + (<usize>count) * 8, <i32>((out - start) >> 1), 4);
+    count++;
+    if (<i32>id > scanMaxId) scanMaxId = <i32>id;
+    while (i < len && isJsonSpace(at(i))) i++;
+    if (i >= len) return E_SCAN;
+    const c = at(i++);
+    if (c == 0x7D) break; // }
+    if (c != 0x2C) return E_SCAN; // ,
+  }
+  scanEndAt = i;
+  return count;
 }
 
 // ---------------------------------------------------------------- output buffers
