@@ -77,6 +77,8 @@ const corpora: Record<string, string[]> = {
 const bare = JSON.parse(tokenizerJson);
 bare.padding = null;
 bare.truncation = null;
+// what a user would read from disk: encoded once, outside the timed load
+const bareBytes = utf8.encode(JSON.stringify(bare));
 // deno-lint-ignore no-explicit-any
 let Kitoken: any = null, kitokenError = "";
 try {
@@ -175,7 +177,7 @@ if (kitoken) {
   impls.push({
     name: "kitoken",
     kind: "WebAssembly (Rust)",
-    load: () => Kitoken.from_tokenizers(utf8.encode(JSON.stringify(bare))),
+    load: () => Kitoken.from_tokenizers(bareBytes),
     loadFrom: "tokenizer.json bytes",
     ids: (t) => kitoken.encode(t, true),
     bareIds: true,

@@ -242,6 +242,8 @@ Deno.test({
           .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
           .replaceAll("a/b", "a\\/b"),
       ],
+      // characters of 2, 3 and 4 UTF-8 bytes written raw (the scanner reads UTF-8)
+      ["raw", JSON.stringify(extra({ "😀": n, "𝔘nicode": n + 1, "ñandú": n + 2, "日本": n + 3 }))],
       // another "vocab" key before the model's
       ["decoy", JSON.stringify({ decoy: { vocab: { zz: 0 } }, ...tj })],
       // ids past the end (holes), and a token listed twice (the later id wins)
@@ -272,7 +274,9 @@ Deno.test({
       assertEquals(JSON.stringify(fast.config), JSON.stringify(slow.config), name);
       const a = fast.toBytes(), b = slow.toBytes();
       assert(a.length === b.length && a.every((x, i) => x === b[i]), `${name}: trie bytes differ`);
-      for (const t of ["I love Paris.", 'say "hi" a/b back\\slash 😀x café', "the far love"]) {
+      for (
+        const t of ["I love Paris.", 'say "hi" a/b back\\slash 😀x café', "far love 😀 ñandú 日本"]
+      ) {
         assertEquals([...fast.encode(t).ids], [...slow.encode(t).ids], `${name}: ${t}`);
       }
       compared++;
@@ -283,6 +287,12 @@ Deno.test({
     assertEquals(escaped.tokenToId("😀x"), n + 3);
     assertEquals(escaped.tokenToId('say "hi"'), n + 1);
     assertEquals(escaped.tokenToId("a/b"), n);
+    const raw = await Tokenizer.fromTokenizerJson(variants[4][1]);
+    assertEquals([raw.tokenToId("😀"), raw.tokenToId("𝔘nicode"), raw.tokenToId("日本")], [
+      n,
+      n + 1,
+      n + 3,
+    ]);
     // broken JSON: the same error either way
     const broken = original.replace('"the":', '"th\\qe":');
     const e = await assertRejects(() => Tokenizer.fromTokenizerJson(broken), TokenizerLoadError);

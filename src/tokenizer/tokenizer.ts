@@ -215,15 +215,21 @@ export class Tokenizer {
     options: TokenizerOptions,
     w: TokenizerWasm,
   ): Tokenizer | null {
+    // UTF-8 is the cheapest way into wasm memory (encodeInto); a string with a lone
+    // surrogate has no UTF-8 form, so it goes the JSON.parse way
+    if (!text.isWellFormed()) return null;
+    const utf8 = new TextEncoder();
     for (const m of text.matchAll(/"vocab"\s*:\s*\{/g)) {
       const open = m.index + m[0].length - 1;
-      const n = text.length - open;
-      const buf = w.alloc(n * 2);
-      const maxEntries = Math.floor(n / 5) + 1; // `"x":0,` is the shortest entry
+      const rest = text.slice(open);
+      const room = rest.length * 3; // bytes: at most 3 per UTF-16 unit
+      const bytes = w.alloc(room);
+      const { written } = utf8.encodeInto(rest, new Uint8Array(w.memory.buffer, bytes, room));
+      const buf = w.alloc(written * 2); // tokens as UTF-16: at most one unit per byte
+      const maxEntries = Math.floor(written / 5) + 1; // `"x":0,` is the shortest entry
       const entries = w.alloc(maxEntries * 8);
-      const u16 = new Uint16Array(w.memory.buffer, buf, n);
-      for (let i = 0; i < n; i++) u16[i] = text.charCodeAt(open + i);
-      const count = w.scanVocab(buf, 0, n, entries, maxEntries);
+      const count = w.scanVocab(bytes, written, buf, entries, maxEntries);
+      w.free(bytes);
       let parsed: unknown;
       if (count > 0) {
         try {

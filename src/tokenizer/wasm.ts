@@ -38,7 +38,7 @@ export interface TokenizerWasm {
     prefixLen: number,
   ): number;
   attach(block: number, size: number): number;
-  scanVocab(text: number, from: number, len: number, entries: number, maxEntries: number): number;
+  scanVocab(bytes: number, len: number, out: number, entries: number, maxEntries: number): number;
   scanEnd(): number;
   scanMaxIdSeen(): number;
   shadowedCount(): number;

@@ -527,11 +527,13 @@ export function build(
     acc += load<i32>(cnt + (<usize>v) * 4);
   }
   store<i32>(csr + (<usize>nn) * 4, acc);
-  const fillAt = heap.alloc((<usize>nn) * 4);
-  memory.copy(fillAt, csr, (<usize>nn) * 4);
+  // rank (old id → BFS position) is written by the BFS below; until then it serves as
+  // each group's fill cursor (one array fewer to touch: fresh pages are most of a build)
+  const rank = heap.alloc((<usize>nn) * 4);
+  memory.copy(rank, csr, (<usize>nn) * 4);
   const grouped = heap.alloc((<usize>nn) * 4);
   for (let v = 2; v < nn; v++) {
-    const f = fillAt + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
+    const f = rank + (<usize>load<i32>(eParent + (<usize>v) * 4)) * 4;
     const at = load<i32>(f);
     store<i32>(f, at + 1);
     store<i32>(grouped + (<usize>at) * 4, v);
@@ -541,7 +543,6 @@ export function build(
     sortByChar(grouped + (<usize>a) * 4, load<i32>(cnt + (<usize>v) * 4), eChar);
   }
   const order = heap.alloc((<usize>nn) * 4); // position → old id
-  const rank = heap.alloc((<usize>nn) * 4); // old id → position
   store<i32>(order, ROOT);
   store<i32>(order, SROOT, 4);
   let tail: i32 = 2;
@@ -553,6 +554,9 @@ export function build(
     memory.copy(order + (<usize>tail) * 4, grouped + (<usize>a) * 4, (<usize>n) * 4);
     tail += n;
   }
+  // done with the groups: the next arrays can take their (already touched) memory
+  heap.free(grouped);
+  heap.free(csr);
 
   // Failure links and pops, in BFS order (old ids; pops into a growing pool).
   const tFail = heap.alloc((<usize>nn) * 4);
@@ -680,9 +684,6 @@ export function build(
   heap.free(tLen);
   heap.free(htTable);
   heap.free(cnt);
-  heap.free(csr);
-  heap.free(fillAt);
-  heap.free(grouped);
   heap.free(order);
   heap.free(rank);
   heap.free(tFail);
@@ -696,16 +697,18 @@ export function build(
 
 // Reads a JSON object of token → id (tokenizer.json's model.vocab) straight into the form
 // `build` takes, so a first load does not parse 30k keys into a JS object and back out.
-// Strings are unescaped in place (the output never overtakes the input), ids must be plain
-// non-negative integers. Anything else (exponents, fractions, a raw control character, a
-// bad escape) returns E_SCAN: the caller then takes the JSON.parse path, which either
-// accepts it or says exactly what is wrong.
-//   {"[PAD]": 0, "caf\u00e9": 7}   →  text "[PAD]café", entries (0, 5) (7, 4)
+// The input is UTF-8 (TextEncoder.encodeInto is the cheapest way into wasm memory), the
+// tokens come out as UTF-16 back to back, ids must be plain non-negative integers.
+// Anything else (exponents, fractions, a raw control character, a bad escape) returns
+// E_SCAN: the caller then takes the JSON.parse path, which either accepts it or says
+// exactly what is wrong.
+//   {"[PAD]": 0, "caf\u00e9": 7, "é": 9}  →  out "[PAD]caféé", entries (0, 5) (7, 4) (9, 1)
 const E_SCAN: i32 = -4;
 let scanEndAt: i32 = 0;
 let scanMaxId: i32 = -1;
+let scanIn: usize = 0;
 
-/** Where the last `scanVocab` stopped: the index after the object's closing brace. */
+/** Where the last `scanVocab` stopped, in UTF-16 units: just after the closing brace. */
 export function scanEnd(): i32 {
   return scanEndAt;
 }
@@ -715,11 +718,9 @@ export function scanMaxIdSeen(): i32 {
   return scanMaxId;
 }
 
-let scanText: usize = 0;
-
 // @ts-ignore: decorator
-@inline function at(k: i32): u32 {
-  return <u32>load<u16>(scanText + (<usize>k) * 2);
+@inline function byteAt(k: i32): u32 {
+  return <u32>load<u8>(scanIn + <usize>k);
 }
 
 // @ts-ignore: decorator
@@ -735,41 +736,50 @@ function hexDigit(c: u32): i32 {
 }
 
 /**
- * Scans the object starting at `text[from]` (UTF-16, `len` units in all): token text goes
- * to `text` from index 0 on, (id, length) pairs to `entries` (room for `maxEntries`).
- * Returns the entry count, or E_SCAN.
+ * Scans the object at the start of `bytes` (`len` bytes of UTF-8): token text to `out`
+ * (UTF-16; room for 2 × len bytes), (id, length) pairs to `entries` (room for
+ * `maxEntries`). Returns the entry count, or E_SCAN.
  */
-export function scanVocab(text: usize, from: i32, len: i32, entries: usize, maxEntries: i32): i32 {
-  let i = from;
-  let out: usize = text;
-  let count: i32 = 0;
+export function scanVocab(
+  bytes: usize,
+  len: i32,
+  out: usize,
+  entries: usize,
+  maxEntries: i32,
+): i32 {
+  scanIn = bytes;
   scanMaxId = -1;
-  scanText = text;
-  if (i >= len || at(i) != 0x7B) return E_SCAN; // {
-  i++;
-  while (i < len && isJsonSpace(at(i))) i++;
-  if (i < len && at(i) == 0x7D) { // }
+  let i: i32 = 0;
+  // UTF-16 units of the input minus its bytes so far: ASCII is one of each; a 2-byte
+  // character is one unit, a 3-byte one unit, a 4-byte two (for scanEnd)
+  let delta: i32 = 0;
+  let o = out;
+  let count: i32 = 0;
+  if (len < 1 || byteAt(0) != 0x7B) return E_SCAN; // {
+  i = 1;
+  while (i < len && isJsonSpace(byteAt(i))) i++;
+  if (i < len && byteAt(i) == 0x7D) { // }
     scanEndAt = i + 1;
     return 0;
   }
   while (true) {
-    while (i < len && isJsonSpace(at(i))) i++;
-    if (i >= len || at(i) != 0x22) return E_SCAN; // "
+    while (i < len && isJsonSpace(byteAt(i))) i++;
+    if (i >= len || byteAt(i) != 0x22) return E_SCAN; // "
     i++;
-    const start = out;
+    const start = o;
     while (true) {
       if (i >= len) return E_SCAN;
-      let c = at(i++);
+      let c = byteAt(i++);
       if (c == 0x22) break;
       if (c < 0x20) return E_SCAN;
-      if (c == 0x5C) { // backslash
+      if (c == 0x5C) { // backslash: an escape, one UTF-16 unit out
         if (i >= len) return E_SCAN;
-        const e = at(i++);
+        const e = byteAt(i++);
         if (e == 0x75) { // u
           if (i + 4 > len) return E_SCAN;
           c = 0;
           for (let k = 0; k < 4; k++) {
-            const d = hexDigit(at(i++));
+            const d = hexDigit(byteAt(i++));
             if (d < 0) return E_SCAN;
             c = (c << 4) | <u32>d;
           }
@@ -780,34 +790,58 @@ export function scanVocab(text: usize, from: i32, len: i32, entries: usize, maxE
         else if (e == 0x72) c = 0x0D;
         else if (e == 0x74) c = 0x09;
         else return E_SCAN;
+      } else if (c >= 0x80) { // UTF-8 from encodeInto: well formed
+        if (c >= 0xF0) {
+          if (i + 3 > len) return E_SCAN;
+          c = ((c & 0x07) << 18) | ((byteAt(i) & 0x3F) << 12) | ((byteAt(i + 1) & 0x3F) << 6) |
+            (byteAt(i + 2) & 0x3F);
+          i += 3;
+          delta -= 2;
+        } else if (c >= 0xE0) {
+          if (i + 2 > len) return E_SCAN;
+          c = ((c & 0x0F) << 12) | ((byteAt(i) & 0x3F) << 6) | (byteAt(i + 1) & 0x3F);
+          i += 2;
+          delta -= 2;
+        } else {
+          if (i + 1 > len) return E_SCAN;
+          c = ((c & 0x1F) << 6) | (byteAt(i) & 0x3F);
+          i += 1;
+          delta -= 1;
+        }
+        if (c >= 0x10000) {
+          c -= 0x10000;
+          store<u16>(o, <u16>(0xD800 + (c >> 10)));
+          o += 2;
+          c = 0xDC00 + (c & 0x3FF);
+        }
       }
-      store<u16>(out, <u16>c);
-      out += 2;
+      store<u16>(o, <u16>c);
+      o += 2;
     }
-    while (i < len && isJsonSpace(at(i))) i++;
-    if (i >= len || at(i) != 0x3A) return E_SCAN; // :
+    while (i < len && isJsonSpace(byteAt(i))) i++;
+    if (i >= len || byteAt(i) != 0x3A) return E_SCAN; // :
     i++;
-    while (i < len && isJsonSpace(at(i))) i++;
+    while (i < len && isJsonSpace(byteAt(i))) i++;
     let id: i64 = 0;
     const digitsAt = i;
-    while (i < len && at(i) >= 0x30 && at(i) <= 0x39) {
-      id = id * 10 + <i64>(at(i) - 0x30);
+    while (i < len && byteAt(i) >= 0x30 && byteAt(i) <= 0x39) {
+      id = id * 10 + <i64>(byteAt(i) - 0x30);
       if (id > 0x7FFFFFFF) return E_SCAN;
       i++;
     }
-    if (i == digitsAt || (i - digitsAt > 1 && at(digitsAt) == 0x30)) return E_SCAN;
+    if (i == digitsAt || (i - digitsAt > 1 && byteAt(digitsAt) == 0x30)) return E_SCAN;
     if (count >= maxEntries) return E_SCAN;
     store<i32>(entries + (<usize>count) * 8, <i32>id);
-    store<i32>(entries + (<usize>count) * 8, <i32>((out - start) >> 1), 4);
+    store<i32>(entries + (<usize>count) * 8, <i32>((o - start) >> 1), 4);
     count++;
     if (<i32>id > scanMaxId) scanMaxId = <i32>id;
-    while (i < len && isJsonSpace(at(i))) i++;
+    while (i < len && isJsonSpace(byteAt(i))) i++;
     if (i >= len) return E_SCAN;
-    const c = at(i++);
+    const c = byteAt(i++);
     if (c == 0x7D) break; // }
     if (c != 0x2C) return E_SCAN; // ,
   }
-  scanEndAt = i;
+  scanEndAt = i + delta;
   return count;
 }
 
