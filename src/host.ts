@@ -59,8 +59,17 @@ interface NodeFs {
   rm(path: string, options: { recursive: boolean; force: boolean }): Promise<void>;
 }
 
+/** A permission, as Deno names it. */
+export type Permission =
+  | { name: "read" | "write"; path: string }
+  | { name: "env"; variable: string };
+
 interface HostGlobals {
-  Deno?: { env: { get(name: string): string | undefined }; cwd(): string };
+  Deno?: {
+    env: { get(name: string): string | undefined };
+    cwd(): string;
+    permissions: { querySync(p: Permission): { state: string } };
+  };
   process?: {
     env: Record<string, string | undefined>;
     cwd(): string;
@@ -120,6 +129,20 @@ async function loadFiles(): Promise<HostFiles> {
     copyFile: (from, to) => fs.copyFile(from, to),
     remove: (path) => fs.rm(path, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Whether the program may do this without asking: always on Node; on Deno when the
+ * permission is granted (so an optional feature such as the tokenizer cache never makes
+ * Deno prompt the user).
+ */
+export function permitted(permission: Permission): boolean {
+  if (!host.Deno) return true;
+  try {
+    return host.Deno.permissions.querySync(permission).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /** An environment variable (`undefined` when unset or on hosts without an environment). */

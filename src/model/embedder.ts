@@ -22,12 +22,12 @@ import { createSession, type ModelSession, type SessionOutput } from "./session.
 import { createSessionPool } from "./session_pool.ts";
 import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
-import { loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
+import { directoryTokenizerCache, loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 import { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./layers.ts";
 import type { Backend } from "./runtimes.ts";
-import { isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
+import { defaultCacheDir, isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
 import { wordEmbeddingRows } from "./onnx_layers.ts";
-import { hasFileSystem } from "../host.ts";
+import { hasFileSystem, permitted } from "../host.ts";
 
 /** A thread count: an integer in 0..256 (0: the backend's default). */
 function checkThreads(threads: unknown): number {
@@ -140,9 +140,32 @@ export interface LoadOptions {
    * (128 MB per isolate) the Worker entry uses 512.
    */
   batchTokens?: number;
+  /**
+   * Keep the tokenizer built from tokenizer.json / vocab.txt for the next load of the same
+   * files (by their SHA-256), in this directory; `false` turns it off. Default, where there
+   * is a file system: `tokenizers/` in the model cache (`EMBEDGE_CACHE`, else
+   * `$HF_HOME/embedge`, else `~/.cache/embedge`). Not used for models that ship
+   * `embedge-tokenizer.bin`, nor on Workers.
+   */
+  tokenizerCache?: string | false;
   /** A name for the model in results, errors and classifier artifacts (default: the
    * directory's last path segment, as on the Hub, e.g. `all-MiniLM-L6-v2`). */
   modelId?: string;
+}
+
+/**
+ * The tokenizer cache's directory, where the program may read and write it without asking
+ * (no Deno permission prompt for an optional speed-up); else none.
+ */
+function defaultTokenizerCache(): string | false {
+  if (!hasFileSystem()) return false;
+  for (const variable of ["EMBEDGE_CACHE", "HF_HOME", "HOME"]) {
+    if (!permitted({ name: "env", variable })) return false;
+  }
+  const dir = `${defaultCacheDir()}/tokenizers`;
+  return permitted({ name: "read", path: dir }) && permitted({ name: "write", path: dir })
+    ? dir
+    : false;
 }
 
 /** Model variants by precision. */
@@ -287,7 +310,12 @@ export class Embedder {
         "model",
       );
     }
-    const tokenizer = await loadModelTokenizer(files, options.tokenizerWasm);
+    const cacheDir = options.tokenizerCache ?? defaultTokenizerCache();
+    const tokenizer = await loadModelTokenizer(
+      files,
+      options.tokenizerWasm,
+      cacheDir === false ? undefined : directoryTokenizerCache(cacheDir),
+    );
     // Large exports keep weights in external data files next to the graph.
     const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
     const externalData = [];

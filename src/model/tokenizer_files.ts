@@ -22,6 +22,7 @@ import { ModelLoadError, TokenizerLoadError } from "../errors.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { type ModelFiles, modelJson } from "./files.ts";
+import { hostFiles } from "../host.ts";
 
 /** The precompiled tokenizer's file name in a model directory. */
 export const PRECOMPILED_TOKENIZER = "embedge-tokenizer.bin";
@@ -80,9 +81,10 @@ function fromSource(files: ModelFiles, wasm?: WasmSource): Promise<Tokenizer> {
 export async function loadModelTokenizer(
   files: ModelFiles,
   wasm?: WasmSource,
+  cache?: TokenizerCache,
 ): Promise<Tokenizer> {
   const bin = files.get(PRECOMPILED_TOKENIZER);
-  if (!bin) return fromSource(files, wasm);
+  if (!bin) return cache ? await throughCache(files, cache, wasm) : fromSource(files, wasm);
   const digest = await sourceDigest(files);
   const stale = digest !== undefined &&
     (bin.length < DIGEST_BYTES || digest.some((b, i) => b !== bin[i]));
@@ -98,6 +100,62 @@ export async function loadModelTokenizer(
       { cause },
     );
   }
+}
+
+/**
+ * Where built tokenizers are kept between runs, by the SHA-256 of their source files: a
+ * first load builds from tokenizer.json / vocab.txt and stores the precompiled form, the
+ * next load of the same files reads it (a few ms). Reads and writes may fail (a read-only
+ * disk): the tokenizer is then built, as without a cache.
+ */
+export interface TokenizerCache {
+  read(key: string): Promise<Uint8Array | undefined>;
+  write(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+/**
+ * A tokenizer cache in a directory (created when first written): `<dir>/<digest>.bin`,
+ * written to a temporary name and renamed, so a reader never sees half a file.
+ */
+export function directoryTokenizerCache(dir: string): TokenizerCache {
+  return {
+    async read(key) {
+      try {
+        return await (await hostFiles()).readFile(`${dir}/${key}.bin`);
+      } catch {
+        return undefined; // not cached yet
+      }
+    },
+    async write(key, bytes) {
+      const fs = await hostFiles();
+      await fs.mkdir(dir);
+      const temporary = `${dir}/${key}.${crypto.randomUUID()}.partial`;
+      await fs.writeFile(temporary, bytes);
+      await fs.rename(temporary, `${dir}/${key}.bin`);
+    },
+  };
+}
+
+async function throughCache(
+  files: ModelFiles,
+  cache: TokenizerCache,
+  wasm?: WasmSource,
+): Promise<Tokenizer> {
+  const digest = await sourceDigest(files);
+  if (!digest) return fromSource(files, wasm); // (which names the missing files)
+  const key = toHex(digest);
+  const cached = await cache.read(key).catch(() => undefined);
+  if (cached) {
+    try {
+      return await Tokenizer.fromBytes(cached, wasm);
+    } catch (cause) {
+      if (!(cause instanceof TokenizerLoadError)) throw cause;
+      // damaged, or from another version of the format: built again and replaced below
+    }
+  }
+  const tokenizer = await fromSource(files, wasm);
+  await cache.write(key, tokenizer.toBytes()).catch(() => {}); // a read-only disk: no cache
+  return tokenizer;
 }
 
 /** The bytes of `embedge-tokenizer.bin` for a model's tokenizer source files. */
