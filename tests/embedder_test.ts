@@ -489,13 +489,21 @@ Deno.test({
   name: "each input is tokenized once: embed, embedTokens, embedWords and embedMany",
   ignore,
   async fn() {
-    const tok = embedder!.tokenizer as { encode: Tokenizer["encode"] };
-    const encode = tok.encode;
+    // texts run through the tokenizer: one per encode call, all of them in encodeRows
+    const tok = embedder!.tokenizer as {
+      encode: Tokenizer["encode"];
+      encodeRows: Tokenizer["encodeRows"];
+    };
+    const encode = tok.encode, encodeRows = tok.encodeRows;
     let calls = 0;
     tok.encode = function (this: unknown, ...args) {
       calls++;
       return encode.apply(this, args);
     } as typeof encode;
+    tok.encodeRows = function (this: unknown, ...args) {
+      calls += args[0].length;
+      return encodeRows.apply(this, args);
+    } as typeof encodeRows;
     try {
       const texts = ["I love Paris.", "Unaffable Paris", "x"];
       for (
@@ -515,6 +523,7 @@ Deno.test({
       }
     } finally {
       tok.encode = encode;
+      tok.encodeRows = encodeRows;
     }
   },
 });
@@ -584,5 +593,54 @@ Deno.test({
       InputError,
       "batchTokens",
     );
+  },
+});
+
+Deno.test({
+  name:
+    "inputs of every kind in one call (texts, admitted encodings, token ids): the same vectors as each kind alone; errors name the caller's index",
+  ignore,
+  async fn() {
+    const texts = ["I love Paris.", "Unaffable weather in Paris today", "x", "the the the"];
+    const alone = await embedder!.embed(texts);
+    const d = alone.dims[1];
+    const encoded = embedder!.encode(texts[1]);
+    const ids = [...embedder!.encode(texts[3]).encoding.ids].slice(1, -1); // without [CLS]/[SEP]
+    const mixed = await embedder!.embed([texts[0], encoded, texts[2], ids]);
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = 0; j < d; j++) {
+        assert(
+          Math.abs(mixed.data[i * d + j] - alone.data[i * d + j]) < 1e-5,
+          `row ${i} differs at ${j}`,
+        );
+      }
+    }
+    // the tokenizer saw only the texts (its inputs[1] is the caller's inputs[2])
+    const empty = await assertRejects(() => embedder!.embed([encoded, texts[0], ""]), InputError);
+    assertEquals(empty.param, "inputs[2]");
+    const long = "word ".repeat(600);
+    const tooLong = await assertRejects(
+      () => embedder!.embed([encoded, ids, long], { truncate: false }),
+      InputTooLongError,
+    );
+    assertEquals(tooLong.param, "inputs[2]");
+    const notText = await assertRejects(
+      () => embedder!.embed([encoded, texts[0], 7 as unknown as string]),
+      InputError,
+    );
+    assertEquals(notText.param, "inputs[2]");
+    // an error from inside the tokenizer (its own length limit) is renamed the same way
+    const limit = embedder!.tokenizer.maxInputChars;
+    embedder!.tokenizer.maxInputChars = 20;
+    try {
+      const e = await assertRejects(
+        () => embedder!.embed([encoded, "short", "a text longer than twenty"]),
+        InputTooLongError,
+      );
+      assertEquals(e.param, "inputs[2]");
+      assert(e.message.startsWith("inputs[2] "), e.message);
+    } finally {
+      embedder!.tokenizer.maxInputChars = limit;
+    }
   },
 });

@@ -3,7 +3,7 @@
  * bad input, corrupt precompiled bytes, and bounded memory over 1,000,000 encodes.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
-import { rng } from "./support/adversarial.ts";
+import { adversarialStrings, rng } from "./support/adversarial.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { InputError, InputTooLongError, TokenizerLoadError } from "../src/errors.ts";
@@ -297,5 +297,53 @@ Deno.test({
     const broken = original.replace('"the":', '"th\\qe":');
     const e = await assertRejects(() => Tokenizer.fromTokenizerJson(broken), TokenizerLoadError);
     assert(e.message.includes("not valid JSON"), e.message);
+  },
+});
+
+Deno.test({
+  name:
+    "encodeRows: any rows written into model tensors equal encodeBatch's and encode's; encoding(i) equals encode",
+  ignore,
+  fn() {
+    const tok = bert!;
+    const lines = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n")
+      .filter((l) => l.trim()).slice(0, 400);
+    const inputs: (string | [string, string])[] = [
+      ...lines,
+      ...adversarialStrings(200, 5, ["paris", "##ing", "[MASK]"]),
+      ...lines.slice(0, 50).map((l, i): [string, string] => [l, lines[i + 1]]),
+    ];
+    let compared = 0;
+    for (const options of [{}, { truncation: true, maxLength: 16 }] as const) {
+      const rows = tok.encodeRows(inputs, options);
+      const batch = tok.encodeBatch(inputs, options);
+      assertEquals([...rows.lengths], [...batch.lengths]);
+      // a shuffled subset, as a length-sorted model batch would take it
+      const r = rng(11);
+      const group = inputs.map((_, i) => i).filter(() => r() < 0.3).sort(() => r() - 0.5);
+      const width = Math.max(...group.map((i) => rows.lengths[i]));
+      const cells = group.length * width;
+      const ids = new BigInt64Array(cells), mask = new BigInt64Array(cells);
+      const types = new BigInt64Array(cells);
+      rows.writeTensors(group, width, ids, mask, types);
+      group.forEach((i, k) => {
+        const one = tok.encode(inputs[i], { ...options, padding: "max_length", maxLength: width });
+        for (let j = 0; j < width; j++) {
+          const at = k * width + j;
+          if (
+            ids[at] !== BigInt(one.ids[j]) || mask[at] !== BigInt(one.attentionMask[j]) ||
+            types[at] !== BigInt(one.typeIds[j])
+          ) throw new Error(`input ${i}, token ${j}: tensors differ from encode`);
+        }
+        const e = rows.encoding(i), plain = tok.encode(inputs[i], options);
+        assertEquals([...e.ids], [...plain.ids]);
+        assertEquals([...e.offsets], [...plain.offsets]);
+        assertEquals([...e.wordIds], [...plain.wordIds]);
+        assertEquals([...e.sequenceIds], [...plain.sequenceIds]);
+        assertEquals(e.tokens, plain.tokens);
+        compared++;
+      });
+    }
+    assert(compared > 150, `${compared} rows compared`);
   },
 });

@@ -14,7 +14,7 @@
  * @module
  */
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../errors.ts";
-import type { Encoding, Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { Encoding, Tokenizer, TokenRows } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
@@ -166,6 +166,22 @@ function defaultTokenizerCache(): string | false {
   return permitted({ name: "read", path: dir }) && permitted({ name: "write", path: dir })
     ? dir
     : false;
+}
+
+/** The inputs of one call, ready to batch (see `Embedder.#rows`). */
+interface Rows {
+  /** Tokens per input, special tokens included. */
+  lengths: Int32Array;
+  /** Writes the inputs `group` as the rows of zeroed `[group.length, width]` tensors. */
+  writeTensors(
+    group: number[],
+    width: number,
+    ids: BigInt64Array,
+    mask: BigInt64Array,
+    types: BigInt64Array,
+  ): void;
+  /** Input `i` as an Encoding. */
+  encoding(i: number): Encoding;
 }
 
 /** Model variants by precision. */
@@ -533,46 +549,29 @@ export class Embedder {
       out: SessionOutput,
       mask: BigInt64Array,
       width: number,
-      encodings: Encoding[],
+      inputs: Rows,
     ) => void,
     /** Hidden states to fetch (by index) besides the graph's outputs. */
     fetch: readonly number[] | undefined = o.states ?? undefined,
-  ): Promise<Encoding[]> {
-    const encs = texts.map((t, i) => {
-      const e = typeof t === "string"
-        ? this.encode(t, { truncate: o.truncate, maxLength: o.maxLength }, `inputs[${i}]`)
-          .encoding
-        : t instanceof EncodedText
-        ? t.encoding
-        : this.#wrapIds(t, o);
-      if ((!o.truncate || t instanceof EncodedText) && e.ids.length > o.maxLength) {
-        throw new InputTooLongError(
-          `inputs[${i}] has ${e.ids.length} tokens; the limit is ${o.maxLength} (truncate is off)`,
-          `inputs[${i}]`,
-        );
-      }
-      return e;
-    });
-    const order = encs.map((_, i) => i).sort((a, b) =>
-      encs[a].ids.length - encs[b].ids.length || a - b
-    );
+  ): Promise<Rows> {
+    const rows = this.#rows(texts, o);
+    const lengths = rows.lengths;
+    const order = Array.from(lengths.keys()).sort((a, b) => lengths[a] - lengths[b] || a - b);
     const widthFor = (longest: number) =>
       o.padding === "max_length"
         ? o.maxLength
         : o.padding === "buckets"
         ? Math.min(BUCKETS.find((b) => b >= longest) ?? longest, Math.max(o.maxLength, longest))
         : longest;
-    // pad id is 0 in BERT vocabularies; other pads are written explicitly
-    const pad = this.tokenizer.tokenToId(this.tokenizer.config.padToken) ?? 0;
     // Groups first: grow each while it fits the budget and padding stays within
     // maxPaddingWaste of the real tokens (lengths are sorted, so groups hold near-equal
     // lengths).
     const groups: number[][] = [];
     for (let start = 0; start < order.length;) {
       let end = start + 1;
-      let real = encs[order[start]].ids.length;
+      let real = lengths[order[start]];
       while (end < order.length) {
-        const n = encs[order[end]].ids.length;
+        const n = lengths[order[end]];
         const cells = (end - start + 1) * widthFor(n);
         if (cells > o.batchTokens || cells > (real + n) * (1 + o.maxPaddingWaste)) break;
         real += n;
@@ -582,28 +581,16 @@ export class Embedder {
       start = end;
     }
     let done = 0;
-    const runGroup = async (rows: number[]) => {
-      const width = widthFor(encs[rows[rows.length - 1]].ids.length);
-      const cells = rows.length * width;
+    const runGroup = async (group: number[]) => {
+      const width = widthFor(lengths[group[group.length - 1]]);
+      const cells = group.length * width;
       const ids = new BigInt64Array(cells),
         mask = new BigInt64Array(cells),
         types = new BigInt64Array(cells);
-      const i32 = new Int32Array(ids.buffer),
-        m32 = new Int32Array(mask.buffer),
-        t32 = new Int32Array(types.buffer);
-      rows.forEach((r, k) => {
-        const e = encs[r], n = e.ids.length, base = k * width;
-        const eIds = e.ids, eTypes = e.typeIds;
-        for (let j = 0; j < n; j++) {
-          i32[2 * (base + j)] = eIds[j];
-          m32[2 * (base + j)] = 1;
-          t32[2 * (base + j)] = eTypes[j];
-        }
-        if (pad !== 0) { for (let j = n; j < width; j++) i32[2 * (base + j)] = pad; }
-      });
-      const out = await this.session.run(ids, mask, types, rows.length, width, fetch);
-      take(rows, out, mask, width, encs);
-      done += rows.length;
+      rows.writeTensors(group, width, ids, mask, types);
+      const out = await this.session.run(ids, mask, types, group.length, width, fetch);
+      take(group, out, mask, width, rows);
+      done += group.length;
       o.onProgress?.(done, texts.length);
     };
     // a session pool takes several runs at once; an inline session one after another
@@ -612,7 +599,97 @@ export class Embedder {
     await Promise.all(Array.from({ length: lanes }, async () => {
       while (nextGroup < groups.length) await runGroup(groups[nextGroup++]);
     }));
-    return encs;
+    return rows;
+  }
+
+  /**
+   * The inputs of a call as pooled rows: texts tokenized together (`Tokenizer.encodeRows`:
+   * no object per text), admitted encodings and token-id inputs as they are.
+   */
+  #rows(texts: readonly EmbedInput[], o: Resolved): Rows {
+    const strings: number[] = [];
+    texts.forEach((t, i) => {
+      if (typeof t === "string") {
+        if (t.length === 0) {
+          throw new InputError(`inputs[${i}] must be a non-empty string`, `inputs[${i}]`);
+        }
+        strings.push(i);
+      }
+    });
+    // texts: run once, then checked for length when truncation is off
+    let pooled: TokenRows | undefined;
+    if (strings.length) {
+      try {
+        pooled = this.tokenizer.encodeRows(
+          strings.map((i) => texts[i] as string),
+          o.truncate ? { maxLength: o.maxLength, truncation: true } : undefined,
+        );
+      } catch (e) {
+        // the tokenizer names inputs[k] of the strings it saw: name the caller's index
+        const known = e instanceof InputError || e instanceof InputTooLongError ? e : null;
+        const k = known && /^inputs\[(\d+)\]/.exec(known.param ?? "");
+        if (known && k) {
+          const p = `inputs[${strings[Number(k[1])]}]`;
+          const message = known.message.replace(`inputs[${k[1]}]`, p);
+          const param = known.param!.replace(`inputs[${k[1]}]`, p);
+          throw known instanceof InputTooLongError
+            ? new InputTooLongError(message, param)
+            : new InputError(message, param);
+        }
+        throw e;
+      }
+    }
+    const slot = new Int32Array(texts.length).fill(-1); // index among the strings
+    strings.forEach((i, k) => slot[i] = k);
+    const others: Encoding[] = [];
+    const otherAt = new Int32Array(texts.length).fill(-1);
+    const lengths = new Int32Array(texts.length);
+    texts.forEach((t, i) => {
+      let n: number;
+      if (slot[i] >= 0) n = pooled!.lengths[slot[i]];
+      else {
+        const e = t instanceof EncodedText ? t.encoding : this.#wrapIds(t as number[], o);
+        otherAt[i] = others.push(e) - 1;
+        n = e.ids.length;
+      }
+      if ((!o.truncate || t instanceof EncodedText) && n > o.maxLength) {
+        throw new InputTooLongError(
+          `inputs[${i}] has ${n} tokens; the limit is ${o.maxLength} (truncate is off)`,
+          `inputs[${i}]`,
+        );
+      }
+      lengths[i] = n;
+    });
+    const pad = this.tokenizer.tokenToId(this.tokenizer.config.padToken) ?? 0;
+    return {
+      lengths,
+      writeTensors(group, width, ids, mask, types) {
+        // the texts of the group in one call; the others row by row
+        if (group.every((i) => slot[i] >= 0)) {
+          pooled!.writeTensors(group.map((i) => slot[i]), width, ids, mask, types);
+          return;
+        }
+        const i32 = new Int32Array(ids.buffer), m32 = new Int32Array(mask.buffer);
+        const t32 = new Int32Array(types.buffer);
+        group.forEach((r, k) => {
+          const base = k * width;
+          if (slot[r] >= 0) {
+            const row = (t: BigInt64Array) => t.subarray(base, base + width);
+            pooled!.writeTensors([slot[r]], width, row(ids), row(mask), row(types));
+            return;
+          }
+          const e = others[otherAt[r]], n = e.ids.length;
+          const eIds = e.ids, eTypes = e.typeIds;
+          for (let j = 0; j < n; j++) {
+            i32[2 * (base + j)] = eIds[j];
+            m32[2 * (base + j)] = 1;
+            t32[2 * (base + j)] = eTypes[j];
+          }
+          if (pad !== 0) { for (let j = n; j < width; j++) i32[2 * (base + j)] = pad; }
+        });
+      },
+      encoding: (i) => slot[i] >= 0 ? pooled!.encoding(slot[i]) : others[otherAt[i]],
+    };
   }
 
   /**
@@ -683,7 +760,7 @@ export class Embedder {
         return { data: d, width: widths[v] };
       }),
       hiddenSize,
-      tokenCounts: Int32Array.from(encs, (e) => e.ids.length),
+      tokenCounts: Int32Array.from(encs.lengths),
     };
   }
 
@@ -788,11 +865,11 @@ export class Embedder {
       const out = this.#view(raw, o, o.states ?? undefined);
       const h = hiddenSize = out.hiddenSize;
       rows.forEach((r, k) => {
-        const n = all[r].ids.length;
+        const n = all.lengths[r];
         vectors[r] = out.hidden.slice(k * seq * h, (k * seq + n) * h);
       });
     });
-    return encs.map((e, i) => ({
+    return Array.from(texts, (_, i) => encs.encoding(i)).map((e, i) => ({
       embeddings: {
         tokens: e.tokens,
         ids: e.ids,

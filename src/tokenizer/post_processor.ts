@@ -131,8 +131,10 @@ export function writeRow(
   tpl: Template,
   special: boolean,
   a: Segment,
+  aAt: number,
   na: number,
   b: Segment | null,
+  bAt: number,
   nb: number,
 ): number {
   const s = t.stride;
@@ -140,26 +142,31 @@ export function writeRow(
   const I = t.idsAt, M = t.maskAt, T = t.typesAt, W = t.wordsAt, Q = t.sequenceAt;
   const O = t.offsetsAt, S = t.specialAt;
   let k = row;
-  const mark = (id: number, type: number) => {
-    ids[I + k * s] = id;
+  if (special) { // [CLS]
+    ids[I + k * s] = tpl.cls;
     mask[M + k * s] = 1;
-    types[T + k * s] = type;
     sp[S + k] = 1;
     words[W + k] = -1;
     sequence[Q + k] = -1;
     k++;
-  };
-  if (special) mark(tpl.cls, 0);
-  for (let i = 0; i < na; i++, k++) {
+  }
+  for (let i = aAt, end = aAt + na; i < end; i++, k++) {
     ids[I + k * s] = a.ids[i];
     mask[M + k * s] = 1;
     words[W + k] = a.words[i];
     offsets[O + 2 * k] = a.starts[i];
     offsets[O + 2 * k + 1] = a.ends[i];
   }
-  if (special) mark(tpl.sep, 0);
+  if (special) { // [SEP]
+    ids[I + k * s] = tpl.sep;
+    mask[M + k * s] = 1;
+    sp[S + k] = 1;
+    words[W + k] = -1;
+    sequence[Q + k] = -1;
+    k++;
+  }
   if (b && nb >= 0) {
-    for (let i = 0; i < nb; i++, k++) {
+    for (let i = bAt, end = bAt + nb; i < end; i++, k++) {
       ids[I + k * s] = b.ids[i];
       mask[M + k * s] = 1;
       types[T + k * s] = 1;
@@ -168,7 +175,15 @@ export function writeRow(
       offsets[O + 2 * k] = b.starts[i];
       offsets[O + 2 * k + 1] = b.ends[i];
     }
-    if (special) mark(tpl.sep, 1);
+    if (special) { // [SEP] of the second sequence
+      ids[I + k * s] = tpl.sep;
+      mask[M + k * s] = 1;
+      types[T + k * s] = 1;
+      sp[S + k] = 1;
+      words[W + k] = -1;
+      sequence[Q + k] = -1;
+      k++;
+    }
   }
   const used = k - row;
   for (; k < row + width; k++) {
@@ -177,6 +192,61 @@ export function writeRow(
     words[W + k] = -1;
     sequence[Q + k] = -1;
   }
+  return used;
+}
+
+/**
+ * Writes one row's ids, attention mask and token types into int64 tensors seen as int32
+ * pairs (the low word; ids are non-negative, so the high word stays 0): what a model run
+ * needs and nothing else. Returns the real (unpadded) token count.
+ */
+export function writeTensorRow(
+  ids: Int32Array,
+  mask: Int32Array,
+  types: Int32Array,
+  row: number,
+  width: number,
+  tpl: Template,
+  special: boolean,
+  a: Segment,
+  aAt: number,
+  na: number,
+  b: Segment | null,
+  bAt: number,
+  nb: number,
+): number {
+  let k = 2 * row;
+  const aIds = a.ids;
+  if (special) {
+    ids[k] = tpl.cls;
+    mask[k] = 1;
+    k += 2;
+  }
+  for (let i = aAt, end = aAt + na; i < end; i++, k += 2) {
+    ids[k] = aIds[i];
+    mask[k] = 1;
+  }
+  if (special) {
+    ids[k] = tpl.sep;
+    mask[k] = 1;
+    k += 2;
+  }
+  if (b && nb >= 0) {
+    const bIds = b.ids;
+    for (let i = bAt, end = bAt + nb; i < end; i++, k += 2) {
+      ids[k] = bIds[i];
+      mask[k] = 1;
+      types[k] = 1;
+    }
+    if (special) {
+      ids[k] = tpl.sep;
+      mask[k] = 1;
+      types[k] = 1;
+      k += 2;
+    }
+  }
+  const used = (k >> 1) - row;
+  if (tpl.pad !== 0) { for (let j = k, end = 2 * (row + width); j < end; j += 2) ids[j] = tpl.pad; }
   return used;
 }
 

@@ -38,6 +38,7 @@ import {
   truncatedLengths,
   type TruncationStrategy,
   writeRow,
+  writeTensorRow,
 } from "./post_processor.ts";
 import {
   compileTokenizerWasm,
@@ -586,7 +587,7 @@ export class Tokenizer {
       ? real
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
     const [t, buf, at] = this.#allocRow(width);
-    writeRow(t, 0, width, this.#template, special, a, na, b, nb);
+    writeRow(t, 0, width, this.#template, special, a, 0, na, b, 0, nb);
     return new EncodingImpl(this, buf, at, width);
   }
 
@@ -631,32 +632,44 @@ export class Tokenizer {
   }
 
   /**
-   * Encodes many inputs into padded `[batch, seq]` BigInt64 tensors (padding `longest`
-   * unless `max_length` is asked for), with no per-token JS objects.
+   * Runs every input once and keeps the tokens in one pool (`pool`, grown as needed):
+   * per input its span (aStart, na, bStart, nb; nb = -1 without a pair) and its row
+   * length with the special tokens.
    */
-  encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = NO_OPTIONS): BatchEncoding {
-    if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
-    const o = checkOptions(options);
+  #collect(
+    inputs: readonly TextInput[],
+    o: Required<Omit<EncodeOptions, "maxLength" | "padToMultipleOf">> & EncodeOptions,
+    pool: Segment,
+  ): { pool: Segment; spans: Int32Array; lengths: Int32Array; longest: number } {
     const special = o.addSpecialTokens;
     const count = inputs.length;
-    // Pass 1: run every input, keep its (truncated) tokens in a pool.
-    let pool = emptySegment(1024);
-    let used = 0;
-    const spans = new Int32Array(count * 4); // aStart, na, bStart, nb
-    let longest = 0;
+    const spans = new Int32Array(count * 4);
+    const lengths = new Int32Array(count);
+    let used = 0, longest = 0;
     const keep = (seg: Segment, n: number) => {
       if (used + n > pool.ids.length) {
-        const grown = emptySegment(Math.max(used + n, pool.ids.length * 2));
+        const grown = emptySegment(Math.max(used + n, pool.ids.length * 2, 1024));
         grown.ids.set(pool.ids.subarray(0, used));
         grown.words.set(pool.words.subarray(0, used));
         grown.starts.set(pool.starts.subarray(0, used));
         grown.ends.set(pool.ends.subarray(0, used));
         pool = grown;
       }
-      pool.ids.set(seg.ids.subarray(0, n), used);
-      pool.words.set(seg.words.subarray(0, n), used);
-      pool.starts.set(seg.starts.subarray(0, n), used);
-      pool.ends.set(seg.ends.subarray(0, n), used);
+      const { ids, words, starts, ends } = pool;
+      if (n < 64) { // element by element: four subarray views cost more for short texts
+        const sIds = seg.ids, sWords = seg.words, sStarts = seg.starts, sEnds = seg.ends;
+        for (let j = 0; j < n; j++) {
+          ids[used + j] = sIds[j];
+          words[used + j] = sWords[j];
+          starts[used + j] = sStarts[j];
+          ends[used + j] = sEnds[j];
+        }
+      } else {
+        ids.set(seg.ids.subarray(0, n), used);
+        words.set(seg.words.subarray(0, n), used);
+        starts.set(seg.starts.subarray(0, n), used);
+        ends.set(seg.ends.subarray(0, n), used);
+      }
       used += n;
       return used - n;
     };
@@ -667,9 +680,26 @@ export class Tokenizer {
       spans[4 * i + 2] = b ? keep(b, nb) : 0;
       spans[4 * i + 3] = nb;
       const real = na + Math.max(nb, 0) + (special ? (nb >= 0 ? 3 : 2) : 0);
+      lengths[i] = real;
       if (real > longest) longest = real;
     }
-    // Pass 2: write rows into the tensors.
+    return { pool, spans, lengths, longest };
+  }
+
+  /** Pool reused by encodeBatch (its tokens are copied out before it returns). */
+  #batchPool: Segment = emptySegment(0);
+
+  /**
+   * Encodes many inputs into padded `[batch, seq]` BigInt64 tensors (padding `longest`
+   * unless `max_length` is asked for), with no per-token JS objects: the inputs run into
+   * a reused pool, then every row is written into views of one buffer.
+   */
+  encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = NO_OPTIONS): BatchEncoding {
+    if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
+    const o = checkOptions(options);
+    const count = inputs.length;
+    const { pool, spans, lengths, longest } = this.#collect(inputs, o, this.#batchPool);
+    this.#batchPool = pool;
     const width = paddedWidth(
       longest,
       o.padding === "max_length" ? "max_length" : "longest",
@@ -677,44 +707,43 @@ export class Tokenizer {
       o.padToMultipleOf,
     );
     const cells = count * width;
-    const inputIds = new BigInt64Array(cells);
-    const attentionMask = new BigInt64Array(cells);
-    const tokenTypeIds = new BigInt64Array(cells);
+    // one allocation: ids, mask, types (8 bytes a cell), offsets (8), words (4),
+    // special tokens and sequence ids (1 each)
+    const buf = new ArrayBuffer(cells * 38);
+    const inputIds = new BigInt64Array(buf, 0, cells);
+    const attentionMask = new BigInt64Array(buf, cells * 8, cells);
+    const tokenTypeIds = new BigInt64Array(buf, cells * 16, cells);
     const t: RowTarget = {
-      ids: new Int32Array(inputIds.buffer),
+      ids: new Int32Array(buf, 0, cells * 2),
       idsAt: 0,
-      mask: new Int32Array(attentionMask.buffer),
+      mask: new Int32Array(buf, cells * 8, cells * 2),
       maskAt: 0,
-      types: new Int32Array(tokenTypeIds.buffer),
+      types: new Int32Array(buf, cells * 16, cells * 2),
       typesAt: 0,
       stride: 2,
-      special: new Uint8Array(cells),
-      specialAt: 0,
-      words: new Int32Array(cells),
-      wordsAt: 0,
-      sequence: new Int8Array(cells),
-      sequenceAt: 0,
-      offsets: new Uint32Array(cells * 2),
+      offsets: new Uint32Array(buf, cells * 24, cells * 2),
       offsetsAt: 0,
+      words: new Int32Array(buf, cells * 32, cells),
+      wordsAt: 0,
+      special: new Uint8Array(buf, cells * 36, cells),
+      specialAt: 0,
+      sequence: new Int8Array(buf, cells * 37, cells),
+      sequenceAt: 0,
     };
-    const lengths = new Int32Array(count);
-    const view = (start: number, n: number): Segment => ({
-      ids: pool.ids.subarray(start, start + Math.max(n, 0)),
-      words: pool.words.subarray(start, start + Math.max(n, 0)),
-      starts: pool.starts.subarray(start, start + Math.max(n, 0)),
-      ends: pool.ends.subarray(start, start + Math.max(n, 0)),
-    });
+    const special = o.addSpecialTokens;
     for (let i = 0; i < count; i++) {
       const nb = spans[4 * i + 3];
-      lengths[i] = writeRow(
+      writeRow(
         t,
         i * width,
         width,
         this.#template,
         special,
-        view(spans[4 * i], spans[4 * i + 1]),
+        pool,
+        spans[4 * i],
         spans[4 * i + 1],
-        nb >= 0 ? view(spans[4 * i + 2], nb) : null,
+        nb >= 0 ? pool : null,
+        spans[4 * i + 2],
         nb,
       );
     }
@@ -730,6 +759,125 @@ export class Tokenizer {
       sequenceIds: t.sequence,
       offsets: t.offsets as Uint32Array,
     };
+  }
+
+  /**
+   * Runs many inputs once and keeps their tokens pooled, with no object per input: a model
+   * batch then writes any subset of them straight into its tensors
+   * (`TokenRows.writeTensors`), and an input's full `Encoding` is made only when asked for.
+   * This is how `Embedder` tokenizes the texts of a call.
+   *
+   * @example
+   * ```ts
+   * import { Tokenizer } from "./tokenizer.ts";
+   * const tok = await Tokenizer.fromVocab(await Deno.readTextFile("../shared/models/bert-base-uncased/vocab.txt"));
+   * const rows = tok.encodeRows(["I love Paris.", "Hi"]);
+   * console.log([...rows.lengths]); // [ 6, 3 ]
+   * const ids = new BigInt64Array(2 * 6), mask = new BigInt64Array(12), types = new BigInt64Array(12);
+   * rows.writeTensors([1, 0], 6, ids, mask, types); // row order of the batch: "Hi" first
+   * console.log([...ids].join(" ")); // 101 7632 102 0 0 0 101 1045 2293 3000 1012 102
+   * console.log(rows.encoding(1).tokens.join(" ")); // [CLS] hi [SEP]
+   * ```
+   */
+  encodeRows(inputs: readonly TextInput[], options: EncodeOptions = NO_OPTIONS): TokenRows {
+    if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
+    const o = checkOptions(options);
+    const { pool, spans, lengths } = this.#collect(inputs, o, emptySegment(0));
+    const special = o.addSpecialTokens;
+    const tpl = this.#template;
+    return new TokenRows(lengths, (rows, width, ids, mask, types) => {
+      const i32 = new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+      const m32 = new Int32Array(mask.buffer, mask.byteOffset, mask.length * 2);
+      const t32 = new Int32Array(types.buffer, types.byteOffset, types.length * 2);
+      for (let k = 0; k < rows.length; k++) {
+        const i = rows[k], nb = spans[4 * i + 3];
+        writeTensorRow(
+          i32,
+          m32,
+          t32,
+          k * width,
+          width,
+          tpl,
+          special,
+          pool,
+          spans[4 * i],
+          spans[4 * i + 1],
+          nb >= 0 ? pool : null,
+          spans[4 * i + 2],
+          nb,
+        );
+      }
+    }, (i) => {
+      const nb = spans[4 * i + 3];
+      const width = lengths[i];
+      const [t, buf, at] = this.#allocRow(width);
+      writeRow(
+        t,
+        0,
+        width,
+        tpl,
+        special,
+        pool,
+        spans[4 * i],
+        spans[4 * i + 1],
+        nb >= 0 ? pool : null,
+        spans[4 * i + 2],
+        nb,
+      );
+      return new EncodingImpl(this, buf, at, width);
+    });
+  }
+}
+
+/**
+ * The tokens of many inputs, pooled (see `Tokenizer.encodeRows`): row lengths, a writer of
+ * any rows into int64 model tensors, and each input's `Encoding` on demand.
+ */
+export class TokenRows {
+  /** Tokens of each input, special tokens included (after truncation). */
+  readonly lengths: Int32Array;
+  readonly #write: (
+    rows: ArrayLike<number>,
+    width: number,
+    ids: BigInt64Array,
+    mask: BigInt64Array,
+    types: BigInt64Array,
+  ) => void;
+  readonly #encoding: (i: number) => Encoding;
+
+  constructor(
+    lengths: Int32Array,
+    write: TokenRows["writeTensors"],
+    encoding: (i: number) => Encoding,
+  ) {
+    this.lengths = lengths;
+    this.#write = write;
+    this.#encoding = encoding;
+  }
+
+  /** How many inputs. */
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  /**
+   * Writes the inputs `rows` (in that order) as the rows of `[rows.length, width]` tensors:
+   * ids (padded with the pad id), attention mask, token types. The tensors must be zeroed
+   * (fresh) and `width` at least the longest of those rows.
+   */
+  writeTensors(
+    rows: ArrayLike<number>,
+    width: number,
+    ids: BigInt64Array,
+    mask: BigInt64Array,
+    types: BigInt64Array,
+  ): void {
+    this.#write(rows, width, ids, mask, types);
+  }
+
+  /** Input `i` as an `Encoding` (unpadded). */
+  encoding(i: number): Encoding {
+    return this.#encoding(i);
   }
 }
 
