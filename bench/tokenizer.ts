@@ -38,6 +38,7 @@ import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { compileTokenizerWasm } from "../src/tokenizer/wasm.ts";
 import { adversarialStrings } from "../tests/support/adversarial.ts";
 import { machine, median } from "./machine.ts";
+import { writeResults } from "./write_results.ts";
 
 const quick = Deno.args.includes("--quick");
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
@@ -257,6 +258,42 @@ const best = (name: string, corpus: string) =>
   throughput.filter((t) => t.name === name && t.corpus === corpus)
     .reduce((a, b) => (b.mbps > a.mbps ? b : a));
 
+// ---- embedge's encodeBatch by batch size against one encode per line (interleaved)
+const BATCH_SIZES = [1, 8, 32, 256];
+const batchModes: (number | "single")[] = ["single", ...BATCH_SIZES];
+const batchSeconds = new Map<string, number[]>();
+for (let rep = 0; rep <= REPETITIONS; rep++) {
+  for (const corpus of Object.keys(corpora)) {
+    const lines = corpora[corpus];
+    for (const mode of batchModes) {
+      const t0 = performance.now();
+      if (mode === "single") {
+        for (const t of lines) embedge.encode(t);
+      } else {
+        for (let i = 0; i < lines.length; i += mode) embedge.encodeBatch(lines.slice(i, i + mode));
+      }
+      const dt = (performance.now() - t0) / 1000;
+      const key = `${corpus}/${mode}`;
+      if (rep > 0) batchSeconds.set(key, [...(batchSeconds.get(key) ?? []), dt]);
+    }
+  }
+}
+const encodeBatch = Object.keys(corpora).flatMap((corpus) => {
+  const mb = bytesOf(corpora[corpus]) / 1e6;
+  const single = mb / median(batchSeconds.get(`${corpus}/single`)!);
+  return batchModes.map((mode) => {
+    const s = batchSeconds.get(`${corpus}/${mode}`)!;
+    return {
+      corpus,
+      batch: mode,
+      mbps: mb / median(s),
+      minMbps: mb / Math.max(...s),
+      maxMbps: mb / Math.min(...s),
+      ofSingle: mb / median(s) / single,
+    };
+  });
+});
+
 // ---- cold start: each from its fastest format, interleaved
 const coldLoads: { name: string; from: string; load: () => unknown }[] = [
   {
@@ -336,6 +373,7 @@ const report = {
   throughput,
   coldStart,
   ratios,
+  encodeBatch,
 };
 
 const f = (x: number, d = 2) => x.toFixed(d);
@@ -376,6 +414,16 @@ const md = [
       : "No peer gave identical ids on this corpus.",
     "",
   ]),
+  "## embedge encodeBatch by batch size (tensors for ONNX) against one encode per line",
+  "",
+  "| corpus | mode | MB/s (min–max) | of one call per line |",
+  "| --- | --- | ---: | ---: |",
+  ...encodeBatch.map((b) =>
+    `| ${b.corpus} | ${
+      b.batch === "single" ? "encode, one per line" : `encodeBatch of ${b.batch}`
+    } | ${f(b.mbps)} (${f(b.minMbps)}–${f(b.maxMbps)}) | ${f(100 * b.ofSingle, 0)} % |`
+  ),
+  "",
   "## Cold start (to a ready tokenizer, median of interleaved loads)",
   "",
   "| implementation | from | ms (min–max) |",
@@ -398,10 +446,23 @@ const outDir = outArg >= 0
   ? null
   : new URL("./results", import.meta.url).pathname;
 if (outDir) {
-  const stamp = `${m.date.replace(/[:.]/g, "-")}-${m.host}`;
-  Deno.mkdirSync(outDir, { recursive: true });
-  Deno.writeTextFileSync(`${outDir}/tokenizer-${stamp}.json`, JSON.stringify(report, null, 2));
-  Deno.writeTextFileSync(`${outDir}/tokenizer-${stamp}.md`, md);
+  // the JSON, the Markdown and a plot of every implementation's best MB/s per corpus
+  await writeResults("tokenizer", report, md, {
+    title: "Tokenizer throughput (MB/s, best mode, median)",
+    data: {
+      values: Object.keys(corpora).flatMap((corpus) =>
+        impls.map((i) => ({ corpus, name: i.name, mbps: best(i.name, corpus).mbps }))
+      ),
+    },
+    mark: "bar",
+    encoding: {
+      y: { field: "name", type: "nominal", title: null },
+      x: { field: "mbps", type: "quantitative", title: "MB/s" },
+      row: { field: "corpus", type: "nominal", title: null },
+      color: { field: "name", type: "nominal", legend: null },
+    },
+    height: 120,
+  }, outDir);
   Deno.writeTextFileSync(`${outDir}/tokenizer-latest.md`, md);
 }
 console.log(md);

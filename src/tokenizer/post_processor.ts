@@ -186,11 +186,12 @@ export function writeRow(
     }
   }
   const used = k - row;
-  for (; k < row + width; k++) {
-    ids[I + k * s] = tpl.pad;
-    sp[S + k] = 1;
-    words[W + k] = -1;
-    sequence[Q + k] = -1;
+  const end = row + width;
+  if (k < end) { // padding: block fills (a batch padded to its longest row is mostly this)
+    if (tpl.pad !== 0) { for (let j = k; j < end; j++) ids[I + j * s] = tpl.pad; }
+    sp.fill(1, S + k, S + end);
+    words.fill(-1, W + k, W + end);
+    sequence.fill(-1, Q + k, Q + end);
   }
   return used;
 }
