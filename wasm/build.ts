@@ -28,19 +28,27 @@ const outArg = Deno.args.indexOf("--out");
 const outDir = outArg >= 0 ? new URL(`file://${Deno.realPathSync(Deno.args[outArg + 1])}/`) : null;
 const tables = outDir ? new URL("tables.ts", outDir) : here("./assembly/tables.ts");
 const source = here("./assembly/index.ts");
+// the modules next to index.ts (tables.ts is generated)
+const modules = [...Deno.readDirSync(here("./assembly/"))]
+  .map((e) => e.name)
+  .filter((f) => f.endsWith(".ts") && f !== "tables.ts")
+  .sort();
 const out = outDir ? new URL("tokenizer.wasm", outDir) : here("./build/tokenizer.wasm");
 const force = Deno.args.includes("--force");
 
 if (force || mtime(tables) < mtime(here("./gen_tables.ts"))) {
   Deno.writeTextFileSync(tables, generate());
 }
-if (force || mtime(out) < Math.max(mtime(tables), mtime(source), mtime(here("./build.ts")))) {
+const newestSource = Math.max(...modules.map((f) => mtime(here(`./assembly/${f}`))));
+if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./build.ts")))) {
   Deno.mkdirSync(new URL(".", out), { recursive: true });
   // an --out build compiles the sources next to its own tables
   let entry = source;
   if (outDir) {
     entry = new URL("index.ts", outDir);
-    Deno.writeTextFileSync(entry, Deno.readTextFileSync(source));
+    for (const f of modules) {
+      Deno.writeTextFileSync(new URL(f, outDir), Deno.readTextFileSync(here(`./assembly/${f}`)));
+    }
   }
   const { error, stderr } = await asc.main([
     entry.pathname,

@@ -32,7 +32,7 @@ import nonspacing from "@unicode/unicode-8.0.0/General_Category/Nonspacing_Mark/
 import unassigned9 from "@unicode/unicode-9.0.0/General_Category/Unassigned/code-points.mjs";
 
 const MAX = 0x110000;
-/** Flag bits; keep in sync with wasm/assembly/index.ts. */
+/** Flag bits; the wasm modules import them from the generated tables.ts. */
 export const F_DROP = 1,
   F_WS = 2,
   F_PUNCT = 4,

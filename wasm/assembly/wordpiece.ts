@@ -1,0 +1,223 @@
+// The matcher: WordPiece by LinMaxMatch over the compiled model (format.ts), one
+// normalized character at a time (the normalizer calls wordChar and endWord), into the
+// output buffers the JS side reads. Each character costs amortised O(1): on a missing
+// edge the failure pops of the node are the tokens greedy longest-match-first commits,
+// and the failure link is where matching goes on.
+//   vocabulary {un, ##aff, ##able}:  "unaffable" → u n (un) a f f (##aff) a b l e (##able)
+//   at "a" after "un" there is no edge un→a: pop [un], follow f(un) = ##-root, go on with a
+
+import {
+  child,
+  failOf,
+  isInline,
+  lengths,
+  pool,
+  popOf,
+  ROOT,
+  SROOT,
+} from "./format";
+
+let optMaxChars: i32 = 100;
+let optUnk: i32 = 100;
+
+/** The matcher's options: longest word in characters, the unknown token's id. */
+export function setWordPiece(maxChars: i32, unkId: i32): void {
+  optMaxChars = maxChars;
+  optUnk = unkId;
+  ensureWordCap(maxChars + 1);
+}
+
+let outCap: i32 = 0;
+let outIds: usize = 0;
+let outWords: usize = 0;
+let outStarts: usize = 0;
+let outEnds: usize = 0;
+let outCount: i32 = 0;
+
+/** Pointer to the i32 token ids of the last `encode`. */
+export function idsPtr(): usize {
+  return outIds;
+}
+/** Pointer to the i32 word indices of the last `encode`. */
+export function wordsPtr(): usize {
+  return outWords;
+}
+/** Pointer to the u32 start offsets (UTF-16 units) of the last `encode`. */
+export function startsPtr(): usize {
+  return outStarts;
+}
+/** Pointer to the u32 end offsets (UTF-16 units) of the last `encode`. */
+export function endsPtr(): usize {
+  return outEnds;
+}
+
+let outGen: i32 = 0;
+
+/** Changes whenever the output buffers move (so JS can keep views until then). */
+export function outGeneration(): i32 {
+  return outGen;
+}
+
+/** Token capacity of the output buffers. */
+export function outCapacity(): i32 {
+  return outCap;
+}
+
+function growOut(): void {
+  outGen++;
+  const cap = outCap == 0 ? 1024 : outCap * 2;
+  const bytes = (<usize> cap) * 4;
+  outIds = outIds == 0 ? heap.alloc(bytes) : heap.realloc(outIds, bytes);
+  outWords = outWords == 0 ? heap.alloc(bytes) : heap.realloc(outWords, bytes);
+  outStarts = outStarts == 0 ? heap.alloc(bytes) : heap.realloc(outStarts, bytes);
+  outEnds = outEnds == 0 ? heap.alloc(bytes) : heap.realloc(outEnds, bytes);
+  outCap = cap;
+}
+
+/** Releases the output buffers when they grew past `keepTokens` (bounds memory). */
+export function shrink(keepTokens: i32): void {
+  if (outCap <= keepTokens) return;
+  heap.free(outIds);
+  heap.free(outWords);
+  heap.free(outStarts);
+  heap.free(outEnds);
+  outIds =
+    outWords =
+    outStarts =
+    outEnds =
+      0;
+  outCap = 0;
+  growOut();
+}
+
+// @ts-ignore: decorator
+@inline function emit(id: i32, word: i32, start: u32, end: u32): void {
+  if (outCount == outCap) growOut();
+  const p = (<usize> outCount) * 4;
+  store<i32>(outIds + p, id);
+  store<i32>(outWords + p, word);
+  store<u32>(outStarts + p, start);
+  store<u32>(outEnds + p, end);
+  outCount++;
+}
+
+/** Tokens written since `resetWords`. */
+// @ts-ignore: decorator
+@inline export function tokenCount(): i32 {
+  return outCount;
+}
+
+/** Starts a new output: no tokens, no word. */
+export function resetWords(): void {
+  outCount = 0;
+  wordIdx = -1;
+  inWord = false;
+}
+
+/** A token that stands for itself (an added token found in the text) as its own word. */
+export function wholeToken(id: i32, start: u32, end: u32): i32 {
+  wordIdx++;
+  emit(id, wordIdx, start, end);
+  return outCount;
+}
+
+let wCap: i32 = 0;
+let wS: usize = 0; // original start of each normalized char of the current word
+let wE: usize = 0; // original end
+let inWord = false;
+let failed = false;
+let wordIdx: i32 = -1;
+let wordLen: i32 = 0;
+let wordStart: u32 = 0;
+let wordEnd: u32 = 0;
+let tokBase: i32 = 0;
+let pos: i32 = 0; // first char of the current word not yet covered by an emitted token
+let node: i32 = ROOT;
+
+function ensureWordCap(n: i32): void {
+  if (n <= wCap) return;
+  wS = wS == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wS, (<usize> n) * 4);
+  wE = wE == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wE, (<usize> n) * 4);
+  wCap = n;
+}
+
+/** Emits F(v): the tokens that MaxMatch commits when it cannot extend past node v. */
+function popTokens(v: i32): void {
+  const pop = popOf(<usize>v);
+  if (isInline(<usize>v)) {
+    emitPop(pop);
+    return;
+  }
+  const e = pool + (<usize>pop) * 4;
+  const n = load<u32>(e);
+  for (let i: u32 = 1; i <= n && !failed; i++) emitPop(load<u32>(e + (<usize>i) * 4));
+}
+
+// @ts-ignore: decorator
+@inline function emitPop(t: u32): void {
+  const l = <i32>load<u16>(lengths + (<usize>t) * 2);
+  const last = pos + l - 1;
+  if (last >= wordLen) { // only a corrupt model gets here
+    failed = true;
+    return;
+  }
+  emit(<i32>t, wordIdx, load<u32>(wS + (<usize>pos) * 4), load<u32>(wE + (<usize>last) * 4));
+  pos += l;
+}
+
+// @ts-ignore: decorator
+@inline export function wordChar(cp: u32, start: u32, end: u32): void {
+  if (!inWord) {
+    inWord = true;
+    failed = false;
+    wordIdx++;
+    wordLen = 0;
+    wordStart = start;
+    node = ROOT;
+    pos = 0;
+    tokBase = outCount;
+  }
+  wordEnd = end;
+  if (failed) return;
+  if (wordLen >= optMaxChars) {
+    failed = true;
+    return;
+  }
+  const p = (<usize> wordLen) * 4;
+  store<u32>(wS + p, start);
+  store<u32>(wE + p, end);
+  wordLen++;
+  while (true) {
+    const next = child(node, cp);
+    if (next >= 0) {
+      node = next;
+      return;
+    }
+    const f = node <= SROOT ? -1 : failOf(<usize>node);
+    if (f < 0) {
+      failed = true;
+      return;
+    }
+    popTokens(node);
+    if (failed) return;
+    node = f;
+  }
+}
+
+export function endWord(): void {
+  if (!inWord) return;
+  inWord = false;
+  while (!failed && node != SROOT) {
+    const f = node == ROOT ? -1 : failOf(<usize>node);
+    if (f < 0) {
+      failed = true;
+      break;
+    }
+    popTokens(node);
+    node = f;
+  }
+  if (failed) {
+    outCount = tokBase;
+    emit(optUnk, wordIdx, wordStart, wordEnd);
+  }
+}
