@@ -16,7 +16,7 @@ import { startWranglerDev, WRANGLER, type WranglerDev } from "./support/wrangler
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { quantize } from "../src/model/quantize.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
-import { timeoutBurst } from "./support/timeout_burst.ts";
+import { RuntimeRestarted, timeoutBurst } from "./support/timeout_burst.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json") || !exists(WRANGLER);
 
@@ -229,9 +229,23 @@ Deno.test({
       const info = await (await fetch(`${worker.url}/info`)).json();
       assertEquals([info.limits.dynamic_batching, info.limits.timeout_ms], [true, 1]);
       const request = (path: string, init?: RequestInit) => fetch(worker.url + path, init);
+      let restarts = 0;
       for (let round = 0; round < 3; round++) {
-        const { timeouts } = await timeoutBurst(request, 24 * (round + 1));
-        assert(timeouts > 0, `round ${round}: no request timed out`);
+        try {
+          const { timeouts } = await timeoutBurst(request, 24 * (round + 1));
+          assert(timeouts > 0, `round ${round}: no request timed out`);
+        } catch (e) {
+          // workerd restarted the isolate (wrangler's own answer; seen once in a full CI
+          // run, never alone): that round proves nothing, so it runs again, at most twice
+          if (!(e instanceof RuntimeRestarted) || ++restarts > 2) throw e;
+          console.warn(`round ${round} again: ${e.message}`);
+          const until = Date.now() + 60_000;
+          while (!(await fetch(`${worker.url}/health`).then((r) => r.ok, () => false))) {
+            if (Date.now() > until) throw new Error("the Worker did not come back", { cause: e });
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          round--;
+        }
       }
     });
   },

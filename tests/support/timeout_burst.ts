@@ -15,6 +15,16 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 
+/**
+ * What `wrangler dev` answers itself (not the Worker) when workerd restarts the isolate
+ * under a request: the Worker's state (its metrics too) is gone, so the burst proves
+ * nothing either way and `timeoutBurst` throws `RuntimeRestarted` for the caller to retry.
+ */
+const RUNTIME_RESTARTED = "Your worker restarted mid-request";
+
+/** The local Workers runtime restarted the isolate during a burst (see above). */
+export class RuntimeRestarted extends Error {}
+
 /** Something that answers HTTP requests by path: `app.request` or `fetch` on a base URL. */
 export type Requester = (path: string, init?: RequestInit) => Promise<Response> | Response;
 
@@ -50,6 +60,9 @@ export async function timeoutBurst(
       // text first: a server fault (e.g. workerd's "Your worker restarted mid-request") is
       // reported with its body instead of as a JSON parse error
       const answer = await res.text();
+      if (res.status === 503 && answer.includes(RUNTIME_RESTARTED)) {
+        throw new RuntimeRestarted(`request ${i}: ${answer.slice(0, 200)}`);
+      }
       let body: { error?: { type?: string } } = {};
       try {
         body = JSON.parse(answer);
