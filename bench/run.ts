@@ -33,7 +33,15 @@ for (const [script, args] of Deno.args.includes("--report-only") ? [] : suites) 
   const t0 = performance.now();
   console.error(`== bench/${script} ${args.join(" ")}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args, "--out", out],
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc", // the suites collect the heap before timed runs
+      new URL(script, import.meta.url).pathname,
+      ...args,
+      "--out",
+      out,
+    ],
     stdout: "null",
     stderr: "inherit",
   }).output();

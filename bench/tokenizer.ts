@@ -49,6 +49,10 @@ const tokenizerConfig = JSON.parse(Deno.readTextFileSync(`${modelDir}/tokenizer_
 const utf8 = new TextEncoder();
 const bytesOf = (xs: string[]) => xs.reduce((n, l) => n + utf8.encode(l).length, 0);
 const REPETITIONS = quick ? 2 : 5;
+// Each timed run starts from a collected heap (with --v8-flags=--expose-gc, as bench/run.ts
+// and the bench:tokenizer task run it): otherwise the garbage one peer leaves is collected
+// during the next one's run and counted against it.
+const collect = (globalThis as { gc?: () => void }).gc;
 const BATCH = 64;
 const loadBefore = os.loadavg();
 
@@ -232,6 +236,7 @@ const tokens = new Map<Run, number>();
 for (let rep = 0; rep <= REPETITIONS; rep++) { // rep 0 warms up
   for (const r of runs) {
     const lines = corpora[r.corpus];
+    collect?.();
     const t0 = performance.now();
     const n = await (r.mode === "single" ? r.impl.single(lines) : r.impl.batch!(lines));
     const dt = (performance.now() - t0) / 1000;
@@ -266,6 +271,7 @@ for (let rep = 0; rep <= REPETITIONS; rep++) {
   for (const corpus of Object.keys(corpora)) {
     const lines = corpora[corpus];
     for (const mode of batchModes) {
+      collect?.();
       const t0 = performance.now();
       if (mode === "single") {
         for (const t of lines) embedge.encode(t);
@@ -315,6 +321,7 @@ const coldLoads: { name: string; from: string; load: () => unknown }[] = [
 const coldMs = coldLoads.map(() => [] as number[]);
 for (let rep = 0; rep <= (quick ? 3 : 10); rep++) {
   for (const [k, c] of coldLoads.entries()) {
+    collect?.();
     const t0 = performance.now();
     await c.load();
     if (rep > 0) coldMs[k].push(performance.now() - t0);
@@ -363,6 +370,7 @@ const report = {
   machine: m,
   load: { before: loadBefore, after: loadAfter },
   repetitions: REPETITIONS,
+  heapCollectedBeforeEachRun: collect !== undefined,
   batchSize: BATCH,
   corpora: Object.fromEntries(
     Object.entries(corpora).map(([k, v]) => [k, { lines: v.length, utf8Bytes: corpusBytes[k] }]),
@@ -388,7 +396,11 @@ const md = [
     ? ["", `**Warning: the load exceeded the ${m.cores} cores during the run.**`]
     : []),
   "",
-  `Median of ${REPETITIONS} interleaved repetitions (after a warm-up), min–max beside it; batch mode = ${BATCH} lines per call. Each peer is compared in its fastest mode.`,
+  `Median of ${REPETITIONS} interleaved repetitions (after a warm-up), min–max beside it; batch mode = ${BATCH} lines per call. Each peer is compared in its fastest mode. ${
+    collect
+      ? "Each timed run starts from a collected heap."
+      : "The heap was not collected between runs (run with --v8-flags=--expose-gc)."
+  }`,
   "",
   ...Object.entries(ratios).flatMap(([corpus, r]) => [
     `## ${corpus} (${report.corpora[corpus].lines} lines, ${f(corpusBytes[corpus] / 1e6)} MB)`,
