@@ -46,15 +46,10 @@ async function consumer(): Promise<string> {
   return dir;
 }
 
-async function run(dir: string, args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
-}
+/** Runs `cmd args` in `cwd`; its exit code and output. */
+
+/** `deno run -A args` in `dir`. */
+const run = (dir: string, args: string[]) => command(Deno.execPath(), ["run", "-A", ...args], dir);
 
 Deno.test({
   name:

@@ -732,20 +732,7 @@ export class Tokenizer {
     };
     const special = o.addSpecialTokens;
     for (let i = 0; i < count; i++) {
-      const nb = spans[4 * i + 3];
-      writeRow(
-        t,
-        i * width,
-        width,
-        this.#template,
-        special,
-        pool,
-        spans[4 * i],
-        spans[4 * i + 1],
-        nb >= 0 ? pool : null,
-        spans[4 * i + 2],
-        nb,
-      );
+      writeRow(t, i * width, width, this.#template, special, ...pooled(pool, spans, i));
     }
     return {
       batchSize: count,
@@ -790,40 +777,13 @@ export class Tokenizer {
       const m32 = new Int32Array(mask.buffer, mask.byteOffset, mask.length * 2);
       const t32 = new Int32Array(types.buffer, types.byteOffset, types.length * 2);
       for (let k = 0; k < rows.length; k++) {
-        const i = rows[k], nb = spans[4 * i + 3];
-        writeTensorRow(
-          i32,
-          m32,
-          t32,
-          k * width,
-          width,
-          tpl,
-          special,
-          pool,
-          spans[4 * i],
-          spans[4 * i + 1],
-          nb >= 0 ? pool : null,
-          spans[4 * i + 2],
-          nb,
-        );
+        const row = pooled(pool, spans, rows[k]);
+        writeTensorRow(i32, m32, t32, k * width, width, tpl, special, ...row);
       }
     }, (i) => {
-      const nb = spans[4 * i + 3];
       const width = lengths[i];
       const [t, buf, at] = this.#allocRow(width);
-      writeRow(
-        t,
-        0,
-        width,
-        tpl,
-        special,
-        pool,
-        spans[4 * i],
-        spans[4 * i + 1],
-        nb >= 0 ? pool : null,
-        spans[4 * i + 2],
-        nb,
-      );
+      writeRow(t, 0, width, tpl, special, ...pooled(pool, spans, i));
       return new EncodingImpl(this, buf, at, width);
     });
   }
@@ -879,6 +839,19 @@ export class TokenRows {
   encoding(i: number): Encoding {
     return this.#encoding(i);
   }
+}
+
+/**
+ * The segments of input `i` of a pool (its spans: aStart, na, bStart, nb; nb = -1 without
+ * a pair) as the arguments the row writers take after `special`.
+ */
+function pooled(
+  pool: Segment,
+  spans: Int32Array,
+  i: number,
+): [Segment, number, number, Segment | null, number, number] {
+  const nb = spans[4 * i + 3];
+  return [pool, spans[4 * i], spans[4 * i + 1], nb >= 0 ? pool : null, spans[4 * i + 2], nb];
 }
 
 function countEmpty(vocab: string[]): number {
