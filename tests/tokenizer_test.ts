@@ -347,3 +347,76 @@ Deno.test({
     assert(compared > 150, `${compared} rows compared`);
   },
 });
+
+Deno.test({
+  name:
+    "precompiled form: a damaged whole-word table (no empty slot, a length or offset that does not fit) is refused",
+  ignore,
+  async fn() {
+    const bytes = bert!.toBytes();
+    // the block's place in the file (tokenizer.ts: magic, header and vocabulary lengths)
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const block = (16 + dv.getUint32(8, true) + dv.getUint32(12, true) + 3) & ~3;
+    const at = (k: number) => dv.getUint32(block + 4 * k, true);
+    const [nodes, vocab, pool, slots, chars] = [at(2), at(3), at(4), at(5), at(6)];
+    assert(slots >= 16 && chars > 0, `table of ${slots} slots, ${chars} characters`);
+    // wasm/assembly/format.ts: header 32, nodes 12 each (+1), ascii 1024, pool, lengths
+    const lengths = block + 32 + (nodes + 1) * 12 + 1024 + pool * 4;
+    const table = lengths + ((vocab * 2 + 3) & ~3);
+    let used = 0, first = -1;
+    for (let i = 0; i < slots; i++) {
+      if (dv.getUint32(table + 8 * i, true) !== 0) {
+        used++;
+        if (first < 0) first = i;
+      }
+    }
+    assert(used > 1000 && used <= slots / 2, `${used} of ${slots} slots used`);
+    const damaged = (change: (v: DataView) => void) => {
+      const copy = bytes.slice();
+      change(new DataView(copy.buffer));
+      return copy;
+    };
+    const entry = table + 8 * first;
+    for (
+      const [what, bad] of [
+        // every slot taken: a lookup of a word not in it would never stop
+        [
+          "no empty slot",
+          damaged((v) => {
+            for (let i = 0; i < slots; i++) {
+              if (v.getUint32(table + 8 * i, true) === 0) {
+                v.setUint32(table + 8 * i, v.getUint32(entry, true), true);
+                v.setUint32(table + 8 * i + 4, v.getUint32(entry + 4, true), true);
+              }
+            }
+          }),
+        ],
+        [
+          "length unlike the token's",
+          damaged((v) => {
+            const packed = v.getUint32(entry + 4, true);
+            v.setUint32(entry + 4, (packed & 0xffffff) | (((packed >>> 24) + 1) << 24), true);
+          }),
+        ],
+        [
+          "characters past the end",
+          damaged((v) => {
+            const packed = v.getUint32(entry + 4, true);
+            v.setUint32(entry + 4, (packed & 0xff000000) | (chars - 1), true);
+          }),
+        ],
+        ["token past the vocabulary", damaged((v) => v.setUint32(entry, vocab + 1, true))],
+        ["slot count not a power of two", damaged((v) => v.setUint32(block + 20, slots - 1, true))],
+      ] as const
+    ) {
+      const e = await assertRejects(() => Tokenizer.fromBytes(bad), TokenizerLoadError);
+      assert(
+        e.message.includes("corrupt") || e.message.includes("precompiled"),
+        `${what}: ${e.message}`,
+      );
+    }
+    // and the undamaged bytes load, with the table in use: equal ids
+    const fine = await Tokenizer.fromBytes(bytes);
+    assertEquals([...fine.encode("I love Paris.").ids], [101, 1045, 2293, 3000, 1012, 102]);
+  },
+});

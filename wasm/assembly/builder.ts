@@ -8,6 +8,12 @@ import {
   asciiKids,
   attachBlock,
   blockSize,
+  FNV_OFFSET,
+  FNV_PRIME,
+  WORD_TABLE_TOKENS,
+  wordChars,
+  wordSlots,
+  wordTable,
   INLINE,
   lengths,
   MAGIC,
@@ -90,6 +96,51 @@ function pow2AtLeast(n: u32): u32 {
   let c: u32 = 16;
   while (c < n) c <<= 1;
   return c;
+}
+
+/**
+ * Fills the attached model's whole-word table (zeroed) with the chosen entries: a token
+ * listed again replaces the earlier one (the later id wins, as in the trie); characters
+ * go to wordChars in order.
+ */
+function fillWordTable(
+  text: usize,
+  entries: usize,
+  chosen: usize,
+  starts: usize,
+  n: i32,
+): void {
+  memory.fill(wordTable, 0, (<usize>wordSlots) * 8);
+  const mask = wordSlots - 1;
+  let charAt: u32 = 0;
+  for (let c = 0; c < n; c++) {
+    const i = load<i32>(chosen + (<usize>c) * 4);
+    const id = load<i32>(entries + (<usize>i) * 8);
+    const len = load<i32>(entries + (<usize>i) * 8, 4);
+    const src = load<usize>(starts + (<usize>i) * 4);
+    let h = FNV_OFFSET;
+    for (let k = 0; k < len; k++) h = (h ^ <u32>load<u16>(src + (<usize>k) * 2)) * FNV_PRIME;
+    let slot = h & mask;
+    while (true) {
+      const e = wordTable + (<usize>slot) * 8;
+      const t = load<u32>(e);
+      if (t == 0) {
+        store<u32>(e, <u32>id + 1);
+        store<u32>(e, charAt | (<u32>len << 24), 4);
+        memory.copy(wordChars + (<usize>charAt) * 2, src, (<usize>len) * 2);
+        charAt += <u32>len;
+        break;
+      }
+      const packed = load<u32>(e, 4);
+      const same = <i32>(packed >>> 24) == len &&
+        memory.compare(wordChars + (<usize>(packed & 0xFFFFFF)) * 2, src, (<usize>len) * 2) == 0;
+      if (same) { // the same token again: the later id
+        store<u32>(e, <u32>id + 1);
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
 }
 
 /** Sorts `n` node ids at `ids` by the code point of their incoming edge (shellsort). */
@@ -328,15 +379,54 @@ export function build(
   for (let t = 0; t < vocab; t++) {
     if (load<u32>(tLen + (<usize>t) * 4) > 0xFFFF) status = E_TOO_LARGE;
   }
+  // the whole-word table: which tokens (word-initial, at most 255 characters, all in the
+  // BMP: the WORD_TABLE_TOKENS smallest ids of them, so the choice and the table do not
+  // depend on the order the vocabulary was listed in) and how many characters they hold
+  const chosen = heap.alloc((<usize>count) * 4); // entry index of each chosen token
+  const starts = heap.alloc((<usize>count) * 4); // where each entry's text starts
+  const byId = heap.alloc((<usize>vocab) * 4); // entry index of each id, or -1
+  memory.fill(byId, 0xFF, (<usize>vocab) * 4);
+  {
+    let at: usize = text;
+    for (let i = 0; i < count; i++) {
+      const id = load<i32>(entries + (<usize>i) * 8);
+      store<usize>(starts + (<usize>i) * 4, at);
+      at += (<usize>load<i32>(entries + (<usize>i) * 8, 4)) * 2;
+      if (id >= 0 && id < vocab) store<i32>(byId + (<usize>id) * 4, i);
+    }
+  }
+  let nChosen: i32 = 0;
+  let nChars: u32 = 0;
+  for (let id = 0; id < vocab && nChosen < WORD_TABLE_TOKENS; id++) {
+    const i = load<i32>(byId + (<usize>id) * 4);
+    if (i < 0) continue;
+    const len = load<i32>(entries + (<usize>i) * 8, 4);
+    const here = load<usize>(starts + (<usize>i) * 4);
+    if (len == 0 || len > 255) continue;
+    if (len > prefixLen && memory.compare(here, prefix, (<usize>prefixLen) * 2) == 0) continue;
+    let bmp = true;
+    for (let k = 0; k < len; k++) {
+      const u = load<u16>(here + (<usize>k) * 2);
+      if (u >= 0xD800 && u < 0xE000) bmp = false;
+    }
+    if (!bmp) continue;
+    store<i32>(chosen + (<usize>nChosen) * 4, i);
+    nChosen++;
+    nChars += <u32>len;
+  }
+  heap.free(byId);
+  const slots: u32 = nChosen == 0 ? 0 : pow2AtLeast(<u32>nChosen * 2);
+  if (nChars >= 0x1000000) status = E_TOO_LARGE; // offsets are 24 bits
+
   if (status == E_OK) {
-    const block = heap.alloc(blockSize(nn, vocab, poolN));
+    const block = heap.alloc(blockSize(nn, vocab, poolN, slots, nChars));
     store<i32>(block, MAGIC);
     store<i32>(block, VERSION, 4);
     store<i32>(block, nn, 8);
     store<i32>(block, vocab, 12);
     store<i32>(block, poolN, 16);
-    store<i32>(block, 0, 20);
-    store<i32>(block, 0, 24);
+    store<u32>(block, slots, 20);
+    store<u32>(block, nChars, 24);
     store<i32>(block, 0, 28);
     if (model != 0) heap.free(model);
     attachBlock(block);
@@ -376,7 +466,10 @@ export function build(
     for (let t = 0; t < vocab; t++) {
       store<u16>(lengths + (<usize>t) * 2, <u16>load<u32>(tLen + (<usize>t) * 4));
     }
+    fillWordTable(text, entries, chosen, starts, nChosen);
   }
+  heap.free(chosen);
+  heap.free(starts);
 
   heap.free(tTok);
   heap.free(eParent);

@@ -12,7 +12,7 @@ import { E_BAD_MODEL, E_OK } from "./errors";
 // need not be stored. A node is one 12-byte record of four 24-bit fields, and a failure
 // pop of a single token (the common case) is stored inline. The block is kept small
 // because a cold start is dominated by first touches of the fresh pages it is copied into.
-//   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, 0, 0, 0
+//   header i32[8]: MAGIC, VERSION, nodeCount, vocabSize, poolLen, wordSlots, wordCharsLen, 0
 //   node   u24[(nodeCount+1)*4]  code point of the edge into the node | inline << 23;
 //                            first child id (record nodeCount is a sentinel holding
 //                            nodeCount); failure link f(v), or NONE; pops: inline token
@@ -24,10 +24,22 @@ import { E_BAD_MODEL, E_OK } from "./errors";
 //                            then that many token ids (entry 0 is the empty list)
 //   length u16[vocabSize]    length of each token in characters (without the prefix),
 //                            padded to 4 bytes
+//   words  u32[wordSlots*2]  whole words: a hash table (open addressing, FNV-1a of the
+//                            characters, linear probing, at most half full) from a
+//                            word-initial token's characters to the token: token id + 1
+//                            (0 = empty slot); the offset of its characters in
+//                            wordChars (24 bits) | their count << 24 (at most 255).
+//                            A word equal to such a token is that one token (greedy
+//                            longest-match-first takes the whole word), so the matcher
+//                            looks it up once instead of walking the trie a character at a
+//                            time. Holds the first WORD_TABLE_TOKENS word-initial tokens in
+//                            id order (the frequent ones, in BERT vocabularies) whose
+//                            characters are all in the BMP; other words walk the trie.
+//   wordChars u16[wordCharsLen]  their characters, padded to 4 bytes
 // Node 0 is the root of word-initial tokens, node 1 the root of continuation tokens.
 
 export const MAGIC: i32 = 0x57504545; // "EEPW"
-export const VERSION: i32 = 5;
+export const VERSION: i32 = 6;
 export const HEADER: usize = 32;
 export const ROOT: i32 = 0;
 export const SROOT: i32 = 1;
@@ -41,6 +53,14 @@ export let vocabSize: i32 = 0;
 export let pool: usize = 0;
 export let poolLen: i32 = 0;
 export let lengths: usize = 0;
+export let wordTable: usize = 0;
+export let wordSlots: u32 = 0;
+export let wordChars: usize = 0;
+export let wordCharsLen: u32 = 0;
+/** How many word-initial tokens the whole-word table holds at most. */
+export const WORD_TABLE_TOKENS: i32 = 8192;
+export const FNV_OFFSET: u32 = 0x811C9DC5;
+export const FNV_PRIME: u32 = 0x01000193;
 export const REC: usize = 12; // bytes of a node record
 export const M24: u32 = 0xFFFFFF;
 export const CP_MASK: u32 = 0x1FFFFF;
@@ -96,9 +116,15 @@ export const MAX_POPS: u32 = 0xFFFF; // failure pops of one node
   return -1;
 }
 
-export function blockSize(n: i32, vocab: i32, poolN: i32): usize {
+export function blockSize(
+  n: i32,
+  vocab: i32,
+  poolN: i32,
+  slots: u32,
+  charsLen: u32,
+): usize {
   return HEADER + (<usize>n + 1) * REC + 256 * 4 + (<usize>poolN) * 4 +
-    (((<usize>vocab) * 2 + 3) & ~3);
+    (((<usize>vocab) * 2 + 3) & ~3) + (<usize>slots) * 8 + (((<usize>charsLen) * 2 + 3) & ~3);
 }
 
 export function attachBlock(block: usize): void {
@@ -110,7 +136,11 @@ export function attachBlock(block: usize): void {
   asciiKids = nodes + (<usize>nodeCount + 1) * REC;
   pool = asciiKids + 256 * 4;
   lengths = pool + (<usize>poolLen) * 4;
-  modelSize = blockSize(nodeCount, vocabSize, poolLen);
+  wordSlots = load<u32>(block, 20);
+  wordCharsLen = load<u32>(block, 24);
+  wordTable = lengths + ((((<usize>vocabSize) * 2) + 3) & ~3);
+  wordChars = wordTable + (<usize>wordSlots) * 8;
+  modelSize = blockSize(nodeCount, vocabSize, poolLen, wordSlots, wordCharsLen);
 }
 
 /** Allocates `size` bytes in wasm memory (for inputs and model bytes); returns the pointer. */
@@ -144,8 +174,14 @@ export function attach(block: usize, size: usize): i32 {
   const n = load<i32>(block, 8);
   const vocab = load<i32>(block, 12);
   const poolN = load<i32>(block, 16);
+  const slots = load<u32>(block, 20);
+  const charsLen = load<u32>(block, 24);
   if (n < 2 || n >= MAX_NODES || vocab < 1 || vocab > MAX_NODES) return E_BAD_MODEL;
-  if (poolN < 1 || poolN >= MAX_NODES || blockSize(n, vocab, poolN) != size) return E_BAD_MODEL;
+  if (poolN < 1 || poolN >= MAX_NODES) return E_BAD_MODEL;
+  // a table is empty or a power of two of at least 2 slots; sizes bounded before any sum
+  if (slots > 0x1000000 || (slots & (slots - 1)) != 0 || slots == 1) return E_BAD_MODEL;
+  if (charsLen > 0x10000000) return E_BAD_MODEL;
+  if (blockSize(n, vocab, poolN, slots, charsLen) != size) return E_BAD_MODEL;
   // Checked on the block in place, through the same accessors the matcher uses.
   const prevModel = model;
   attachBlock(block);
@@ -200,6 +236,22 @@ function validModel(): bool {
     const c = load<i32>(asciiKids + (<usize>i) * 4);
     bad |= c != -1 && (c < 2 || <u32>c >= n);
   }
+  // the whole-word table: entries name tokens of their length inside wordChars, and some
+  // slot is empty (a lookup stops at one)
+  let empty = wordSlots == 0;
+  for (let i: u32 = 0; i < wordSlots; i++) {
+    const t = load<u32>(wordTable + (<usize>i) * 8);
+    if (t == 0) {
+      empty = true;
+      continue;
+    }
+    if (t > vocab) return false;
+    const packed = load<u32>(wordTable + (<usize>i) * 8, 4);
+    const len = packed >>> 24, at = packed & 0xFFFFFF;
+    bad |= len == 0 || len != <u32>load<u16>(lengths + (<usize>(t - 1)) * 2) ||
+      at + len > wordCharsLen;
+  }
+  bad |= !empty;
   return !bad;
 }
 

@@ -9,12 +9,17 @@
 import {
   child,
   failOf,
+  FNV_OFFSET,
+  FNV_PRIME,
   isInline,
   lengths,
   pool,
   popOf,
   ROOT,
   SROOT,
+  wordChars,
+  wordSlots,
+  wordTable,
 } from "./format";
 
 let optMaxChars: i32 = 100;
@@ -132,12 +137,16 @@ let wordStart: u32 = 0;
 let wordEnd: u32 = 0;
 let tokBase: i32 = 0;
 let pos: i32 = 0; // first char of the current word not yet covered by an emitted token
-let node: i32 = ROOT;
+
+let wC: usize = 0; // u32 per char: the normalized code point
+let wHash: u32 = FNV_OFFSET; // FNV-1a of the word's characters so far
+let wBmp = true; // every character of the word is in the BMP (the whole-word table's)
 
 function ensureWordCap(n: i32): void {
   if (n <= wCap) return;
   wS = wS == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wS, (<usize> n) * 4);
   wE = wE == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wE, (<usize> n) * 4);
+  wC = wC == 0 ? heap.alloc((<usize> n) * 4) : heap.realloc(wC, (<usize> n) * 4);
   wCap = n;
 }
 
@@ -173,9 +182,9 @@ function popTokens(v: i32): void {
     wordIdx++;
     wordLen = 0;
     wordStart = start;
-    node = ROOT;
-    pos = 0;
     tokBase = outCount;
+    wHash = FNV_OFFSET;
+    wBmp = true;
   }
   wordEnd = end;
   if (failed) return;
@@ -183,17 +192,65 @@ function popTokens(v: i32): void {
     failed = true;
     return;
   }
+  // the word is matched when it ends (endWord): first as a whole, then by the trie
   const p = (<usize> wordLen) * 4;
   store<u32>(wS + p, start);
   store<u32>(wE + p, end);
+  store<u32>(wC + p, cp);
   wordLen++;
+  wHash = (wHash ^ cp) * FNV_PRIME;
+  if (cp > 0xFFFF) wBmp = false;
+}
+
+/** The token that is the whole word, from the whole-word table; -1 when there is none. */
+function wholeWord(): i32 {
+  if (wordSlots == 0 || !wBmp) return -1;
+  const mask = wordSlots - 1;
+  let slot = wHash & mask;
   while (true) {
-    const next = child(node, cp);
-    if (next >= 0) {
-      node = next;
-      return;
+    const e = wordTable + (<usize>slot) * 8;
+    const t = load<u32>(e);
+    if (t == 0) return -1;
+    const packed = load<u32>(e, 4);
+    if (<i32>(packed >>> 24) == wordLen) {
+      const chars = wordChars + (<usize>(packed & 0xFFFFFF)) * 2;
+      let k = 0;
+      while (k < wordLen && <u32>load<u16>(chars + (<usize>k) * 2) == load<u32>(wC + (<usize>k) * 4)) {
+        k++;
+      }
+      if (k == wordLen) return <i32>(t - 1);
     }
-    const f = node <= SROOT ? -1 : failOf(<usize>node);
+    slot = (slot + 1) & mask;
+  }
+}
+
+/**
+ * LinMaxMatch over the word's characters: follow the trie; on a missing edge commit the
+ * node's failure pops and follow its failure link; at the end, pop until the ##-root.
+ */
+function matchWord(): void {
+  let node = ROOT;
+  pos = 0;
+  for (let i = 0; i < wordLen; i++) {
+    const cp = load<u32>(wC + (<usize>i) * 4);
+    while (true) {
+      const next = child(node, cp);
+      if (next >= 0) {
+        node = next;
+        break;
+      }
+      const f = node <= SROOT ? -1 : failOf(<usize>node);
+      if (f < 0) {
+        failed = true;
+        return;
+      }
+      popTokens(node);
+      if (failed) return;
+      node = f;
+    }
+  }
+  while (node != SROOT) {
+    const f = node == ROOT ? -1 : failOf(<usize>node);
     if (f < 0) {
       failed = true;
       return;
@@ -207,14 +264,13 @@ function popTokens(v: i32): void {
 export function endWord(): void {
   if (!inWord) return;
   inWord = false;
-  while (!failed && node != SROOT) {
-    const f = node == ROOT ? -1 : failOf(<usize>node);
-    if (f < 0) {
-      failed = true;
-      break;
+  if (!failed) {
+    const whole = wholeWord();
+    if (whole >= 0) {
+      emit(whole, wordIdx, wordStart, wordEnd);
+      return;
     }
-    popTokens(node);
-    node = f;
+    matchWord();
   }
   if (failed) {
     outCount = tokBase;
