@@ -40,7 +40,7 @@ export function earlyStop(
 ): number {
   for (let i = Math.max(maxLength - 1, 0); i < n; i++) {
     const endsWord = i + 1 === n || words[i + 1] !== words[i];
-    if (endsWord && !(added && added.includes(i))) return i + 1;
+    if (endsWord && !added?.includes(i)) return i + 1;
   }
   return n;
 }
