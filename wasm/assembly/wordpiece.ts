@@ -225,6 +225,20 @@ function wholeWord(): i32 {
 }
 
 /**
+ * At a node with no way on: commits its failure pops and returns its failure link, or -1
+ * (the word failed) at a root or when the pops do not fit the word.
+ */
+function popAndFollow(node: i32): i32 {
+  const f = node <= SROOT ? -1 : failOf(<usize>node);
+  if (f < 0) {
+    failed = true;
+    return -1;
+  }
+  popTokens(node);
+  return failed ? -1 : f;
+}
+
+/**
  * LinMaxMatch over the word's characters: follow the trie; on a missing edge commit the
  * node's failure pops and follow its failure link; at the end, pop until the ##-root.
  */
@@ -233,31 +247,17 @@ function matchWord(): void {
   pos = 0;
   for (let i = 0; i < wordLen; i++) {
     const cp = load<u32>(wC + (<usize>i) * 4);
-    while (true) {
-      const next = child(node, cp);
-      if (next >= 0) {
-        node = next;
-        break;
-      }
-      const f = node <= SROOT ? -1 : failOf(<usize>node);
-      if (f < 0) {
-        failed = true;
-        return;
-      }
-      popTokens(node);
-      if (failed) return;
-      node = f;
+    let next = child(node, cp);
+    while (next < 0) {
+      node = popAndFollow(node);
+      if (node < 0) return;
+      next = child(node, cp);
     }
+    node = next;
   }
   while (node != SROOT) {
-    const f = node == ROOT ? -1 : failOf(<usize>node);
-    if (f < 0) {
-      failed = true;
-      return;
-    }
-    popTokens(node);
-    if (failed) return;
-    node = f;
+    node = popAndFollow(node);
+    if (node < 0) return;
   }
 }
 
