@@ -112,6 +112,9 @@ async function start(env: WorkerEnv): Promise<App> {
     batchTokens: config.batchTokens ?? WORKER_BATCH_TOKENS,
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
+    // no disk to keep a built tokenizer on (with nodejs_compat a Worker has `process` and a
+    // virtual node:fs, which the default would try); ship embedge-tokenizer.bin instead
+    tokenizerCache: false,
   });
   const classifiers: Record<string, Classifier> = {};
   for (const [name, path] of config.classifiers) {
