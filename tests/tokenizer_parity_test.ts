@@ -100,6 +100,54 @@ for (
 
 Deno.test({
   name:
+    "parity: Latin letters U+0080..U+02FF (the matcher's Latin table) followed by combining marks, under five normalizer settings",
+  ignore,
+  async fn() {
+    // every Latin code point, alone, inside words, and followed by one or two combining
+    // marks (U+0300..U+036F, and U+1D165 — a mark that stays), mixed with ASCII
+    const r = rng(31);
+    const pick = (from: number, to: number) => from + Math.floor(r() * (to - from));
+    const inputs: string[] = [];
+    for (let cp = 0x80; cp < 0x300; cp++) {
+      const c = String.fromCodePoint(cp);
+      inputs.push(c, `caf${c}`, `${c}\u0301x`, `a${c}\u0323\u0301 ${c}${c}`);
+    }
+    for (let i = 0; i < 4000; i++) {
+      let s = "";
+      for (let k = pick(1, 12); k > 0; k--) {
+        const roll = r();
+        s += roll < 0.45
+          ? String.fromCodePoint(pick(0x80, 0x300))
+          : roll < 0.7
+          ? String.fromCodePoint(pick(0x300, 0x370))
+          : roll < 0.75
+          ? "\u{1D165}"
+          : roll < 0.9
+          ? String.fromCodePoint(pick(0x61, 0x7b))
+          : " ";
+      }
+      inputs.push(s);
+    }
+    let compared = 0;
+    for (
+      const options of [
+        {},
+        { lowercase: false, strip_accents: null },
+        { lowercase: false, strip_accents: true },
+        { lowercase: true, strip_accents: false },
+        { clean_text: false, handle_chinese_chars: false },
+      ]
+    ) {
+      const json = variant(options);
+      const tok = await Tokenizer.fromTokenizerJson(json);
+      compared += await checkAll(tok, json, inputs, `Latin ${JSON.stringify(options)}`);
+    }
+    assert(compared >= 5 * inputs.length, `${compared} compared`);
+  },
+});
+
+Deno.test({
+  name:
     "parity: pairs with truncation strategies, pair by pair (same result or the same refusal), batch padding and pad_to_multiple_of",
   ignore,
   async fn() {

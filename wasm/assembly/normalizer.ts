@@ -36,6 +36,42 @@ const A_SPACE: u32 = 0x200;
 const A_PUNCT: u32 = 0x400;
 const asciiClass: usize = memory.data(128 * 4);
 
+// Latin fast path, U+0080..U+02FF (Latin-1, Latin Extended-A/B, IPA): per char, the one
+// character the whole pipeline makes of it when that is a word character, else 0 (the
+// general path). With strip_accents, a precomposed letter whose decomposition is a starter
+// and Mn marks only is its base, lowercased:  É → E + U+0301 → (mark dropped) e.
+// Exact also when combining marks follow in the text: the base is first in its block
+// whatever the marks' order, and the marks form a block of their own, as before.
+const LATIN_FIRST: u32 = 0x80;
+const LATIN_END: u32 = 0x300;
+const latinClass: usize = memory.data((0x300 - 0x80) * 4);
+
+/** The single word character `cp` normalizes to under the options, or 0. */
+function simpleLatin(cp: u32): u32 {
+  const f = flagsOf(cp);
+  if (f & (F_DROP | F_WS | F_PUNCT | F_CJK | F_MN | F_NONSTARTER)) return 0;
+  let r = cp;
+  if (optStrip && (f & F_DECOMP)) {
+    const k = findKey(DECOMP_KEYS, cp);
+    const a = unchecked(DECOMP_STARTS[k]);
+    const b = unchecked(DECOMP_STARTS[k + 1]);
+    r = unchecked(DECOMP_DATA[a]);
+    if (flagsOf(r) & (F_NONSTARTER | F_MN)) return 0;
+    for (let i = a + 1; i < b; i++) {
+      if (!(flagsOf(unchecked(DECOMP_DATA[i])) & F_MN)) return 0; // a mark that stays
+    }
+  }
+  if (optLower && (flagsOf(r) & F_LOWER)) {
+    const k = findKey(LOWER_KEYS, r);
+    const a = unchecked(LOWER_STARTS[k]);
+    if (unchecked(LOWER_STARTS[k + 1]) - a != 1) return 0; // lowercases to several chars
+    r = unchecked(LOWER_DATA[a]);
+  }
+  // the pre-tokenizer's view of the result: a word character, nothing else
+  if (flagsOf(r) & (F_DROP | F_WS | F_PUNCT | F_CJK | F_MN | F_NONSTARTER)) return 0;
+  return r;
+}
+
 /** The normalizer's options (booleans as 0/1); the ASCII table follows them. */
 export function setNormalizer(
   cleanText: i32,
@@ -56,6 +92,9 @@ export function setNormalizer(
     else if (f & F_PUNCT) c = A_PUNCT | cp;
     else if (optLower && (f & F_LOWER)) c = cp + 32;
     store<u32>(asciiClass + (<usize>cp) * 4, c);
+  }
+  for (let cp = LATIN_FIRST; cp < LATIN_END; cp++) {
+    store<u32>(latinClass + (<usize>(cp - LATIN_FIRST)) * 4, simpleLatin(cp));
   }
 }
 
@@ -243,6 +282,14 @@ export function normalizeRange(input: usize, from: i32, to: i32): void {
         endWord();
       }
       continue;
+    }
+    if (cp < LATIN_END) {
+      const r = load<u32>(latinClass + (<usize>(cp - LATIN_FIRST)) * 4);
+      if (r != 0) {
+        if (blkLen != 0) flushBlock();
+        wordChar(r, start, start + 1);
+        continue;
+      }
     }
     if (cp >= 0xD800 && cp < 0xE000) {
       const hi = cp;
