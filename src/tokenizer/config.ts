@@ -128,15 +128,28 @@ export function configFromTokenizerJson(
 }
 
 /**
+ * A vocabulary known by its size and by membership, made into the id → token array only
+ * when something reads `config.vocab` (tokens, decode): Tokenizer's fast path from
+ * tokenizer.json, whose scanned vocabulary needs no array to build the trie.
+ */
+export interface LazyVocab {
+  /** Ids 0..size-1, holes included. */
+  size: number;
+  has(token: string): boolean;
+  array(): string[];
+}
+
+/**
  * The configuration of a parsed `tokenizer.json` whose vocabulary was read separately
- * (`vocab`, id → token, holes as `""`; Tokenizer's fast path scans it in wasm and leaves
- * `model.vocab` out of the parse). Added tokens fill the ids the vocabulary lacks.
+ * (`vocab`: id → token, holes as `""`, or a `LazyVocab` whose ids every added token
+ * already has; Tokenizer's fast path scans it in wasm and leaves `model.vocab` out of the
+ * parse). Added tokens fill the ids an array lacks.
  */
 export function tokenizerJsonConfig(
   tj: Json,
   tokenizerConfig: string | Json | undefined,
   options: TokenizerOptions,
-  vocab: string[],
+  vocab: string[] | LazyVocab,
 ): TokenizerConfig {
   const tc = tokenizerConfig === undefined ? {} : parseJson(tokenizerConfig, "tokenizer_config");
   const model = tj?.model;
@@ -164,6 +177,7 @@ export function tokenizerJsonConfig(
   for (const a of tj.added_tokens ?? []) {
     if (typeof a?.content !== "string" || !Number.isInteger(a?.id)) continue;
     addedTokens.push({ content: a.content, id: a.id, special: !!a.special });
+    if (!Array.isArray(vocab)) continue; // (a LazyVocab has every added token's id)
     if (a.id >= vocab.length) {
       for (let i = vocab.length; i < a.id; i++) vocab[i] = "";
     }
@@ -186,7 +200,12 @@ export function tokenizerJsonConfig(
       : undefined,
   };
   const base = { ...DEFAULTS, ...stripUndefined(fromFiles), ...stripUndefined(options) };
-  return validate({ ...base, vocab, addedTokens });
+  if (Array.isArray(vocab)) return validate({ ...base, vocab, addedTokens });
+  // the same keys in the same order, `vocab` made on first read
+  const config = { ...base, vocab: [] as string[], addedTokens };
+  let array: string[] | undefined;
+  Object.defineProperty(config, "vocab", { enumerable: true, get: () => array ??= vocab.array() });
+  return validate(config, vocab);
 }
 
 function parseJson(value: string | Json, name: string): Json {
@@ -202,14 +221,16 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function validate(c: TokenizerConfig): TokenizerConfig {
-  if (c.vocab.length === 0) throw new TokenizerLoadError("vocabulary is empty", "vocab");
-  if (c.vocab.length > 1 << 24) throw new TokenizerLoadError("vocabulary too large", "vocab");
+function validate(c: TokenizerConfig, lazy?: LazyVocab): TokenizerConfig {
+  const size = lazy ? lazy.size : c.vocab.length;
+  const has = lazy ? (t: string) => lazy.has(t) : (t: string) => c.vocab.includes(t);
+  if (size === 0) throw new TokenizerLoadError("vocabulary is empty", "vocab");
+  if (size > 1 << 24) throw new TokenizerLoadError("vocabulary too large", "vocab");
   // the unknown token may be absent, as in HF: then a word the vocabulary cannot spell is
   // refused when it is met (Tokenizer.encode), not at load. (includes, not a Set of 30k
   // tokens: special tokens sit near the start, and this runs on every load)
   for (const key of ["clsToken", "sepToken", "padToken"] as const) {
-    if (!c.vocab.includes(c[key])) {
+    if (!has(c[key])) {
       throw new TokenizerLoadError(`vocabulary has no ${key} ${JSON.stringify(c[key])}`, key);
     }
   }

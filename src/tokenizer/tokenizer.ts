@@ -24,6 +24,7 @@ import {
   type AddedToken,
   configFromTokenizerJson,
   configFromVocab,
+  type LazyVocab,
   type TokenizerConfig,
   tokenizerJsonConfig,
   type TokenizerOptions,
@@ -244,25 +245,51 @@ export class Tokenizer {
         w.free(entries);
         continue; // not the model's vocabulary: another "vocab" key, or none
       }
-      // id → token from the unescaped text: one decode, then a slice per token
+      // the scanned tokens, kept (compact, JS-owned) for the id → token array, which is
+      // made only when read; the trie is built from the wasm buffers as they are
       const mem = w.memory.buffer;
-      const ent = new Int32Array(mem, entries, count * 2);
-      let chars = 0;
-      for (let k = 0; k < count; k++) chars += ent[2 * k + 1];
-      const all = new TextDecoder("utf-16le").decode(new Uint8Array(mem, buf, chars * 2));
-      const vocab: string[] = new Array(w.scanMaxIdSeen() + 1).fill("");
-      for (let k = 0, at = 0; k < count; k++) {
-        const len = ent[2 * k + 1];
-        vocab[ent[2 * k]] = all.slice(at, at + len);
-        at += len;
+      const ent = new Int32Array(mem, entries, count * 2).slice();
+      const starts = new Int32Array(count + 1);
+      for (let k = 0; k < count; k++) starts[k + 1] = starts[k] + ent[2 * k + 1];
+      const units = new Uint16Array(mem, buf, starts[count]).slice();
+      const size = w.scanMaxIdSeen() + 1;
+      const byId = new Int32Array(size).fill(-1);
+      let simple = true; // every id once, and every added token's id in the vocabulary
+      for (let k = 0; k < count && simple; k++) {
+        if (byId[ent[2 * k]] >= 0) simple = false;
+        byId[ent[2 * k]] = k;
       }
-      const size = vocab.length, holes = countEmpty(vocab);
-      const config = tokenizerJsonConfig(parsed, tokenizerConfig, options, vocab);
+      // deno-lint-ignore no-explicit-any
+      for (const a of (parsed as any).added_tokens ?? []) {
+        if (typeof a?.content !== "string" || !Number.isInteger(a?.id)) continue;
+        if (a.id >= size || byId[a.id] < 0) simple = false;
+      }
+      if (!simple) { // two tokens for one id, or ids the added tokens fill: JSON.parse's way
+        w.free(buf);
+        w.free(entries);
+        return null;
+      }
+      const lazy: LazyVocab = {
+        size,
+        has(token) {
+          for (let k = 0; k < count; k++) {
+            if (ent[2 * k + 1] !== token.length) continue;
+            let i = 0;
+            while (i < token.length && units[starts[k] + i] === token.charCodeAt(i)) i++;
+            if (i === token.length) return true;
+          }
+          return false;
+        },
+        array() { // one decode, then a slice per token
+          const all = new TextDecoder("utf-16le").decode(units);
+          const vocab: string[] = new Array(size).fill("");
+          for (let k = 0; k < count; k++) vocab[ent[2 * k]] = all.slice(starts[k], starts[k + 1]);
+          return vocab;
+        },
+      };
+      const config = tokenizerJsonConfig(parsed, tokenizerConfig, options, lazy);
       const tokenizer = new Tokenizer(config, w);
-      // the scanned buffers are build()'s input as they are, unless added tokens filled
-      // ids the vocabulary lacked (then the array has them, and build() copies from it)
-      const filled = config.vocab.length !== size || countEmpty(config.vocab) !== holes;
-      tokenizer.#build(filled ? undefined : { text: buf, entries, count });
+      tokenizer.#build({ text: buf, entries, count, size });
       w.free(buf);
       w.free(entries);
       // a token listed twice: the JSON.parse path decides which ids survive (rare enough
@@ -368,14 +395,15 @@ export class Tokenizer {
    * memory (tokens' UTF-16 back to back, (id, length) entries), else copied from
    * `config.vocab`.
    */
-  #build(scanned?: { text: number; entries: number; count: number }): void {
+  #build(scanned?: { text: number; entries: number; count: number; size: number }): void {
     const w = this.#wasm;
-    const vocab = this.config.vocab;
     const prefix = this.config.continuingSubwordPrefix;
-    let text: number, entries: number, count: number;
+    let text: number, entries: number, count: number, size: number;
     if (scanned) {
-      ({ text, entries, count } = scanned);
+      ({ text, entries, count, size } = scanned);
     } else {
+      const vocab = this.config.vocab;
+      size = vocab.length;
       let total = 0;
       for (const t of vocab) total += t.length;
       text = w.alloc(Math.max(2, total * 2));
@@ -395,7 +423,7 @@ export class Tokenizer {
     const pre = w.alloc(prefix.length * 2);
     const p16 = new Uint16Array(w.memory.buffer, pre, prefix.length);
     for (let i = 0; i < prefix.length; i++) p16[i] = prefix.charCodeAt(i);
-    const status = w.build(text, entries, count, vocab.length, pre, prefix.length);
+    const status = w.build(text, entries, count, size, pre, prefix.length);
     if (!scanned) {
       w.free(text);
       w.free(entries);
@@ -403,8 +431,12 @@ export class Tokenizer {
     w.free(pre);
     // a token listed twice keeps the later id; the earlier id has no token (as the JSON
     // parse of the vocabulary object leaves it)
-    const shadowed = new Int32Array(w.memory.buffer, w.shadowedPtr(), w.shadowedCount());
-    for (const id of shadowed) vocab[id] = "";
+    // (the scanned path gives up on a token listed twice: its caller takes the other way)
+    if (!scanned) {
+      const vocab = this.config.vocab;
+      const shadowed = new Int32Array(w.memory.buffer, w.shadowedPtr(), w.shadowedCount());
+      for (const id of shadowed) vocab[id] = "";
+    }
     if (status !== 0) {
       throw new TokenizerLoadError(
         status === -3
@@ -861,12 +893,6 @@ function pooled(
 ): [Segment, number, number, Segment | null, number, number] {
   const nb = spans[4 * i + 3];
   return [pool, spans[4 * i], spans[4 * i + 1], nb >= 0 ? pool : null, spans[4 * i + 2], nb];
-}
-
-function countEmpty(vocab: string[]): number {
-  let n = 0;
-  for (let i = 0; i < vocab.length; i++) if (vocab[i] === "") n++;
-  return n;
 }
 
 function emptySegment(n: number): Segment {
