@@ -180,6 +180,8 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       return v as Pooling;
     },
   );
+  // the text inputs of every route but /v1/embeddings (which also takes token ids)
+  const texts = inputs<string>(false);
   const layers = field<number[] | undefined>({
     type: "array",
     items: { type: "integer", minimum: -info.layers - 1, maximum: info.layers },
@@ -196,7 +198,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
   const truncate = flag(false);
   // TEI's request fields of the token and word routes; /embed adds the sentence ones
   const tokenFields = {
-    inputs: inputs<string>(false),
+    inputs: texts,
     truncate, // TEI: refuse long inputs by default
     truncation_direction: field<"Right">(
       { type: "string", enum: ["Right", "right"], default: "Right" },
@@ -281,7 +283,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     "/tokenize": post(
       "Tokens, ids, offsets, attention mask (optionally padded to max_length)",
       {
-        inputs: inputs<string>(false),
+        inputs: texts,
         add_special_tokens: flag(true),
         max_length: integerIn(2, info.maxLength),
         padding: field<"max_length" | false | undefined>(
@@ -330,7 +332,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
           type: "object",
           properties: {
             source_sentence: { type: "string", minLength: 1 },
-            sentences: inputs(false).json,
+            sentences: texts.json,
           },
           required: ["source_sentence", "sentences"],
         }, (v, name) => {
@@ -345,7 +347,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
               `${name}.source_sentence`,
             );
           }
-          const list = inputs<string>(false).parse(sentences, `${name}.sentences`);
+          const list = texts.parse(sentences, `${name}.sentences`);
           if (list.length + 1 > limits.maxInputs) {
             throw invalid(`at most ${limits.maxInputs - 1} sentences`, `${name}.sentences`);
           }
@@ -358,7 +360,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     "/classify": post(
       "Classifier head on sentence embeddings (TEI /predict-like); labels by descending score",
       {
-        inputs: inputs<string>(false),
+        inputs: texts,
         classifier: classifiers.length
           ? choice(classifiers, classifiers[0])
           : field<string>({ type: "string", description: "no classifier is loaded" }, () => ""),
