@@ -244,6 +244,15 @@ Deno.test({
       ],
       // characters of 2, 3 and 4 UTF-8 bytes written raw (the scanner reads UTF-8)
       ["raw", JSON.stringify(extra({ "😀": n, "𝔘nicode": n + 1, "ñandú": n + 2, "日本": n + 3 }))],
+      // the vocabulary listed backwards: the whole-word table is filled in id order, so the
+      // scanned path (listing order) builds the same bytes
+      [
+        "reversed",
+        JSON.stringify({
+          ...tj,
+          model: { ...tj.model, vocab: Object.fromEntries(Object.entries(vocab).reverse()) },
+        }),
+      ],
       // another "vocab" key before the model's
       ["decoy", JSON.stringify({ decoy: { vocab: { zz: 0 } }, ...tj })],
       // ids past the end (holes), and a token listed twice (the later id wins)
@@ -438,4 +447,34 @@ Deno.test({
     const fine = await Tokenizer.fromBytes(bytes);
     assertEquals([...fine.encode("I love Paris.").ids], [101, 1045, 2293, 3000, 1012, 102]);
   },
+});
+
+/**
+ * V8 frees an object shape once no object has it, and drops the optimized code that was
+ * specialised for it. Encodings are short-lived: before the Encoding class kept one of its
+ * own, every full GC after a run threw away the optimized encode (a tenth of big.txt's
+ * time went to warming it up again). The child runs with V8's optimization traces on.
+ */
+Deno.test("a full GC keeps encode's optimized code (no deoptimization for a freed shape)", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--v8-flags=--expose-gc,--trace-opt,--trace-deopt",
+      new URL("./support/encode_across_gc.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  assert(out.includes("same"), out.slice(-300));
+  // the trace names every optimized function it drops, and why
+  const dropped = out.split("\n").filter((l) =>
+    l.includes("embedded weak objects cleared") &&
+    /SharedFunctionInfo (encode|get ids|EncodingImpl)>/.test(l)
+  );
+  assertEquals(dropped, []);
+  // and there was optimized code to lose: the trace shows encode optimized
+  assert(/completed optimizing .*JSFunction encode /.test(out), "encode was not optimized");
 });

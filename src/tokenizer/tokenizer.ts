@@ -132,11 +132,11 @@ export class Tokenizer {
   #scratch: Segment = emptySegment(0);
   #out: Segment = emptySegment(0);
   #outBuf: ArrayBufferLike | null = null;
-  #outGen = -1;
   /** Positions of added tokens in the last `#run` (the shared empty array when none). */
   #added: readonly number[] = NO_ADDED;
   #arena = new ArrayBuffer(0);
   #arenaOff = 0;
+  #rowTarget: RowTarget = arenaTarget(this.#arena);
 
   private constructor(config: TokenizerConfig, wasm: TokenizerWasm, ids?: SpecialIds) {
     this.config = config;
@@ -505,6 +505,7 @@ export class Tokenizer {
       this.#inputCap = Math.max(len, 1024);
       this.#input = w.alloc(this.#inputCap * 2);
       w.shrink(KEEP_TOKENS);
+      this.#outBuf = null; // the output buffers moved
     }
     let u16 = this.#in16;
     if (u16.buffer !== w.memory.buffer || u16.byteOffset !== this.#input || u16.length < len) {
@@ -517,7 +518,9 @@ export class Tokenizer {
     else n = w.encode(this.#input, len);
     if (n < 0) throw new TokenizerLoadError(`tokenizer has no model (${n})`);
     const mem = w.memory.buffer;
-    if (mem !== this.#outBuf || w.outGeneration() !== this.#outGen) {
+    // the output buffers move only when they grow (n over their length; no wasm call to
+    // ask) or shrink (above), or when the memory grows
+    if (mem !== this.#outBuf || n > this.#out.ids.length) {
       const cap = w.outCapacity();
       this.#out = {
         ids: new Int32Array(mem, w.idsPtr(), cap),
@@ -526,7 +529,6 @@ export class Tokenizer {
         ends: new Uint32Array(mem, w.endsPtr(), cap),
       };
       this.#outBuf = mem;
-      this.#outGen = w.outGeneration();
     }
     if (this.#unk < 0 && this.#out.ids.subarray(0, n).includes(-1)) {
       // HF: "WordPiece error: Missing [UNK] token from the vocabulary"
@@ -578,38 +580,31 @@ export class Tokenizer {
 
   /**
    * The region of one encoding in a shared arena, so an encode costs no buffer allocation
-   * (an arena of 256 KiB serves thousands of short texts; its regions start zeroed and are
-   * used once). Layout: ids, types, mask, words (i32 × w each), offsets (i32 × 2w),
-   * special tokens mask and sequence ids (i8 × w each): 26 bytes a token.
+   * (an arena of 32 KiB serves about a hundred short texts; its regions start zeroed and
+   * are used once). Layout: ids, types, mask, words (i32 × w each), offsets (i32 × 2w),
+   * special tokens mask and sequence ids (i8 × w each): 26 bytes a token. The row target
+   * is one object over whole-arena views, moved by its offsets: making two views and an
+   * object per encode was a tenth of a short text's encode time.
    */
-  #allocRow(w: number): [RowTarget, ArrayBuffer, number] {
+  #allocRow(w: number): number {
     const need = align4(w * 26);
+    let t = this.#rowTarget;
     if (this.#arenaOff + need > this.#arena.byteLength) {
       this.#arena = new ArrayBuffer(Math.max(ARENA_BYTES, need));
       this.#arenaOff = 0;
+      t = this.#rowTarget = arenaTarget(this.#arena);
     }
-    const buf = this.#arena, o = this.#arenaOff;
+    const o = this.#arenaOff;
     this.#arenaOff += need;
-    const c = new Int32Array(buf, o, 6 * w);
-    const q = new Int8Array(buf, o + 24 * w, 2 * w);
-    const t: RowTarget = {
-      ids: c,
-      idsAt: 0,
-      types: c,
-      typesAt: w,
-      mask: c,
-      maskAt: 2 * w,
-      stride: 1,
-      words: c,
-      wordsAt: 3 * w,
-      offsets: c,
-      offsetsAt: 4 * w,
-      special: q,
-      specialAt: 0,
-      sequence: q,
-      sequenceAt: w,
-    };
-    return [t, buf, o];
+    const at = o >> 2;
+    t.idsAt = at;
+    t.typesAt = at + w;
+    t.maskAt = at + 2 * w;
+    t.wordsAt = at + 3 * w;
+    t.offsetsAt = at + 4 * w;
+    t.specialAt = o + 24 * w;
+    t.sequenceAt = o + 25 * w;
+    return o;
   }
 
   /** Token ids of a text without special tokens, padding or truncation. */
@@ -627,9 +622,9 @@ export class Tokenizer {
     const width = o.padding === false
       ? real
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
-    const [t, buf, at] = this.#allocRow(width);
-    writeRow(t, 0, width, this.#template, special, a, 0, na, b, 0, nb);
-    return new EncodingImpl(this, buf, at, width);
+    const at = this.#allocRow(width);
+    writeRow(this.#rowTarget, 0, width, this.#template, special, a, 0, na, b, 0, nb);
+    return new EncodingImpl(this, this.#arena, at, width);
   }
 
   /** Runs a text or pair; returns segments and truncated lengths (nb = -1 without pair). */
@@ -823,9 +818,9 @@ export class Tokenizer {
       }
     }, (i) => {
       const width = lengths[i];
-      const [t, buf, at] = this.#allocRow(width);
-      writeRow(t, 0, width, tpl, special, ...pooled(pool, spans, i));
-      return new EncodingImpl(this, buf, at, width);
+      const at = this.#allocRow(width);
+      writeRow(this.#rowTarget, 0, width, tpl, special, ...pooled(pool, spans, i));
+      return new EncodingImpl(this, this.#arena, at, width);
     });
   }
 }
@@ -911,6 +906,14 @@ class EncodingImpl implements Encoding {
   #at: number;
   #w: number;
   #ids?: Int32Array;
+  // V8 links the shapes an object goes through weakly, so a shape lives only while some
+  // object has it: when a full GC found no Encoding left, it dropped their shape, and with
+  // it the optimized code of encode and of these getters (each GC then cost a re-warm:
+  // a tenth of the time of a big.txt run). One Encoding kept for good keeps the shape.
+  static #keep: Encoding;
+  static {
+    EncodingImpl.#keep = new EncodingImpl(null as unknown as Tokenizer, new ArrayBuffer(0), 0, 0);
+  }
   constructor(tokenizer: Tokenizer, buf: ArrayBuffer, at: number, w: number) {
     this.#tokenizer = tokenizer;
     this.#buf = buf;
@@ -941,6 +944,28 @@ class EncodingImpl implements Encoding {
   get tokens(): string[] {
     return this.#tokenizer.convertIdsToTokens(this.ids);
   }
+}
+
+/** A row target over a whole arena (`#allocRow` sets its offsets per row). */
+function arenaTarget(arena: ArrayBuffer): RowTarget {
+  const c = new Int32Array(arena), q = new Int8Array(arena);
+  return {
+    ids: c,
+    idsAt: 0,
+    types: c,
+    typesAt: 0,
+    mask: c,
+    maskAt: 0,
+    stride: 1,
+    words: c,
+    wordsAt: 0,
+    offsets: c,
+    offsetsAt: 0,
+    special: q,
+    specialAt: 0,
+    sequence: q,
+    sequenceAt: 0,
+  };
 }
 
 function align4(n: number): number {

@@ -54,7 +54,6 @@ export interface TokenizerWasm {
   startsPtr(): number;
   endsPtr(): number;
   shrink(keepTokens: number): void;
-  outGeneration(): number;
   outCapacity(): number;
 }
 

@@ -10,7 +10,6 @@ import {
   blockSize,
   FNV_OFFSET,
   FNV_PRIME,
-  WORD_TABLE_TOKENS,
   wordChars,
   wordSlots,
   wordTable,
@@ -80,6 +79,26 @@ function htInsert(target: i32): void {
   return <u32>((key * 0x9E3779B97F4A7C15) >> 40);
 }
 
+// The roots' ASCII children, directly (most tokens start with one, and most failure links
+// lead to the ##-root): the hash table holds every other edge. -1 = none.
+const rootKids: usize = memory.data(2 * 128 * 4);
+
+/** The child of `node` by `cp`, or -1. */
+// @ts-ignore: decorator
+@inline function findChild(node: i32, cp: u32): i32 {
+  if (node <= SROOT && cp < 128) return load<i32>(rootKids + ((<usize>node << 7) + <usize>cp) * 4);
+  return htFind(node, cp);
+}
+
+/** Adds child `target` of `node` by `cp` (its edge arrays already written). */
+function addChild(node: i32, cp: u32, target: i32): void {
+  if (node <= SROOT && cp < 128) {
+    store<i32>(rootKids + ((<usize>node << 7) + <usize>cp) * 4, target);
+  } else {
+    htInsert(target);
+  }
+}
+
 function htFind(node: i32, cp: u32): i32 {
   let h = hashOf(node, cp) & htMask;
   while (true) {
@@ -104,10 +123,10 @@ function pow2AtLeast(n: u32): u32 {
  * go to wordChars in order.
  */
 function fillWordTable(
-  text: usize,
   entries: usize,
   chosen: usize,
   starts: usize,
+  hashes: usize,
   n: i32,
 ): void {
   memory.fill(wordTable, 0, (<usize>wordSlots) * 8);
@@ -118,9 +137,7 @@ function fillWordTable(
     const id = load<i32>(entries + (<usize>i) * 8);
     const len = load<i32>(entries + (<usize>i) * 8, 4);
     const src = load<usize>(starts + (<usize>i) * 4);
-    let h = FNV_OFFSET;
-    for (let k = 0; k < len; k++) h = (h ^ <u32>load<u16>(src + (<usize>k) * 2)) * FNV_PRIME;
-    let slot = h & mask;
+    let slot = load<u32>(hashes + (<usize>i) * 4) & mask;
     while (true) {
       const e = wordTable + (<usize>slot) * 8;
       const t = load<u32>(e);
@@ -207,7 +224,10 @@ export function build(
   const eChar = heap.alloc((<usize>cap) * 4);
   const tLen = heap.alloc((<usize>vocab) * 4);
   memory.fill(tLen, 0, (<usize>vocab) * 4);
-  htInit(pow2AtLeast(<u32>count * 2), eParent, eChar);
+  // sized for about two nodes per token (bert-base-uncased: 30,522 tokens, 64,583 nodes):
+  // at 2 slots per token it grew once on the way, rehashing the edges so far
+  htInit(pow2AtLeast(<u32>count * 4), eParent, eChar);
+  memory.fill(rootKids, 0xFF, 2 * 128 * 4);
   store<i32>(tTok, -1);
   store<i32>(tTok, -1, 4);
   store<i32>(eParent, -1);
@@ -216,6 +236,10 @@ export function build(
   store<u32>(eChar, 0, 4);
   let nn: i32 = 2;
 
+  // per entry, the whole-word table's hash of its characters (FNV-1a of the code units),
+  // made on the way down the trie; 0 when the entry cannot be in that table (a
+  // continuation token, empty, over 255 characters, or not all in the BMP)
+  const eHash = heap.alloc((<usize>count) * 4);
   let off: usize = text;
   for (let i = 0; i < count; i++) {
     const id = load<i32>(entries + (<usize>i) * 8);
@@ -229,10 +253,14 @@ export function build(
       p += (<usize>prefixLen) * 2;
       node = SROOT;
     }
+    let wordly = node == ROOT && len > 0 && len <= 255;
+    let h = FNV_OFFSET;
     let chars: u32 = 0;
     while (p < end) {
       let cp = <u32>load<u16>(p);
       p += 2;
+      h = (h ^ cp) * FNV_PRIME;
+      if (cp >= 0xD800 && cp < 0xE000) wordly = false;
       if (cp >= 0xD800 && cp < 0xDC00 && p < end) {
         const lo = <u32>load<u16>(p);
         if (lo >= 0xDC00 && lo < 0xE000) {
@@ -241,16 +269,18 @@ export function build(
         }
       }
       chars++;
-      let next = htFind(node, cp);
+      let next = findChild(node, cp);
       if (next < 0) {
         next = nn++;
         store<i32>(tTok + (<usize>next) * 4, -1);
         store<i32>(eParent + (<usize>next) * 4, node);
         store<u32>(eChar + (<usize>next) * 4, cp);
-        htInsert(next);
+        addChild(node, cp, next);
       }
       node = next;
     }
+    // (a word whose hash is 0 is stored as 1: it is never found, and the trie spells it)
+    store<u32>(eHash + (<usize>i) * 4, wordly ? (h == 0 ? 1 : h) : 0);
     if (node > SROOT && id >= 0 && id < vocab) {
       const earlier = load<i32>(tTok + (<usize>node) * 4);
       if (earlier >= 0 && earlier != id) {
@@ -355,7 +385,7 @@ export function build(
       memory.copy(tPool + (<usize>pN) * 4, tPool + (<usize>fs) * 4, (<usize>fl) * 4);
       pN += fl;
       if (z < 0) break;
-      target = htFind(z, c);
+      target = findChild(z, c);
       if (target >= 0) break;
       from = z;
       z = load<i32>(tFail + (<usize>z) * 4);
@@ -379,9 +409,9 @@ export function build(
   for (let t = 0; t < vocab; t++) {
     if (load<u32>(tLen + (<usize>t) * 4) > 0xFFFF) status = E_TOO_LARGE;
   }
-  // the whole-word table: which tokens (word-initial, at most 255 characters, all in the
-  // BMP: the WORD_TABLE_TOKENS smallest ids of them, so the choice and the table do not
-  // depend on the order the vocabulary was listed in) and how many characters they hold
+  // the whole-word table: the word-initial tokens of at most 255 characters, all in the
+  // BMP (eHash), in id order, so the table does not depend on the order the vocabulary
+  // was listed in
   const chosen = heap.alloc((<usize>count) * 4); // entry index of each chosen token
   const starts = heap.alloc((<usize>count) * 4); // where each entry's text starts
   const byId = heap.alloc((<usize>vocab) * 4); // entry index of each id, or -1
@@ -397,22 +427,12 @@ export function build(
   }
   let nChosen: i32 = 0;
   let nChars: u32 = 0;
-  for (let id = 0; id < vocab && nChosen < WORD_TABLE_TOKENS; id++) {
+  for (let id = 0; id < vocab; id++) {
     const i = load<i32>(byId + (<usize>id) * 4);
-    if (i < 0) continue;
-    const len = load<i32>(entries + (<usize>i) * 8, 4);
-    const here = load<usize>(starts + (<usize>i) * 4);
-    if (len == 0 || len > 255) continue;
-    if (len > prefixLen && memory.compare(here, prefix, (<usize>prefixLen) * 2) == 0) continue;
-    let bmp = true;
-    for (let k = 0; k < len; k++) {
-      const u = load<u16>(here + (<usize>k) * 2);
-      if (u >= 0xD800 && u < 0xE000) bmp = false;
-    }
-    if (!bmp) continue;
+    if (i < 0 || load<u32>(eHash + (<usize>i) * 4) == 0) continue;
     store<i32>(chosen + (<usize>nChosen) * 4, i);
     nChosen++;
-    nChars += <u32>len;
+    nChars += <u32>load<i32>(entries + (<usize>i) * 8, 4);
   }
   heap.free(byId);
   const slots: u32 = nChosen == 0 ? 0 : pow2AtLeast(<u32>nChosen * 2);
@@ -456,7 +476,7 @@ export function build(
     setNode(nn, 0, <u32>nn, NONE, 0);
     for (let r = 0; r < 2; r++) {
       for (let cp: u32 = 0; cp < 128; cp++) {
-        const c = htFind(r, cp);
+        const c = findChild(r, cp);
         store<i32>(
           asciiKids + ((<usize>r << 7) + <usize>cp) * 4,
           c < 0 ? -1 : load<i32>(rank + (<usize>c) * 4),
@@ -466,10 +486,11 @@ export function build(
     for (let t = 0; t < vocab; t++) {
       store<u16>(lengths + (<usize>t) * 2, <u16>load<u32>(tLen + (<usize>t) * 4));
     }
-    fillWordTable(text, entries, chosen, starts, nChosen);
+    fillWordTable(entries, chosen, starts, eHash, nChosen);
   }
   heap.free(chosen);
   heap.free(starts);
+  heap.free(eHash);
 
   heap.free(tTok);
   heap.free(eParent);

@@ -28,7 +28,6 @@ export {
   endsPtr,
   idsPtr,
   outCapacity,
-  outGeneration,
   shrink,
   startsPtr,
   wordsPtr,

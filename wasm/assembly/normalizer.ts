@@ -23,7 +23,7 @@ import {
   LOWER_STARTS,
 } from "./tables";
 import { findKey, flagsOf } from "./unicode";
-import { endWord, wordChar } from "./wordpiece";
+import { asciiWordRun, endWord, wordChar } from "./wordpiece";
 
 let optCleanText = true;
 let optChinese = true;
@@ -273,7 +273,7 @@ export function normalizeRange(input: usize, from: i32, to: i32): void {
       if (c & A_DROP) continue; // removed by clean_text before NFD: no block boundary
       if (blkLen != 0) flushBlock();
       if (c < 0x100) {
-        wordChar(c, start, start + 1);
+        p = asciiWordRun(input, p - 2, end, asciiClass);
       } else if (c & A_PUNCT) {
         endWord();
         wordChar(c & 0x7F, start, start + 1);

@@ -56,20 +56,12 @@ export function endsPtr(): usize {
   return outEnds;
 }
 
-let outGen: i32 = 0;
-
-/** Changes whenever the output buffers move (so JS can keep views until then). */
-export function outGeneration(): i32 {
-  return outGen;
-}
-
 /** Token capacity of the output buffers. */
 export function outCapacity(): i32 {
   return outCap;
 }
 
 function growOut(): void {
-  outGen++;
   const cap = outCap == 0 ? 1024 : outCap * 2;
   const bytes = (<usize> cap) * 4;
   outIds = outIds == 0 ? heap.alloc(bytes) : heap.realloc(outIds, bytes);
@@ -200,6 +192,51 @@ function popTokens(v: i32): void {
   wordLen++;
   wHash = (wHash ^ cp) * FNV_PRIME;
   if (cp > 0xFFFF) wBmp = false;
+}
+
+/**
+ * `wordChar` for a run of ASCII word characters: `classes` maps an ASCII code unit to the
+ * character it normalizes to (below 0x100) or to a class bit (0x100 and up: dropped,
+ * whitespace, punctuation), which ends the run. The word's state stays in locals for the
+ * run (wasm globals are loads and stores each time): most of English text is such runs.
+ * Returns where the run stopped.
+ *   "hello, world" at 0: stores h e l l o, returns the position of ","
+ */
+export function asciiWordRun(input: usize, p: usize, end: usize, classes: usize): usize {
+  let at = <u32>((p - input) >> 1);
+  if (!inWord) {
+    inWord = true;
+    failed = false;
+    wordIdx++;
+    wordLen = 0;
+    wordStart = at;
+    tokBase = outCount;
+    wHash = FNV_OFFSET;
+    wBmp = true;
+  }
+  let len = wordLen, h = wHash;
+  const max = optMaxChars;
+  while (p < end) {
+    const u = <u32>load<u16>(p);
+    if (u >= 0x80) break;
+    const c = load<u32>(classes + (<usize>u) * 4);
+    if (c >= 0x100) break;
+    if (len >= max) failed = true;
+    if (!failed) {
+      const q = (<usize>len) * 4;
+      store<u32>(wS + q, at);
+      store<u32>(wE + q, at + 1);
+      store<u32>(wC + q, c);
+      len++;
+      h = (h ^ c) * FNV_PRIME;
+    }
+    p += 2;
+    at++;
+  }
+  wordLen = len;
+  wHash = h;
+  wordEnd = at;
+  return p;
 }
 
 /** The token that is the whole word, from the whole-word table; -1 when there is none. */
