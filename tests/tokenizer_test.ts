@@ -478,3 +478,70 @@ Deno.test("a full GC keeps encode's optimized code (no deoptimization for a free
   // and there was optimized code to lose: the trace shows encode optimized
   assert(/completed optimizing .*JSFunction encode /.test(out), "encode was not optimized");
 });
+
+/**
+ * encodeBatch of single texts runs them in one wasm call (runs of plain texts; a text
+ * holding added tokens between two calls) and writes only the model tensors; the other
+ * fields come from the row path when first read. Every row, under every option, equals
+ * encode of its text.
+ */
+Deno.test({
+  name:
+    "encodeBatch of single texts (the one-call path) equals encode row by row: tensors, lengths and the fields made on first read",
+  ignore,
+  fn() {
+    const tok = bert!;
+    const lines = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n")
+      .filter((l) => l.trim()).slice(0, 300);
+    const inputs = [
+      ...lines,
+      ...adversarialStrings(200, 7, ["paris", "##ing", "[MASK]", "[SEP]"]),
+      "",
+      "[MASK]",
+      "[MASK] [MASK]",
+      "x[MASK]y [SEP]",
+      "   ",
+      "[not added",
+    ];
+    const optionSets = [
+      {},
+      { truncation: true, maxLength: 16 },
+      { truncation: "only_first", maxLength: 9 },
+      { truncation: "longest_first", maxLength: 2 },
+      { padding: "max_length", maxLength: 700 },
+      { padToMultipleOf: 8 },
+      { addSpecialTokens: false },
+      { addSpecialTokens: false, truncation: true, maxLength: 5 },
+    ] as const;
+    let compared = 0;
+    for (const options of optionSets) {
+      const batch = tok.encodeBatch(inputs, options);
+      const where = JSON.stringify(options);
+      // the one-call path: its other fields are getters (the row path's are data)
+      assertEquals(Object.getOwnPropertyDescriptor(batch, "offsets"), undefined, where);
+      const width = batch.sequenceLength;
+      inputs.forEach((text, i) => {
+        const one = tok.encode(text, { ...options, padding: false }); // (the real tokens)
+        const n = one.ids.length, at = i * width;
+        const cells = (a: ArrayLike<number | bigint>, from: number, to: number) =>
+          Array.from({ length: to - from }, (_, k) => Number(a[from + k]));
+        const row = `${where} input ${i} ${JSON.stringify(text).slice(0, 60)}`;
+        assertEquals(batch.lengths[i], n, row);
+        assertEquals(cells(batch.inputIds, at, at + n), [...one.ids], row);
+        assertEquals(cells(batch.attentionMask, at, at + n), [...one.attentionMask], row);
+        assertEquals(cells(batch.tokenTypeIds, at, at + n), [...one.typeIds], row);
+        assertEquals(cells(batch.wordIds, at, at + n), [...one.wordIds], row);
+        assertEquals(cells(batch.offsets, 2 * at, 2 * at + 2 * n), [...one.offsets], row);
+        assertEquals(cells(batch.specialTokensMask, at, at + n), [...one.specialTokensMask], row);
+        assertEquals(cells(batch.sequenceIds, at, at + n), [...one.sequenceIds], row);
+        // padding: [PAD] (id 0), no attention, special, no word
+        const pad = (a: ArrayLike<number | bigint>, v: number) =>
+          cells(a, at + n, at + width).every((x) => x === v);
+        assert(pad(batch.inputIds, 0) && pad(batch.attentionMask, 0), row);
+        assert(pad(batch.specialTokensMask, 1) && pad(batch.wordIds, -1), row);
+        compared++;
+      });
+    }
+    assertEquals(compared, optionSets.length * inputs.length);
+  },
+});

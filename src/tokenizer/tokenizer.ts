@@ -500,36 +500,14 @@ export class Tokenizer {
       );
     }
     const w = this.#wasm;
-    if (len > this.#inputCap || (this.#inputCap > KEEP_TOKENS * 4 && len < KEEP_TOKENS)) {
-      if (this.#input) w.free(this.#input);
-      this.#inputCap = Math.max(len, 1024);
-      this.#input = w.alloc(this.#inputCap * 2);
-      w.shrink(KEEP_TOKENS);
-      this.#outBuf = null; // the output buffers moved
-    }
-    let u16 = this.#in16;
-    if (u16.buffer !== w.memory.buffer || u16.byteOffset !== this.#input || u16.length < len) {
-      u16 = this.#in16 = new Uint16Array(w.memory.buffer, this.#input, this.#inputCap);
-    }
+    const u16 = this.#inputArea(len);
     for (let i = 0; i < len; i++) u16[i] = text.charCodeAt(i);
     let n: number;
     this.#added = NO_ADDED;
     if (this.#addedRe && hasAny(text, this.#addedFirstChars)) n = this.#runWithAdded(text, len);
     else n = w.encode(this.#input, len);
     if (n < 0) throw new TokenizerLoadError(`tokenizer has no model (${n})`);
-    const mem = w.memory.buffer;
-    // the output buffers move only when they grow (n over their length; no wasm call to
-    // ask) or shrink (above), or when the memory grows
-    if (mem !== this.#outBuf || n > this.#out.ids.length) {
-      const cap = w.outCapacity();
-      this.#out = {
-        ids: new Int32Array(mem, w.idsPtr(), cap),
-        words: new Int32Array(mem, w.wordsPtr(), cap),
-        starts: new Uint32Array(mem, w.startsPtr(), cap),
-        ends: new Uint32Array(mem, w.endsPtr(), cap),
-      };
-      this.#outBuf = mem;
-    }
+    this.#outViews(n);
     if (this.#unk < 0 && this.#out.ids.subarray(0, n).includes(-1)) {
       // HF: "WordPiece error: Missing [UNK] token from the vocabulary"
       throw new InputError(
@@ -540,6 +518,45 @@ export class Tokenizer {
       );
     }
     return n;
+  }
+
+  /**
+   * The input area for `units` UTF-16 code units (grown as needed; a large one is given
+   * back, with the output buffers, once texts are small again).
+   */
+  #inputArea(units: number): Uint16Array {
+    const w = this.#wasm;
+    if (units > this.#inputCap || (this.#inputCap > KEEP_TOKENS * 4 && units < KEEP_TOKENS)) {
+      if (this.#input) w.free(this.#input);
+      this.#inputCap = Math.max(units, 1024);
+      this.#input = w.alloc(this.#inputCap * 2);
+      w.shrink(KEEP_TOKENS);
+      this.#outBuf = null; // the output buffers moved
+    }
+    let u16 = this.#in16;
+    if (u16.buffer !== w.memory.buffer || u16.byteOffset !== this.#input || u16.length < units) {
+      u16 = this.#in16 = new Uint16Array(w.memory.buffer, this.#input, this.#inputCap);
+    }
+    return u16;
+  }
+
+  /**
+   * Views of the output buffers holding `n` tokens. They move only when they grow (n over
+   * their length: no wasm call to ask), when JS shrinks them, or when the memory grows.
+   */
+  #outViews(n: number): Segment {
+    const w = this.#wasm, mem = w.memory.buffer;
+    if (mem !== this.#outBuf || n > this.#out.ids.length) {
+      const cap = w.outCapacity();
+      this.#out = {
+        ids: new Int32Array(mem, w.idsPtr(), cap),
+        words: new Int32Array(mem, w.wordsPtr(), cap),
+        starts: new Uint32Array(mem, w.startsPtr(), cap),
+        ends: new Uint32Array(mem, w.endsPtr(), cap),
+      };
+      this.#outBuf = mem;
+    }
+    return this.#out;
   }
 
   /**
@@ -563,6 +580,24 @@ export class Tokenizer {
     if (at < len) n = w.encodeRange(this.#input, at, len);
     this.#added = added;
     return n;
+  }
+
+  /**
+   * Appends the tokens of `text`, a text of the batch at code unit `base` of the input
+   * area, as `#runWithAdded` does for one text. Returns the tokens in the output.
+   */
+  #appendWithAdded(text: string, base: number): number {
+    const w = this.#wasm, re = this.#addedRe!;
+    re.lastIndex = 0;
+    let at = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (m.index > at) w.encodeRange(this.#input, base + at, base + m.index);
+      const end = m.index + m[0].length;
+      w.addToken(this.#addedIds.get(m[0])!, base + m.index, base + end);
+      at = end;
+    }
+    // (encodeRange ends the text's last word; so does the next text's, or the caller)
+    return w.encodeRange(this.#input, base + at, base + text.length);
   }
 
   /** Copies the first `n` tokens of `#out` into reusable scratch (to encode a second text). */
@@ -727,12 +762,125 @@ export class Tokenizer {
 
   /**
    * Encodes many inputs into padded `[batch, seq]` BigInt64 tensors (padding `longest`
-   * unless `max_length` is asked for), with no per-token JS objects: the inputs run into
-   * a reused pool, then every row is written into views of one buffer.
+   * unless `max_length` is asked for), with no per-token JS objects. Single texts run in
+   * one wasm call and only the three model tensors are written; word ids, offsets,
+   * special tokens and sequence ids are made when first read (by encoding the inputs
+   * again). Pairs run into a reused pool and every field of every row is written.
    */
   encodeBatch(inputs: readonly TextInput[], options: EncodeOptions = NO_OPTIONS): BatchEncoding {
     if (!Array.isArray(inputs)) throw new InputError("inputs must be an array", "inputs");
     const o = checkOptions(options);
+    return this.#batchInWasm(inputs, o) ?? this.#batchByRows(inputs, o);
+  }
+
+  /**
+   * encodeBatch with one wasm call for all the texts (`batchTokenize`), the tensors written
+   * from one view of its output; word ids, offsets, special tokens and sequence ids are
+   * made when first read, by the row path (they cost a batch 14 of its 38 bytes a cell, and
+   * a model needs none of them). Null (the row path's turn) for pairs, texts holding added
+   * tokens, `only_second`, a vocabulary without an unknown token, and anything the row path
+   * rejects with an error naming the input.
+   */
+  #batchInWasm(inputs: readonly TextInput[], o: CheckedOptions): BatchEncoding | null {
+    const count = inputs.length;
+    if (count === 0 || this.#unk < 0 || o.truncation === "only_second") return null;
+    const special = o.addSpecialTokens;
+    const specials = special ? 2 : 0;
+    let keep = -1;
+    if (o.truncation !== false) {
+      if (o.maxLength === undefined || o.maxLength < specials) return null;
+      keep = o.maxLength - specials;
+    }
+    let units = 0;
+    for (let i = 0; i < count; i++) {
+      const t = inputs[i];
+      if (typeof t !== "string" || t.length > this.maxInputChars) return null;
+      units += t.length;
+    }
+    const w = this.#wasm;
+    const rowsAt = w.alloc(count * 8 + (count + 1) * 4);
+    const startsAt = rowsAt + count * 8;
+    const u16 = this.#inputArea(units); // (after the alloc: either may grow the memory)
+    const starts = new Int32Array(w.memory.buffer, startsAt, count + 1);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const t = inputs[i] as string;
+      starts[i] = at;
+      for (let k = 0; k < t.length; k++) u16[at + k] = t.charCodeAt(k);
+      at += t.length;
+    }
+    starts[count] = at;
+    // runs of plain texts in one call each; a text holding added tokens ([MASK] …) by
+    // itself, in between (its added tokens are found by the JS side's pattern)
+    let tokens = w.begin();
+    for (let from = 0; from < count && tokens >= 0;) {
+      let to = from;
+      const re = this.#addedRe;
+      while (to < count && !(re && hasAny(inputs[to] as string, this.#addedFirstChars))) to++;
+      if (to > from) tokens = w.batchTokenize(this.#input, startsAt, from, to, keep, rowsAt);
+      if (to < count && tokens >= 0) {
+        const first = tokens;
+        tokens = this.#appendWithAdded(inputs[to] as string, starts[to]);
+        const kept = tokens - first;
+        const row = new Int32Array(w.memory.buffer, rowsAt, count * 2);
+        row[2 * to] = first;
+        row[2 * to + 1] = keep >= 0 && kept > keep ? keep : kept;
+        to++;
+      }
+      from = to;
+    }
+    if (tokens < 0) {
+      w.free(rowsAt);
+      throw new TokenizerLoadError(`tokenizer has no model (${tokens})`);
+    }
+    const rows = new Int32Array(w.memory.buffer, rowsAt, count * 2).slice();
+    w.free(rowsAt);
+    const out = this.#outViews(tokens);
+    const lengths = new Int32Array(count);
+    let longest = 0;
+    for (let i = 0; i < count; i++) {
+      lengths[i] = rows[2 * i + 1] + specials;
+      if (lengths[i] > longest) longest = lengths[i];
+    }
+    const width = paddedWidth(
+      longest,
+      o.padding === "max_length" ? "max_length" : "longest",
+      o.maxLength,
+      o.padToMultipleOf,
+    );
+    const cells = count * width;
+    const buf = new ArrayBuffer(cells * 24);
+    const ids = new Int32Array(buf, 0, cells * 2);
+    const mask = new Int32Array(buf, cells * 8, cells * 2);
+    const types = new Int32Array(buf, cells * 16, cells * 2);
+    const tpl = this.#template;
+    for (let i = 0; i < count; i++) {
+      writeTensorRow(
+        ids,
+        mask,
+        types,
+        i * width,
+        width,
+        tpl,
+        special,
+        out,
+        rows[2 * i],
+        rows[2 * i + 1],
+        null,
+        0,
+        -1,
+      );
+    }
+    if (tokens > KEEP_TOKENS) {
+      w.shrink(KEEP_TOKENS);
+      this.#outBuf = null;
+    }
+    const copy = inputs.slice();
+    return new WasmBatch(count, width, buf, lengths, () => this.#batchByRows(copy, o));
+  }
+
+  /** encodeBatch by rows: every input run by itself, every field written (any options). */
+  #batchByRows(inputs: readonly TextInput[], o: CheckedOptions): BatchEncoding {
     const count = inputs.length;
     const { pool, spans, lengths, longest } = this.#collect(inputs, o, this.#batchPool);
     this.#batchPool = pool;
@@ -943,6 +1091,67 @@ class EncodingImpl implements Encoding {
   }
   get tokens(): string[] {
     return this.#tokenizer.convertIdsToTokens(this.ids);
+  }
+}
+
+/**
+ * A BatchEncoding whose model tensors are written and whose other fields are made on
+ * first read (by `make`, which encodes the inputs again, row by row).
+ */
+class WasmBatch implements BatchEncoding {
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  readonly inputIds: BigInt64Array;
+  readonly attentionMask: BigInt64Array;
+  readonly tokenTypeIds: BigInt64Array;
+  readonly lengths: Int32Array;
+  #make: (() => BatchEncoding) | null;
+  #rest: BatchEncoding | null = null;
+  // one kept for good (see EncodingImpl: a full GC would otherwise free the shape)
+  static #keep: BatchEncoding;
+  static {
+    WasmBatch.#keep = new WasmBatch(
+      0,
+      0,
+      new ArrayBuffer(0),
+      new Int32Array(0),
+      () => WasmBatch.#keep,
+    );
+  }
+  constructor(
+    count: number,
+    width: number,
+    buf: ArrayBuffer,
+    lengths: Int32Array,
+    make: () => BatchEncoding,
+  ) {
+    const cells = count * width;
+    this.batchSize = count;
+    this.sequenceLength = width;
+    this.inputIds = new BigInt64Array(buf, 0, cells);
+    this.attentionMask = new BigInt64Array(buf, cells * 8, cells);
+    this.tokenTypeIds = new BigInt64Array(buf, cells * 16, cells);
+    this.lengths = lengths;
+    this.#make = make;
+  }
+  #others(): BatchEncoding {
+    if (!this.#rest) {
+      this.#rest = this.#make!();
+      this.#make = null; // (the inputs it holds can go)
+    }
+    return this.#rest;
+  }
+  get specialTokensMask(): Uint8Array {
+    return this.#others().specialTokensMask;
+  }
+  get wordIds(): Int32Array {
+    return this.#others().wordIds;
+  }
+  get sequenceIds(): Int8Array {
+    return this.#others().sequenceIds;
+  }
+  get offsets(): Uint32Array {
+    return this.#others().offsets;
   }
 }
 

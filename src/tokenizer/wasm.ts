@@ -48,6 +48,14 @@ export interface TokenizerWasm {
   begin(): number;
   encode(input: number, len: number): number;
   encodeRange(input: number, from: number, to: number): number;
+  batchTokenize(
+    text: number,
+    starts: number,
+    from: number,
+    to: number,
+    keep: number,
+    rows: number,
+  ): number;
   addToken(id: number, start: number, end: number): number;
   idsPtr(): number;
   wordsPtr(): number;

@@ -13,8 +13,8 @@
 // The modules: format.ts (the compiled model: the precompiled format), builder.ts (a
 // vocabulary → the model), vocab_scanner.ts (tokenizer.json's vocabulary → the builder's
 // input), unicode.ts + tables.ts (Unicode data), normalizer.ts (normalizer and
-// pre-tokenizer), wordpiece.ts (the matcher and its output). This file is the API the JS
-// side calls (src/tokenizer/wasm.ts lists it).
+// pre-tokenizer), wordpiece.ts (the matcher and its output), batch.ts (many texts in one
+// call). This file is the API the JS side calls (src/tokenizer/wasm.ts lists it).
 
 import { E_NO_MODEL, E_OK } from "./errors";
 import { model } from "./format";
@@ -22,6 +22,7 @@ import { boundary, normalizeRange, resetNormalizer, setNormalizer } from "./norm
 import { resetWords, setWordPiece, tokenCount, wholeToken } from "./wordpiece";
 
 export { alloc, attach, free, modelBytes, modelPtr } from "./format";
+export { batchTokenize } from "./batch";
 export { build, shadowedCount, shadowedPtr } from "./builder";
 export { scanEnd, scanMaxIdSeen, scanVocab } from "./vocab_scanner";
 export {
