@@ -48,6 +48,7 @@ export interface TokenizerWasm {
   begin(): number;
   encode(input: number, len: number): number;
   encodeRange(input: number, from: number, to: number): number;
+  widenAscii(units: number, bytes: number, n: number): void;
   batchTokenize(
     text: number,
     starts: number,
