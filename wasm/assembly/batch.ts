@@ -8,15 +8,15 @@
 import { E_NO_MODEL } from "./errors";
 import { model } from "./format";
 import { boundary, normalizeRange } from "./normalizer";
-import { tokenCount } from "./wordpiece";
+import { setIdsOnly, tokenCount } from "./wordpiece";
 
 /**
  * Appends the tokens of texts `from` to `to` - 1 to the output started by `begin`: text k
  * is code units [starts[k], starts[k + 1]) of `text` (`starts`: i32 per text and one
  * more). Writes to `rows` (i32 × 2 per text, at index k) the index of the text's first
  * token in the output and how many of its tokens are kept: all, or at most `keep` when
- * `keep` >= 0 (truncation of a single text keeps its first tokens). Word indices run on
- * across the texts; offsets count from `text`. Returns the tokens in the output
+ * `keep` >= 0 (truncation of a single text keeps its first tokens). Only the ids are
+ * written (no word indices or offsets). Returns the tokens in the output
  * (truncated ones included: the JS side's views must cover them all), or E_NO_MODEL
  * before a model.
  */
@@ -29,6 +29,7 @@ export function batchTokenize(
   rows: usize,
 ): i32 {
   if (model == 0) return E_NO_MODEL;
+  setIdsOnly(true);
   for (let k = from; k < to; k++) {
     const first = tokenCount();
     const at = starts + (<usize>k) * 4;
@@ -39,6 +40,7 @@ export function batchTokenize(
     store<i32>(rows + (<usize>k) * 8, first);
     store<i32>(rows + (<usize>k) * 8, n, 4);
   }
+  setIdsOnly(false);
   return tokenCount();
 }
 
