@@ -513,8 +513,7 @@ Deno.test({
       { addSpecialTokens: false },
       { addSpecialTokens: false, truncation: true, maxLength: 5 },
     ] as const;
-    // ASCII-only batches (texts copied in bulk) on a tokenizer of their own (a batch with
-    // other text makes the next 16 copy unit by unit), added tokens among them
+    // ASCII-only batches on a tokenizer of their own, added tokens among them
     const ascii = await Tokenizer.fromVocab(vocabText);
     const reference = await Tokenizer.fromVocab(vocabText);
     const asciiInputs = [...lines.slice(0, 120), "[MASK] me", "a [SEP] b", "", "[x"];

@@ -757,9 +757,6 @@ export class Tokenizer {
     return { pool, spans, lengths, longest };
   }
 
-  /** Batches left that copy their texts unit by unit (see #batchInWasm). */
-  #bulkSkips = 0;
-
   /** Pool reused by encodeBatch (its tokens are copied out before it returns). */
   #batchPool: Segment = emptySegment(0);
 
@@ -807,34 +804,12 @@ export class Tokenizer {
     const starts = new Int32Array(w.memory.buffer, startsAt, count + 1);
     let at = 0;
     for (let i = 0; i < count; i++) {
+      const t = inputs[i] as string;
       starts[i] = at;
-      at += (inputs[i] as string).length;
+      for (let k = 0; k < t.length; k++) u16[at + k] = t.charCodeAt(k);
+      at += t.length;
     }
     starts[count] = at;
-    // the texts in: joined and given to TextEncoder once (into the input area's second
-    // half), which for ASCII text copies in bulk,
-    // faster than one code unit at a time (big.txt in batches of 64: 41 -> 39 ms); other
-    // text is copied unit by unit, and after such a batch the next 16 skip the attempt
-    // (its cost is wasted there: 7 % on the adversarial text)
-    let bulk = false;
-    if (this.#bulkSkips > 0) this.#bulkSkips--;
-    else {
-      const bytesAt = this.#input + this.#inputCap;
-      // room for exactly one byte a unit: all of the text read means all of it is ASCII
-      const { read } = UTF8.encodeInto(
-        (inputs as readonly string[]).join(""),
-        new Uint8Array(w.memory.buffer, bytesAt, units),
-      );
-      bulk = read === units;
-      if (bulk) w.widenAscii(this.#input, bytesAt, units);
-      else this.#bulkSkips = 16;
-    }
-    if (!bulk) {
-      for (let i = 0; i < count; i++) {
-        const t = inputs[i] as string, from = starts[i];
-        for (let k = 0; k < t.length; k++) u16[from + k] = t.charCodeAt(k);
-      }
-    }
     // runs of plain texts in one call each; a text holding added tokens ([MASK] …) by
     // itself, in between (its added tokens are found by the JS side's pattern)
     let tokens = w.begin();
@@ -1216,7 +1191,6 @@ function describe(v: unknown): string {
 }
 
 const NO_OPTIONS: EncodeOptions = Object.freeze({});
-const UTF8 = new TextEncoder();
 const NO_ADDED: readonly number[] = Object.freeze([]);
 type CheckedOptions = EncodeOptions & {
   addSpecialTokens: boolean;

@@ -48,7 +48,6 @@ export interface TokenizerWasm {
   begin(): number;
   encode(input: number, len: number): number;
   encodeRange(input: number, from: number, to: number): number;
-  widenAscii(units: number, bytes: number, n: number): void;
   batchTokenize(
     text: number,
     starts: number,

@@ -43,13 +43,3 @@ export function batchTokenize(
   setIdsOnly(false);
   return tokenCount();
 }
-
-/**
- * Widens `n` ASCII bytes at `bytes` into UTF-16 code units at `units` (the batch's texts,
- * when TextEncoder found them all ASCII: its bulk copy is faster than one code unit at a
- * time from JS). `bytes` may lie inside the destination, at or after `units`: the widening
- * runs forward, so it never overwrites a byte it has yet to read.
- */
-export function widenAscii(units: usize, bytes: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<u16>(units + (<usize>i) * 2, load<u8>(bytes + <usize>i));
-}

@@ -22,7 +22,7 @@ import { boundary, normalizeRange, resetNormalizer, setNormalizer } from "./norm
 import { resetWords, setWordPiece, tokenCount, wholeToken } from "./wordpiece";
 
 export { alloc, attach, free, modelBytes, modelPtr } from "./format";
-export { batchTokenize, widenAscii } from "./batch";
+export { batchTokenize } from "./batch";
 export { build, shadowedCount, shadowedPtr } from "./builder";
 export { scanEnd, scanMaxIdSeen, scanVocab } from "./vocab_scanner";
 export {
