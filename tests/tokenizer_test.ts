@@ -520,6 +520,12 @@ Deno.test({
     assert(asciiInputs.every((t) => [...t].every((c) => c.charCodeAt(0) < 128)));
     // and last, text that is not ASCII in an input area left larger by those batches
     const after = ["café [MASK] ü", "naïve", "x"];
+    // a text long enough to grow the output, and the memory, before texts with added
+    // tokens (views of the memory made before it grew are detached), on a fresh tokenizer
+    // from the precompiled form (a build leaves its scratch memory to grow into)
+    const grower = await Tokenizer.fromBytes(tok.toBytes());
+    const growing = [lines.join(" ").slice(0, 150_000), "x [MASK] y", "[SEP] z"];
+    const memoryBefore = grower.memoryBytes();
     let compared = 0;
     const runs = [
       ...optionSets.flatMap((options) => [
@@ -527,6 +533,7 @@ Deno.test({
         { tok: ascii, inputs: asciiInputs, options },
       ]),
       { tok: ascii, inputs: after, options: {} },
+      { tok: grower, inputs: growing, options: {} },
     ];
     for (const { tok, inputs, options } of runs) {
       const batch = tok.encodeBatch(inputs, options);
@@ -559,7 +566,8 @@ Deno.test({
     }
     assertEquals(
       compared,
-      optionSets.length * (inputs.length + asciiInputs.length) + after.length,
+      optionSets.length * (inputs.length + asciiInputs.length) + after.length + growing.length,
     );
+    assert(grower.memoryBytes() > memoryBefore, "the long text did not grow the memory");
   },
 });

@@ -801,7 +801,9 @@ export class Tokenizer {
     const rowsAt = w.alloc(count * 8 + (count + 1) * 4);
     const startsAt = rowsAt + count * 8;
     const u16 = this.#inputArea(units); // (after the alloc: either may grow the memory)
-    const starts = new Int32Array(w.memory.buffer, startsAt, count + 1);
+    // where each text starts, kept on the JS side too: the tokenizing below may grow the
+    // memory, which detaches every view of it
+    const starts = new Int32Array(count + 1);
     let at = 0;
     for (let i = 0; i < count; i++) {
       const t = inputs[i] as string;
@@ -810,6 +812,7 @@ export class Tokenizer {
       at += t.length;
     }
     starts[count] = at;
+    new Int32Array(w.memory.buffer, startsAt, count + 1).set(starts);
     // runs of plain texts in one call each; a text holding added tokens ([MASK] …) by
     // itself, in between (its added tokens are found by the JS side's pattern)
     let tokens = w.begin();
