@@ -845,12 +845,7 @@ export class Tokenizer {
       lengths[i] = rows[2 * i + 1] + specials;
       if (lengths[i] > longest) longest = lengths[i];
     }
-    const width = paddedWidth(
-      longest,
-      o.padding === "max_length" ? "max_length" : "longest",
-      o.maxLength,
-      o.padToMultipleOf,
-    );
+    const width = batchWidth(longest, o);
     const cells = count * width;
     const buf = new ArrayBuffer(cells * 24);
     const ids = new Int32Array(buf, 0, cells * 2);
@@ -887,12 +882,7 @@ export class Tokenizer {
     const count = inputs.length;
     const { pool, spans, lengths, longest } = this.#collect(inputs, o, this.#batchPool);
     this.#batchPool = pool;
-    const width = paddedWidth(
-      longest,
-      o.padding === "max_length" ? "max_length" : "longest",
-      o.maxLength,
-      o.padToMultipleOf,
-    );
+    const width = batchWidth(longest, o);
     const cells = count * width;
     // one allocation: ids, mask, types (8 bytes a cell), offsets (8), words (4),
     // special tokens and sequence ids (1 each)
@@ -1156,6 +1146,12 @@ class WasmBatch implements BatchEncoding {
   get offsets(): Uint32Array {
     return this.#others().offsets;
   }
+}
+
+/** A batch's sequence length: padded to its longest row unless `max_length` is asked for. */
+function batchWidth(longest: number, o: CheckedOptions): number {
+  const padding = o.padding === "max_length" ? "max_length" : "longest";
+  return paddedWidth(longest, padding, o.maxLength, o.padToMultipleOf);
 }
 
 /** A row target over a whole arena (`#allocRow` sets its offsets per row). */

@@ -178,18 +178,22 @@ function popTokens(v: i32): void {
   pos += l;
 }
 
+/** A new word starts at code unit `start`. */
+// @ts-ignore: decorator
+@inline function beginWord(start: u32): void {
+  inWord = true;
+  failed = false;
+  wordIdx++;
+  wordLen = 0;
+  wordStart = start;
+  tokBase = outCount;
+  wHash = FNV_OFFSET;
+  wBmp = true;
+}
+
 // @ts-ignore: decorator
 @inline export function wordChar(cp: u32, start: u32, end: u32): void {
-  if (!inWord) {
-    inWord = true;
-    failed = false;
-    wordIdx++;
-    wordLen = 0;
-    wordStart = start;
-    tokBase = outCount;
-    wHash = FNV_OFFSET;
-    wBmp = true;
-  }
+  if (!inWord) beginWord(start);
   wordEnd = end;
   if (failed) return;
   if (wordLen >= optMaxChars) {
@@ -218,16 +222,7 @@ function popTokens(v: i32): void {
  */
 export function asciiWordRun(input: usize, p: usize, end: usize, classes: usize): usize {
   let at = <u32>((p - input) >> 1);
-  if (!inWord) {
-    inWord = true;
-    failed = false;
-    wordIdx++;
-    wordLen = 0;
-    wordStart = at;
-    tokBase = outCount;
-    wHash = FNV_OFFSET;
-    wBmp = true;
-  }
+  if (!inWord) beginWord(at);
   let len = wordLen, h = wHash;
   const max = optMaxChars, spans = !idsOnly;
   while (p < end) {
