@@ -16,6 +16,7 @@
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
  * | `EMBEDGE_TIMEOUT_MS` | request timeout | 30000 |
  * | `EMBEDGE_BODY_TIMEOUT_MS` | time for the whole request body to arrive (408 past it) | 10000 |
+ * | `EMBEDGE_HEADER_TIMEOUT_MS` | time for a request's headers to arrive from their first byte (408 past it; Deno: edge/header_guard.ts; 0: no guard) | 10000 |
  * | `EMBEDGE_BATCHING` | `on` / `off` | on |
  * | `EMBEDGE_MAX_QUEUE` | most inputs queued or running | 1024 |
  * | `EMBEDGE_BATCH_WAIT_MS` | longest wait for a batch to fill | 5 |
@@ -63,6 +64,8 @@ export interface ServerConfig {
   batchTokens?: number;
   /** Session workers (`EMBEDGE_WORKERS`; Deno), when set. */
   workers?: number;
+  /** Time for a request's headers (`EMBEDGE_HEADER_TIMEOUT_MS`; Deno); 0: no guard. */
+  headerTimeoutMs: number;
 }
 
 /** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
@@ -143,6 +146,7 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
     ...(batchTokens !== undefined ? { batchTokens } : {}),
     ...(workers !== undefined ? { workers } : {}),
+    headerTimeoutMs: int("EMBEDGE_HEADER_TIMEOUT_MS", 0, 3_600_000) ?? 10_000,
     port: int("PORT", 0, 65535) ?? 8080,
     host: get("HOST") ?? "127.0.0.1",
   };

@@ -13,12 +13,17 @@
  * @module
  */
 import { createApp } from "./app.ts";
+import { guardHeaders, type HeaderGuard } from "./header_guard.ts";
 import { ConfigError, serverConfig } from "./config.ts";
 import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 
 const env = (k: string) => Deno.env.get(k);
+/** How long a connection may wait for its next request (as nginx's keepalive_timeout). */
+const IDLE_TIMEOUT_MS = 75_000;
+/** Largest request head (request line and headers). */
+const MAX_HEADER_BYTES = 64 * 1024;
 /** One line on stderr, exit 2: a configuration the server cannot start with. */
 function fail(message: string): never {
   console.error(`error: ${message}`);
@@ -62,14 +67,39 @@ const app = createApp(embedder, {
     })),
   ),
 });
-const server = Deno.serve({
-  hostname: config.host,
-  port: config.port,
-  onListen: ({ hostname, port }) =>
-    console.error(
-      `embedge: ${embedder.info.modelId} (${embedder.info.backend}) on http://${hostname}:${port} (docs at /docs)`,
-    ),
-}, app.fetch);
-Deno.addSignalListener("SIGTERM", () => server.shutdown());
+const listening = ({ hostname, port }: { hostname: string; port: number }) =>
+  console.error(
+    `embedge: ${embedder.info.modelId} (${embedder.info.backend}) on http://${hostname}:${port} (docs at /docs)`,
+  );
+let server: Deno.HttpServer;
+let guard: HeaderGuard | null = null;
+let socketDir = "";
+if (config.headerTimeoutMs > 0) {
+  // Deno.serve has no time limit on request headers: the guard takes the connections and
+  // passes them on to Deno.serve on a Unix socket of a private directory
+  socketDir = Deno.makeTempDirSync({ prefix: "embedge-" });
+  const path = `${socketDir}/http.sock`;
+  server = Deno.serve({ path, onListen() {} }, app.fetch);
+  try {
+    guard = guardHeaders({
+      hostname: config.host,
+      port: config.port,
+      upstream: path,
+      headerTimeoutMs: config.headerTimeoutMs,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      maxHeaderBytes: MAX_HEADER_BYTES,
+    });
+  } catch (e) {
+    fail(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
+  }
+  listening(guard.addr);
+} else {
+  server = Deno.serve({ hostname: config.host, port: config.port, onListen: listening }, app.fetch);
+}
+Deno.addSignalListener("SIGTERM", async () => {
+  await guard?.close();
+  await server.shutdown();
+});
 await server.finished;
+if (socketDir) Deno.removeSync(socketDir, { recursive: true });
 await embedder.close(); // session workers keep a process alive until they are terminated
