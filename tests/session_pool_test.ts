@@ -17,7 +17,8 @@ const lines = ignore ? [] : Deno.readTextFileSync(shared("corpus/big.txt")).spli
   .map((l) => l.trim()).filter((l) => l.length > 20);
 
 Deno.test({
-  name: "a session pool gives the inline session's vectors, and runs two batches at once",
+  name:
+    "a session pool gives the inline session's vectors, and runs two batches at once, splitting a call of one batch",
   ignore,
   async fn() {
     const texts = lines.slice(0, 40);
@@ -42,6 +43,14 @@ Deno.test({
       const b = await pooled.embed(texts, { ...options, batchTokens: 256 });
       assertEquals(b.data, a.data);
     }
+    assertEquals(most, 2);
+    // one call that fits one group (16 texts of one length, the default budget) is split
+    // so that both workers run half of it
+    most = 0;
+    const same = Array.from({ length: 16 }, (_, i) => `${lines[0]} ${i % 10}`);
+    const a = await inline.embed(same);
+    const b = await pooled.embed(same);
+    assertEquals(b.data, a.data);
     assertEquals(most, 2);
     const [words] = await pooled.embedWords(["Unbelievable weather in Paris."]);
     assertEquals(words.words, ["Unbelievable", "weather", "in", "Paris", "."]);

@@ -580,6 +580,22 @@ export class Embedder {
       groups.push(order.slice(start, end));
       start = end;
     }
+    // A pool runs `capacity` groups at once, each worker on its share of the cores: a call
+    // with fewer groups has its largest split in halves (lengths stay sorted) until every
+    // worker has one, or a batch of 64 requests would run on one worker while the other
+    // waits for the next batch.
+    const lanesWanted = this.session.capacity ?? 1;
+    while (groups.length < lanesWanted) {
+      let largest = -1;
+      for (let k = 0; k < groups.length; k++) {
+        if (groups[k].length > 1 && (largest < 0 || groups[k].length > groups[largest].length)) {
+          largest = k;
+        }
+      }
+      if (largest < 0) break; // one row each
+      const g = groups[largest], half = Math.ceil(g.length / 2);
+      groups.splice(largest, 1, g.slice(0, half), g.slice(half));
+    }
     let done = 0;
     const runGroup = async (group: number[]) => {
       const width = widthFor(lengths[group[group.length - 1]]);
