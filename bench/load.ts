@@ -44,6 +44,8 @@ const { values } = parseArgs({
   },
 });
 const seconds = values.quick ? 5 : Number(values.seconds);
+/** Load before each round's timed part (not counted). */
+const warmupSeconds = values.quick ? 1 : 5;
 const connections = Number(values.connections);
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
   new URL("../../shared/", import.meta.url).pathname;
@@ -97,6 +99,36 @@ async function worker(batching: boolean): Promise<Target> {
   return { url: w.url, rss: () => groupRssMiB(w.pgid), stop: w.stop };
 }
 
+/** `connections` clients sending one-sentence `/embed` requests for `seconds`. */
+async function load(
+  url: string,
+  seconds: number,
+  record: (status: number, ms: number) => void,
+  onError: () => void = () => {},
+): Promise<void> {
+  const end = performance.now() + seconds * 1000;
+  let next = 0;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (performance.now() < end) {
+      const text = sentences[next++ % sentences.length];
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${url}/embed`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ inputs: text }),
+          signal: AbortSignal.timeout(60_000), // a stalled server counts errors, not forever
+        });
+        await res.arrayBuffer();
+        record(res.status, performance.now() - t0);
+        if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
+      } catch {
+        onError();
+      }
+    }
+  }));
+}
+
 async function run(
   server: string,
   batching: boolean,
@@ -105,13 +137,15 @@ async function run(
 ) {
   const target = await start();
   const url = target.url;
+  const rss: number[] = [target.rss()];
+  const sampler = setInterval(() => rss.push(target.rss()), 500);
+  // warm-up, not counted: a fresh server compiles and tiers up its code (onnxruntime's
+  // wasm in each session worker too) in its first seconds, which 20 s rounds would count
+  await load(url, warmupSeconds, () => {});
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   let errors = 0;
-  const rss: number[] = [target.rss()];
-  const sampler = setInterval(() => rss.push(target.rss()), 500);
   const end = performance.now() + seconds * 1000;
-  let next = 0;
   // /health every 100 ms alongside the load: does the server stay responsive?
   const health: number[] = [];
   const probe = async () => {
@@ -127,26 +161,10 @@ async function run(
   };
   await Promise.all([
     probe(),
-    ...Array.from({ length: connections }, async () => {
-      while (performance.now() < end) {
-        const text = sentences[next++ % sentences.length];
-        const t0 = performance.now();
-        try {
-          const res = await fetch(`${url}/embed`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ inputs: text }),
-            signal: AbortSignal.timeout(60_000), // a stalled server counts errors, not forever
-          });
-          await res.arrayBuffer();
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status === 200) latencies.push(performance.now() - t0);
-          else if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
-        } catch {
-          errors++;
-        }
-      }
-    }),
+    load(url, seconds, (status, ms) => {
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status === 200) latencies.push(ms);
+    }, () => errors++),
   ]);
   clearInterval(sampler);
   await target.stop();
@@ -253,6 +271,7 @@ const report = {
   load: { before: loadBefore, after: loadAfter },
   seconds,
   rounds,
+  warmupSeconds,
   backend: values.backend ??
     "the server's default (auto: native onnxruntime-node where it loads)",
   connections,
@@ -275,7 +294,7 @@ const md = [
     loadAfter[0].toFixed(2)
   } after · ${connections} connections × ${seconds} s per server in ${rounds} interleaved rounds · ${report.route} · backend: ${report.backend}`,
   "",
-  "Throughput is the median of the rounds (min–max beside it); latencies are pooled over the rounds. The load generator runs on the same 2 cores.",
+  `Each round starts its server afresh and loads it for ${warmupSeconds} s before the timed part (not counted). Throughput is the median of the rounds (min–max beside it); latencies are pooled over the rounds. The load generator runs on the same 2 cores.`,
   "",
   "| server | dynamic batching | req/s | p50 ms | p90 ms | p99 ms | /health p50 / p99 ms | statuses | network errors | RSS start / peak / end MiB |",
   "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
