@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { adversarialStrings, rng } from "./support/adversarial.ts";
 import { hasShared, shared } from "./support/paths.ts";
-import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import { type BatchEncoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { InputError, InputTooLongError, TokenizerLoadError } from "../src/errors.ts";
 
 const VOCAB = "models/bert-base-uncased/vocab.txt";
@@ -535,8 +535,12 @@ Deno.test({
       { tok: ascii, inputs: after, options: {} },
       { tok: grower, inputs: growing, options: {} },
     ];
+    // every batch's tensors, kept to check at the end that later batches left them alone
+    // (small batches share a tensor arena)
+    const kept: [BatchEncoding, BigInt64Array, BigInt64Array][] = [];
     for (const { tok, inputs, options } of runs) {
       const batch = tok.encodeBatch(inputs, options);
+      kept.push([batch, batch.inputIds.slice(), batch.attentionMask.slice()]);
       const where = JSON.stringify(options);
       // the one-call path: its other fields are getters (the row path's are data)
       assertEquals(Object.getOwnPropertyDescriptor(batch, "offsets"), undefined, where);
@@ -569,5 +573,15 @@ Deno.test({
       optionSets.length * (inputs.length + asciiInputs.length) + after.length + growing.length,
     );
     assert(grower.memoryBytes() > memoryBefore, "the long text did not grow the memory");
+    for (const [batch, ids, mask] of kept) {
+      assertEquals(batch.inputIds, ids);
+      assertEquals(batch.attentionMask, mask);
+    }
+    // small batches one after another: each its own region
+    const small = Array.from({ length: 299 }, (_, i) => tok.encodeBatch([lines[i], lines[i + 1]]));
+    small.forEach((b, i) => {
+      const one = reference.encode(lines[i]);
+      assertEquals([...b.inputIds.subarray(0, one.ids.length)].map(Number), [...one.ids]);
+    });
   },
 });

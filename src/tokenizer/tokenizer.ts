@@ -111,6 +111,7 @@ export type TextInput = string | readonly [string, string];
 const MAGIC = new TextEncoder().encode("EMBTOK01");
 const KEEP_TOKENS = 1 << 16;
 const ARENA_BYTES = 1 << 15;
+const TENSOR_ARENA_BYTES = 1 << 18;
 
 /** The tokenizer. Create it with `fromVocab`, `fromTokenizerJson` or `fromBytes`. */
 export class Tokenizer {
@@ -801,9 +802,9 @@ export class Tokenizer {
     const rowsAt = w.alloc(count * 8 + (count + 1) * 4);
     const startsAt = rowsAt + count * 8;
     const u16 = this.#inputArea(units); // (after the alloc: either may grow the memory)
-    // where each text starts, kept on the JS side too: the tokenizing below may grow the
-    // memory, which detaches every view of it
-    const starts = new Int32Array(count + 1);
+    // where each text starts (this view is good until the tokenizing below grows the
+    // memory, which detaches every view of it)
+    const starts = new Int32Array(w.memory.buffer, startsAt, count + 1);
     let at = 0;
     for (let i = 0; i < count; i++) {
       const t = inputs[i] as string;
@@ -812,7 +813,6 @@ export class Tokenizer {
       at += t.length;
     }
     starts[count] = at;
-    new Int32Array(w.memory.buffer, startsAt, count + 1).set(starts);
     // runs of plain texts in one call each; a text holding added tokens ([MASK] …) by
     // itself, in between (its added tokens are found by the JS side's pattern)
     let tokens = w.begin();
@@ -823,7 +823,9 @@ export class Tokenizer {
       if (to > from) tokens = w.batchTokenize(this.#input, startsAt, from, to, keep, rowsAt);
       if (to < count && tokens >= 0) {
         const first = tokens;
-        tokens = this.#appendWithAdded(inputs[to] as string, starts[to]);
+        // (a fresh view: the memory may have grown since `starts` was made)
+        const base = new Int32Array(w.memory.buffer, startsAt + 4 * to, 1)[0];
+        tokens = this.#appendWithAdded(inputs[to] as string, base);
         const kept = tokens - first;
         const row = new Int32Array(w.memory.buffer, rowsAt, count * 2);
         row[2 * to] = first;
@@ -847,10 +849,10 @@ export class Tokenizer {
     }
     const width = batchWidth(longest, o);
     const cells = count * width;
-    const buf = new ArrayBuffer(cells * 24);
-    const ids = new Int32Array(buf, 0, cells * 2);
-    const mask = new Int32Array(buf, cells * 8, cells * 2);
-    const types = new Int32Array(buf, cells * 16, cells * 2);
+    const [buf, region] = this.#tensorRegion(cells * 24);
+    const ids = new Int32Array(buf, region, cells * 2);
+    const mask = new Int32Array(buf, region + cells * 8, cells * 2);
+    const types = new Int32Array(buf, region + cells * 16, cells * 2);
     const tpl = this.#template;
     for (let i = 0; i < count; i++) {
       writeTensorRow(
@@ -874,8 +876,27 @@ export class Tokenizer {
       this.#outBuf = null;
     }
     const copy = inputs.slice();
-    return new WasmBatch(count, width, buf, lengths, () => this.#batchByRows(copy, o));
+    return new WasmBatch(count, width, buf, region, lengths, () => this.#batchByRows(copy, o));
   }
+
+  /**
+   * A zeroed region of `bytes` (a multiple of 8) for a batch's tensors: small batches share
+   * an arena of 256 KiB, used once region by region (as encode's rows do), so that a stream
+   * of batches is not a stream of ArrayBuffers, each with its own allocation and GC cost;
+   * a large one gets its own buffer.
+   */
+  #tensorRegion(bytes: number): [ArrayBuffer, number] {
+    if (bytes > TENSOR_ARENA_BYTES / 4) return [new ArrayBuffer(bytes), 0];
+    if (this.#tensorArenaOff + bytes > this.#tensorArena.byteLength) {
+      this.#tensorArena = new ArrayBuffer(TENSOR_ARENA_BYTES);
+      this.#tensorArenaOff = 0;
+    }
+    const at = this.#tensorArenaOff;
+    this.#tensorArenaOff += bytes;
+    return [this.#tensorArena, at];
+  }
+  #tensorArena = new ArrayBuffer(0);
+  #tensorArenaOff = 0;
 
   /** encodeBatch by rows: every input run by itself, every field written (any options). */
   #batchByRows(inputs: readonly TextInput[], o: CheckedOptions): BatchEncoding {
@@ -1088,8 +1109,9 @@ class EncodingImpl implements Encoding {
 }
 
 /**
- * A BatchEncoding whose model tensors are written and whose other fields are made on
- * first read (by `make`, which encodes the inputs again, row by row).
+ * A BatchEncoding whose model tensors are written (at `at` in `buf`, which other batches
+ * may share) and whose other fields are made on first read (by `make`, which encodes the
+ * inputs again, row by row).
  */
 class WasmBatch implements BatchEncoding {
   readonly batchSize: number;
@@ -1107,6 +1129,7 @@ class WasmBatch implements BatchEncoding {
       0,
       0,
       new ArrayBuffer(0),
+      0,
       new Int32Array(0),
       () => WasmBatch.#keep,
     );
@@ -1115,15 +1138,16 @@ class WasmBatch implements BatchEncoding {
     count: number,
     width: number,
     buf: ArrayBuffer,
+    at: number,
     lengths: Int32Array,
     make: () => BatchEncoding,
   ) {
     const cells = count * width;
     this.batchSize = count;
     this.sequenceLength = width;
-    this.inputIds = new BigInt64Array(buf, 0, cells);
-    this.attentionMask = new BigInt64Array(buf, cells * 8, cells);
-    this.tokenTypeIds = new BigInt64Array(buf, cells * 16, cells);
+    this.inputIds = new BigInt64Array(buf, at, cells);
+    this.attentionMask = new BigInt64Array(buf, at + cells * 8, cells);
+    this.tokenTypeIds = new BigInt64Array(buf, at + cells * 16, cells);
     this.lengths = lengths;
     this.#make = make;
   }
