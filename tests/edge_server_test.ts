@@ -10,6 +10,7 @@ import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { startDenoServer } from "./support/local_server.ts";
+import { concat } from "../src/model/protobuf.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 
@@ -209,7 +210,7 @@ Deno.test({
           new Promise<"late">((r) => setTimeout(() => r("late"), Math.max(0, until - Date.now()))),
         ]);
         if (n === null || n === "late") {
-          return { text: decode(concatAll(chunks)), closed: n === null };
+          return { text: decode(concat(chunks)), closed: n === null };
         }
         chunks.push(buf.slice(0, n));
       }
@@ -288,13 +289,3 @@ Deno.test({
     }
   },
 });
-
-function concatAll(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
