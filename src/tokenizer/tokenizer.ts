@@ -505,7 +505,7 @@ export class Tokenizer {
     for (let i = 0; i < len; i++) u16[i] = text.charCodeAt(i);
     let n: number;
     this.#added = NO_ADDED;
-    if (this.#addedRe && hasAny(text, this.#addedFirstChars)) n = this.#runWithAdded(text, len);
+    if (this.#addedRe && hasAny(text, this.#addedFirstChars)) n = this.#runWithAdded(text);
     else n = w.encode(this.#input, len);
     if (n < 0) throw new TokenizerLoadError(`tokenizer has no model (${n})`);
     this.#outViews(n);
@@ -566,38 +566,31 @@ export class Tokenizer {
    * keeps its own type feedback (a text with `[MASK]` once made every later encode 25 %
    * slower when this was inline).
    */
-  #runWithAdded(text: string, len: number): number {
-    const w = this.#wasm, re = this.#addedRe!;
+  #runWithAdded(text: string): number {
     const added: number[] = [];
-    w.begin();
-    re.lastIndex = 0;
-    let at = 0, n = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (m.index > at) w.encodeRange(this.#input, at, m.index);
-      n = w.addToken(this.#addedIds.get(m[0])!, m.index, m.index + m[0].length);
-      added.push(n - 1);
-      at = m.index + m[0].length;
-    }
-    if (at < len) n = w.encodeRange(this.#input, at, len);
+    this.#wasm.begin();
+    const n = this.#appendWithAdded(text, 0, added);
     this.#added = added;
     return n;
   }
 
   /**
-   * Appends the tokens of `text`, a text of the batch at code unit `base` of the input
-   * area, as `#runWithAdded` does for one text. Returns the tokens in the output.
+   * Appends the tokens of `text`, at code unit `base` of the input area, to the output: the
+   * text between added tokens is encoded, each added token is its own token (its index
+   * goes to `added`, when given). Returns the tokens in the output.
    */
-  #appendWithAdded(text: string, base: number): number {
+  #appendWithAdded(text: string, base: number, added?: number[]): number {
     const w = this.#wasm, re = this.#addedRe!;
     re.lastIndex = 0;
     let at = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       if (m.index > at) w.encodeRange(this.#input, base + at, base + m.index);
       const end = m.index + m[0].length;
-      w.addToken(this.#addedIds.get(m[0])!, base + m.index, base + end);
+      const n = w.addToken(this.#addedIds.get(m[0])!, base + m.index, base + end);
+      added?.push(n - 1);
       at = end;
     }
-    // (encodeRange ends the text's last word; so does the next text's, or the caller)
+    // (encodeRange ends the text's last word, also when the range is empty)
     return w.encodeRange(this.#input, base + at, base + text.length);
   }
 
