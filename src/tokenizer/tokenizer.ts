@@ -110,7 +110,9 @@ export type TextInput = string | readonly [string, string];
 
 const MAGIC = new TextEncoder().encode("EMBTOK01");
 const KEEP_TOKENS = 1 << 16;
-const ARENA_BYTES = 1 << 15;
+/** Encodings' rows (26 bytes a token): an arena serves about a hundred short texts. */
+const ROW_ARENA_BYTES = 1 << 15;
+/** Batches' model tensors (24 bytes a cell). */
 const TENSOR_ARENA_BYTES = 1 << 18;
 
 /** The tokenizer. Create it with `fromVocab`, `fromTokenizerJson` or `fromBytes`. */
@@ -135,9 +137,10 @@ export class Tokenizer {
   #outBuf: ArrayBufferLike | null = null;
   /** Positions of added tokens in the last `#run` (the shared empty array when none). */
   #added: readonly number[] = NO_ADDED;
-  #arena = new ArrayBuffer(0);
-  #arenaOff = 0;
-  #rowTarget: RowTarget = arenaTarget(this.#arena);
+  #rowArena = new Arena(ROW_ARENA_BYTES);
+  /** The buffer `#rowTarget` views. */
+  #rowBuffer = new ArrayBuffer(0);
+  #rowTarget: RowTarget = arenaTarget(this.#rowBuffer);
 
   private constructor(config: TokenizerConfig, wasm: TokenizerWasm, ids?: SpecialIds) {
     this.config = config;
@@ -608,23 +611,19 @@ export class Tokenizer {
   }
 
   /**
-   * The region of one encoding in a shared arena, so an encode costs no buffer allocation
-   * (an arena of 32 KiB serves about a hundred short texts; its regions start zeroed and
-   * are used once). Layout: ids, types, mask, words (i32 × w each), offsets (i32 × 2w),
+   * The region of one encoding in the row arena, so an encode costs no buffer allocation.
+   * Layout: ids, types, mask, words (i32 × w each), offsets (i32 × 2w),
    * special tokens mask and sequence ids (i8 × w each): 26 bytes a token. The row target
    * is one object over whole-arena views, moved by its offsets: making two views and an
    * object per encode was a tenth of a short text's encode time.
    */
   #allocRow(w: number): number {
-    const need = align4(w * 26);
+    const o = this.#rowArena.take(align4(w * 26));
     let t = this.#rowTarget;
-    if (this.#arenaOff + need > this.#arena.byteLength) {
-      this.#arena = new ArrayBuffer(Math.max(ARENA_BYTES, need));
-      this.#arenaOff = 0;
-      t = this.#rowTarget = arenaTarget(this.#arena);
+    if (this.#rowArena.last !== this.#rowBuffer) {
+      this.#rowBuffer = this.#rowArena.last;
+      t = this.#rowTarget = arenaTarget(this.#rowBuffer);
     }
-    const o = this.#arenaOff;
-    this.#arenaOff += need;
     const at = o >> 2;
     t.idsAt = at;
     t.typesAt = at + w;
@@ -653,7 +652,7 @@ export class Tokenizer {
       : paddedWidth(real, o.padding, o.maxLength, o.padToMultipleOf);
     const at = this.#allocRow(width);
     writeRow(this.#rowTarget, 0, width, this.#template, special, a, 0, na, b, 0, nb);
-    return new EncodingImpl(this, this.#arena, at, width);
+    return new EncodingImpl(this, this.#rowBuffer, at, width);
   }
 
   /** Runs a text or pair; returns segments and truncated lengths (nb = -1 without pair). */
@@ -842,7 +841,7 @@ export class Tokenizer {
     }
     const width = batchWidth(longest, o);
     const cells = count * width;
-    const [buf, region] = this.#tensorRegion(cells * 24);
+    const region = this.#tensorArena.take(cells * 24), buf = this.#tensorArena.last;
     const ids = new Int32Array(buf, region, cells * 2);
     const mask = new Int32Array(buf, region + cells * 8, cells * 2);
     const types = new Int32Array(buf, region + cells * 16, cells * 2);
@@ -872,24 +871,8 @@ export class Tokenizer {
     return new WasmBatch(count, width, buf, region, lengths, () => this.#batchByRows(copy, o));
   }
 
-  /**
-   * A zeroed region of `bytes` (a multiple of 8) for a batch's tensors: small batches share
-   * an arena of 256 KiB, used once region by region (as encode's rows do), so that a stream
-   * of batches is not a stream of ArrayBuffers, each with its own allocation and GC cost;
-   * a large one gets its own buffer.
-   */
-  #tensorRegion(bytes: number): [ArrayBuffer, number] {
-    if (bytes > TENSOR_ARENA_BYTES / 4) return [new ArrayBuffer(bytes), 0];
-    if (this.#tensorArenaOff + bytes > this.#tensorArena.byteLength) {
-      this.#tensorArena = new ArrayBuffer(TENSOR_ARENA_BYTES);
-      this.#tensorArenaOff = 0;
-    }
-    const at = this.#tensorArenaOff;
-    this.#tensorArenaOff += bytes;
-    return [this.#tensorArena, at];
-  }
-  #tensorArena = new ArrayBuffer(0);
-  #tensorArenaOff = 0;
+  /** Where batches' tensors go (regions of 24 bytes a cell keep BigInt64 alignment). */
+  #tensorArena = new Arena(TENSOR_ARENA_BYTES);
 
   /** encodeBatch by rows: every input run by itself, every field written (any options). */
   #batchByRows(inputs: readonly TextInput[], o: CheckedOptions): BatchEncoding {
@@ -975,7 +958,7 @@ export class Tokenizer {
       const width = lengths[i];
       const at = this.#allocRow(width);
       writeRow(this.#rowTarget, 0, width, tpl, special, ...pooled(pool, spans, i));
-      return new EncodingImpl(this, this.#arena, at, width);
+      return new EncodingImpl(this, this.#rowBuffer, at, width);
     });
   }
 }
@@ -1169,6 +1152,35 @@ class WasmBatch implements BatchEncoding {
 function batchWidth(longest: number, o: CheckedOptions): number {
   const padding = o.padding === "max_length" ? "max_length" : "longest";
   return paddedWidth(longest, padding, o.maxLength, o.padToMultipleOf);
+}
+
+/**
+ * Zeroed regions of one buffer, each used once (what is written there is handed out and
+ * lives on), so that a stream of encodings or batches is not a stream of ArrayBuffers, each
+ * with its own allocation and GC cost: a new buffer when this one is full, and a buffer of
+ * its own for a region over a quarter of the arena. Callers keep their own alignment.
+ */
+class Arena {
+  /** The buffer of the region `take` gave last. */
+  last = new ArrayBuffer(0);
+  #buffer = new ArrayBuffer(0);
+  #used = 0;
+  constructor(readonly size: number) {}
+  /** Where a region of `bytes` starts, in `last` (no tuple: encode calls this each time). */
+  take(bytes: number): number {
+    if (bytes > this.size / 4) {
+      this.last = new ArrayBuffer(bytes);
+      return 0;
+    }
+    if (this.#used + bytes > this.#buffer.byteLength) {
+      this.#buffer = new ArrayBuffer(this.size);
+      this.#used = 0;
+    }
+    this.last = this.#buffer;
+    const at = this.#used;
+    this.#used += bytes;
+    return at;
+  }
 }
 
 /** A row target over a whole arena (`#allocRow` sets its offsets per row). */
