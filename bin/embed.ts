@@ -181,9 +181,9 @@ async function main(): Promise<number> {
   line("model:", `${embedder.info.modelId} (${embedder.info.onnxFile})`);
   line(
     "backend:",
-    `${embedder.info.backend} (${
-      embedder.info.backend === "native" ? "onnxruntime-node" : "onnxruntime-web"
-    }, ${embedder.info.threads || "default"} threads)`,
+    `${embedder.info.backend} (${embedder.info.engine}, ${
+      embedder.info.threads || "default"
+    } threads)`,
   );
   line("text:", text);
   line("tokens:", plain.tokens.join(" "));

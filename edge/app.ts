@@ -342,6 +342,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       layers: info.layers,
       layer_selection: info.layerStates,
       backend: info.backend,
+      engine: info.engine,
       threads: info.threads,
       workers: info.workers,
       onnx_file: info.onnxFile,

@@ -382,6 +382,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         layers: integer(),
         layer_selection: boolean(),
         backend: literal(["native", "wasm"]),
+        engine: literal(["onnxruntime-node", "onnxruntime-web", "embedge-kernels"]),
         threads: integer(),
         workers: integer(),
         onnx_file: string(),

@@ -68,6 +68,9 @@ Deno.test({
     const embedder = await Embedder.load(model.dir, {
       modelId: "worker-test-bert",
       backend: "wasm",
+      // the Worker runs onnxruntime-web (a precompiled module); its Deno twin the same engine
+      // (kernels_test.ts compares the kernels with onnxruntime-web)
+      kernels: false,
       batchTokens: 512, // the Worker's default (memory), so that /info is the same
     });
     // a classifier head, loaded by the Worker from its assets directory

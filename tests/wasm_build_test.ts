@@ -1,5 +1,5 @@
 /**
- * The committed tokenizer wasm and Unicode tables are what a fresh build makes, byte for
+ * The committed tokenizer wasm, BERT kernels and Unicode tables are what a fresh build makes, byte for
  * byte: the package ships the prebuilt `wasm/build/tokenizer.wasm` (importers need no
  * AssemblyScript), and `wasm/assembly/tables.ts` pins the Unicode data (lowercase,
  * White_Space, NFD) that the building runtime's ICU gave. A change to the AssemblyScript
@@ -25,6 +25,7 @@ Deno.test("a fresh forced build equals the committed wasm and tables", async () 
   for (
     const [fresh, committed] of [
       [`${dir}/tokenizer.wasm`, "../wasm/build/tokenizer.wasm"],
+      [`${dir}/bert_kernels.wasm`, "../wasm/build/bert_kernels.wasm"],
       [`${dir}/tables.ts`, "../wasm/assembly/tables.ts"],
     ]
   ) {

@@ -1,6 +1,8 @@
 /**
  * Builds the WordPiece tokenizer: generates the Unicode tables, then compiles
- * `wasm/assembly/index.ts` with AssemblyScript to `wasm/build/tokenizer.wasm`.
+ * `wasm/assembly/index.ts` with AssemblyScript to `wasm/build/tokenizer.wasm`; and the
+ * BERT kernels, `wasm/kernels/bert.ts` to `wasm/build/bert_kernels.wasm` (SIMD and relaxed
+ * SIMD: the WASM backend's engine, src/model/kernel_session.ts).
  * Skips work whose output is newer than its inputs. Both outputs are committed (the
  * package ships the prebuilt wasm, and the tables pin the Unicode data this machine's
  * ICU gave); `tests/wasm_build_test.ts` rebuilds them with `--force --out DIR` and
@@ -64,4 +66,29 @@ if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./bu
     throw error;
   }
   console.error(`built ${out.pathname} (${Deno.statSync(out).size} bytes)`);
+}
+
+const kernelsSource = here("./kernels/bert.ts");
+const kernelsOut = outDir
+  ? new URL("bert_kernels.wasm", outDir)
+  : here("./build/bert_kernels.wasm");
+if (force || mtime(kernelsOut) < Math.max(mtime(kernelsSource), mtime(here("./build.ts")))) {
+  const { error, stderr } = await asc.main([
+    kernelsSource.pathname,
+    "-O3",
+    "--runtime",
+    "stub",
+    "--noAssert",
+    "--enable",
+    "simd",
+    "--enable",
+    "relaxed-simd",
+    "-o",
+    kernelsOut.pathname,
+  ]);
+  if (error) {
+    console.error(stderr.toString());
+    throw error;
+  }
+  console.error(`built ${kernelsOut.pathname} (${Deno.statSync(kernelsOut).size} bytes)`);
 }

@@ -19,6 +19,7 @@ export interface ModelConfig {
   layers?: number;
   heads?: number;
   maxPositionEmbeddings?: number;
+  layerNormEps?: number;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -32,6 +33,7 @@ export function modelConfig(json: Json): ModelConfig {
     layers: json?.num_hidden_layers,
     heads: json?.num_attention_heads,
     maxPositionEmbeddings: json?.max_position_embeddings,
+    layerNormEps: json?.layer_norm_eps,
   };
 }
 

@@ -18,7 +18,7 @@ import type { Encoding, Tokenizer, TokenRows } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } from "./config.ts";
 import { normalizeRows, pool, pooledSize, type Pooling, POOLINGS } from "./pooling.ts";
-import { createSession, type ModelSession, type SessionOutput } from "./session.ts";
+import { createSession, type Engine, type ModelSession, type SessionOutput } from "./session.ts";
 import { createSessionPool } from "./session_pool.ts";
 import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { externalDataLocations } from "./onnx_external.ts";
@@ -124,6 +124,12 @@ export interface LoadOptions {
   /** Threads for inference (native: intra-op threads, default all cores; wasm: default 1). */
   threads?: number;
   /**
+   * On the WASM backend with one thread, run a BERT graph embedge recognises on its own
+   * WASM kernels (default true: 1.4–1.5× onnxruntime-web here, vectors within 1e-5 of it);
+   * false always uses onnxruntime-web. `info.engine` says which one runs.
+   */
+  kernels?: boolean;
+  /**
    * Called while the files of a model named by Hub id download (bytes received so far and
    * the file's size when the server says it); the CLIs draw a progress bar with it.
    */
@@ -211,8 +217,13 @@ export interface ModelInfo {
   layers: number;
   /** Whether hidden states of layers other than the last can be chosen (`layers`). */
   layerStates: boolean;
-  /** The onnxruntime build running the model (`auto` resolved). */
+  /** The backend running the model (`auto` resolved). */
   backend: "native" | "wasm";
+  /**
+   * What runs it: onnxruntime-node (native), or on the WASM backend embedge's kernels for
+   * BERT graphs they recognise (one thread) and onnxruntime-web otherwise.
+   */
+  engine: Engine;
   /** Inference threads asked for (0: the build's default). */
   threads: number;
   /** Most cells per `session.run` when a call does not say (`batchTokens`). */
@@ -351,6 +362,9 @@ export class Embedder {
       ...(externalData.length ? { externalData } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
       ...(Number.isInteger(config.layers) ? { layers: config.layers } : {}),
+      ...(Number.isInteger(config.heads) ? { heads: config.heads } : {}),
+      ...(typeof config.layerNormEps === "number" ? { layerNormEps: config.layerNormEps } : {}),
+      ...(options.kernels === false ? { kernels: false } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.threads !== undefined ? { threads: checkThreads(options.threads) } : {}),
     };
@@ -379,6 +393,7 @@ export class Embedder {
         : 0,
       layerStates: session.stateOutputs.length > 0,
       backend: session.backend,
+      engine: session.engine,
       threads: session.threads,
       batchTokens: options.batchTokens ?? 16384,
       workers,

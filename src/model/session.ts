@@ -16,12 +16,14 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
-import { type Backend, loadRuntime, type OrtSession } from "./runtimes.ts";
+import { type Backend, loadRuntime, type OrtSession, type Runtime } from "./runtimes.ts";
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
+import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
+import { createKernelSession, kernelSizeProblem, kernelsSupported } from "./kernel_session.ts";
 
-const HIDDEN_NAMES = ["last_hidden_state", "token_embeddings", "hidden_states", "output_0"];
-const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence_embedding"];
+/** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
+export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
 const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
 
 /** One run's outputs. */
@@ -43,8 +45,15 @@ export interface ModelSession {
   hasAttentionMask: boolean;
   hiddenOutput: string;
   poolerOutput?: string;
-  /** The onnxruntime build running the model. */
+  /** The backend running the model. */
   backend: "native" | "wasm";
+  /**
+   * What runs it: `native` is onnxruntime-node; `wasm` is embedge's kernels for a BERT graph
+   * they recognise on one thread, else onnxruntime-web (`engineNote` says why).
+   */
+  engine: Engine;
+  /** Why the WASM backend did not use the kernels (absent when it did, or on native). */
+  engineNote?: string;
   /** Threads it was asked to use (0: the build's default). */
   threads: number;
   /**
@@ -85,6 +94,43 @@ export interface SessionOptions {
   backend?: Backend;
   /** Intra-op threads (native) or WASM threads (0 or absent: native's default, WASM 1). */
   threads?: number;
+  /** `num_attention_heads` from config.json: the WASM kernels need it. */
+  heads?: number;
+  /** `layer_norm_eps` from config.json (LayerNorms written out as `ReduceMean`…). */
+  layerNormEps?: number;
+  /**
+   * Whether the WASM backend may run a recognised BERT graph on embedge's kernels (default
+   * true; false: always onnxruntime-web). One thread only: more threads use onnxruntime-web.
+   */
+  kernels?: boolean;
+}
+
+/**
+ * The kernels' session for this graph, or why not: they run on the WASM backend with one
+ * thread, for a BERT graph bert_graph.ts recognises, where relaxed SIMD validates.
+ */
+async function kernelSession(
+  bytes: Uint8Array,
+  options: SessionOptions,
+  threads: number,
+): Promise<OrtSession | string> {
+  if (options.kernels === false) return "kernels turned off";
+  if (options.wasm) return "a precompiled onnxruntime module was given (Workers)";
+  if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
+  if (!options.heads) return "config.json gives no num_attention_heads";
+  if (!(await kernelsSupported())) return "this runtime has no relaxed SIMD";
+  const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
+  const weights = bertGraphWeights(bytes, {
+    heads: options.heads,
+    ...(options.layerNormEps ? { epsilon: options.layerNormEps } : {}),
+    readExternal: (location) => {
+      const data = external.get(location);
+      if (!data) throw new Error(`external data ${location} was not given`);
+      return data;
+    },
+  });
+  if (typeof weights === "string") return weights;
+  return kernelSizeProblem(weights) ?? await createKernelSession(weights);
 }
 
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
@@ -106,15 +152,33 @@ export async function createSession(
   })();
   const layered = states.length > 0 &&
     (options.layers === undefined || states.length === options.layers);
-  if (layered) bytes = withOutputs(bytes, states);
-  let session: OrtSession;
+  let session: OrtSession | undefined;
+  let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
+  let engineNote: string | undefined;
+  if (runtime.name === "wasm") {
+    const kernels = await kernelSession(bytes, options, threads);
+    if (typeof kernels === "string") engineNote = kernels;
+    else [session, engine] = [kernels, "embedge-kernels"];
+  }
+  if (layered && !session) bytes = withOutputs(bytes, states);
+  if (!session) session = await ortSession(bytes, runtime, options, threads);
+  return modelSession(session, runtime, { engine, engineNote, threads, layered, states });
+}
+
+/** onnxruntime's session for the bytes (load failures become ModelLoadErrors). */
+async function ortSession(
+  bytes: Uint8Array,
+  runtime: Runtime,
+  options: SessionOptions,
+  threads: number,
+): Promise<OrtSession> {
   try {
     const create = () =>
       runtime.create(bytes, {
         threads,
         ...(options.externalData ? { externalData: options.externalData } : {}),
       });
-    session = options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
+    return options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
   } catch (cause) {
     throw new ModelLoadError(
       `onnxruntime cannot load the model: ${String(cause).slice(0, 300)}`,
@@ -122,6 +186,21 @@ export async function createSession(
       { cause },
     );
   }
+}
+
+/** The ModelSession over a loaded session: input and output roles, int64 feeds. */
+async function modelSession(
+  session: OrtSession,
+  runtime: Runtime,
+  facts: {
+    engine: Engine;
+    engineNote?: string;
+    threads: number;
+    layered: boolean;
+    states: string[];
+  },
+): Promise<ModelSession> {
+  const { engine, engineNote, threads, layered, states } = facts;
   const inputNames = session.inputNames;
   const outputNames = session.outputNames;
   if (!inputNames.includes("input_ids")) {
@@ -152,6 +231,8 @@ export async function createSession(
     hiddenOutput,
     poolerOutput,
     backend: runtime.name,
+    engine,
+    ...(engineNote ? { engineNote } : {}),
     threads,
     stateOutputs,
     async run(ids, mask, types, batch, seq, states) {

@@ -1,0 +1,442 @@
+/**
+ * The weights of a BERT encoder, found in its ONNX graph by structure (never by names, which
+ * differ between exporters), for the WASM kernels (kernel_session.ts). A graph this reader
+ * does not recognise gives a reason instead, and the model runs on onnxruntime-web as before.
+ *
+ * How each part is found (every step checks what it assumes, and the first failed check is
+ * the reason returned):
+ *
+ * | part | found as |
+ * | --- | --- |
+ * | layer boundaries | onnx_layers.ts: tensors read by three projections, then the hidden output |
+ * | query, key, value | the three `MatMul`s (constant weight) reading a boundary, each with its bias `Add`; followed through `Reshape`/`Transpose`/`Mul`/`Div`, two meet in the scores `MatMul` (query = its first input), the third (value) in the `MatMul` after the `Softmax` |
+ * | attention output | the first constant-weight `MatMul` after the context, with its bias |
+ * | feed-forward | the next constant-weight `MatMul` (in: the attention's LayerNorm), then, through exact gelu (`Div`, `Erf`, `Add`, `Mul`), the one back to the hidden size |
+ * | LayerNorms | read backwards from their outputs: a `LayerNormalization` node, or the decomposed form ending in `Mul(…, gamma)` then `Add(…, beta)`; each one's input must be the residual sum |
+ * | embeddings | the `Gather`s of constant tables summed into the first LayerNorm: the one indexed by `input_ids` (words), by `token_type_ids` (types), the other (positions, 0 … S−1) |
+ * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to the first token |
+ *
+ * Worked example (the all-MiniLM-L6-v2 export, opset 18): boundary `layer_norm` is read by
+ * `MatMul(layer_norm, val_62)`, `(…, val_70)` and `(…, val_78)`; their `Add`s feed `view`,
+ * `view_1`, `view_2`; the first two reach `MatMul(val_110, val_112)` at inputs 0 and 1
+ * (query `val_62`, key `val_70`), the third reaches `MatMul(val_115, transpose_2)` (value
+ * `val_78`).
+ *
+ * @example
+ * ```ts
+ * import { bertGraphWeights } from "./bert_graph.ts";
+ * import { bertOnnx, bertWeights } from "./generated_bert.ts";
+ * const model = bertOnnx(bertWeights({ vocabSize: 50, hidden: 8, layers: 2, heads: 2, intermediate: 16 }));
+ * const found = bertGraphWeights(model, { heads: 2 });
+ * if (typeof found === "string") throw new Error(found);
+ * console.log(found.layers.length, found.hidden, found.intermediate, found.pooler !== undefined); // 2 8 16 true
+ * ```
+ * @module
+ */
+import { type GraphNode, type GraphTensor, readGraph, tensorFloats } from "./onnx_graph.ts";
+import { encoderLayerStates } from "./onnx_layers.ts";
+
+/** A LayerNorm's parameters. */
+export interface Norm {
+  gamma: Float32Array;
+  beta: Float32Array;
+  epsilon: number;
+}
+
+/** One encoder layer: matrices as [in, out], row-major. */
+export interface LayerWeights {
+  query: Float32Array;
+  queryBias: Float32Array;
+  key: Float32Array;
+  keyBias: Float32Array;
+  value: Float32Array;
+  valueBias: Float32Array;
+  output: Float32Array;
+  outputBias: Float32Array;
+  attentionNorm: Norm;
+  intermediate: Float32Array;
+  intermediateBias: Float32Array;
+  down: Float32Array;
+  downBias: Float32Array;
+  outputNorm: Norm;
+}
+
+/** What the kernels need to run a BERT graph, and the graph's tensor names they stand for. */
+export interface BertGraphWeights {
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  /** [rows, hidden] each; `types` absent when the graph adds no token-type table. */
+  words: Float32Array;
+  wordRows: number;
+  positions: Float32Array;
+  positionRows: number;
+  types?: Float32Array;
+  typeRows: number;
+  embeddingNorm: Norm;
+  layers: LayerWeights[];
+  pooler?: { weight: Float32Array; bias: Float32Array };
+  /** The graph's inputs (`input_ids`, and `attention_mask` / `token_type_ids` when present). */
+  inputs: string[];
+  /** Output names: the hidden output, the pooler output, the layer boundaries (0 … N−1). */
+  hiddenOutput: string;
+  poolerOutput?: string;
+  states: string[];
+}
+
+/** Where a graph's numbers come from, and what its config says. */
+export interface GraphReadOptions {
+  /** `num_attention_heads` (the graph's reshapes hold it too, but not in one form). */
+  heads: number;
+  /** `layer_norm_eps`, for LayerNorms written out as `ReduceMean`… (default 1e-12). */
+  epsilon?: number;
+  /** External data files by the name the graph uses. */
+  readExternal?: (location: string) => Uint8Array;
+}
+
+/** Output names taken as the hidden states and the pooler output, in order of preference. */
+export const HIDDEN_NAMES = ["last_hidden_state", "token_embeddings", "hidden_states", "output_0"];
+export const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence_embedding"];
+
+const PASS_THROUGH = new Set(["Reshape", "Transpose", "Mul", "Div", "Squeeze", "Unsqueeze"]);
+const GELU_OPS = new Set(["Div", "Erf", "Add", "Mul"]);
+const NORM_OPS = new Set([
+  "LayerNormalization",
+  "ReduceMean",
+  "Sub",
+  "Pow",
+  "Add",
+  "Sqrt",
+  "Div",
+  "Mul",
+  "Cast",
+]);
+
+/** Thrown inside the reader with the reason the graph is not recognised. */
+class Unrecognized extends Error {}
+
+function check(condition: unknown, reason: string): asserts condition {
+  if (!condition) throw new Unrecognized(reason);
+}
+
+/** The weights of a BERT graph, or why the graph is not one the kernels can run. */
+export function bertGraphWeights(
+  model: Uint8Array,
+  options: GraphReadOptions,
+): BertGraphWeights | string {
+  try {
+    return read(model, options);
+  } catch (e) {
+    if (e instanceof Unrecognized) return e.message;
+    return `the graph could not be read: ${e instanceof Error ? e.message : e}`;
+  }
+}
+
+function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
+  const graph = readGraph(model);
+  const readExternal = options.readExternal ??
+    ((location: string): Uint8Array => {
+      throw new Unrecognized(`external data ${location} was not given`);
+    });
+  const constants = new Map(graph.initializers.map((t) => [t.name, t]));
+  const producer = new Map<string, GraphNode>();
+  const consumers = new Map<string, GraphNode[]>();
+  for (const node of graph.nodes) {
+    check(!node.hasSubgraph, `node ${node.op} has a subgraph`);
+    for (const o of node.outputs) producer.set(o, node);
+    for (const i of node.inputs) {
+      const list = consumers.get(i) ?? [];
+      if (!list.includes(node)) list.push(node);
+      consumers.set(i, list);
+    }
+  }
+  const inputs = [...graph.inputs.keys()].filter((n) => !constants.has(n));
+  for (const name of inputs) {
+    check(
+      ["input_ids", "attention_mask", "token_type_ids"].includes(name),
+      `unexpected graph input ${name}`,
+    );
+  }
+  check(inputs.includes("input_ids"), "the graph has no input_ids");
+  const hiddenOutput = HIDDEN_NAMES.find((n) => graph.outputs.has(n)) ?? [...graph.outputs][0];
+  const poolerOutput = POOLER_NAMES.find((n) => graph.outputs.has(n) && n !== hiddenOutput);
+  for (const name of graph.outputs) {
+    check(name === hiddenOutput || name === poolerOutput, `unexpected graph output ${name}`);
+  }
+
+  /** A float initializer's values and dims (not a constant: undefined). */
+  const constant = (name: string): [Float32Array, number[]] | undefined => {
+    const t: GraphTensor | undefined = constants.get(name);
+    if (!t) return undefined;
+    check(t.dataType === 1, `${name} is not float32`);
+    return [tensorFloats(t, readExternal), t.dims];
+  };
+  const only = <T>(items: T[], what: string): T => {
+    check(items.length === 1, `expected one ${what}, found ${items.length}`);
+    return items[0];
+  };
+  /** `Add(x, bias)` after a projection: the bias and the sum. */
+  const biasOf = (x: string, width: number): [Float32Array, string] => {
+    const add = only((consumers.get(x) ?? []).filter((n) => n.op === "Add"), `bias Add of ${x}`);
+    const other = add.inputs[0] === x ? add.inputs[1] : add.inputs[0];
+    const bias = constant(other);
+    check(bias && bias[1].length === 1 && bias[1][0] === width, `${add.outputs[0]} adds no bias`);
+    return [bias[0], add.outputs[0]];
+  };
+  /** A `MatMul(x, W)` with a constant W of `rows` rows: [node, W, out width]. */
+  const projection = (node: GraphNode, x: string, rows: number) => {
+    if (node.op !== "MatMul" || node.domain !== "" || node.inputs[0] !== x) return undefined;
+    const w = constant(node.inputs[1]);
+    if (!w || w[1].length !== 2 || w[1][0] !== rows) return undefined;
+    return { node, weight: w[0], width: w[1][1] };
+  };
+  /** Follows `x` forwards through `through` ops to the first node `stop` accepts. */
+  const forward = <T>(x: string, through: Set<string>, stop: (n: GraphNode, from: string) => T) => {
+    const seen = new Set<string>();
+    const queue = [x];
+    while (queue.length) {
+      const t = queue.shift()!;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (const n of consumers.get(t) ?? []) {
+        const found = stop(n, t);
+        if (found) return found;
+        if (through.has(n.op)) queue.push(...n.outputs);
+      }
+    }
+    return undefined;
+  };
+  /** The LayerNorm producing `y`: its parameters and input (`width` 0: not checked). */
+  const normOf = (y: string, width: number): [Norm, string] => {
+    let node = producer.get(y);
+    while (node?.op === "Identity") node = producer.get(node.inputs[0]);
+    check(node, `${y} has no producer`);
+    if (node.op === "LayerNormalization") {
+      const gamma = constant(node.inputs[1]), beta = constant(node.inputs[2]);
+      check(gamma && beta, `LayerNorm ${y} has no constant scale and bias`);
+      const axis = node.attributes.get("axis") ?? -1;
+      check(
+        axis === -1 || axis === 2 || axis === 2 ** 64 - 1,
+        `LayerNorm ${y} is not over the last axis`,
+      );
+      return [
+        { gamma: gamma[0], beta: beta[0], epsilon: node.attributes.get("epsilon") ?? 1e-5 },
+        node.inputs[0],
+      ];
+    }
+    // decomposed: Add(Mul(Div(Sub(x, mean), sqrt(var + eps)), gamma), beta)
+    check(node.op === "Add", `${y} is not a LayerNorm output (${node.op})`);
+    const [betaName, scaled] = constants.has(node.inputs[1])
+      ? [node.inputs[1], node.inputs[0]]
+      : [node.inputs[0], node.inputs[1]];
+    const mul = producer.get(scaled);
+    check(mul?.op === "Mul", `${y} is not a LayerNorm output (no scale)`);
+    const [gammaName, normed] = constants.has(mul.inputs[1])
+      ? [mul.inputs[1], mul.inputs[0]]
+      : [mul.inputs[0], mul.inputs[1]];
+    const div = producer.get(normed), sub = div && producer.get(div.inputs[0]);
+    check(div?.op === "Div" && sub?.op === "Sub", `${y} is not a LayerNorm output (no Sub/Div)`);
+    const mean = producer.get(sub.inputs[1]);
+    check(
+      mean?.op === "ReduceMean" && mean.inputs[0] === sub.inputs[0],
+      `${y} is not a LayerNorm output (no mean)`,
+    );
+    const gamma = constant(gammaName), beta = constant(betaName);
+    check(gamma && beta, `LayerNorm ${y} has no constant scale and bias`);
+    check(
+      !width || (gamma[0].length === width && beta[0].length === width),
+      `LayerNorm ${y} width`,
+    );
+    return [{ gamma: gamma[0], beta: beta[0], epsilon: options.epsilon ?? 1e-12 }, sub.inputs[0]];
+  };
+  /** `s` is `Add(a, b)` in either order. */
+  const isSum = (s: string, a: string, b: string) => {
+    const n = producer.get(s);
+    return n?.op === "Add" &&
+      ((n.inputs[0] === a && n.inputs[1] === b) || (n.inputs[0] === b && n.inputs[1] === a));
+  };
+
+  const states = encoderLayerStates(model);
+  check(states.length > 0, "no encoder layer boundaries");
+  const boundaries = [...states, hiddenOutput];
+
+  // embeddings: LayerNorm(Σ Gather(table, indices))
+  const [embeddingNorm, embeddingSum] = normOf(states[0], 0);
+  const hidden = embeddingNorm.gamma.length;
+  check(embeddingNorm.beta.length === hidden, "embedding LayerNorm widths differ");
+  const gathers: { table: Float32Array; rows: number; indices: string }[] = [];
+  const collect = (t: string) => {
+    const n = producer.get(t);
+    check(
+      n && (n.op === "Add" || n.op === "Gather"),
+      `embedding sum has a ${n?.op ?? "graph input"}`,
+    );
+    if (n.op === "Add") return n.inputs.forEach(collect);
+    const table = constant(n.inputs[0]);
+    check(
+      table && table[1].length === 2 && table[1][1] === hidden,
+      `${t} is not an embedding lookup`,
+    );
+    check((n.attributes.get("axis") ?? 0) === 0, `${t} gathers along another axis`);
+    gathers.push({ table: table[0], rows: table[1][0], indices: n.inputs[1] });
+  };
+  collect(embeddingSum);
+  const words = only(gathers.filter((g) => g.indices === "input_ids"), "word embedding");
+  const typed = gathers.filter((g) => g.indices === "token_type_ids");
+  const rest = gathers.filter((g) => g !== words && !typed.includes(g))
+    .sort((a, b) => b.rows - a.rows);
+  check(
+    rest.length >= 1 && rest.length + typed.length <= 2,
+    "embeddings are not words + positions + types",
+  );
+  const positions = rest[0];
+  // a graph without a token_type_ids input adds the type table's row 0 (rows of zeros ids)
+  const types = typed[0] ?? rest[1];
+  check(!types || typed.length > 0 || !inputs.includes("token_type_ids"), "token types unused");
+
+  const layers: LayerWeights[] = [];
+  let intermediate = 0;
+  for (let l = 0; l < states.length; l++) {
+    const x = boundaries[l], y = boundaries[l + 1];
+    const projections = (consumers.get(x) ?? [])
+      .map((n) => projection(n, x, hidden))
+      .filter((p) => p !== undefined);
+    check(projections.length === 3, `layer ${l}: ${projections.length} projections of ${x}`);
+    const heads = projections.map((p) => {
+      check(p.width === hidden, `layer ${l}: a projection of width ${p.width}`);
+      const [bias, sum] = biasOf(p.node.outputs[0], hidden);
+      const reached = forward(
+        sum,
+        PASS_THROUGH,
+        (n, from) =>
+          (n.op === "MatMul" || n.op === "FusedMatMul")
+            ? { node: n, index: n.inputs.indexOf(from) }
+            : undefined,
+      );
+      check(reached, `layer ${l}: ${sum} reaches no attention product`);
+      return { ...p, bias, reached };
+    });
+    const scores = heads.filter((h) =>
+      heads.some((o) => o !== h && o.reached.node === h.reached.node)
+    );
+    const value = heads.find((h) => !scores.includes(h));
+    check(scores.length === 2 && value, `layer ${l}: query and key not found`);
+    const [query, key] = scores[0].reached.index === 0 ? scores : [scores[1], scores[0]];
+    check(query.reached.index === 0 && key.reached.index === 1, `layer ${l}: scores operand order`);
+    const context = value.reached.node;
+    check(value.reached.index === 1, `layer ${l}: value is not the second operand`);
+    check(
+      producer.get(context.inputs[0])?.op === "Softmax",
+      `layer ${l}: no softmax before the context`,
+    );
+    const out = forward(
+      context.outputs[0],
+      new Set(["Transpose", "Reshape"]),
+      (n, from) => projection(n, from, hidden),
+    );
+    check(out && out.width === hidden, `layer ${l}: no attention output projection`);
+    const [outputBias, attended] = biasOf(out.node.outputs[0], hidden);
+    const up = forward(attended, NORM_OPS, (n, from) => projection(n, from, hidden));
+    check(up, `layer ${l}: no feed-forward projection`);
+    const [attentionNorm, attentionSum] = normOf(up.node.inputs[0], hidden);
+    check(
+      isSum(attentionSum, x, attended),
+      `layer ${l}: attention LayerNorm is not of the residual sum`,
+    );
+    intermediate = up.width;
+    const [intermediateBias, raised] = biasOf(up.node.outputs[0], intermediate);
+    const ops = new Set<string>();
+    const down = forward(raised, GELU_OPS, (n, from) => {
+      const p = projection(n, from, intermediate);
+      if (!p) ops.add(n.op);
+      return p;
+    });
+    check(down && down.width === hidden, `layer ${l}: no feed-forward output projection`);
+    check(
+      ops.has("Erf") && [...ops].every((o) => GELU_OPS.has(o)),
+      `layer ${l}: the activation is not exact gelu (${[...ops]})`,
+    );
+    const [downBias, lowered] = biasOf(down.node.outputs[0], hidden);
+    const [outputNorm, outputSum] = normOf(y, hidden);
+    check(
+      isSum(outputSum, up.node.inputs[0], lowered),
+      `layer ${l}: output LayerNorm is not of the residual sum`,
+    );
+    layers.push({
+      query: query.weight,
+      queryBias: query.bias,
+      key: key.weight,
+      keyBias: key.bias,
+      value: value.weight,
+      valueBias: value.bias,
+      output: out.weight,
+      outputBias,
+      attentionNorm,
+      intermediate: up.weight,
+      intermediateBias,
+      down: down.weight,
+      downBias,
+      outputNorm,
+    });
+  }
+
+  let pooler: BertGraphWeights["pooler"];
+  if (poolerOutput) {
+    const tanh = producer.get(poolerOutput);
+    check(tanh?.op === "Tanh", `${poolerOutput} is not a Tanh`);
+    const dense = producer.get(tanh.inputs[0]);
+    if (dense?.op === "Gemm") {
+      // Gemm's bias (C) is optional: absent, the product is the output
+      const w = constant(dense.inputs[1]);
+      const b: [Float32Array, number[]] | undefined = dense.inputs[2]
+        ? constant(dense.inputs[2])
+        : [new Float32Array(hidden), [hidden]];
+      check(w && b && w[1][0] === hidden && w[1][1] === hidden, "pooler Gemm weights");
+      check(b[0].length === hidden, "pooler Gemm bias");
+      check(
+        !dense.attributes.get("transA") && (dense.attributes.get("alpha") ?? 1) === 1 &&
+          (dense.attributes.get("beta") ?? 1) === 1,
+        "pooler Gemm attributes",
+      );
+      pooler = {
+        weight: dense.attributes.get("transB") ? transpose(w[0], hidden, hidden) : w[0],
+        bias: b[0],
+      };
+    } else {
+      check(dense?.op === "Add", "pooler has no dense layer");
+      const mm = dense.inputs.map((i) => producer.get(i)).find((n) => n?.op === "MatMul");
+      check(mm, "pooler has no MatMul");
+      const p = projection(mm, mm.inputs[0], hidden);
+      check(p && p.width === hidden, "pooler weights");
+      pooler = { weight: p.weight, bias: biasOf(mm.outputs[0], hidden)[0] };
+    }
+  }
+  check(
+    options.heads > 0 && hidden % options.heads === 0,
+    `hidden ${hidden} is not divisible by ${options.heads} heads`,
+  );
+  return {
+    hidden,
+    heads: options.heads,
+    intermediate,
+    words: words.table,
+    wordRows: words.rows,
+    positions: positions.table,
+    positionRows: positions.rows,
+    ...(types ? { types: types.table } : {}),
+    typeRows: types?.rows ?? 0,
+    embeddingNorm,
+    layers,
+    ...(pooler ? { pooler } : {}),
+    inputs,
+    hiddenOutput,
+    ...(poolerOutput ? { poolerOutput } : {}),
+    states,
+  };
+}
+
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}

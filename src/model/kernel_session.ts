@@ -1,0 +1,301 @@
+/**
+ * A BERT encoder run by embedge's own WebAssembly kernels (`wasm/kernels/bert.ts`), behind
+ * the same small session interface as onnxruntime (runtimes.ts): the WASM backend's engine
+ * for graphs bert_graph.ts recognises, on one thread. It is 1.4–1.5× onnxruntime-web's
+ * single-threaded speed on the MiniLM structure (bench/results/wasm-peers-*), because at
+ * BERT sizes the encoder is matrix products and the kernels multiply with relaxed-SIMD
+ * fused multiply-adds, which onnxruntime-web's build does not use.
+ *
+ * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
+ * model ~90 MB); activations are placed after them for each run and released after it.
+ * Needs relaxed SIMD (V8 ≥ 11.4: Deno, Node ≥ 20, Chrome, workerd); `kernelsSupported()`
+ * says whether this runtime has it.
+ *
+ * @example
+ * ```ts
+ * import { bertGraphWeights } from "./bert_graph.ts";
+ * import { createKernelSession } from "./kernel_session.ts";
+ * import { bertOnnx, bertWeights } from "./generated_bert.ts";
+ * const weights = bertGraphWeights(
+ *   bertOnnx(bertWeights({ vocabSize: 50, hidden: 8, layers: 1, heads: 2, intermediate: 16 })),
+ *   { heads: 2 },
+ * );
+ * if (typeof weights === "string") throw new Error(weights);
+ * const session = await createKernelSession(weights);
+ * const ids = BigInt64Array.of(1n, 7n, 2n);
+ * const out = await session.run({ input_ids: { data: ids, dims: [1, 3] } }, ["last_hidden_state"]);
+ * console.log(out.last_hidden_state.dims); // [ 1, 3, 8 ]
+ * ```
+ * @module
+ */
+import { InputError, ModelLoadError } from "../errors.ts";
+import { readUrl } from "../host.ts";
+import type { BertGraphWeights, Norm } from "./bert_graph.ts";
+import type { OrtSession } from "./runtimes.ts";
+
+interface Kernels {
+  memory: WebAssembly.Memory;
+  packedBytes(K: number, N: number): number;
+  packB(src: number, dst: number, K: number, N: number): void;
+  linear(a: number, bp: number, bias: number, c: number, M: number, K: number, N: number): void;
+  addLayerNorm(
+    x: number,
+    residual: number,
+    gamma: number,
+    beta: number,
+    out: number,
+    M: number,
+    H: number,
+    eps: number,
+  ): void;
+  gelu(x: number, n: number): void;
+  attention(
+    qkv: number,
+    mask: number,
+    context: number,
+    scores: number,
+    B: number,
+    S: number,
+    heads: number,
+    headSize: number,
+    scale: number,
+  ): void;
+  embed(
+    ids: number,
+    types: number,
+    word: number,
+    position: number,
+    type: number,
+    out: number,
+    B: number,
+    S: number,
+    H: number,
+  ): void;
+  heapStart(): number;
+}
+
+/** The tensors `run` takes (int64 `[batch, seq]`) and gives. */
+interface Tensor {
+  data: unknown;
+  dims: readonly number[];
+}
+
+const kernelsUrl = () => new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
+let compiled: Promise<WebAssembly.Module | undefined> | undefined;
+
+/** The compiled kernels, or undefined where this runtime lacks relaxed SIMD or the file. */
+function kernelsModule(): Promise<WebAssembly.Module | undefined> {
+  compiled ??= (async () => {
+    const bytes = await readUrl(kernelsUrl()).catch(() => undefined);
+    if (!bytes || !WebAssembly.validate(bytes)) return undefined;
+    return await WebAssembly.compile(bytes);
+  })();
+  return compiled;
+}
+
+/** Whether the kernels load here (the wasm file exists and relaxed SIMD validates). */
+export async function kernelsSupported(): Promise<boolean> {
+  return (await kernelsModule()) !== undefined;
+}
+
+/** Why a graph's sizes do not suit the kernels (they need multiples of 4), or undefined. */
+export function kernelSizeProblem(w: BertGraphWeights): string | undefined {
+  const headSize = w.hidden / w.heads;
+  if (w.hidden % 4 || headSize % 4 || w.intermediate % 4) {
+    return `hidden ${w.hidden}, head ${headSize} and intermediate ${w.intermediate} sizes must be multiples of 4`;
+  }
+  return undefined;
+}
+
+interface Layer {
+  qkv: number;
+  qkvBias: number;
+  output: number;
+  outputBias: number;
+  attentionNorm: [number, number, number];
+  intermediate: number;
+  intermediateBias: number;
+  down: number;
+  downBias: number;
+  outputNorm: [number, number, number];
+}
+
+/** Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session. */
+export async function createKernelSession(w: BertGraphWeights): Promise<OrtSession> {
+  const module = await kernelsModule();
+  if (!module) throw new ModelLoadError("the WASM kernels cannot load here", "backend");
+  const problem = kernelSizeProblem(w);
+  if (problem) throw new ModelLoadError(problem, "onnx");
+  const k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
+  const memory = k.memory;
+  let top = k.heapStart();
+  const alloc = (bytes: number) => {
+    const at = top;
+    top += Math.ceil(bytes / 64) * 64;
+    if (top > memory.buffer.byteLength) {
+      memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+    }
+    return at;
+  };
+  const put = (a: Float32Array | Int32Array, bytes = a.byteLength) => {
+    const at = alloc(bytes);
+    new Uint8Array(memory.buffer, at, a.byteLength).set(
+      new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+    );
+    return at;
+  };
+  /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
+  const packed = (m: Float32Array, K: number, N: number) => {
+    const at = alloc(k.packedBytes(K, N));
+    const scratch = top;
+    k.packB(put(m), at, K, N);
+    top = scratch;
+    return at;
+  };
+  /** A bias, zero-padded to whole panels of 16 (linear reads whole panels). */
+  const bias = (b: Float32Array) => put(b, Math.ceil(b.length / 16) * 64);
+  const norm = (n: Norm): [number, number, number] => [put(n.gamma), put(n.beta), n.epsilon];
+  const H = w.hidden, I = w.intermediate;
+
+  const words = put(w.words), positions = put(w.positions);
+  const types = w.types ? put(w.types) : 0;
+  const embeddingNorm = norm(w.embeddingNorm);
+  const layers: Layer[] = w.layers.map((L) => {
+    const qkv = new Float32Array(H * 3 * H);
+    for (let r = 0; r < H; r++) {
+      qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
+      qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
+      qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
+    }
+    const qkvBias = new Float32Array(3 * H);
+    qkvBias.set(L.queryBias);
+    qkvBias.set(L.keyBias, H);
+    qkvBias.set(L.valueBias, 2 * H);
+    return {
+      qkv: packed(qkv, H, 3 * H),
+      qkvBias: bias(qkvBias),
+      output: packed(L.output, H, H),
+      outputBias: bias(L.outputBias),
+      attentionNorm: norm(L.attentionNorm),
+      intermediate: packed(L.intermediate, H, I),
+      intermediateBias: bias(L.intermediateBias),
+      down: packed(L.down, I, H),
+      downBias: bias(L.downBias),
+      outputNorm: norm(L.outputNorm),
+    };
+  });
+  const pooler = w.pooler
+    ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
+    : undefined;
+  const weightsEnd = top;
+  const outputNames = [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states];
+  const headSize = H / w.heads;
+  const scale = 1 / Math.sqrt(headSize);
+  let released = false;
+
+  /** `[batch, seq]` int64 → i32 in the kernels' memory, each value checked against `rows`. */
+  const indices = (t: Tensor | undefined, count: number, rows: number, name: string) => {
+    const out = new Int32Array(count);
+    if (!t) return out;
+    const data = t.data as BigInt64Array;
+    for (let i = 0; i < count; i++) {
+      const v = Number(data[i]);
+      if (!(v >= 0 && v < rows)) {
+        throw new InputError(`${name}[${i}] = ${v} is outside 0…${rows - 1}`, name);
+      }
+      out[i] = v;
+    }
+    return out;
+  };
+
+  return {
+    inputNames: w.inputs,
+    outputNames,
+    run(feeds, fetches) {
+      if (released) return Promise.reject(new ModelLoadError("the session was released", "onnx"));
+      const ids = feeds.input_ids as Tensor;
+      const [B, S] = ids.dims;
+      if (S > w.positionRows) {
+        return Promise.reject(
+          new InputError(
+            `sequence of ${S} tokens; the model has ${w.positionRows} positions`,
+            "input_ids",
+          ),
+        );
+      }
+      const T = B * S;
+      const maskFeed = feeds.attention_mask as Tensor | undefined;
+      try {
+        const idsAt = put(indices(ids, T, w.wordRows, "input_ids"));
+        const typesAt = put(
+          indices(
+            feeds.token_type_ids as Tensor | undefined,
+            T,
+            Math.max(w.typeRows, 1),
+            "token_type_ids",
+          ),
+        );
+        const mask = maskFeed
+          ? indices(maskFeed, T, 2 ** 31, "attention_mask")
+          : new Int32Array(T).fill(1);
+        const maskAt = put(mask);
+        const wanted = new Set(fetches);
+        const out: Record<string, { data: Float32Array; dims: number[]; type: string }> = {};
+        const keep = (name: string, at: number) => {
+          if (wanted.has(name)) {
+            out[name] = {
+              data: new Float32Array(memory.buffer, at, T * H).slice(),
+              dims: [B, S, H],
+              type: "float32",
+            };
+          }
+        };
+        let x = alloc(T * H * 4);
+        let spare = alloc(T * H * 4);
+        const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
+        const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
+        const raised = alloc(T * I * 4), scores = alloc(S * 4);
+        k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
+        k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
+        layers.forEach((L, l) => {
+          keep(w.states[l], x);
+          k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
+          k.attention(qkv, maskAt, context, scores, B, S, w.heads, headSize, scale);
+          k.linear(context, L.output, L.outputBias, sum, T, H, H);
+          const [g1, b1, e1] = L.attentionNorm;
+          k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
+          k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
+          k.gelu(raised, T * I);
+          k.linear(raised, L.down, L.downBias, sum, T, I, H);
+          const [g2, b2, e2] = L.outputNorm;
+          k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
+          [x, spare] = [spare, x];
+        });
+        keep(w.hiddenOutput, x);
+        if (pooler && w.poolerOutput && wanted.has(w.poolerOutput)) {
+          // the first token of each row, then dense + tanh
+          const first = alloc(B * H * 4), dense = alloc(B * H * 4);
+          for (let b = 0; b < B; b++) {
+            new Float32Array(memory.buffer, first + b * H * 4, H)
+              .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
+          }
+          k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
+          const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
+          out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
+        }
+        for (const name of fetches) {
+          if (!out[name]) throw new InputError(`the kernels have no output ${name}`, "fetches");
+        }
+        return Promise.resolve(out);
+      } catch (e) {
+        return Promise.reject(e);
+      } finally {
+        top = weightsEnd;
+      }
+    },
+    release() {
+      released = true;
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * embedge's WASM kernels (wasm/kernels/bert.ts, kernel_session.ts) against onnxruntime-web
+ * on the same graph, output by output and value by value: every graph family embedge meets
+ * (the generated BERT with and without token types and pooler, sizes whose widths are not
+ * whole panels, the real trained mini BERT exported with its LayerNorms written out and a
+ * Gemm pooler, the real MiniLM export with external data), padded batches, every layer
+ * state. And what the graph reader refuses, and that a refused graph still runs (on
+ * onnxruntime-web) with the reason in `engineNote`.
+ */
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { hasShared, shared, tempDir } from "./support/paths.ts";
+import { writeMiniLmStructure } from "./support/minilm_structure.ts";
+import { bertGraphWeights } from "../src/model/bert_graph.ts";
+import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
+import { createSession, type SessionOptions } from "../src/model/session.ts";
+import { quantizeModel } from "../src/model/quantize.ts";
+import { Embedder } from "../src/model/embedder.ts";
+import { InputError } from "../src/errors.ts";
+
+const TOLERANCE = 1e-4;
+
+/**
+ * Runs both engines on padded batches and compares every output value of every real
+ * (unpadded) token; returns how many values were compared.
+ */
+async function compareEngines(
+  bytes: Uint8Array,
+  options: SessionOptions,
+  vocab: number,
+): Promise<number> {
+  const kernels = await createSession(bytes, { ...options, backend: "wasm" });
+  const ort = await createSession(bytes, { ...options, backend: "wasm", kernels: false });
+  assertEquals(kernels.engine, "embedge-kernels", kernels.engineNote);
+  assertEquals(ort.engine, "onnxruntime-web");
+  assertEquals(kernels.stateOutputs, ort.stateOutputs);
+  assertEquals(kernels.poolerOutput, ort.poolerOutput);
+  const all = kernels.stateOutputs.map((_, i) => i);
+  let compared = 0;
+  for (const [batch, seq] of [[1, 5], [3, 11], [2, 17]]) {
+    const n = batch * seq;
+    const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(1 + (i * 7919) % (vocab - 1)));
+    // row r has r × 3 padding tokens at its end
+    const lengths = Array.from({ length: batch }, (_, r) => Math.max(1, seq - 3 * r));
+    const mask = BigInt64Array.from(
+      { length: n },
+      (_, i) => i % seq < lengths[(i / seq) | 0] ? 1n : 0n,
+    );
+    const types = BigInt64Array.from({ length: n }, (_, i) => (i % seq) > seq / 2 ? 1n : 0n);
+    const a = await kernels.run(ids, mask, types, batch, seq, all);
+    const b = await ort.run(ids, mask, types, batch, seq, all);
+    const H = a.hiddenSize;
+    const tokens = (x: Float32Array, y: Float32Array, what: string) => {
+      assertEquals(x.length, y.length, `${what}: length`);
+      for (let i = 0; i < x.length; i++) {
+        if (!mask[Math.floor(i / H)]) continue;
+        const d = Math.abs(x[i] - y[i]);
+        assert(d <= TOLERANCE, `${what}[${i}] (batch ${batch}×${seq}): ${x[i]} vs ${y[i]}`);
+        compared++;
+      }
+    };
+    tokens(a.hidden, b.hidden, "hidden");
+    a.states!.forEach((s, k) => tokens(s, b.states![k], `state ${k}`));
+    assertEquals(a.pooler === undefined, b.pooler === undefined, "pooler presence");
+    if (a.pooler) {
+      for (let i = 0; i < a.pooler.length; i++) {
+        assert(Math.abs(a.pooler[i] - b.pooler![i]) <= TOLERANCE, `pooler[${i}]`);
+        compared++;
+      }
+    }
+  }
+  await kernels.release();
+  await ort.release();
+  return compared;
+}
+
+const generated: [string, BertShape][] = [
+  ["types and pooler", { vocabSize: 500, hidden: 32, layers: 2, heads: 4, intermediate: 64 }],
+  [
+    "no token types, no pooler",
+    {
+      vocabSize: 500,
+      hidden: 16,
+      layers: 1,
+      heads: 2,
+      intermediate: 48,
+      tokenTypeInput: false,
+      pooler: false,
+    },
+  ],
+  // widths that are not whole 16-column panels: 3H = 60, intermediate 36, head size 4
+  ["partial panels", { vocabSize: 300, hidden: 20, layers: 2, heads: 5, intermediate: 36 }],
+];
+for (const [label, shape] of generated) {
+  Deno.test(`kernels equal onnxruntime-web: generated BERT, ${label}`, async () => {
+    const bytes = bertOnnx(bertWeights({ seed: 5, ...shape }));
+    const compared = await compareEngines(
+      bytes,
+      { heads: shape.heads, layers: shape.layers },
+      shape.vocabSize,
+    );
+    // every real token of every output of the three batches (hidden + layer states), + pooler
+    const real = 5 + (11 + 8 + 5) + (17 + 14);
+    const expected = real * shape.hidden * (shape.layers + 2) +
+      (shape.pooler === false ? 0 : (1 + 3 + 2) * shape.hidden);
+    assertEquals(compared, expected);
+  });
+}
+
+const MINI = "models/embedge-mini-mlm/onnx/model.onnx";
+Deno.test({
+  name:
+    "kernels equal onnxruntime-web: the trained mini BERT (LayerNorms written out, Gemm pooler)",
+  ignore: !hasShared(MINI),
+  async fn() {
+    const compared = await compareEngines(
+      await Deno.readFile(shared(MINI)),
+      { heads: 4, layers: 4, layerNormEps: 1e-12 },
+      30522,
+    );
+    assertEquals(compared, 60 * 256 * 6 + 6 * 256);
+  },
+});
+
+const GRAPH = "models/all-MiniLM-L6-v2/onnx-graph-only/model.onnx";
+Deno.test({
+  name: "kernels equal onnxruntime-web: the MiniLM export (external data, pooler named tanh)",
+  ignore: !hasShared(GRAPH),
+  async fn() {
+    const model = await writeMiniLmStructure(
+      shared("models/all-MiniLM-L6-v2"),
+      await tempDir("embedge-kernels-"),
+    );
+    const data = await Deno.readFile(`${model.dir}/onnx/${model.location}`);
+    const compared = await compareEngines(
+      await Deno.readFile(`${model.dir}/onnx/model.onnx`),
+      { heads: 12, layers: 6, externalData: [{ path: model.location, data }] },
+      30522,
+    );
+    assertEquals(compared, 60 * 384 * 8 + 6 * 384);
+  },
+});
+
+Deno.test("kernels refuse what they cannot run, and the model runs on onnxruntime-web", async () => {
+  const w = bertWeights({ vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 });
+  const fp32 = bertOnnx(w);
+  const int8 = quantizeModel(fp32).model;
+  const reason = bertGraphWeights(int8, { heads: 2 });
+  assert(typeof reason === "string", "an int8 graph is not read as float weights");
+  const session = await createSession(int8, { heads: 2, backend: "wasm" });
+  assertEquals(session.engine, "onnxruntime-web");
+  assertEquals(session.engineNote, reason);
+  await session.release();
+  // without the head count (no config.json) the kernels are not used either
+  const headless = await createSession(fp32, { backend: "wasm" });
+  assertEquals(headless.engine, "onnxruntime-web");
+  assert(headless.engineNote?.includes("num_attention_heads"), headless.engineNote);
+  await headless.release();
+});
+
+Deno.test("kernels: ids outside the tables and sequences past the positions are InputErrors", async () => {
+  const w = bertWeights({
+    vocabSize: 100,
+    hidden: 16,
+    layers: 1,
+    heads: 2,
+    intermediate: 32,
+    maxPositions: 8,
+  });
+  const session = await createSession(bertOnnx(w), { heads: 2, backend: "wasm" });
+  assertEquals(session.engine, "embedge-kernels");
+  const ones = (n: number) => new BigInt64Array(n).fill(1n);
+  await assertRejects(
+    () => session.run(BigInt64Array.of(1n, 100n), ones(2), new BigInt64Array(2), 1, 2),
+    InputError,
+    "input_ids[1] = 100",
+  );
+  await assertRejects(
+    () => session.run(BigInt64Array.of(1n, -1n), ones(2), new BigInt64Array(2), 1, 2),
+    InputError,
+    "input_ids[1] = -1",
+  );
+  await assertRejects(
+    () => session.run(BigInt64Array.of(1n, 1n), ones(2), BigInt64Array.of(0n, 2n), 1, 2),
+    InputError,
+    "token_type_ids[1] = 2",
+  );
+  await assertRejects(
+    () => session.run(ones(9), ones(9), new BigInt64Array(9), 1, 9),
+    InputError,
+    "8 positions",
+  );
+  // and the session still answers afterwards (the failed runs released their memory)
+  const out = await session.run(ones(8), ones(8), new BigInt64Array(8), 1, 8);
+  assertEquals(out.hidden.length, 8 * 16);
+  await session.release();
+});
+
+Deno.test("an Embedder on the WASM backend says which engine runs it", async () => {
+  const MODEL = "models/embedge-mini-mlm";
+  if (!hasShared(`${MODEL}/onnx/model.onnx`)) return;
+  const on = await Embedder.load(shared(MODEL), { backend: "wasm" });
+  const off = await Embedder.load(shared(MODEL), {
+    backend: "wasm",
+    kernels: false,
+  });
+  assertEquals([on.info.engine, off.info.engine], ["embedge-kernels", "onnxruntime-web"]);
+  const texts = ["I love Paris.", "The quick brown fox jumps over the lazy dog."];
+  const [a, b] = [await on.embed(texts), await off.embed(texts)];
+  let compared = 0;
+  for (let i = 0; i < a.data.length; i++, compared++) {
+    assert(Math.abs(a.data[i] - b.data[i]) <= 1e-5, `vector value ${i}`);
+  }
+  assertEquals(compared, 2 * 256);
+  await on.close();
+  await off.close();
+});
