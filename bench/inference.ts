@@ -18,8 +18,8 @@
  *
  * Every comparison is repeated (≥ 5 after a warm-up; median, min and max) with its sides
  * interleaved (A, B, A, B); the 1-minute load average is recorded before and after.
- * transformers.js 4.3 offers only onnxruntime-node (`device: "cpu"`) under Deno, so a
- * WASM-vs-WASM comparison with it is not possible here.
+ * The WASM side is the backend's engine (info.engine: embedge's kernels for this graph);
+ * the WASM-vs-WASM comparison with transformers.js is bench/wasm_peers.ts.
  *
  * @example
  * ```sh
@@ -78,7 +78,13 @@ const spread = (ms: number[]) => ({
 
 if (args["wasm-child"]) {
   // child: session.run on the same tensors with N WASM threads, REPS timed runs per batch
-  const e = await Embedder.load(cache, { backend: "wasm", threads: Number(args["wasm-child"]) });
+  // onnxruntime-web on both sides (the kernels run one thread only): this table is about
+  // onnxruntime-web's threads
+  const e = await Embedder.load(cache, {
+    backend: "wasm",
+    threads: Number(args["wasm-child"]),
+    kernels: false,
+  });
   const out: Record<string, number[]> = {};
   for (const bs of BATCHES) {
     const b = e.tokenizer.encodeBatch(texts.slice(0, bs), { maxLength: 128, truncation: true });
@@ -397,7 +403,7 @@ const report = {
   repetitions: REPS,
   model: native.info.modelId,
   runtime:
-    `native (onnxruntime-node, ${threads} intra-op threads) and wasm (onnxruntime-web, 1 thread)`,
+    `native (onnxruntime-node, ${threads} intra-op threads) and wasm (${wasm.info.engine}, 1 thread)`,
   threads,
   latencyMsBatch1: grid,
   throughput: batchSweep,
@@ -477,7 +483,7 @@ const md = [
   "",
   "## Backends on the same tensors (ms per session.run)",
   "",
-  `| batch | native (${threads} threads) | wasm (1 thread) | wasm / native |`,
+  `| batch | native (${threads} threads) | wasm (${wasm.info.engine}, 1 thread) | wasm / native |`,
   "| --- | ---: | ---: | ---: |",
   ...Object.entries(backends).map(([k, v]) => {
     const s = v as {
@@ -490,7 +496,7 @@ const md = [
     } (${f(s.wasm1.minMs)}–${f(s.wasm1.maxMs)}) | ${f(s.webOverNode)}× |`;
   }),
   "",
-  `WASM with ${wasmThreads} threads vs 1 thread (separate processes, alternated 1, ${wasmThreads}, 1, ${wasmThreads} …; ms per session.run):`,
+  `onnxruntime-web (kernels off) with ${wasmThreads} threads vs 1 thread (separate processes, alternated 1, ${wasmThreads}, 1, ${wasmThreads} …; ms per session.run):`,
   "",
   `| batch | 1 thread | ${wasmThreads} threads | speed-up |`,
   "| --- | ---: | ---: | ---: |",

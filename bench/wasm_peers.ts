@@ -1,10 +1,12 @@
 /**
- * embedge's WASM backend vs transformers.js on onnxruntime-web (its web build, device
- * `wasm`), both with one thread, in one Deno process on the same model: the
+ * embedge's WASM backend (its kernels, and for reference embedge on onnxruntime-web) vs
+ * transformers.js on onnxruntime-web (its web build, device `wasm`), all with one thread,
+ * in one Deno process on the same model: the
  * all-MiniLM-L6-v2 structure with its external data inlined (transformers.js's web build
  * mounts external data under its own file name, which this graph does not use). 128
  * big.txt sentences in request-sized slices of 1, 8 and 32, mean pooling + normalize,
- * interleaved (embedge, transformers.js, …) `--reps` times after a warm-up.
+ * interleaved (embedge, embedge on onnxruntime-web, transformers.js, …) `--reps` times
+ * after a warm-up.
  *
  * transformers.js runs its web build here because its Node build offers only
  * onnxruntime-node. Two seams are bridged for Deno, neither touching its inference:
@@ -80,6 +82,7 @@ const extractor = await tjs.pipeline("feature-extraction", "bench-minilm-inline"
 });
 console.warn = quiet;
 const embedge = await Embedder.load(dir, { backend: "wasm", threads: 1 });
+const embedgeOrt = await Embedder.load(dir, { backend: "wasm", threads: 1, kernels: false });
 
 const lines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 0);
@@ -102,15 +105,23 @@ for (const bs of [1, 8, 32]) {
     embedge: async () => {
       for (const s of slices) await embedge.embed(s, options);
     },
+    embedgeOrt: async () => {
+      for (const s of slices) await embedgeOrt.embed(s, options);
+    },
     transformersJs: async () => {
       for (const s of slices) await extractor(s, options);
     },
   };
-  const ms = { embedge: [] as number[], transformersJs: [] as number[] };
+  const ms = {
+    embedge: [] as number[],
+    embedgeOrt: [] as number[],
+    transformersJs: [] as number[],
+  };
   await sides.embedge();
+  await sides.embedgeOrt();
   await sides.transformersJs();
   for (let r = 0; r < REPS; r++) {
-    for (const k of ["embedge", "transformersJs"] as const) {
+    for (const k of ["embedge", "embedgeOrt", "transformersJs"] as const) {
       const t0 = performance.now();
       await sides[k]();
       ms[k].push(performance.now() - t0);
@@ -118,19 +129,26 @@ for (const bs of [1, 8, 32]) {
   }
   const a = (await embedge.embed(slices[0], options)).data;
   const b = (await extractor(slices[0], options)).data as Float32Array;
-  for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  const c = (await embedgeOrt.embed(slices[0], options)).data;
+  for (let i = 0; i < a.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]), Math.abs(c[i] - b[i]));
+  }
   const sps = (t: number) => texts.length / (t / 1000);
   results[`batch ${bs}`] = {
     embedge: sps(median(ms.embedge)),
     embedgeRange: [sps(Math.max(...ms.embedge)), sps(Math.min(...ms.embedge))],
+    embedgeOrt: sps(median(ms.embedgeOrt)),
+    embedgeOrtRange: [sps(Math.max(...ms.embedgeOrt)), sps(Math.min(...ms.embedgeOrt))],
     transformersJs: sps(median(ms.transformersJs)),
     transformersJsRange: [sps(Math.max(...ms.transformersJs)), sps(Math.min(...ms.transformersJs))],
     ratio: median(ms.transformersJs) / median(ms.embedge),
+    ortRatio: median(ms.transformersJs) / median(ms.embedgeOrt),
   };
   console.error(`batch ${bs}: ${JSON.stringify(results[`batch ${bs}`])}`);
 }
 const loadAfter = os.loadavg();
 await embedge.close();
+await embedgeOrt.close();
 
 const m = machine();
 const report = {
@@ -140,7 +158,8 @@ const report = {
   repetitions: REPS,
   model: "all-MiniLM-L6-v2 structure (generated weights), external data inlined",
   sides: {
-    embedge: "onnxruntime-web 1.30.0 (WASM, SIMD), 1 thread, backend wasm",
+    embedge: `backend wasm, engine ${embedge.info.engine} (WASM SIMD + relaxed-SIMD FMA), 1 thread`,
+    embedgeOrt: `backend wasm, engine ${embedgeOrt.info.engine} 1.30.0 (WASM SIMD), 1 thread`,
     transformersJs:
       "@huggingface/transformers 4.3.1 web build, its onnxruntime-web (asyncify WASM build), device wasm, 1 thread",
   },
@@ -150,6 +169,9 @@ const report = {
 type Row = {
   embedge: number;
   embedgeRange: number[];
+  embedgeOrt: number;
+  embedgeOrtRange: number[];
+  ortRatio: number;
   transformersJs: number;
   transformersJsRange: number[];
   ratio: number;
@@ -164,25 +186,29 @@ const md = [
   "",
   `${report.model}; 128 big.txt sentences in request-sized slices, mean pooling + normalize, one thread each; vectors agree within ${
     maxDiff.toExponential(1)
-  }. embedge: ${report.sides.embedge}. transformers.js: ${report.sides.transformersJs}.`,
+  }. embedge: ${report.sides.embedge}; for reference, embedge on onnxruntime-web: ${report.sides.embedgeOrt}. transformers.js: ${report.sides.transformersJs}. Sentences/s:`,
   "",
-  "| batch | embedge (wasm) | transformers.js (wasm) | embedge / transformers.js |",
-  "| --- | ---: | ---: | ---: |",
+  "| batch | embedge (wasm: kernels) | embedge on onnxruntime-web | transformers.js (wasm) | embedge / transformers.js | embedge on onnxruntime-web / transformers.js |",
+  "| --- | ---: | ---: | ---: | ---: | ---: |",
   ...Object.entries(results).map(([k, v]) => {
     const s = v as Row;
-    return `| ${k} | ${f(s.embedge)} (${f(s.embedgeRange[0])}–${f(s.embedgeRange[1])}) | ${
-      f(s.transformersJs)
-    } (${f(s.transformersJsRange[0])}–${f(s.transformersJsRange[1])}) | ${f(s.ratio, 2)}× |`;
+    const cell = (x: number, r: number[]) => `${f(x)} (${f(r[0])}–${f(r[1])})`;
+    return `| ${k} | ${cell(s.embedge, s.embedgeRange)} | ${
+      cell(s.embedgeOrt, s.embedgeOrtRange)
+    } | ${cell(s.transformersJs, s.transformersJsRange)} | ${f(s.ratio, 2)}× | ${
+      f(s.ortRatio, 2)
+    }× |`;
   }),
   "",
 ].join("\n");
 await writeResults("wasm-peers", report, md, {
   title: {
-    text: "Sentences/s on onnxruntime-web, 1 thread (MiniLM structure)",
+    text: "Sentences/s on WASM, 1 thread (MiniLM structure)",
   },
   data: {
     values: Object.entries(results).flatMap(([batch, v]) => [
-      { batch, side: "embedge", sps: (v as Row).embedge },
+      { batch, side: "embedge (kernels)", sps: (v as Row).embedge },
+      { batch, side: "embedge on onnxruntime-web", sps: (v as Row).embedgeOrt },
       { batch, side: "transformers.js", sps: (v as Row).transformersJs },
     ]),
   },
