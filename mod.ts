@@ -76,6 +76,7 @@ export {
 } from "./src/model/pooling.ts";
 export { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./src/model/layers.ts";
 export { type Backend, BACKENDS } from "./src/model/runtimes.ts";
+export type { Engine } from "./src/model/session.ts";
 export { cosine, dot, type Hit, topK } from "./src/model/similarity.ts";
 export { downloadModel, type HubOptions } from "./src/model/hub.ts";
 export {

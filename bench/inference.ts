@@ -466,7 +466,9 @@ const md = [
     int8Cosines.native.mean.toFixed(6)
   } / min ${int8Cosines.native.min.toFixed(6)}, wasm mean ${
     int8Cosines.wasm.mean.toFixed(6)
-  } / min ${int8Cosines.wasm.min.toFixed(6)}.`,
+  } / min ${
+    int8Cosines.wasm.min.toFixed(6)
+  }. Engines: native fp32 and int8 on ${native.info.engine}; wasm fp32 on ${wasm.info.engine}, int8 on ${int8Embedders.wasm.info.engine} (the kernels run float graphs only).`,
   "",
   "| backend / batch | fp32 | int8 | speed-up |",
   "| --- | ---: | ---: | ---: |",
