@@ -165,6 +165,8 @@ const loadPlot = await plot("http-load", {
 
 const f = (x: number, d = 1) => x.toFixed(d);
 const grid = inf.latencyMsBatch1.mean;
+// the WASM side's engine, as the inference run names it ("… wasm (embedge-kernels, 1 thread)")
+const wasmEngine = /wasm \(([^,]+),/.exec(inf.runtime ?? "")?.[1] ?? "onnxruntime-web";
 const report = [
   `# embedge benchmark report${quick ? " (quick smoke run)" : ""}`,
   "",
@@ -198,14 +200,14 @@ const report = [
   }× the latency of dynamic padding (FLOPs model over 20,000 real lengths: ${
     f(inf.padding.fixed512OverDynamicFlops)
   }× for 512).`,
-  `- onnxruntime-web (1 thread) vs onnxruntime-node (native, ${
+  `- WASM backend (${wasmEngine}, 1 thread) vs onnxruntime-node (native, ${
     inf.threads ?? "default"
   } threads), same tensors: ${
     Object.entries(inf.webVsNode).map(([k, v]: [string, Json]) => `${k} ${f(v.webOverNode, 2)}×`)
       .join(", ")
   } slower${
     inf.wasmThreading
-      ? `; WASM with ${
+      ? `; onnxruntime-web with ${
         Object.values(inf.wasmThreading)[0] && (Object.values(inf.wasmThreading)[0] as Json).threads
       } threads vs 1: ${
         Object.entries(inf.wasmThreading).map(([k, v]: [string, Json]) =>
@@ -215,13 +217,13 @@ const report = [
       }`
       : ""
   }.`,
-  `- HTTP: ${f(load.results[0].throughputPerSec)} req/s with dynamic batching, ${
-    f(load.results[1].throughputPerSec)
-  } without (${f(load.batchingSpeedup, 2)}×); p99 ${
-    f(load.results[0].latencyMs.p99)
-  } ms; statuses ${JSON.stringify(load.results[0].statuses)}; peak server RSS ${
-    f(load.results[0].rssMiB.peak, 0)
-  } MiB.${
+  `- HTTP (${load.backend ?? "auto"} backend): ${
+    f(load.results[0].throughputPerSec)
+  } req/s with dynamic batching, ${f(load.results[1].throughputPerSec)} without (${
+    f(load.batchingSpeedup, 2)
+  }×); p99 ${f(load.results[0].latencyMs.p99)} ms; statuses ${
+    JSON.stringify(load.results[0].statuses)
+  }; peak server RSS ${f(load.results[0].rssMiB.peak, 0)} MiB.${
     load.results.slice(2).map((r: Json) =>
       ` ${r.server}, batching ${r.batching ? "on" : "off"}: ${f(r.throughputPerSec)} req/s, p99 ${
         f(r.latencyMs.p99)
