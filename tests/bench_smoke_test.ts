@@ -27,8 +27,8 @@ Deno.test({
         "Tokenizer cold start:",
         "Inference",
         "Padding:",
-        "onnxruntime-web (1 thread) vs onnxruntime-node",
-        "HTTP:",
+        "WASM backend (embedge-kernels, 1 thread) vs onnxruntime-node",
+        "HTTP (",
         "embedge vs transformers.js",
       ]
     ) {
