@@ -42,22 +42,13 @@ if (force || mtime(tables) < mtime(here("./gen_tables.ts"))) {
   Deno.writeTextFileSync(tables, generate());
 }
 const newestSource = Math.max(...modules.map((f) => mtime(here(`./assembly/${f}`))));
-if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./build.ts")))) {
-  Deno.mkdirSync(new URL(".", out), { recursive: true });
-  // an --out build compiles the sources next to its own tables
-  let entry = source;
-  if (outDir) {
-    entry = new URL("index.ts", outDir);
-    for (const f of modules) {
-      Deno.writeTextFileSync(new URL(f, outDir), Deno.readTextFileSync(here(`./assembly/${f}`)));
-    }
-  }
+/** Compiles an AssemblyScript entry to `out` with -O3 and no assertions, plus `flags`. */
+async function compile(entry: URL, out: URL, flags: string[]): Promise<void> {
   const { error, stderr } = await asc.main([
     entry.pathname,
     "-O3",
-    "--runtime",
-    "minimal",
     "--noAssert",
+    ...flags,
     "-o",
     out.pathname,
   ]);
@@ -68,27 +59,31 @@ if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./bu
   console.error(`built ${out.pathname} (${Deno.statSync(out).size} bytes)`);
 }
 
+if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./build.ts")))) {
+  Deno.mkdirSync(new URL(".", out), { recursive: true });
+  // an --out build compiles the sources next to its own tables
+  let entry = source;
+  if (outDir) {
+    entry = new URL("index.ts", outDir);
+    for (const f of modules) {
+      Deno.writeTextFileSync(new URL(f, outDir), Deno.readTextFileSync(here(`./assembly/${f}`)));
+    }
+  }
+  await compile(entry, out, ["--runtime", "minimal"]);
+}
+
 const kernelsSource = here("./kernels/bert.ts");
 const kernelsOut = outDir
   ? new URL("bert_kernels.wasm", outDir)
   : here("./build/bert_kernels.wasm");
 if (force || mtime(kernelsOut) < Math.max(mtime(kernelsSource), mtime(here("./build.ts")))) {
-  const { error, stderr } = await asc.main([
-    kernelsSource.pathname,
-    "-O3",
+  // the stub runtime: the kernels allocate nothing; their caller places every tensor
+  await compile(kernelsSource, kernelsOut, [
     "--runtime",
     "stub",
-    "--noAssert",
     "--enable",
     "simd",
     "--enable",
     "relaxed-simd",
-    "-o",
-    kernelsOut.pathname,
   ]);
-  if (error) {
-    console.error(stderr.toString());
-    throw error;
-  }
-  console.error(`built ${kernelsOut.pathname} (${Deno.statSync(kernelsOut).size} bytes)`);
 }

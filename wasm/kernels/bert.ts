@@ -38,8 +38,18 @@ export function packB(src: usize, dst: usize, K: i32, N: i32): void {
   }
 }
 
-/** Copies the first `count` floats of four vectors to `out` (a panel's last, partial block). */
-@inline function storePartial(out: usize, a: v128, b: v128, c: v128, d: v128, count: i32): void {
+/**
+ * Stores one row of a panel: four vectors, or their first `count` floats when the panel is
+ * the matrix's last, partial one (through a 64-byte buffer, so nothing past the row is hit).
+ */
+@inline function storeRow(out: usize, a: v128, b: v128, c: v128, d: v128, count: i32): void {
+  if (count >= PANEL) {
+    v128.store(out, a);
+    v128.store(out, b, 16);
+    v128.store(out, c, 32);
+    v128.store(out, d, 48);
+    return;
+  }
   const lanes = memory.data(64, 16);
   v128.store(lanes, a);
   v128.store(lanes, b, 16);
@@ -79,19 +89,8 @@ export function linear(a: usize, bp: usize, bias: usize, c: usize, M: i32, K: i3
         x += 4;
       }
       const o = c + <usize>m * rowC + (<usize>p << 2);
-      if (p + PANEL <= N) {
-        v128.store(o, c00);
-        v128.store(o, c01, 16);
-        v128.store(o, c02, 32);
-        v128.store(o, c03, 48);
-        v128.store(o + rowC, c10);
-        v128.store(o + rowC, c11, 16);
-        v128.store(o + rowC, c12, 32);
-        v128.store(o + rowC, c13, 48);
-      } else {
-        storePartial(o, c00, c01, c02, c03, N - p);
-        storePartial(o + rowC, c10, c11, c12, c13, N - p);
-      }
+      storeRow(o, c00, c01, c02, c03, N - p);
+      storeRow(o + rowC, c10, c11, c12, c13, N - p);
     }
   }
   if (m < M) {
@@ -110,15 +109,7 @@ export function linear(a: usize, bp: usize, bias: usize, c: usize, M: i32, K: i3
         w += PANEL << 2;
         x += 4;
       }
-      const o = c + <usize>m * rowC + (<usize>p << 2);
-      if (p + PANEL <= N) {
-        v128.store(o, c00);
-        v128.store(o, c01, 16);
-        v128.store(o, c02, 32);
-        v128.store(o, c03, 48);
-      } else {
-        storePartial(o, c00, c01, c02, c03, N - p);
-      }
+      storeRow(c + <usize>m * rowC + (<usize>p << 2), c00, c01, c02, c03, N - p);
     }
   }
 }
