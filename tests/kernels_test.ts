@@ -14,6 +14,7 @@ import { bertGraphWeights } from "../src/model/bert_graph.ts";
 import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
 import { createSession, type SessionOptions } from "../src/model/session.ts";
 import { quantizeModel } from "../src/model/quantize.ts";
+import { readGraph } from "../src/model/onnx_graph.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { InputError } from "../src/errors.ts";
 
@@ -213,4 +214,36 @@ Deno.test("an Embedder on the WASM backend says which engine runs it", async () 
   assertEquals(compared, 2 * 256);
   await on.close();
   await off.close();
+});
+
+/** The model with one initializer's values rewritten in place (its raw_data is a view). */
+function withInitializer(bytes: Uint8Array, name: string, values: number[]): Uint8Array {
+  const copy = bytes.slice();
+  const t = readGraph(copy).initializers.find((i) => i.name === name)!;
+  const view = new DataView(t.raw!.buffer, t.raw!.byteOffset, t.raw!.byteLength);
+  values.forEach((v, i) =>
+    t.dataType === 1 ? view.setFloat32(4 * i, v, true) : view.setBigInt64(8 * i, BigInt(v), true)
+  );
+  return copy;
+}
+
+Deno.test("kernels refuse a graph whose attention scale, positions or token types differ from BERT's", () => {
+  const shape = { vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 };
+  const plain = bertOnnx(bertWeights(shape));
+  const noTypes = bertOnnx(bertWeights({ ...shape, tokenTypeInput: false }));
+  assert(typeof bertGraphWeights(plain, { heads: 2 }) !== "string", "the plain graph is read");
+  assert(typeof bertGraphWeights(noTypes, { heads: 2 }) !== "string", "the graph without types");
+  const cases: [Uint8Array, string][] = [
+    [withInitializer(plain, "attn_scale", [0.5]), "attention scale"],
+    [withInitializer(plain, "zero_scalar", [1]), "position ids"],
+    [withInitializer(plain, "one_scalar", [2]), "position ids"],
+    [withInitializer(noTypes, "type_zero", [1]), "token type ids"],
+  ];
+  for (const [bytes, reason] of cases) {
+    const found = bertGraphWeights(bytes, { heads: 2 });
+    assert(typeof found === "string" && found.includes(reason), `${reason}: ${found}`);
+  }
+  // as the head count the config gives: 4 heads of 4 is another scale than 2 of 8
+  const fourHeads = bertGraphWeights(plain, { heads: 4 });
+  assert(typeof fourHeads === "string" && fourHeads.includes("attention scale"), `${fourHeads}`);
 });

@@ -15,6 +15,8 @@
  * | LayerNorms | read backwards from their outputs: a `LayerNormalization` node, or the decomposed form ending in `Mul(…, gamma)` then `Add(…, beta)`; each one's input must be the residual sum |
  * | embeddings | the `Gather`s of constant tables summed into the first LayerNorm: the one indexed by `input_ids` (words), by `token_type_ids` (types), the other (positions, 0 … S−1) |
  * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to the first token |
+ * | attention arithmetic | the scalar `Mul`/`Div`s on the query and key paths and between the scores and the `Softmax` (over the last axis) multiply to 1/√head (so the config's head count must be the graph's); anything added to the scores is computed from `attention_mask` and small constants only |
+ * | positions, token types | position ids are 0, 1, 2, … (a `Range` from 0 by 1, or an arange constant sliced from 0); a graph without a `token_type_ids` input looks up zeros |
  *
  * Worked example (the all-MiniLM-L6-v2 export, opset 18): boundary `layer_norm` is read by
  * `MatMul(layer_norm, val_62)`, `(…, val_70)` and `(…, val_78)`; their `Add`s feed `view`,
@@ -33,7 +35,13 @@
  * ```
  * @module
  */
-import { type GraphNode, type GraphTensor, readGraph, tensorFloats } from "./onnx_graph.ts";
+import {
+  type GraphNode,
+  type GraphTensor,
+  readGraph,
+  tensorBytes,
+  tensorFloats,
+} from "./onnx_graph.ts";
 import { encoderLayerStates } from "./onnx_layers.ts";
 
 /** A LayerNorm's parameters. */
@@ -98,6 +106,7 @@ export interface GraphReadOptions {
 export const HIDDEN_NAMES = ["last_hidden_state", "token_embeddings", "hidden_states", "output_0"];
 export const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence_embedding"];
 
+const SHAPE_ONLY = new Set(["Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity"]);
 const PASS_THROUGH = new Set(["Reshape", "Transpose", "Mul", "Div", "Squeeze", "Unsqueeze"]);
 const GELU_OPS = new Set(["Div", "Erf", "Add", "Mul"]);
 const NORM_OPS = new Set([
@@ -256,6 +265,132 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       ((n.inputs[0] === a && n.inputs[1] === b) || (n.inputs[0] === b && n.inputs[1] === a));
   };
 
+  /** A tensor's values as numbers (float32, float64, int32 or int64). */
+  const tensorNumbers = (t: GraphTensor): number[] | undefined => {
+    if (t.int64s) return t.int64s;
+    const bytes = t.floats ?? tensorBytes(t, readExternal);
+    const view = (T: { new (b: ArrayBuffer): ArrayLike<number | bigint> }) =>
+      Array.from(new T(bytes.slice().buffer), Number);
+    if (t.floats || t.dataType === 1) return view(Float32Array);
+    if (t.dataType === 7) return view(BigInt64Array);
+    if (t.dataType === 6) return view(Int32Array);
+    if (t.dataType === 11) return view(Float64Array);
+    return undefined;
+  };
+  /**
+   * The values of a constant (initializer, Constant node, ConstantOfShape's one value),
+   * through shape-only ops and casts; undefined for a computed tensor.
+   */
+  const numbers = (name: string): number[] | undefined => {
+    const t = constants.get(name);
+    if (t) return tensorNumbers(t);
+    const n = producer.get(name);
+    if (n?.op === "Constant") return n.value ? tensorNumbers(n.value) : undefined;
+    if (n?.op === "ConstantOfShape") return n.value ? tensorNumbers(n.value) : [0];
+    if (n && (SHAPE_ONLY.has(n.op) || n.op === "Cast")) return numbers(n.inputs[0]);
+    return undefined;
+  };
+  const scalar = (name: string) => {
+    const v = numbers(name);
+    return v?.length === 1 ? v[0] : undefined;
+  };
+  /** The scalar factor `Mul`/`Div` nodes apply from `from` back to `to` (through reshapes). */
+  const scaleBack = (from: string, to: string): number => {
+    let factor = 1;
+    for (let t = from; t !== to;) {
+      const n = producer.get(t);
+      check(n, `${t} does not lead back to ${to}`);
+      if (SHAPE_ONLY.has(n.op)) t = n.inputs[0];
+      else if (n.op === "Mul" || n.op === "Div") {
+        const [c, data] = scalar(n.inputs[1]) !== undefined
+          ? [scalar(n.inputs[1])!, n.inputs[0]]
+          : [n.op === "Mul" ? scalar(n.inputs[0]) : undefined, n.inputs[1]];
+        check(c !== undefined, `${n.op} ${n.outputs[0]} is not by a constant`);
+        factor *= n.op === "Mul" ? c : 1 / c;
+        t = data;
+      } else check(false, `a ${n.op} between a projection and the scores`);
+    }
+    return factor;
+  };
+  /** Whether `t` is computed from the attention_mask input and small constants only. */
+  const fromMask = (t: string): boolean => {
+    let mask = false;
+    const seen = new Set<string>(), queue = [t];
+    while (queue.length) {
+      const x = queue.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      if (x === "attention_mask") mask = true;
+      else if (x === "input_ids") continue; // its shape, at most
+      const c = constants.get(x);
+      if (c) {
+        if (c.dims.reduce((a, b) => a * b, 1) > 64) return false;
+        continue;
+      }
+      const n = producer.get(x);
+      if (!n) continue;
+      // learned numbers (a product, a looked-up table) make it a bias, not a mask
+      if (n.op === "MatMul" || n.op === "Gemm") return false;
+      const table = n.op === "Gather" ? constants.get(n.inputs[0]) : undefined;
+      if (table && table.dims.reduce((a, b) => a * b, 1) > 64) return false;
+      queue.push(...n.inputs.filter((i) => i !== ""));
+    }
+    return mask;
+  };
+  /** The scalar factors between the scores and their Softmax (whose output is `softmax`). */
+  const scaleToSoftmax = (scores: string, softmax: string): number => {
+    let factor = 1;
+    for (let t = scores, steps = 0; steps < 8; steps++) {
+      const next = consumers.get(t) ?? [];
+      check(next.length === 1, `scores ${t} are read by ${next.length} nodes`);
+      const n = next[0];
+      const other = n.inputs[0] === t ? n.inputs[1] : n.inputs[0];
+      if (n.op === "Softmax") {
+        const axis = n.attributes.get("axis") ?? -1;
+        check(n.outputs[0] === softmax, "the scores reach another Softmax");
+        check(axis === -1 || axis === 3 || axis >= 2 ** 63, "the Softmax is not over the keys");
+        return factor;
+      } else if (n.op === "Mul" || (n.op === "Div" && n.inputs[0] === t)) {
+        const c = scalar(other);
+        check(c !== undefined, `${n.op} ${n.outputs[0]} is not by a constant`);
+        factor *= n.op === "Mul" ? c : 1 / c;
+      } else if (n.op === "Add") {
+        check(fromMask(other), `the scores get ${other} added, which is not the padding mask`);
+      } else check(false, `a ${n.op} between the scores and the Softmax`);
+      t = n.outputs[0];
+    }
+    check(false, "no Softmax after the scores");
+    return factor;
+  };
+  /** `t` holds 0, 1, 2, … (positions): a Range from 0 by 1, or such a constant, sliced from 0. */
+  const countsFromZero = (t: string): boolean => {
+    const n = producer.get(t);
+    if (constants.has(t) || n?.op === "Constant") {
+      return !!numbers(t)?.every((v, i) => v === i);
+    }
+    if (!n) return false;
+    if (n.op === "Range") return scalar(n.inputs[0]) === 0 && scalar(n.inputs[2]) === 1;
+    if (n.op === "Slice") {
+      const starts = numbers(n.inputs[1]), steps = n.inputs[4] ? numbers(n.inputs[4]) : [1];
+      return !!starts?.every((v) => v === 0) && !!steps?.every((v) => v === 1) &&
+        countsFromZero(n.inputs[0]);
+    }
+    if (SHAPE_ONLY.has(n.op) || n.op === "Cast" || n.op === "Expand") {
+      return countsFromZero(n.inputs[0]);
+    }
+    return false;
+  };
+  /** `t` holds zeros only (the token types of a graph without a token_type_ids input). */
+  const allZero = (t: string): boolean => {
+    const n = producer.get(t);
+    const c = numbers(t);
+    if (c) return c.every((v) => v === 0);
+    if (n && (SHAPE_ONLY.has(n.op) || n.op === "Cast" || n.op === "Expand" || n.op === "Slice")) {
+      return allZero(n.inputs[0]);
+    }
+    return false;
+  };
+
   const states = encoderLayerStates(model);
   check(states.length > 0, "no encoder layer boundaries");
   const boundaries = [...states, hiddenOutput];
@@ -263,6 +398,11 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
   // embeddings: LayerNorm(Σ Gather(table, indices))
   const [embeddingNorm, embeddingSum] = normOf(states[0], 0);
   const hidden = embeddingNorm.gamma.length;
+  check(
+    options.heads > 0 && hidden % options.heads === 0,
+    `hidden ${hidden} is not divisible by ${options.heads} heads`,
+  );
+  const headSize = hidden / options.heads;
   check(embeddingNorm.beta.length === hidden, "embedding LayerNorm widths differ");
   const gathers: { table: Float32Array; rows: number; indices: string }[] = [];
   const collect = (t: string) => {
@@ -290,9 +430,11 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     "embeddings are not words + positions + types",
   );
   const positions = rest[0];
+  check(countsFromZero(positions.indices), "position ids are not 0, 1, 2, …");
   // a graph without a token_type_ids input adds the type table's row 0 (rows of zeros ids)
   const types = typed[0] ?? rest[1];
   check(!types || typed.length > 0 || !inputs.includes("token_type_ids"), "token types unused");
+  check(!types || typed.length > 0 || allZero(types.indices), "token type ids are not zeros");
 
   const layers: LayerWeights[] = [];
   let intermediate = 0;
@@ -314,7 +456,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
             : undefined,
       );
       check(reached, `layer ${l}: ${sum} reaches no attention product`);
-      return { ...p, bias, reached };
+      return { ...p, bias, sum, reached };
     });
     const scores = heads.filter((h) =>
       heads.some((o) => o !== h && o.reached.node === h.reached.node)
@@ -328,6 +470,18 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     check(
       producer.get(context.inputs[0])?.op === "Softmax",
       `layer ${l}: no softmax before the context`,
+    );
+    const product = query.reached.node;
+    check(
+      product.op === "MatMul" && product.domain === "",
+      `layer ${l}: scores are a ${product.op}`,
+    );
+    // the kernels scale scores by 1/√head and add BERT's padding mask, nothing else
+    const scale = scaleBack(product.inputs[0], query.sum) * scaleBack(product.inputs[1], key.sum) *
+      scaleToSoftmax(product.outputs[0], context.inputs[0]);
+    check(
+      Math.abs(scale * Math.sqrt(headSize) - 1) < 1e-3,
+      `layer ${l}: attention scale ${scale} is not 1/√${headSize}`,
     );
     const out = forward(
       context.outputs[0],
@@ -411,10 +565,6 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       pooler = { weight: p.weight, bias: biasOf(mm.outputs[0], hidden)[0] };
     }
   }
-  check(
-    options.heads > 0 && hidden % options.heads === 0,
-    `hidden ${hidden} is not divisible by ${options.heads} heads`,
-  );
   return {
     hidden,
     heads: options.heads,

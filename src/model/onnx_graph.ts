@@ -29,11 +29,11 @@ const MODEL_GRAPH = 7, MODEL_OPSET = 8, OPSET_DOMAIN = 1, OPSET_VERSION = 2;
 const GRAPH_NODE = 1, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11, GRAPH_OUTPUT = 12;
 // NodeProto.input / .output / .op_type / .attribute / .domain
 const NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_OP = 4, NODE_ATTRIBUTE = 5, NODE_DOMAIN = 7;
-// AttributeProto.name / .f (fixed32) / .i (varint) / .g (a subgraph)
-const ATTR_NAME = 1, ATTR_FLOAT = 2, ATTR_INT = 3, ATTR_GRAPH = 6;
+// AttributeProto.name / .f (fixed32) / .i (varint) / .t (a tensor) / .g (a subgraph)
+const ATTR_NAME = 1, ATTR_FLOAT = 2, ATTR_INT = 3, ATTR_TENSOR = 5, ATTR_GRAPH = 6;
 // TensorProto.dims / .data_type / .float_data / .name / .raw_data / .external_data /
 // .data_location; StringStringEntryProto.key / .value
-const TENSOR_DIMS = 1, TENSOR_TYPE = 2, TENSOR_FLOATS = 4, TENSOR_NAME = 8;
+const TENSOR_DIMS = 1, TENSOR_TYPE = 2, TENSOR_FLOATS = 4, TENSOR_INT64S = 7, TENSOR_NAME = 8;
 const TENSOR_RAW = 9, TENSOR_EXTERNAL = 13, TENSOR_LOCATION = 14, EXTERNAL = 1;
 
 /** TensorProto.DataType.FLOAT */
@@ -51,6 +51,8 @@ export interface GraphNode {
   attributes: Map<string, number>;
   /** Whether an attribute holds a subgraph (If, Loop, Scan): rewriters leave such graphs. */
   hasSubgraph: boolean;
+  /** A `Constant` node's `value` tensor (its span is inside the node, not the graph). */
+  value?: GraphTensor;
   span: Span;
 }
 
@@ -69,6 +71,8 @@ export interface GraphTensor {
   raw?: Uint8Array;
   /** Packed float_data (the other inline form of float tensors). */
   floats?: Uint8Array;
+  /** int64_data (how some exporters write small integer constants), when present. */
+  int64s?: number[];
   external?: ExternalData;
   span: Span;
 }
@@ -89,23 +93,30 @@ export interface Graph {
 
 const decoder = new TextDecoder();
 
-function attributesOf(node: Uint8Array): [Map<string, number>, boolean] {
+function attributesOf(
+  node: Uint8Array,
+): [Map<string, number>, boolean, GraphTensor | undefined] {
   const out = new Map<string, number>();
   let subgraph = false;
+  let tensor: GraphTensor | undefined;
   for (const [number, payload] of fields(node)) {
     if (number !== NODE_ATTRIBUTE) continue;
-    let name = "", value: number | undefined;
+    let name = "", value: number | undefined, t: GraphTensor | undefined;
     for (const [n, wire, v] of allFields(payload)) {
       if (n === ATTR_NAME && wire === 2) name = decoder.decode(v as Uint8Array);
       else if (n === ATTR_FLOAT && wire === 5) {
         const b = v as Uint8Array;
         value = new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
       } else if (n === ATTR_INT && wire === 0) value = v as number;
-      else if (n === ATTR_GRAPH) subgraph = true;
+      else if (n === ATTR_TENSOR && wire === 2) {
+        const b = v as Uint8Array;
+        t = tensorOf(b, [0, b.length]);
+      } else if (n === ATTR_GRAPH) subgraph = true;
     }
     if (value !== undefined) out.set(name, value);
+    if (t && name === "value") tensor = t;
   }
-  return [out, subgraph];
+  return [out, subgraph, tensor];
 }
 
 function tensorOf(bytes: Uint8Array, span: Span): GraphTensor {
@@ -124,6 +135,8 @@ function tensorOf(bytes: Uint8Array, span: Span): GraphTensor {
       entries.set(key ?? "", value ?? "");
     }
   }
+  const int64s = integers(bytes, TENSOR_INT64S);
+  if (int64s.length) t.int64s = int64s;
   if (location === EXTERNAL) {
     t.external = {
       location: entries.get("location") ?? "",
@@ -161,7 +174,7 @@ export function readGraph(model: Uint8Array): Graph {
     };
     for (const [number, payload, start, end] of fields(graph)) {
       if (number === GRAPH_NODE) {
-        const [attributes, hasSubgraph] = attributesOf(payload);
+        const [attributes, hasSubgraph, value] = attributesOf(payload);
         out.nodes.push({
           op: strings(payload, NODE_OP)[0] ?? "",
           domain: strings(payload, NODE_DOMAIN)[0] ?? "",
@@ -169,6 +182,7 @@ export function readGraph(model: Uint8Array): Graph {
           outputs: strings(payload, NODE_OUTPUT),
           attributes,
           hasSubgraph,
+          ...(value ? { value } : {}),
           span: [start, end],
         });
       } else if (number === GRAPH_INITIALIZER) {
