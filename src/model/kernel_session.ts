@@ -49,11 +49,12 @@ interface Kernels {
     eps: number,
   ): void;
   gelu(x: number, n: number): void;
+  attentionScratch(S: number, headSize: number): number;
   attention(
     qkv: number,
     mask: number,
     context: number,
-    scores: number,
+    scratch: number,
     B: number,
     S: number,
     heads: number,
@@ -254,13 +255,13 @@ export async function createKernelSession(w: BertGraphWeights): Promise<OrtSessi
         let spare = alloc(T * H * 4);
         const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
         const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
-        const raised = alloc(T * I * 4), scores = alloc(S * 4);
+        const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
         k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
         k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
         layers.forEach((L, l) => {
           keep(w.states[l], x);
           k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
-          k.attention(qkv, maskAt, context, scores, B, S, w.heads, headSize, scale);
+          k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
           k.linear(context, L.output, L.outputBias, sum, T, H, H);
           const [g1, b1, e1] = L.attentionNorm;
           k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);

@@ -152,92 +152,176 @@ export function addLayerNorm(
 }
 
 /**
- * erf, four lanes: erf(x) = sign(x)·(1 − t·exp(−x² + P(t))), t = 1 / (1 + |x|/2), P of
- * degree 9 (Numerical Recipes' erfc, relative error < 1.2e-7 everywhere).
+ * exp, four lanes: e^x = 2^n · e^r with n = round(x / ln 2), |r| ≤ ln 2 / 2, e^r by its Taylor
+ * polynomial to r⁶ (relative error < 2e-7 over the float range; below −87 it gives ~1e-38,
+ * above 88 it is clamped). Four exps for the cost of a few multiplies instead of four calls.
+ */
+@inline function exp4(x: v128): v128 {
+  const v = f32x4.max(f32x4.min(x, f32x4.splat(88.0)), f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(v, f32x4.splat(1.4426950408889634)));
+  // r = v − n·ln 2, with ln 2 split in two so that n·ln2_hi is exact
+  const r = f32x4.sub(
+    f32x4.sub(v, f32x4.mul(n, f32x4.splat(0.693359375))),
+    f32x4.mul(n, f32x4.splat(-2.12194440e-4)),
+  );
+  let p = f32x4.splat(1.0 / 720.0);
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.0 / 120.0));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.0 / 24.0));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.0 / 6.0));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(0.5));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.0));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.0));
+  // 2^n: n + 127 in the exponent bits
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/**
+ * erf, four lanes, by Abramowitz & Stegun 7.1.26: erf(x) = sign(x)·(1 − t·P(t)·exp(−x²)),
+ * t = 1 / (1 + 0.3275911·|x|), P of degree 4; absolute error < 1.5e-7 (a gelu value moves by
+ * less than |x|·1e-7). Horner steps as fused multiply-adds.
  */
 @inline function erf4(x: v128): v128 {
   const z = f32x4.abs(x);
-  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(0.5), z)));
-  let p = f32x4.splat(0.17087277);
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.82215223));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.48851587));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.13520398));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.27886807));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.18628806));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.09678418));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.37409196));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.00002368));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.26551223));
-  const e = f32x4.sub(p, f32x4.mul(z, z));
-  const exp = f32x4(
-    Mathf.exp(f32x4.extract_lane(e, 0)),
-    Mathf.exp(f32x4.extract_lane(e, 1)),
-    Mathf.exp(f32x4.extract_lane(e, 2)),
-    Mathf.exp(f32x4.extract_lane(e, 3)),
-  );
-  const r = f32x4.sub(f32x4.splat(1), f32x4.mul(t, exp));
+  const t = f32x4.div(f32x4.splat(1), f32x4.relaxed_madd(f32x4.splat(0.3275911), z, f32x4.splat(1)));
+  let p = f32x4.splat(1.061405429);
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-1.453152027));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(1.421413741));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-0.284496736));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(0.254829592));
+  const tail = f32x4.mul(f32x4.mul(p, t), exp4(f32x4.neg(f32x4.mul(z, z))));
+  const r = f32x4.sub(f32x4.splat(1), tail);
   return v128.bitselect(f32x4.neg(r), r, f32x4.lt(x, f32x4.splat(0)));
+}
+
+@inline function gelu4(v: v128): v128 {
+  const erf = erf4(f32x4.mul(v, f32x4.splat(<f32>0.7071067811865476)));
+  return f32x4.mul(f32x4.mul(v, f32x4.splat(0.5)), f32x4.add(f32x4.splat(1), erf));
 }
 
 /** x [n] = gelu(x) = x/2 · (1 + erf(x/√2)), in place (BERT's exact "gelu"); n % 4 == 0. */
 export function gelu(x: usize, n: i32): void {
-  const half = f32x4.splat(0.5), one = f32x4.splat(1), invSqrt2 = f32x4.splat(<f32>0.7071067811865476);
   const end = x + (<usize>n << 2);
-  for (let p = x; p < end; p += 16) {
-    const v = v128.load(p);
-    v128.store(p, f32x4.mul(f32x4.mul(v, half), f32x4.add(one, erf4(f32x4.mul(v, invSqrt2)))));
-  }
+  let p = x;
+  for (; p < end; p += 16) v128.store(p, gelu4(v128.load(p)));
+}
+
+/** Floats of scratch `attention` needs for sequences of S tokens and heads of `headSize`. */
+export function attentionScratch(S: i32, headSize: i32): i32 {
+  const keys = (S + PANEL - 1) / PANEL * PANEL, width = (headSize + PANEL - 1) / PANEL * PANEL;
+  // query, keys packed, values packed, scores, one head's context, a zero bias
+  return S * headSize + headSize * keys + S * width + S * S + S * headSize + max(keys, width);
 }
 
 /**
  * Self-attention of every head: context [B·S, H] from qkv [B·S, 3H] (each row: query | key |
  * value, heads side by side in each), mask i32 [B, S] (0 = padding: its key gets −10000
- * before the softmax, as BERT's extended mask does), `scores` scratch of S floats.
+ * before the softmax, as BERT's extended mask does), `scratch` of attentionScratch(S,
+ * headSize) floats. Both products run on `linear`: per head, the scaled queries are copied
+ * out, the keys packed as the panels of Kᵀ and the values as panels of V, so that scores
+ * = Q·Kᵀ and context = softmax(scores)·V are matrix products at full speed.
  */
 export function attention(
-  qkv: usize, mask: usize, context: usize, scores: usize,
+  qkv: usize, mask: usize, context: usize, scratch: usize,
   B: i32, S: i32, heads: i32, headSize: i32, scale: f32,
 ): void {
   const H = heads * headSize;
-  const row = <usize>(3 * H) << 2, headBytes = <usize>headSize << 2;
+  const row = <usize>(3 * H) << 2;
+  const keys = (S + PANEL - 1) / PANEL * PANEL, width = (headSize + PANEL - 1) / PANEL * PANEL;
+  const query = scratch;
+  const packedKeys = query + (<usize>(S * headSize) << 2);
+  const packedValues = packedKeys + (<usize>(headSize * keys) << 2);
+  const scores = packedValues + (<usize>(S * width) << 2);
+  const headContext = scores + (<usize>(S * S) << 2);
+  const zero = headContext + (<usize>(S * headSize) << 2);
+  memory.fill(zero, 0, <usize>max(keys, width) << 2);
+  const scaleV = f32x4.splat(scale);
   for (let b = 0; b < B; b++) {
     const base = qkv + <usize>b * S * row;
     const maskRow = mask + (<usize>(b * S) << 2);
     for (let h = 0; h < heads; h++) {
       const qo = base + (<usize>(h * headSize) << 2);
       const ko = qo + (<usize>H << 2), vo = ko + (<usize>H << 2);
+      // queries, scaled, contiguous
       for (let i = 0; i < S; i++) {
-        const q = qo + <usize>i * row;
-        let max: f32 = -Infinity;
-        for (let j = 0; j < S; j++) {
-          const k = ko + <usize>j * row;
-          let dot = f32x4.splat(0);
-          for (let d: usize = 0; d < headBytes; d += 16) {
-            dot = f32x4.relaxed_madd(v128.load(q + d), v128.load(k + d), dot);
-          }
-          let s = sum4(dot) * scale;
-          if (load<i32>(maskRow + (<usize>j << 2)) == 0) s += <f32>-10000;
-          store<f32>(scores + (<usize>j << 2), s);
-          if (s > max) max = s;
+        const from = qo + <usize>i * row, to = query + (<usize>(i * headSize) << 2);
+        for (let d: usize = 0; d < (<usize>headSize << 2); d += 16) {
+          v128.store(to + d, f32x4.mul(v128.load(from + d), scaleV));
         }
-        let total: f32 = 0;
-        for (let j = 0; j < S; j++) {
-          const e = Mathf.exp(load<f32>(scores + (<usize>j << 2)) - max);
-          store<f32>(scores + (<usize>j << 2), e);
-          total += e;
-        }
-        const inv: f32 = 1 / total;
-        const out = context + ((<usize>(b * S + i) * <usize>H + <usize>(h * headSize)) << 2);
-        for (let d: usize = 0; d < headBytes; d += 16) v128.store(out + d, f32x4.splat(0));
-        for (let j = 0; j < S; j++) {
-          const weight = f32x4.splat(load<f32>(scores + (<usize>j << 2)) * inv);
-          const v = vo + <usize>j * row;
-          for (let d: usize = 0; d < headBytes; d += 16) {
-            v128.store(out + d, f32x4.relaxed_madd(weight, v128.load(v + d), v128.load(out + d)));
+      }
+      // Kᵀ [headSize, S] in panels of 16 keys: panel p row d = keys p…p+15 at dimension d
+      let out = packedKeys;
+      for (let p = 0; p < S; p += PANEL) {
+        for (let d = 0; d < headSize; d++) {
+          for (let j = 0; j < PANEL; j++) {
+            const key = p + j;
+            store<f32>(out, key < S ? load<f32>(ko + <usize>key * row + (<usize>d << 2)) : 0);
+            out += 4;
           }
         }
       }
+      // V [S, headSize] in panels of 16 dimensions
+      out = packedValues;
+      for (let p = 0; p < headSize; p += PANEL) {
+        for (let j = 0; j < S; j++) {
+          const from = vo + <usize>j * row + (<usize>p << 2);
+          for (let c = 0; c < PANEL; c++) {
+            store<f32>(out, p + c < headSize ? load<f32>(from + (<usize>c << 2)) : 0);
+            out += 4;
+          }
+        }
+      }
+      linear(query, packedKeys, zero, scores, S, headSize, S);
+      for (let i = 0; i < S; i++) softmaxRow(scores + (<usize>(i * S) << 2), maskRow, S);
+      linear(scores, packedValues, zero, headContext, S, S, headSize);
+      for (let i = 0; i < S; i++) {
+        memory.copy(
+          context + ((<usize>(b * S + i) * <usize>H + <usize>(h * headSize)) << 2),
+          headContext + (<usize>(i * headSize) << 2),
+          <usize>headSize << 2,
+        );
+      }
     }
+  }
+}
+
+/** One row of scores → probabilities: padding keys −10000, minus the row's max, exp, / sum. */
+function softmaxRow(scores: usize, maskRow: usize, S: i32): void {
+  let max: f32 = -Infinity;
+  for (let j = 0; j < S; j++) {
+    const at = scores + (<usize>j << 2);
+    let s = load<f32>(at);
+    if (load<i32>(maskRow + (<usize>j << 2)) == 0) {
+      s += <f32>-10000;
+      store<f32>(at, s);
+    }
+    if (s > max) max = s;
+  }
+  const maxV = f32x4.splat(max);
+  let total = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= S; j += 4) {
+    const at = scores + (<usize>j << 2);
+    const e = exp4(f32x4.sub(v128.load(at), maxV));
+    v128.store(at, e);
+    total = f32x4.add(total, e);
+  }
+  let sum = sum4(total);
+  for (; j < S; j++) {
+    const at = scores + (<usize>j << 2);
+    const e = Mathf.exp(load<f32>(at) - max);
+    store<f32>(at, e);
+    sum += e;
+  }
+  const inv = f32x4.splat(<f32>1 / sum);
+  j = 0;
+  for (; j + 4 <= S; j += 4) {
+    const at = scores + (<usize>j << 2);
+    v128.store(at, f32x4.mul(v128.load(at), inv));
+  }
+  for (; j < S; j++) {
+    const at = scores + (<usize>j << 2);
+    store<f32>(at, load<f32>(at) * f32x4.extract_lane(inv, 0));
   }
 }
 
