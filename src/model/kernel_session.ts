@@ -1,7 +1,7 @@
 /**
  * A BERT encoder run by embedge's own WebAssembly kernels (`wasm/kernels/bert.ts`), behind
  * the same small session interface as onnxruntime (runtimes.ts): the WASM backend's engine
- * for graphs bert_graph.ts recognises, on one thread. It is 1.4–1.5× onnxruntime-web's
+ * for graphs bert_graph.ts recognises, on one thread. It is 1.46–1.60× onnxruntime-web's
  * single-threaded speed on the MiniLM structure (bench/results/wasm-peers-*), because at
  * BERT sizes the encoder is matrix products and the kernels multiply with relaxed-SIMD
  * fused multiply-adds, which onnxruntime-web's build does not use.
