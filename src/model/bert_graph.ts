@@ -51,7 +51,10 @@ export interface Norm {
   epsilon: number;
 }
 
-/** One encoder layer: matrices as [in, out], row-major. */
+/**
+ * One encoder layer: matrices as [in, out], row-major. Arrays may be views of the model's
+ * bytes (read them, do not keep them past the model).
+ */
 export interface LayerWeights {
   query: Float32Array;
   queryBias: Float32Array;
@@ -178,6 +181,13 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     const t: GraphTensor | undefined = constants.get(name);
     if (!t) return undefined;
     check(t.dataType === 1, `${name} is not float32`);
+    // a view of the model's (or external file's) bytes where they are aligned: the kernels
+    // copy each weight into their own memory once, so a copy here would only double the peak
+    const bytes = tensorBytes(t, readExternal);
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    if (!t.floats && bytes.byteOffset % 4 === 0 && bytes.length === count * 4) {
+      return [new Float32Array(bytes.buffer, bytes.byteOffset, count), t.dims];
+    }
     return [tensorFloats(t, readExternal), t.dims];
   };
   const only = <T>(items: T[], what: string): T => {
