@@ -247,3 +247,20 @@ Deno.test("kernels refuse a graph whose attention scale, positions or token type
   const fourHeads = bertGraphWeights(plain, { heads: 4 });
   assert(typeof fourHeads === "string" && fourHeads.includes("attention scale"), `${fourHeads}`);
 });
+
+Deno.test({
+  name:
+    "kernels: a LayerNorm written out (ReduceMean, Sub, Pow, Sqrt …) has its ε read from the graph",
+  ignore: !hasShared(MINI),
+  async fn() {
+    // the config's value is only a fallback: 0.5 here must not be used
+    const found = bertGraphWeights(await Deno.readFile(shared(MINI)), { heads: 4, epsilon: 0.5 });
+    assert(typeof found !== "string", `${found}`);
+    const norms = [
+      found.embeddingNorm,
+      ...found.layers.flatMap((l) => [l.attentionNorm, l.outputNorm]),
+    ];
+    assertEquals(norms.length, 9);
+    for (const n of norms) assert(Math.abs(n.epsilon - 1e-12) < 1e-15, `ε ${n.epsilon}`);
+  },
+});

@@ -99,7 +99,10 @@ export interface BertGraphWeights {
 export interface GraphReadOptions {
   /** `num_attention_heads` (the graph's reshapes hold it too, but not in one form). */
   heads: number;
-  /** `layer_norm_eps`, for LayerNorms written out as `ReduceMean`… (default 1e-12). */
+  /**
+   * `layer_norm_eps`, for LayerNorms written out as `ReduceMean`… whose ε the graph computes
+   * (it is read from the graph when it is a constant; default 1e-12).
+   */
   epsilon?: number;
   /** External data files by the name the graph uses. */
   readExternal?: (location: string) => Uint8Array;
@@ -266,7 +269,21 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       !width || (gamma[0].length === width && beta[0].length === width),
       `LayerNorm ${y} width`,
     );
-    return [{ gamma: gamma[0], beta: beta[0], epsilon: options.epsilon ?? 1e-12 }, sub.inputs[0]];
+    // the denominator: Sqrt(Add(ReduceMean(Pow(Sub, 2)), epsilon))
+    const sqrt = producer.get(div.inputs[1]);
+    const plus = sqrt?.op === "Sqrt" ? producer.get(sqrt.inputs[0]) : undefined;
+    check(plus?.op === "Add", `${y} is not a LayerNorm output (no √(variance + ε))`);
+    const [epsilonName, varianceName] = scalar(plus.inputs[1]) !== undefined
+      ? [plus.inputs[1], plus.inputs[0]]
+      : [plus.inputs[0], plus.inputs[1]];
+    const variance = producer.get(varianceName);
+    const square = variance?.op === "ReduceMean" ? producer.get(variance.inputs[0]) : undefined;
+    check(
+      square?.op === "Pow" && square.inputs[0] === div.inputs[0] && scalar(square.inputs[1]) === 2,
+      `${y} is not a LayerNorm output (no variance)`,
+    );
+    const epsilon = scalar(epsilonName) ?? options.epsilon ?? 1e-12;
+    return [{ gamma: gamma[0], beta: beta[0], epsilon }, sub.inputs[0]];
   };
   /** `s` is `Add(a, b)` in either order. */
   const isSum = (s: string, a: string, b: string) => {
