@@ -48,11 +48,15 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 Deno.test({
-  name: "generated BERT: both backends (native, wasm) equal the float64 reference within 1e-4",
+  name:
+    "generated BERT: every engine (onnxruntime-node, embedge's WASM kernels, onnxruntime-web) equals the float64 reference within 1e-4",
   ignore,
   async fn() {
     assertEquals(wasmEmbedder!.info.backend, "wasm");
-    for (const e of [embedder!, wasmEmbedder!]) {
+    assertEquals(wasmEmbedder!.info.engine, "embedge-kernels");
+    const ortWeb = await Embedder.load(model!.dir, { backend: "wasm", kernels: false });
+    assertEquals(ortWeb.info.engine, "onnxruntime-web");
+    for (const e of [embedder!, wasmEmbedder!, ortWeb]) {
       const toks = await e.embedTokens(TEXTS);
       for (let i = 0; i < TEXTS.length; i++) {
         const ids = Array.from(toks[i].ids);
@@ -63,9 +67,10 @@ Deno.test({
           [ids.map(() => 0)],
         );
         const err = relErr(toks[i].vectors, ref.hidden[0].flat());
-        assert(err < 1e-4, `${e.info.backend} text ${i}: relative error ${err}`);
+        assert(err < 1e-4, `${e.info.engine} text ${i}: relative error ${err}`);
       }
     }
+    await ortWeb.close();
   },
 });
 

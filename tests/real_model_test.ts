@@ -86,10 +86,16 @@ for (const name of models) {
   })();
 
   if (reference) {
-    for (const backend of ["native", "wasm"] as const) {
-      Deno.test(`real weights ${name} (${backend}): [CLS], mean and pooler equal PyTorch's within 1e-4, alone and in a padded batch`, async () => {
-        const e = await Embedder.load(dir, { backend });
-        assertEquals(e.info.backend, backend);
+    // every engine: onnxruntime-node, embedge's WASM kernels, onnxruntime-web
+    const engines = [
+      ["native", true, "onnxruntime-node"],
+      ["wasm", true, "embedge-kernels"],
+      ["wasm", false, "onnxruntime-web"],
+    ] as const;
+    for (const [backend, kernels, engine] of engines) {
+      Deno.test(`real weights ${name} (${engine}): [CLS], mean and pooler equal PyTorch's within 1e-4, alone and in a padded batch`, async () => {
+        const e = await Embedder.load(dir, { backend, kernels });
+        assertEquals([e.info.backend, e.info.engine], [backend, engine]);
         // The reference ids carry [CLS] … [SEP]; embed() wraps bare ids itself.
         const bodies = reference.alone.map((r) => r.input_ids.slice(1, -1));
         for (const r of reference.alone) {
@@ -132,8 +138,9 @@ for (const name of models) {
         await e.close();
       });
 
-      Deno.test(`real weights ${name} (${backend}): [CLS] and mean after every layer equal PyTorch's within 1e-4`, async () => {
-        const e = await Embedder.load(dir, { backend });
+      Deno.test(`real weights ${name} (${engine}): [CLS] and mean after every layer equal PyTorch's within 1e-4`, async () => {
+        const e = await Embedder.load(dir, { backend, kernels });
+        assertEquals(e.info.engine, engine);
         const layers = reference.alone[0].layers.length - 1;
         assertEquals(e.info.layers, layers);
         assert(e.info.layerStates, "the exported graph's layers are found");
@@ -168,8 +175,9 @@ for (const name of models) {
     }
   }
 
-  Deno.test(`real weights ${name}: onnxruntime-web equals onnxruntime-node within 1e-5`, async () => {
+  Deno.test(`real weights ${name}: the WASM backend (embedge's kernels) equals onnxruntime-node within 1e-5`, async () => {
     const e = await Embedder.load(dir, { backend: "wasm" });
+    assertEquals(e.info.engine, "embedge-kernels");
     const native = await ortNode.InferenceSession.create(`${dir}/onnx/model.onnx`);
     const b = e.tokenizer.encodeBatch(lines.slice(0, 32), {
       maxLength: e.info.maxLength,

@@ -41,10 +41,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "real MiniLM structure: onnxruntime-web equals onnxruntime-node within 1e-5",
+  name:
+    "real MiniLM structure: the WASM backend (embedge's kernels) equals onnxruntime-node within 1e-5",
   ignore,
   async fn() {
     const e = await Embedder.load(model!.dir, { backend: "wasm" });
+    assertEquals(e.info.engine, "embedge-kernels");
     const session = await ortNode.InferenceSession.create(`${model!.dir}/onnx/model.onnx`);
     const texts = Deno.readTextFileSync(shared("corpus/big.txt")).split("\n").filter((l) =>
       l.trim()
