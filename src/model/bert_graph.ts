@@ -106,6 +106,8 @@ export interface GraphReadOptions {
   epsilon?: number;
   /** External data files by the name the graph uses. */
   readExternal?: (location: string) => Uint8Array;
+  /** The graph's layer boundaries, when the caller has found them (onnx_layers.ts). */
+  states?: string[];
 }
 
 /** Output names taken as the hidden states and the pooler output, in order of preference. */
@@ -418,7 +420,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     return false;
   };
 
-  const states = encoderLayerStates(model);
+  const states = options.states ?? encoderLayerStates(model);
   check(states.length > 0, "no encoder layer boundaries");
   const boundaries = [...states, hiddenOutput];
 

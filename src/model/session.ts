@@ -113,6 +113,7 @@ async function kernelSession(
   bytes: Uint8Array,
   options: SessionOptions,
   threads: number,
+  states: string[],
 ): Promise<OrtSession | string> {
   if (options.kernels === false) return "kernels turned off";
   if (options.wasm) return "a precompiled onnxruntime module was given (Workers)";
@@ -122,6 +123,7 @@ async function kernelSession(
   const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
   const weights = bertGraphWeights(bytes, {
     heads: options.heads,
+    states,
     ...(options.layerNormEps ? { epsilon: options.layerNormEps } : {}),
     readExternal: (location) => {
       const data = external.get(location);
@@ -156,7 +158,7 @@ export async function createSession(
   let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
   let engineNote: string | undefined;
   if (runtime.name === "wasm") {
-    const kernels = await kernelSession(bytes, options, threads);
+    const kernels = await kernelSession(bytes, options, threads, states);
     if (typeof kernels === "string") engineNote = kernels;
     else [session, engine] = [kernels, "embedge-kernels"];
   }
