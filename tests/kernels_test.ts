@@ -264,3 +264,34 @@ Deno.test({
     for (const n of norms) assert(Math.abs(n.epsilon - 1e-12) < 1e-15, `ε ${n.epsilon}`);
   },
 });
+
+Deno.test("kernels refuse a graph that adds something other than the padding mask to the scores", () => {
+  const bytes = bertOnnx(
+    bertWeights({ vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 }),
+  );
+  const graph = readGraph(bytes);
+  const producers = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  // the Add before the Softmax: scores + mask
+  const softmax = graph.nodes.find((n) => n.op === "Softmax")!;
+  const add = producers.get(softmax.inputs[0])!;
+  assertEquals(add.op, "Add");
+  const mask = add.inputs[1];
+  // a learned tensor of a name as long (so the bytes keep their lengths): the embeddings' sum
+  // (looked up in the word table), the first LayerNorm's input
+  const learned = graph.nodes.find((n) => n.op === "LayerNormalization")!.inputs[0];
+  assertEquals(learned.length, mask.length, `${learned} / ${mask}`);
+  const copy = bytes.slice();
+  const at = graph.graph.byteOffset - bytes.byteOffset + add.span[0];
+  const node = copy.subarray(at, at + add.span[1] - add.span[0]);
+  const encoded = new TextEncoder().encode(mask);
+  const start = node.findIndex((_, i) =>
+    node[i] === 0x0a && node[i + 1] === encoded.length &&
+    encoded.every((b, k) => node[i + 2 + k] === b)
+  );
+  assert(start >= 0, "the mask input is in the Add node");
+  node.set(new TextEncoder().encode(learned), start + 2);
+  assertEquals(readGraph(copy).nodes.find((n) => n.op === "Softmax") !== undefined, true);
+  const found = bertGraphWeights(copy, { heads: 2 });
+  assert(typeof found === "string" && found.includes("not the padding mask"), `${found}`);
+  assert(typeof bertGraphWeights(bytes, { heads: 2 }) !== "string", "the original is read");
+});
