@@ -29,6 +29,7 @@
 // Wrangler's default module rules turn these imports into `WebAssembly.Module`s.
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import tokenizerWasm from "../wasm/build/tokenizer.wasm";
+import kernelsWasm from "../wasm/build/bert_kernels.wasm";
 import { createApp } from "./app.ts";
 import { ConfigError, serverConfig } from "./config.ts";
 import { Embedder } from "../src/model/embedder.ts";
@@ -112,6 +113,8 @@ async function start(env: WorkerEnv): Promise<App> {
     batchTokens: config.batchTokens ?? WORKER_BATCH_TOKENS,
     tokenizerWasm: tokenizerWasm as WebAssembly.Module,
     ortWasm: ortWasm as WebAssembly.Module,
+    // fp32 BERT graphs run on embedge's kernels (int8 ones on onnxruntime-web)
+    kernelsWasm: kernelsWasm as WebAssembly.Module,
     // no disk to keep a built tokenizer on (with nodejs_compat a Worker has `process` and a
     // virtual node:fs, which the default would try); ship embedge-tokenizer.bin instead
     tokenizerCache: false,

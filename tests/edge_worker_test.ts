@@ -68,11 +68,10 @@ Deno.test({
     const embedder = await Embedder.load(model.dir, {
       modelId: "worker-test-bert",
       backend: "wasm",
-      // the Worker runs onnxruntime-web (a precompiled module); its Deno twin the same engine
-      // (kernels_test.ts compares the kernels with onnxruntime-web)
-      kernels: false,
       batchTokens: 512, // the Worker's default (memory), so that /info is the same
     });
+    // both run the fp32 graph on embedge's kernels (the Worker on its imported module)
+    assertEquals(embedder.info.engine, "embedge-kernels");
     // a classifier head, loaded by the Worker from its assets directory
     const texts = ["good fun", "great film", "lovely", "bad", "awful film", "boring mess"];
     const X = (await embedder.embed(texts)).data;

@@ -118,6 +118,9 @@ export interface LoadOptions {
   /** onnxruntime-web's wasm, precompiled (Workers, which cannot compile bytes); implies
    * the `wasm` backend. */
   ortWasm?: WebAssembly.Module;
+  /** embedge's BERT kernels (`wasm/build/bert_kernels.wasm`), precompiled: Workers, which
+   * cannot compile bytes, import it and pass it here to run fp32 BERT graphs on them. */
+  kernelsWasm?: WebAssembly.Module;
   /** `auto` (default: onnxruntime-node where it loads, else onnxruntime-web), `native`
    * or `wasm`. */
   backend?: Backend;
@@ -361,6 +364,7 @@ export class Embedder {
     const sessionOptions = {
       ...(externalData.length ? { externalData } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
+      ...(options.kernelsWasm ? { kernelsWasm: options.kernelsWasm } : {}),
       ...(Number.isInteger(config.layers) ? { layers: config.layers } : {}),
       ...(Number.isInteger(config.heads) ? { heads: config.heads } : {}),
       ...(typeof config.layerNormEps === "number" ? { layerNormEps: config.layerNormEps } : {}),

@@ -85,7 +85,9 @@ const kernelsUrl = () => new URL("../../wasm/build/bert_kernels.wasm", import.me
 let compiled: Promise<WebAssembly.Module | undefined> | undefined;
 
 /** The compiled kernels, or undefined where this runtime lacks relaxed SIMD or the file. */
-function kernelsModule(): Promise<WebAssembly.Module | undefined> {
+function kernelsModule(given?: WebAssembly.Module): Promise<WebAssembly.Module | undefined> {
+  // Workers cannot compile bytes: they import the .wasm as a module and hand it over
+  if (given) return Promise.resolve(given);
   compiled ??= (async () => {
     const bytes = await readUrl(kernelsUrl()).catch(() => undefined);
     if (!bytes || !WebAssembly.validate(bytes)) return undefined;
@@ -94,9 +96,12 @@ function kernelsModule(): Promise<WebAssembly.Module | undefined> {
   return compiled;
 }
 
-/** Whether the kernels load here (the wasm file exists and relaxed SIMD validates). */
-export async function kernelsSupported(): Promise<boolean> {
-  return (await kernelsModule()) !== undefined;
+/**
+ * Whether the kernels load here: a compiled module is given (Workers: importing it proves
+ * the runtime validated it), or the wasm file exists and relaxed SIMD validates.
+ */
+export async function kernelsSupported(given?: WebAssembly.Module): Promise<boolean> {
+  return (await kernelsModule(given)) !== undefined;
 }
 
 /** Why a graph's sizes do not suit the kernels (they need multiples of 4), or undefined. */
@@ -121,9 +126,15 @@ interface Layer {
   outputNorm: [number, number, number];
 }
 
-/** Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session. */
-export async function createKernelSession(w: BertGraphWeights): Promise<OrtSession> {
-  const module = await kernelsModule();
+/**
+ * Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session.
+ * `module`: the compiled kernels (Workers), else they are loaded next to this package.
+ */
+export async function createKernelSession(
+  w: BertGraphWeights,
+  module?: WebAssembly.Module,
+): Promise<OrtSession> {
+  module = await kernelsModule(module);
   if (!module) throw new ModelLoadError("the WASM kernels cannot load here", "backend");
   const problem = kernelSizeProblem(w);
   if (problem) throw new ModelLoadError(problem, "onnx");

@@ -84,6 +84,8 @@ export interface SessionOptions {
   externalData?: { path: string; data: Uint8Array }[];
   /** ORT's `ort-wasm-simd-threaded.wasm`, precompiled (Workers: the imported module). */
   wasm?: WebAssembly.Module;
+  /** embedge's `bert_kernels.wasm`, precompiled (Workers: the imported module). */
+  kernelsWasm?: WebAssembly.Module;
   /**
    * Encoder layers the config declares (`num_hidden_layers`): per-layer states are exposed
    * only when the graph shows exactly that many layer boundaries (onnx_layers.ts).
@@ -116,10 +118,14 @@ async function kernelSession(
   states: string[],
 ): Promise<OrtSession | string> {
   if (options.kernels === false) return "kernels turned off";
-  if (options.wasm) return "a precompiled onnxruntime module was given (Workers)";
+  // a precompiled ORT module means a runtime that cannot compile bytes: the kernels need
+  // theirs precompiled too
+  if (options.wasm && !options.kernelsWasm) {
+    return "onnxruntime's module was given precompiled but the kernels' was not";
+  }
   if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
   if (!options.heads) return "config.json gives no num_attention_heads";
-  if (!(await kernelsSupported())) return "this runtime has no relaxed SIMD";
+  if (!(await kernelsSupported(options.kernelsWasm))) return "this runtime has no relaxed SIMD";
   const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
   const weights = bertGraphWeights(bytes, {
     heads: options.heads,
@@ -132,7 +138,7 @@ async function kernelSession(
     },
   });
   if (typeof weights === "string") return weights;
-  return kernelSizeProblem(weights) ?? await createKernelSession(weights);
+  return kernelSizeProblem(weights) ?? await createKernelSession(weights, options.kernelsWasm);
 }
 
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
