@@ -322,7 +322,7 @@ const report = {
   workerdRounds,
   isolate: {
     what:
-      "WebAssembly memories (onnxruntime-web + tokenizer) + JS heap after GC, same ORT build and graph as the Worker, in Deno children reading the prepared assets",
+      "WebAssembly memories (the engine: embedge kernels for fp32, onnxruntime-web for int8, as in the Worker; + tokenizer) + JS heap after GC, same engines and graph as the Worker, in Deno children reading the prepared assets",
     variants: isolateSummary,
   },
   workerd: {
@@ -342,8 +342,9 @@ const md = [
   "",
   "## The isolate's memory (what the 128 MB limit counts)",
   "",
-  "WebAssembly memories (onnxruntime-web's, the tokenizer's) and the JS heap after a GC, in a",
-  "Deno child running the same onnxruntime-web build and graph on the prepared Worker assets",
+  "WebAssembly memories (the model engine's: embedge's kernels for fp32, onnxruntime-web for",
+  "int8, as in the Worker; and the tokenizer's) and the JS heap after a GC, in a Deno child",
+  "running the same engines and graph on the prepared Worker assets",
   "(precompiled tokenizer), after 24 requests of 8 big.txt sentences and one of 32 inputs of",
   "512 tokens. WASM memory keeps its high-water mark. Median (min–max) of the peak.",
   "",
