@@ -323,6 +323,18 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     const v = numbers(name);
     return v?.length === 1 ? v[0] : undefined;
   };
+  /**
+   * What a `Mul` or `Div` by a scalar constant does to its other operand: [the factor, that
+   * operand]. A `Mul`'s constant may be either input, a `Div`'s only the divisor.
+   */
+  const scalarFactor = (n: GraphNode): [number, string] => {
+    const divisor = scalar(n.inputs[1]);
+    const [c, data] = divisor !== undefined
+      ? [divisor, n.inputs[0]]
+      : [n.op === "Mul" ? scalar(n.inputs[0]) : undefined, n.inputs[1]];
+    check(c !== undefined, `${n.op} ${n.outputs[0]} is not by a constant`);
+    return [n.op === "Mul" ? c : 1 / c, data];
+  };
   /** The scalar factor `Mul`/`Div` nodes apply from `from` back to `to` (through reshapes). */
   const scaleBack = (from: string, to: string): number => {
     let factor = 1;
@@ -331,11 +343,8 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       check(n, `${t} does not lead back to ${to}`);
       if (SHAPE_ONLY.has(n.op)) t = n.inputs[0];
       else if (n.op === "Mul" || n.op === "Div") {
-        const [c, data] = scalar(n.inputs[1]) !== undefined
-          ? [scalar(n.inputs[1])!, n.inputs[0]]
-          : [n.op === "Mul" ? scalar(n.inputs[0]) : undefined, n.inputs[1]];
-        check(c !== undefined, `${n.op} ${n.outputs[0]} is not by a constant`);
-        factor *= n.op === "Mul" ? c : 1 / c;
+        const [f, data] = scalarFactor(n);
+        factor *= f;
         t = data;
       } else check(false, `a ${n.op} between a projection and the scores`);
     }
@@ -380,9 +389,9 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
         check(axis === -1 || axis === 3 || axis >= 2 ** 63, "the Softmax is not over the keys");
         return factor;
       } else if (n.op === "Mul" || (n.op === "Div" && n.inputs[0] === t)) {
-        const c = scalar(other);
-        check(c !== undefined, `${n.op} ${n.outputs[0]} is not by a constant`);
-        factor *= n.op === "Mul" ? c : 1 / c;
+        const [f, data] = scalarFactor(n);
+        check(data === t, `${n.op} ${n.outputs[0]} is not by a constant`);
+        factor *= f;
       } else if (n.op === "Add") {
         check(fromMask(other), `the scores get ${other} added, which is not the padding mask`);
       } else check(false, `a ${n.op} between the scores and the Softmax`);

@@ -164,7 +164,10 @@ export async function createKernelSession(
     top = scratch;
     return at;
   };
-  /** A bias, zero-padded to whole panels of 16 (linear reads whole panels). */
+  /**
+   * A bias with room to whole panels of 16 (linear reads whole panels; the padding lanes,
+   * left as they are, are never stored).
+   */
   const bias = (b: Float32Array) => put(b, Math.ceil(b.length / 16) * 64);
   const norm = (n: Norm): [number, number, number] => [put(n.gamma), put(n.beta), n.epsilon];
   const H = w.hidden, I = w.intermediate;
