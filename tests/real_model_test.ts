@@ -13,6 +13,8 @@
  *   102). embedge's truncation is checked against HF `tokenizers` itself instead;
  * - cosine("I love Paris.", "I adore Paris.") > cosine("I love Paris.", "I hate traffic.").
  *
+ * Only embedding models are checked here: a model whose config names a task head
+ * (embedge-mini-sst2, a `BertForSequenceClassification`) has no token vectors to compare.
  * embedge-mini-mlm is required under `CI=true` (tests/support/paths.ts).
  */
 import * as ortNode from "onnxruntime-node";
@@ -27,12 +29,27 @@ const REFERENCE_MODEL = "embedge-mini-mlm";
 // Throws under CI=true when the trained model is missing: a skipped check is no check.
 hasShared(`models/${REFERENCE_MODEL}/onnx/model.onnx`);
 
+/**
+ * Whether a model directory holds an embedding model (an encoder whose graph gives token
+ * vectors) rather than a model with a task head: a config naming a `…ForSequenceClassification`,
+ * `…ForMaskedLM` or other `…For…` architecture is a head model, checked by its own tests.
+ */
+function isEmbeddingModel(name: string): boolean {
+  try {
+    const config = JSON.parse(Deno.readTextFileSync(shared(`models/${name}/config.json`)));
+    const architectures: string[] = config.architectures ?? [];
+    return !architectures.some((a) => /For[A-Z]/.test(a));
+  } catch {
+    return true; // no config: the loader's own checks decide
+  }
+}
+
 const models: string[] = [];
 try {
   for (const d of Deno.readDirSync(shared("models"))) {
     try {
       Deno.statSync(shared(`models/${d.name}/onnx/model.onnx`));
-      models.push(d.name);
+      if (isEmbeddingModel(d.name)) models.push(d.name);
     } catch { /* no weights */ }
   }
 } catch { /* no shared models */ }
