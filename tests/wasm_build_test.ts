@@ -26,6 +26,7 @@ Deno.test("a fresh forced build equals the committed wasm and tables", async () 
     const [fresh, committed] of [
       [`${dir}/tokenizer.wasm`, "../wasm/build/tokenizer.wasm"],
       [`${dir}/bert_kernels.wasm`, "../wasm/build/bert_kernels.wasm"],
+      [`${dir}/bert_kernels_simd.wasm`, "../wasm/build/bert_kernels_simd.wasm"],
       [`${dir}/tables.ts`, "../wasm/assembly/tables.ts"],
     ]
   ) {

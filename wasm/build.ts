@@ -73,17 +73,17 @@ if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./bu
 }
 
 const kernelsSource = here("./kernels/bert.ts");
-const kernelsOut = outDir
-  ? new URL("bert_kernels.wasm", outDir)
-  : here("./build/bert_kernels.wasm");
-if (force || mtime(kernelsOut) < Math.max(mtime(kernelsSource), mtime(here("./build.ts")))) {
-  // the stub runtime: the kernels allocate nothing; their caller places every tensor
-  await compile(kernelsSource, kernelsOut, [
-    "--runtime",
-    "stub",
-    "--enable",
-    "simd",
-    "--enable",
-    "relaxed-simd",
-  ]);
+// two builds of the kernels: relaxed SIMD (fused multiply-add) and plain SIMD for runtimes
+// that lack relaxed SIMD (Node 20 without a flag, Safari); kernel_session.ts takes the first
+// that validates
+const kernelBuilds: [string, string[]][] = [
+  ["bert_kernels.wasm", ["--enable", "simd", "--enable", "relaxed-simd"]],
+  ["bert_kernels_simd.wasm", ["--enable", "simd"]],
+];
+for (const [name, features] of kernelBuilds) {
+  const kernelsOut = outDir ? new URL(name, outDir) : here(`./build/${name}`);
+  if (force || mtime(kernelsOut) < Math.max(mtime(kernelsSource), mtime(here("./build.ts")))) {
+    // the stub runtime: the kernels allocate nothing; their caller places every tensor
+    await compile(kernelsSource, kernelsOut, ["--runtime", "stub", ...features]);
+  }
 }
