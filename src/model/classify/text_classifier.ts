@@ -143,7 +143,19 @@ async function externalData(source: ModelSource, files: ModelFiles, onnxFile: st
   return found;
 }
 
-/** A loaded sequence-classification model: tokenizer + logits session + labels. */
+/**
+ * A loaded sequence-classification model: tokenizer + logits session + labels.
+ *
+ * @example Raw logits, and the engine that ran them
+ * ```ts
+ * import { TextClassifier } from "./text_classifier.ts";
+ * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2", { backend: "wasm" });
+ * const { dims } = await classifier.logits(["i love paris .", ["a question", "a passage"]]);
+ * console.log(dims, classifier.info.engine); // [2, 2] onnxruntime-web
+ * console.log(classifier.info.engineNote); // the kernels refused the graph: logits is not a LayerNorm output (Gemm)
+ * await classifier.close();
+ * ```
+ */
 export class TextClassifier {
   readonly tokenizer: Tokenizer;
   readonly session: LogitsSession;
