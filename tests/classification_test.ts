@@ -140,3 +140,61 @@ Deno.test({
     );
   },
 });
+
+/** Runs bin/predict.ts with `args`; its exit code and output. */
+async function predict(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const bin = new URL("../bin/predict.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", bin, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+Deno.test({
+  name: "predict CLI: one line per text and pair, --json, bad input one line and exit 2",
+  ignore: ignore || !hasShared("models/embedge-mini-mlm/onnx/model.onnx"),
+  async fn() {
+    const text = await predict([
+      "--model",
+      dir,
+      "i love paris .",
+      "--pair",
+      "i hate traffic .",
+      "it is slow",
+      "--backend",
+      "native",
+    ]);
+    assertEquals(text.code, 0, text.err);
+    const lines = text.out.trimEnd().split("\n");
+    assertEquals(lines.length, 2);
+    assert(/^positive 0\.977\d, negative 0\.022\d\ti love paris \.$/.test(lines[0]), lines[0]);
+    assert(lines[1].endsWith("\ti hate traffic . | it is slow"), lines[1]);
+    assert(lines[1].startsWith("negative "), lines[1]);
+
+    const json = await predict(["--model", dir, "--json", "--top-k", "1", "i hate traffic ."]);
+    assertEquals(json.code, 0, json.err);
+    const [row] = JSON.parse(json.out);
+    assertEquals(row.input, "i hate traffic .");
+    assertEquals(row.labels.length, 1);
+    assertEquals(row.labels[0].label, "negative");
+    // PyTorch's logits of "i hate traffic ." are (0.6395, -0.6281): softmax 0.78033
+    assertAlmostEquals(row.labels[0].score, 1 / (1 + Math.exp(-(0.6395354 + 0.6280620))), 1e-5);
+
+    for (
+      const [args, message] of [
+        [["--model", dir, "--top-k", "0", "a"], "error (invalid_input, topK): topK must be"],
+        [["--model", dir, "--pair", "a"], "error: --pair needs two texts"],
+        [["--model", dir], "error: give a text"],
+        [["--model", shared("models/embedge-mini-mlm"), "a"], "load it with Embedder"],
+      ] as const
+    ) {
+      const bad = await predict([...args]);
+      assertEquals(bad.code, 2, `${args.join(" ")}: ${bad.err}`);
+      assertEquals(bad.out, "");
+      assertEquals(bad.err.trimEnd().split("\n").length, 1, bad.err);
+      assert(bad.err.includes(message), bad.err);
+    }
+  },
+});
