@@ -198,3 +198,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "TEI /predict: a text, a pair and a batch in TEI's shapes; raw_scores; errors 422/413",
+  ignore,
+  async fn() {
+    const { Hono } = await import("hono");
+    const { mountPredict } = await import("../edge/routes/predict.ts");
+    const classifier = await TextClassifier.load(dir, { backend: "native" });
+    const app = new Hono();
+    mountPredict(app, classifier, { maxInputs: 3 });
+    const post = async (body: unknown) => {
+      const res = await app.request("/predict", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      return { status: res.status, json: await res.json() };
+    };
+    try {
+      const single = await post({ inputs: "i love paris ." });
+      assertEquals(single.status, 200);
+      assertEquals(single.json.map((p: { label: string }) => p.label), ["positive", "negative"]);
+      assertAlmostEquals(single.json[0].score, 0.97715, 1e-5);
+
+      const pair = await post({ inputs: ["i hate traffic .", "it is slow"] });
+      const [ranked] = await classifier.classify([["i hate traffic .", "it is slow"]]);
+      assertEquals(pair.json, ranked);
+
+      const batch = await post({
+        inputs: [["i love paris ."], ["i hate traffic .", "it is slow"]],
+        raw_scores: true,
+      });
+      assertEquals(batch.status, 200);
+      assertEquals(batch.json.length, 2);
+      // raw scores: PyTorch's logits of "i love paris ." are (-1.7620, 1.9935)
+      assertEquals(batch.json[0][0].label, "positive");
+      assertAlmostEquals(batch.json[0][0].score, 1.9935259, 1e-5);
+      assertAlmostEquals(batch.json[0][1].score, -1.7620403, 1e-5);
+      assertEquals(batch.json[1][0].label, "negative");
+
+      const long = "a very good film . ".repeat(60);
+      const cut = await post({ inputs: long, truncate: true, truncation_direction: "Right" });
+      assertEquals(cut.status, 200);
+      for (
+        const [body, status, message] of [
+          [{ inputs: long }, 422, "inputs[0] has 302 tokens; the limit is 128"],
+          [{ inputs: long, truncate: true, truncation_direction: "Left" }, 422, "on the left"],
+          [{ inputs: ["a", "b", "c"] }, 422, "must be a pair of two"],
+          [{ inputs: [["a"], ["b"], ["c"], ["d"]] }, 413, "batch size 4 > maximum allowed 3"],
+          [{ inputs: [["a", "b", "c"]] }, 422, "inputs[0] must be"],
+          [{ inputs: "" }, 422, "non-empty"],
+          [{ inputs: "a", raw_scores: "yes" }, 422, "raw_scores must be"],
+          [{ inputs: "a", truncation_direction: "Up" }, 422, "truncation_direction must be"],
+          [{ text: "a" }, 422, "missing field inputs"],
+          ["{not json", 422, "JSON object"],
+        ] as const
+      ) {
+        const r = await post(body);
+        assertEquals([r.status, r.json.error_type], [status, "Validation"], JSON.stringify(body));
+        assert(r.json.error.includes(message), `${JSON.stringify(body)}: ${r.json.error}`);
+        assertEquals(Object.keys(r.json).sort(), ["error", "error_type"]);
+      }
+    } finally {
+      await classifier.close();
+    }
+  },
+});
