@@ -20,6 +20,9 @@
  * - its logits equal PyTorch's (`pytorch_reference.json`) within 1e-5 on every engine that
  *   runs it, each input alone and all in one right-padded batch (embedge's kernels refuse the
  *   head, so the WASM backend runs onnxruntime-web, and says why);
+ * - its label scores equal transformers.js's `text-classification` pipeline (top_k null) on
+ *   big.txt lines, and its logits on text pairs equal transformers.js's model fed its
+ *   tokenizer's `text_pair` encoding (the pipeline itself takes no pairs), within 1e-5;
  * - its accuracy over the whole shared `datasets/sst2/dev.tsv` equals PyTorch's
  *   (`embedge_training.shared_dev_accuracy` in config.json) to the printed precision.
  *
@@ -365,6 +368,44 @@ for (const name of classifiers) {
       });
     }
   }
+
+  Deno.test(`real weights ${name}: equals transformers.js text-classification (texts) and its model on text pairs within 1e-5`, async () => {
+    const tf = await import("@huggingface/transformers");
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = shared("models") + "/";
+    const c = await TextClassifier.load(dir, { backend: "native" });
+    const texts = lines.slice(0, 100).map((l) => l.slice(0, 200));
+    assertEquals(texts.length, 100);
+    const pipeline = await tf.pipeline("text-classification", name, { dtype: "fp32" });
+    const theirs = await pipeline(texts, { top_k: null }) as { label: string; score: number }[][];
+    const ours = await c.classify(texts);
+    let worst = 0;
+    ours.forEach((ranked, i) =>
+      ranked.forEach((l, k) => {
+        assertEquals(l.label, theirs[i][k].label, `text ${i} rank ${k}`);
+        worst = Math.max(worst, Math.abs(l.score - theirs[i][k].score));
+      })
+    );
+    assert(worst <= 1e-5, `texts: max score difference ${worst}`);
+    // the pipeline takes no pairs in this version: its tokenizer's text_pair and its model
+    const firsts = texts.slice(0, 8), seconds = texts.slice(8, 16);
+    const model = await tf.AutoModelForSequenceClassification.from_pretrained(name, {
+      dtype: "fp32",
+    });
+    const encoded = pipeline.tokenizer(firsts, { text_pair: seconds, padding: true });
+    const pairLogits = (await model(encoded)).logits.data as Float32Array;
+    const ourPairs = await c.logits(firsts.map((a, i) => [a, seconds[i]] as [string, string]));
+    const d = maxAbsDiff(ourPairs.data, pairLogits);
+    assert(d <= 1e-5, `pairs: max logit difference ${d}`);
+    console.log(
+      `${name}: transformers.js max diff ${worst.toExponential(2)} (scores), ${
+        d.toExponential(2)
+      } (pair logits)`,
+    );
+    await pipeline.dispose();
+    await model.dispose();
+    await c.close();
+  });
 
   const accuracy = (configOf(name).embedge_training as { shared_dev_accuracy?: number })
     ?.shared_dev_accuracy;
