@@ -32,6 +32,16 @@
  * console.log(batch.batchSize, batch.sequenceLength); // 2 7
  * ```
  *
+ * @example A sentiment classifier (a `…ForSequenceClassification` export: output `logits`)
+ * ```ts
+ * import { TextClassifier } from "./mod.ts";
+ * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2");
+ * const [love, pair] = await classifier.classify(["i love paris .", ["i hate traffic .", "it is slow"]]);
+ * console.log(love[0].label, love[0].score.toFixed(3)); // positive 0.977
+ * console.log(pair.map((l) => l.label)); // [ "negative", "positive" ]
+ * await classifier.close();
+ * ```
+ *
  * @example An HTTP API (TEI- and OpenAI-compatible routes)
  * ```ts
  * import { createApp, Embedder } from "./mod.ts";
@@ -75,6 +85,20 @@ export {
   type TokenPooling,
 } from "./src/model/pooling.ts";
 export { LAYER_MIXES, type LayerMix, mixLayers, resolveLayers } from "./src/model/layers.ts";
+export {
+  type ClassifierInfo,
+  type ClassifierLoadOptions,
+  type ClassifyInput,
+  type ClassifyOptions,
+  type Logits,
+  type PredictOptions,
+  TextClassifier,
+} from "./src/model/classify/text_classifier.ts";
+export {
+  type LabelScore,
+  SCORE_FUNCTIONS,
+  type ScoreFunction,
+} from "./src/model/classify/scores.ts";
 export { type Backend, BACKENDS } from "./src/model/runtimes.ts";
 export type { Engine } from "./src/model/session.ts";
 export { cosine, dot, type Hit, topK } from "./src/model/similarity.ts";

@@ -13,8 +13,19 @@
  *   102). embedge's truncation is checked against HF `tokenizers` itself instead;
  * - cosine("I love Paris.", "I adore Paris.") > cosine("I love Paris.", "I hate traffic.").
  *
- * Only embedding models are checked here: a model whose config names a task head
- * (embedge-mini-sst2, a `BertForSequenceClassification`) has no token vectors to compare.
+ * Embedding models go through the checks above. A model whose config names a
+ * `…ForSequenceClassification` head (embedge-mini-sst2) has no token vectors: it is checked as
+ * a classifier (`TextClassifier`) instead —
+ *
+ * - its logits equal PyTorch's (`pytorch_reference.json`) within 1e-5 on every engine that
+ *   runs it, each input alone and all in one right-padded batch (embedge's kernels refuse the
+ *   head, so the WASM backend runs onnxruntime-web, and says why);
+ * - its label scores equal transformers.js's `text-classification` pipeline (top_k null) on
+ *   big.txt lines, and its logits on text pairs equal transformers.js's model fed its
+ *   tokenizer's `text_pair` encoding (the pipeline itself takes no pairs), within 1e-5;
+ * - its accuracy over the whole shared `datasets/sst2/dev.tsv` equals PyTorch's
+ *   (`embedge_training.shared_dev_accuracy` in config.json) to the printed precision.
+ *
  * embedge-mini-mlm is required under `CI=true` (tests/support/paths.ts).
  */
 import * as ortNode from "onnxruntime-node";
@@ -22,6 +33,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import { loadOracle } from "./support/oracle.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { cosine } from "../src/model/similarity.ts";
 
@@ -29,27 +41,39 @@ const REFERENCE_MODEL = "embedge-mini-mlm";
 // Throws under CI=true when the trained model is missing: a skipped check is no check.
 hasShared(`models/${REFERENCE_MODEL}/onnx/model.onnx`);
 
+/** A model's config.json (`{}` when absent or unreadable). */
+function configOf(name: string): Record<string, unknown> {
+  try {
+    return JSON.parse(Deno.readTextFileSync(shared(`models/${name}/config.json`)));
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Whether a model directory holds an embedding model (an encoder whose graph gives token
  * vectors) rather than a model with a task head: a config naming a `…ForSequenceClassification`,
  * `…ForMaskedLM` or other `…For…` architecture is a head model, checked by its own tests.
  */
 function isEmbeddingModel(name: string): boolean {
-  try {
-    const config = JSON.parse(Deno.readTextFileSync(shared(`models/${name}/config.json`)));
-    const architectures: string[] = config.architectures ?? [];
-    return !architectures.some((a) => /For[A-Z]/.test(a));
-  } catch {
-    return true; // no config: the loader's own checks decide
-  }
+  const architectures = (configOf(name).architectures ?? []) as string[];
+  return !architectures.some((a) => /For[A-Z]/.test(a)); // no config: the loader decides
+}
+
+/** Whether a model directory holds a sequence-classification model. */
+function isClassifierModel(name: string): boolean {
+  const architectures = (configOf(name).architectures ?? []) as string[];
+  return architectures.some((a) => a.endsWith("ForSequenceClassification"));
 }
 
 const models: string[] = [];
+const classifiers: string[] = [];
 try {
   for (const d of Deno.readDirSync(shared("models"))) {
     try {
       Deno.statSync(shared(`models/${d.name}/onnx/model.onnx`));
       if (isEmbeddingModel(d.name)) models.push(d.name);
+      else if (isClassifierModel(d.name)) classifiers.push(d.name);
     } catch { /* no weights */ }
   }
 } catch { /* no shared models */ }
@@ -272,4 +296,139 @@ for (const name of models) {
     assert(cosine(row(0), row(1)) > cosine(row(0), row(2)));
     await e.close();
   });
+}
+
+interface ReferenceLogits {
+  input_ids: number[];
+  logits: number[];
+}
+
+for (const name of classifiers) {
+  const dir = shared(`models/${name}`);
+  const reference = (() => {
+    try {
+      return JSON.parse(Deno.readTextFileSync(`${dir}/pytorch_reference.json`)) as {
+        alone: ReferenceLogits[];
+        padded_batch: ReferenceLogits[];
+      };
+    } catch {
+      return null;
+    }
+  })();
+
+  if (reference) {
+    // embedge's kernels refuse a graph ending in a classification head, so the WASM backend
+    // with the kernels allowed runs onnxruntime-web too (and the note says why)
+    const engines = [
+      ["native", true, "onnxruntime-node"],
+      ["wasm", true, "onnxruntime-web"],
+      ["wasm", false, "onnxruntime-web"],
+    ] as const;
+    for (const [backend, kernels, engine] of engines) {
+      Deno.test(`real weights ${name} (${backend}, kernels ${kernels ? "allowed" : "off"}): logits equal PyTorch's within 1e-5, alone and in a padded batch`, async () => {
+        const c = await TextClassifier.load(dir, { backend, kernels });
+        assertEquals([c.info.backend, c.info.engine], [backend, engine]);
+        if (backend === "wasm" && kernels) {
+          assert(c.info.engineNote?.includes("logits"), `engineNote: ${c.info.engineNote}`);
+        }
+        // the reference ids are whole words between [CLS] and [SEP]: their text, which must
+        // tokenize back to exactly those ids
+        const texts = reference.alone.map((r) =>
+          c.tokenizer.convertIdsToTokens(Int32Array.from(r.input_ids.slice(1, -1))).join(" ")
+        );
+        texts.forEach((t, i) =>
+          assertEquals(Array.from(c.tokenizer.encode(t).ids), reference.alone[i].input_ids)
+        );
+        let runs = 0;
+        const run = c.session.run;
+        c.session.run = (...args) => (runs++, run(...args));
+        const alone = await Promise.all(texts.map((t) => c.logits([t]).then((l) => l.data)));
+        assertEquals(runs, texts.length);
+        const padded = await c.logits(texts);
+        assertEquals(runs, texts.length + 1, "the padded batch ran as one batch");
+        // measured: 2.4e-7 on onnxruntime-node, 6.0e-7 on onnxruntime-web
+        let worst = 0;
+        const compare = (
+          mode: string,
+          ours: ArrayLike<number>,
+          ref: ReferenceLogits,
+          i: number,
+        ) => {
+          const d = maxAbsDiff(ours, ref.logits);
+          assert(d <= 1e-5, `${mode} input ${i}: max abs diff ${d}`);
+          worst = Math.max(worst, d);
+        };
+        reference.alone.forEach((ref, i) => compare("alone", alone[i], ref, i));
+        const labels = padded.dims[1];
+        reference.padded_batch.forEach((ref, i) =>
+          compare("padded", padded.data.subarray(labels * i, labels * (i + 1)), ref, i)
+        );
+        console.log(`${name} ${engine}: max abs diff to PyTorch ${worst.toExponential(2)}`);
+        await c.close();
+      });
+    }
+  }
+
+  Deno.test(`real weights ${name}: equals transformers.js text-classification (texts) and its model on text pairs within 1e-5`, async () => {
+    const tf = await import("@huggingface/transformers");
+    tf.env.allowRemoteModels = false;
+    tf.env.localModelPath = shared("models") + "/";
+    const c = await TextClassifier.load(dir, { backend: "native" });
+    const texts = lines.slice(0, 100).map((l) => l.slice(0, 200));
+    assertEquals(texts.length, 100);
+    const pipeline = await tf.pipeline("text-classification", name, { dtype: "fp32" });
+    const theirs = await pipeline(texts, { top_k: null }) as { label: string; score: number }[][];
+    const ours = await c.classify(texts);
+    let worst = 0;
+    ours.forEach((ranked, i) =>
+      ranked.forEach((l, k) => {
+        assertEquals(l.label, theirs[i][k].label, `text ${i} rank ${k}`);
+        worst = Math.max(worst, Math.abs(l.score - theirs[i][k].score));
+      })
+    );
+    assert(worst <= 1e-5, `texts: max score difference ${worst}`);
+    // the pipeline takes no pairs in this version: its tokenizer's text_pair and its model
+    const firsts = texts.slice(0, 8), seconds = texts.slice(8, 16);
+    const model = await tf.AutoModelForSequenceClassification.from_pretrained(name, {
+      dtype: "fp32",
+    });
+    const encoded = pipeline.tokenizer(firsts, { text_pair: seconds, padding: true });
+    const pairLogits = (await model(encoded)).logits.data as Float32Array;
+    const ourPairs = await c.logits(firsts.map((a, i) => [a, seconds[i]] as [string, string]));
+    const d = maxAbsDiff(ourPairs.data, pairLogits);
+    assert(d <= 1e-5, `pairs: max logit difference ${d}`);
+    console.log(
+      `${name}: transformers.js max diff ${worst.toExponential(2)} (scores), ${
+        d.toExponential(2)
+      } (pair logits)`,
+    );
+    await pipeline.dispose();
+    await model.dispose();
+    await c.close();
+  });
+
+  const accuracy = (configOf(name).embedge_training as { shared_dev_accuracy?: number })
+    ?.shared_dev_accuracy;
+  if (accuracy !== undefined && hasShared("datasets/sst2/dev.tsv")) {
+    Deno.test(`real weights ${name}: accuracy over the shared sst2 dev set equals PyTorch's (${accuracy})`, async () => {
+      const rows = Deno.readTextFileSync(shared("datasets/sst2/dev.tsv")).split("\n").slice(1)
+        .filter((l) => l.trim()).map((l) => l.split("\t"));
+      assertEquals(rows.length, 6735);
+      const c = await TextClassifier.load(dir, { backend: "native" });
+      const started = performance.now();
+      // one call: sorted by length and run in batches of 16,384 cells (18 s here, busy)
+      const ranked = await c.classify(rows.map((r) => r[0]), { topK: 1 });
+      const seconds = (performance.now() - started) / 1000;
+      const correct = ranked.filter((r, i) => r[0].label === c.info.labels[Number(rows[i][1])])
+        .length;
+      const decimals = String(accuracy).split(".")[1]?.length ?? 0;
+      console.log(
+        `${name}: dev accuracy ${correct}/${rows.length} = ${
+          (correct / rows.length).toFixed(6)
+        } in ${seconds.toFixed(1)} s`,
+      );
+      assertEquals((correct / rows.length).toFixed(decimals), accuracy.toFixed(decimals));
+      await c.close();
+    });
+  }
 }

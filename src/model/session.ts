@@ -3,6 +3,9 @@
  * runtimes.ts: loads ONNX bytes, exposes every encoder layer's hidden state, finds the
  * inputs (`input_ids`, `attention_mask`, optional `token_type_ids`) and outputs
  * (`last_hidden_state`, a pooler output if exported) and runs batches of int64 tensors.
+ * A sequence-classification graph (a `logits` output and no hidden-state output) is
+ * refused here with a ModelLoadError pointing to `TextClassifier`; `createLogitsSession`
+ * loads it instead and runs it for its `[batch, labels]` logits.
  *
  * @example
  * ```ts
@@ -141,6 +144,15 @@ async function kernelSession(
   return kernelSizeProblem(weights) ?? await createKernelSession(weights, options.kernelsWasm);
 }
 
+/** The graph's encoder layer boundaries (onnx_layers.ts), or none when it cannot be read. */
+function layerStatesOf(bytes: Uint8Array): string[] {
+  try {
+    return encoderLayerStates(bytes);
+  } catch {
+    return []; // the protobuf walk's complaint is onnxruntime's to make when it loads
+  }
+}
+
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
 export async function createSession(
   bytes: Uint8Array,
@@ -151,13 +163,7 @@ export async function createSession(
   // Expose every layer's hidden state as an extra output. Unfetched outputs cost nothing
   // measurable (mini BERT, 16 × 48 tokens: 208.4 vs 208.6 ms median) and vectors are
   // bit-identical, so this is done at every load rather than in a second session.
-  const states = (() => {
-    try {
-      return encoderLayerStates(bytes);
-    } catch {
-      return []; // the protobuf walk's complaint is onnxruntime's to make below
-    }
-  })();
+  const states = layerStatesOf(bytes);
   const layered = states.length > 0 &&
     (options.layers === undefined || states.length === options.layers);
   let session: OrtSession | undefined;
@@ -196,6 +202,26 @@ async function ortSession(
   }
 }
 
+/** Refuses (and releases) a session whose inputs embedge cannot feed. */
+async function checkInputs(session: OrtSession): Promise<void> {
+  const inputNames = session.inputNames;
+  if (!inputNames.includes("input_ids")) {
+    await session.release();
+    throw new ModelLoadError(
+      `the model has no input_ids input (inputs: ${inputNames.join(", ")})`,
+      "onnx",
+    );
+  }
+  const unknown = inputNames.filter((n) => !KNOWN_INPUTS.has(n));
+  if (unknown.length) {
+    await session.release();
+    throw new ModelLoadError(
+      `the model needs inputs embedge does not provide: ${unknown.join(", ")}`,
+      "onnx",
+    );
+  }
+}
+
 /** The ModelSession over a loaded session: input and output roles, int64 feeds. */
 async function modelSession(
   session: OrtSession,
@@ -211,18 +237,11 @@ async function modelSession(
   const { engine, engineNote, threads, layered, states } = facts;
   const inputNames = session.inputNames;
   const outputNames = session.outputNames;
-  if (!inputNames.includes("input_ids")) {
+  await checkInputs(session);
+  if (isClassifierGraph(outputNames)) {
     await session.release();
     throw new ModelLoadError(
-      `the model has no input_ids input (inputs: ${inputNames.join(", ")})`,
-      "onnx",
-    );
-  }
-  const unknown = inputNames.filter((n) => !KNOWN_INPUTS.has(n));
-  if (unknown.length) {
-    await session.release();
-    throw new ModelLoadError(
-      `the model needs inputs embedge does not provide: ${unknown.join(", ")}`,
+      `this is a sequence-classification model (its graph outputs ${LOGITS_OUTPUT}, no hidden states); load it with TextClassifier`,
       "onnx",
     );
   }
@@ -269,5 +288,109 @@ async function modelSession(
       };
     },
     release: () => session.release(),
+  };
+}
+
+/** The output a sequence-classification export (Hugging Face `…ForSequenceClassification`) names. */
+export const LOGITS_OUTPUT = "logits";
+
+/**
+ * Whether a graph's outputs are a classifier's: `logits` and none of the hidden-state
+ * names (a model exporting both is an encoder that also has a head, and embeds).
+ */
+export function isClassifierGraph(outputNames: readonly string[]): boolean {
+  return outputNames.includes(LOGITS_OUTPUT) && !HIDDEN_NAMES.some((n) => outputNames.includes(n));
+}
+
+/** A loaded sequence-classification model. */
+export interface LogitsSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  hasTokenTypes: boolean;
+  hasAttentionMask: boolean;
+  backend: "native" | "wasm";
+  engine: Engine;
+  /** Why the WASM backend did not use the kernels (absent on native). */
+  engineNote?: string;
+  threads: number;
+  /** Runs `[batch, seq]` int64 tensors; gives `[batch, labels]` logits row-major. */
+  run(
+    ids: BigInt64Array,
+    mask: BigInt64Array,
+    types: BigInt64Array,
+    batch: number,
+    seq: number,
+  ): Promise<{ logits: Float32Array; labels: number }>;
+  release(): Promise<void>;
+}
+
+/**
+ * Creates a session for a sequence-classification graph (output `logits` `[batch, labels]`);
+ * a graph without that output is a ModelLoadError. No per-layer outputs are added: a
+ * classifier is read at its head only. On the WASM backend the kernels are asked first (they
+ * recognise encoders, and refuse a graph ending in a head: `engineNote` says why), then
+ * onnxruntime-web runs it.
+ */
+export async function createLogitsSession(
+  bytes: Uint8Array,
+  options: SessionOptions = {},
+): Promise<LogitsSession> {
+  const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
+  const threads = options.threads ?? 0;
+  let session: OrtSession | undefined;
+  let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
+  let engineNote: string | undefined;
+  if (runtime.name === "wasm") {
+    // the encoder's layer boundaries let the graph reader get as far as the head, so the
+    // note names the head rather than a missing encoder
+    const kernels = await kernelSession(bytes, options, threads, layerStatesOf(bytes));
+    if (typeof kernels === "string") engineNote = `the kernels refused the graph: ${kernels}`;
+    else if (!kernels.outputNames.includes(LOGITS_OUTPUT)) {
+      // an encoder they recognise inside the classifier, without its head: not usable here
+      await kernels.release();
+      engineNote = "the kernels run the encoder only, not the classification head";
+    } else [session, engine] = [kernels, "embedge-kernels"];
+  }
+  session ??= await ortSession(bytes, runtime, options, threads);
+  await checkInputs(session);
+  const { inputNames, outputNames } = session;
+  if (!outputNames.includes(LOGITS_OUTPUT)) {
+    await session.release();
+    throw new ModelLoadError(
+      `the model has no ${LOGITS_OUTPUT} output (outputs: ${
+        outputNames.join(", ")
+      }): not a sequence-classification model; load it with Embedder`,
+      "onnx",
+    );
+  }
+  const hasTokenTypes = inputNames.includes("token_type_ids");
+  const hasAttentionMask = inputNames.includes("attention_mask");
+  const loaded = session;
+  return {
+    inputNames,
+    outputNames,
+    hasTokenTypes,
+    hasAttentionMask,
+    backend: runtime.name,
+    engine,
+    ...(engineNote ? { engineNote } : {}),
+    threads,
+    async run(ids, mask, types, batch, seq) {
+      const dims = [batch, seq];
+      const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
+      if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
+      if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
+      const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
+      if (out.dims.length !== 2 || out.dims[0] !== batch || out.type !== "float32") {
+        throw new ModelLoadError(
+          `output ${LOGITS_OUTPUT} is ${out.type} ${
+            JSON.stringify(out.dims)
+          }, expected float32 [batch, labels]`,
+          "onnx",
+        );
+      }
+      return { logits: out.data as Float32Array, labels: out.dims[1] };
+    },
+    release: () => loaded.release(),
   };
 }

@@ -1,0 +1,404 @@
+/**
+ * Sequence-classification models (Hugging Face `…ForSequenceClassification` exports: a graph
+ * whose output is `logits` `[batch, labels]`, `id2label` in config.json): texts or text
+ * pairs in, labels with scores out, in the spirit of transformers.js's `text-classification`
+ * pipeline (`topK`, the function applied to the logits) and TEI's `/predict` (truncation).
+ *
+ * The model's files are found as `Embedder.load` finds them (files.ts, tokenizer_files.ts);
+ * texts are tokenized together by `Tokenizer.encodeRows`, sorted by length and run in
+ * batches of at most `batchTokens` cells (rows × padded width), so padding stays small.
+ *
+ * @example
+ * ```ts
+ * import { TextClassifier } from "./text_classifier.ts";
+ * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2");
+ * const [ranked] = await classifier.classify(["i love paris ."]);
+ * console.log(ranked[0].label, ranked.length); // positive 2
+ * await classifier.close();
+ * ```
+ * @module
+ */
+import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
+import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
+import type { WasmSource } from "../../tokenizer/wasm.ts";
+import { modelConfig } from "../config.ts";
+import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "../files.ts";
+import { externalDataLocations } from "../onnx_external.ts";
+import { wordEmbeddingRows } from "../onnx_layers.ts";
+import type { Backend } from "../runtimes.ts";
+import { createLogitsSession, type Engine, type LogitsSession } from "../session.ts";
+import {
+  directoryTokenizerCache,
+  loadModelTokenizer,
+  TOKENIZER_FILES,
+} from "../tokenizer_files.ts";
+import {
+  defaultScoreFunction,
+  type LabelScore,
+  rankLabels,
+  SCORE_FUNCTIONS,
+  type ScoreFunction,
+  scoreRows,
+} from "./scores.ts";
+
+/** What `TextClassifier.load` accepts besides the model source. */
+export interface ClassifierLoadOptions {
+  /** ONNX file inside the model directory (default `onnx/model.onnx`). */
+  onnxFile?: string;
+  /** `auto` (default: onnxruntime-node where it loads), `native` or `wasm`. */
+  backend?: Backend;
+  /** Inference threads (0 or absent: native's default, WASM 1). */
+  threads?: number;
+  /** Let the WASM backend try embedge's kernels first (default true; they refuse heads). */
+  kernels?: boolean;
+  /** Tokenizer wasm (a compiled module in Workers). */
+  tokenizerWasm?: WasmSource;
+  /** onnxruntime-web's wasm, precompiled (Workers); implies the `wasm` backend. */
+  ortWasm?: WebAssembly.Module;
+  /** embedge's kernels' wasm, precompiled (Workers). */
+  kernelsWasm?: WebAssembly.Module;
+  /** A directory keeping the built tokenizer between runs (tokenizer_files.ts); default none. */
+  tokenizerCache?: string;
+  /** Most cells (rows × padded width) per model run (default 16384). */
+  batchTokens?: number;
+  /** A name for the model (default: the directory's last path segment). */
+  modelId?: string;
+}
+
+/** Options of `logits` and `classify`. */
+export interface PredictOptions {
+  /** Cut inputs longer than `maxLength` (default true); false → InputTooLongError. */
+  truncate?: boolean;
+  /**
+   * Which end a too-long input loses (default `right`). embedge's tokenizer cuts on the right
+   * only: `left` is accepted while nothing needs cutting, and refused (InputError) otherwise.
+   */
+  truncationDirection?: "right" | "left";
+  /** Token limit per input, special tokens included (default: the model's). */
+  maxLength?: number;
+  /** Most cells per model run (default: the load's `batchTokens`). */
+  batchTokens?: number;
+}
+
+/** Options of `classify`. */
+export interface ClassifyOptions extends PredictOptions {
+  /** Labels kept per input, best first (default: all). */
+  topK?: number;
+  /** What turns logits into scores (default: the config's, see scores.ts). */
+  function?: ScoreFunction;
+}
+
+/** Raw logits of a call: `data` is `[dims[0], dims[1]]` row-major, in input order. */
+export interface Logits {
+  data: Float32Array;
+  dims: [number, number];
+  /** Tokens fed to the model per input (special tokens included, padding excluded). */
+  tokenCounts: Int32Array;
+}
+
+/** Facts about a loaded classifier. */
+export interface ClassifierInfo {
+  modelId: string;
+  /** Label names by logit index (`id2label`, else `LABEL_0` …, as Hugging Face names them). */
+  labels: readonly string[];
+  maxLength: number;
+  /** The function `classify` applies by default. */
+  defaultFunction: ScoreFunction;
+  onnxFile: string;
+  backend: "native" | "wasm";
+  engine: Engine;
+  /** Why the WASM backend did not run it on embedge's kernels. */
+  engineNote?: string;
+  threads: number;
+  batchTokens: number;
+}
+
+/** One input: a text or a pair `[text, textPair]`. */
+export type ClassifyInput = TextInput;
+
+/** Label names from config.json's `id2label` (keys "0" … "n-1"), else `LABEL_i`. */
+function labelNames(config: Record<string, unknown> | undefined, count: number): string[] {
+  const id2label = (config?.id2label ?? {}) as Record<string, unknown>;
+  return Array.from({ length: count }, (_, i) => {
+    const name = id2label[String(i)];
+    return typeof name === "string" ? name : `LABEL_${i}`;
+  });
+}
+
+/** The ONNX file's external data, read next to it (large exports keep weights there). */
+async function externalData(source: ModelSource, files: ModelFiles, onnxFile: string) {
+  const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
+  const found = [];
+  for (const location of externalDataLocations(files.get(onnxFile)!)) {
+    const path = onnxDir + location;
+    const data = await readModelFiles(source, [path]).then((f) => f.get(path), () => undefined);
+    if (!data) {
+      throw new ModelLoadError(
+        `${files.name}: ${onnxFile} needs its external data ${path}`,
+        "onnx",
+      );
+    }
+    found.push({ path: location, data });
+  }
+  return found;
+}
+
+/**
+ * A loaded sequence-classification model: tokenizer + logits session + labels.
+ *
+ * @example Raw logits, and the engine that ran them
+ * ```ts
+ * import { TextClassifier } from "./text_classifier.ts";
+ * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2", { backend: "wasm" });
+ * const { dims } = await classifier.logits(["i love paris .", ["a question", "a passage"]]);
+ * console.log(dims, classifier.info.engine); // [2, 2] onnxruntime-web
+ * console.log(classifier.info.engineNote); // the kernels refused the graph: logits is not a LayerNorm output (Gemm)
+ * await classifier.close();
+ * ```
+ */
+export class TextClassifier {
+  readonly tokenizer: Tokenizer;
+  readonly session: LogitsSession;
+  readonly info: ClassifierInfo;
+
+  private constructor(tokenizer: Tokenizer, session: LogitsSession, info: ClassifierInfo) {
+    this.tokenizer = tokenizer;
+    this.session = session;
+    this.info = info;
+  }
+
+  /**
+   * Loads a Hub-layout directory (path, `file:`/`https:` URL, in-memory files or a reader):
+   * `config.json` (`id2label`), `tokenizer.json` or `vocab.txt`, `onnx/model.onnx` with a
+   * `logits` output. An embedding model (no `logits`) is a ModelLoadError saying to use
+   * `Embedder`; so are labels that do not match the graph's output width.
+   */
+  static async load(
+    source: ModelSource,
+    options: ClassifierLoadOptions = {},
+  ): Promise<TextClassifier> {
+    const batchTokens = options.batchTokens ?? 16384;
+    if (!(Number.isInteger(batchTokens) && batchTokens >= 1)) {
+      throw new InputError("batchTokens must be a positive integer", "batchTokens");
+    }
+    const threads = options.threads ?? 0;
+    if (!(Number.isInteger(threads) && threads >= 0 && threads <= 256)) {
+      throw new InputError("threads must be an integer in 0..256 (0: the default)", "threads");
+    }
+    const onnxFile = options.onnxFile ?? "onnx/model.onnx";
+    const files = await readModelFiles(source, ["config.json", ...TOKENIZER_FILES, onnxFile]);
+    const onnx = files.get(onnxFile);
+    if (!onnx) {
+      throw new ModelLoadError(
+        `${files.name}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
+        "model",
+      );
+    }
+    const json = modelJson(files, "config.json") as Record<string, unknown> | undefined;
+    const config = modelConfig(json);
+    const tokenizer = await loadModelTokenizer(
+      files,
+      options.tokenizerWasm,
+      options.tokenizerCache ? directoryTokenizerCache(options.tokenizerCache) : undefined,
+    );
+    const rows = wordEmbeddingRows(onnx);
+    if (rows !== undefined && tokenizer.vocabSize > rows) {
+      throw new ModelLoadError(
+        `${files.name}: the tokenizer has ${tokenizer.vocabSize} tokens but the graph's word-embedding table has ${rows} rows`,
+        "tokenizer",
+      );
+    }
+    const external = await externalData(source, files, onnxFile);
+    const session = await createLogitsSession(onnx, {
+      ...(external.length ? { externalData: external } : {}),
+      ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
+      ...(options.kernelsWasm ? { kernelsWasm: options.kernelsWasm } : {}),
+      ...(Number.isInteger(config.heads) ? { heads: config.heads } : {}),
+      ...(typeof config.layerNormEps === "number" ? { layerNormEps: config.layerNormEps } : {}),
+      ...(options.kernels === false ? { kernels: false } : {}),
+      ...(options.backend ? { backend: options.backend } : {}),
+      threads,
+    });
+    const classifier = new TextClassifier(tokenizer, session, {
+      modelId: options.modelId ??
+        (files.name.replace(/\/+$/, "").split("/").pop() || files.name),
+      labels: [],
+      maxLength: Math.min(
+        tokenizer.config.modelMaxLength || 512,
+        config.maxPositionEmbeddings ?? 512,
+      ),
+      defaultFunction: "softmax",
+      onnxFile,
+      backend: session.backend,
+      engine: session.engine,
+      ...(session.engineNote ? { engineNote: session.engineNote } : {}),
+      threads: session.threads,
+      batchTokens,
+    });
+    await classifier.#probe(files.name, json);
+    return classifier;
+  }
+
+  /**
+   * One run on a short input checks the graph end to end and gives the label count, which
+   * must be config.json's (`id2label`, `num_labels`) when it names one.
+   */
+  async #probe(name: string, json: Record<string, unknown> | undefined): Promise<void> {
+    let labels: number;
+    try {
+      labels = (await this.logits(["probe"])).dims[1];
+    } catch (cause) {
+      await this.session.release();
+      if (cause instanceof EmbedgeError) throw cause;
+      throw new ModelLoadError(`${name}: the model fails on a probe input: ${cause}`, "onnx", {
+        cause,
+      });
+    }
+    const named = Object.keys((json?.id2label ?? {}) as object).length || json?.num_labels;
+    if (named !== undefined && named !== labels) {
+      await this.session.release();
+      throw new ModelLoadError(
+        `${name}: config.json names ${named} labels, the graph outputs ${labels} logits`,
+        "config",
+      );
+    }
+    const info = this.info as { labels: readonly string[]; defaultFunction: ScoreFunction };
+    info.labels = labelNames(json, labels);
+    info.defaultFunction = defaultScoreFunction(json?.problem_type, labels);
+  }
+
+  /** The call's options with defaults, checked (InputError naming the option). */
+  #options(options: PredictOptions): Required<PredictOptions> {
+    const o = {
+      truncate: options.truncate ?? true,
+      truncationDirection: options.truncationDirection ?? "right",
+      maxLength: options.maxLength ?? this.info.maxLength,
+      batchTokens: options.batchTokens ?? this.info.batchTokens,
+    };
+    if (typeof o.truncate !== "boolean") {
+      throw new InputError("truncate must be true or false", "truncate");
+    }
+    if (o.truncationDirection !== "right" && o.truncationDirection !== "left") {
+      throw new InputError("truncationDirection must be right or left", "truncationDirection");
+    }
+    if (
+      !(Number.isInteger(o.maxLength) && o.maxLength >= 3 && o.maxLength <= this.info.maxLength)
+    ) {
+      throw new InputError(
+        `maxLength must be an integer in 3..${this.info.maxLength}`,
+        "maxLength",
+      );
+    }
+    if (!(Number.isInteger(o.batchTokens) && o.batchTokens >= 1)) {
+      throw new InputError("batchTokens must be a positive integer", "batchTokens");
+    }
+    return o;
+  }
+
+  /**
+   * The inputs tokenized (pairs as `[CLS] a [SEP] b [SEP]`, token types 0 then 1), cut at
+   * `maxLength` on the right (`longest_first` for pairs, as Hugging Face's default) when
+   * truncating; an input over the limit otherwise is an InputTooLongError naming it.
+   */
+  #rows(inputs: readonly ClassifyInput[], o: Required<PredictOptions>): TokenRows {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw new InputError("inputs must be a non-empty array of texts or pairs", "inputs");
+    }
+    inputs.forEach((input, i) => {
+      const parts = typeof input === "string" ? [input] : Array.isArray(input) ? input : [null];
+      parts.forEach((text, k) => {
+        const param = parts.length === 1 ? `inputs[${i}]` : `inputs[${i}][${k}]`;
+        if (typeof text === "string" && text.length === 0) {
+          throw new InputError(`${param} must be a non-empty string`, param);
+        }
+      });
+    });
+    // Cutting on the left is not something the tokenizer does: it is honoured only when
+    // nothing is cut, which the untruncated lengths tell.
+    const cutRight = o.truncate && o.truncationDirection === "right";
+    const rows = this.tokenizer.encodeRows(
+      inputs,
+      cutRight ? { maxLength: o.maxLength, truncation: true } : undefined,
+    );
+    const over = rows.lengths.findIndex((n) => n > o.maxLength);
+    if (over >= 0) {
+      const n = rows.lengths[over];
+      if (o.truncate) {
+        throw new InputError(
+          `inputs[${over}] has ${n} tokens, over the limit ${o.maxLength}, and embedge's tokenizer cannot cut on the left (only on the right): shorten it or truncate on the right`,
+          "truncationDirection",
+        );
+      }
+      throw new InputTooLongError(
+        `inputs[${over}] has ${n} tokens; the limit is ${o.maxLength} (truncate is off)`,
+        `inputs[${over}]`,
+      );
+    }
+    return rows;
+  }
+
+  /**
+   * Raw logits of texts or pairs, `[inputs, labels]` in input order. Inputs are sorted by
+   * length and grouped while rows × the group's longest stays within `batchTokens`.
+   */
+  async logits(inputs: readonly ClassifyInput[], options: PredictOptions = {}): Promise<Logits> {
+    const o = this.#options(options);
+    const rows = this.#rows(inputs, o);
+    const lengths = rows.lengths;
+    const order = Array.from(lengths.keys()).sort((a, b) => lengths[a] - lengths[b] || a - b);
+    let labels = 0;
+    let data = new Float32Array(0);
+    for (let start = 0; start < order.length;) {
+      let end = start + 1;
+      while (end < order.length && (end - start + 1) * lengths[order[end]] <= o.batchTokens) end++;
+      const group = order.slice(start, end);
+      const width = lengths[group[group.length - 1]];
+      const cells = group.length * width;
+      const ids = new BigInt64Array(cells), mask = new BigInt64Array(cells);
+      const types = new BigInt64Array(cells);
+      rows.writeTensors(group, width, ids, mask, types);
+      const out = await this.session.run(ids, mask, types, group.length, width);
+      if (labels === 0) data = new Float32Array(inputs.length * (labels = out.labels));
+      group.forEach((r, k) =>
+        data.set(out.logits.subarray(k * labels, (k + 1) * labels), r * labels)
+      );
+      start = end;
+    }
+    return { data, dims: [inputs.length, labels], tokenCounts: Int32Array.from(lengths) };
+  }
+
+  /**
+   * Per input its labels with scores, best first: `function` (default the config's:
+   * softmax for single-label models) over the logits, cut to `topK` (default all).
+   *
+   * @example
+   * ```ts
+   * import { TextClassifier } from "./text_classifier.ts";
+   * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2");
+   * const [top] = await classifier.classify([["i hate traffic .", "it is slow"]], { topK: 1 });
+   * console.log(top.length, top[0].score > 0.5); // 1 true
+   * await classifier.close();
+   * ```
+   */
+  async classify(
+    inputs: readonly ClassifyInput[],
+    options: ClassifyOptions = {},
+  ): Promise<LabelScore[][]> {
+    const labels = this.info.labels.length;
+    const fn = options.function ?? this.info.defaultFunction;
+    if (!SCORE_FUNCTIONS.includes(fn)) {
+      throw new InputError(`function must be one of ${SCORE_FUNCTIONS.join(", ")}`, "function");
+    }
+    const topK = options.topK ?? labels;
+    if (!(Number.isInteger(topK) && topK >= 1)) {
+      throw new InputError("topK must be a positive integer", "topK");
+    }
+    const { data } = await this.logits(inputs, options);
+    return rankLabels(scoreRows(data, labels, fn), labels, this.info.labels, topK);
+  }
+
+  /** Frees the session. */
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
