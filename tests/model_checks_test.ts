@@ -71,6 +71,12 @@ Deno.test({
     // the PyTorch export (Range → Unsqueeze → Gather of pos.weight) and embedge's own graph
     const real = readGraph(Deno.readFileSync(shared("models/embedge-mini-mlm/onnx/model.onnx")));
     assertEquals(positionTableRows(real), 128);
+    // the opset 18 export of all-MiniLM-L6-v2: Hugging Face's embeddings.position_ids buffer,
+    // sliced (its values in external data, absent here: known by its name)
+    const minilm = "models/all-MiniLM-L6-v2/onnx-graph-only/model.onnx";
+    if (hasShared(minilm)) {
+      assertEquals(positionTableRows(readGraph(Deno.readFileSync(shared(minilm)))), 512);
+    }
     const m = await makeTestModel({ seed: 12, layers: 1, maxPositions: 64 });
     assertEquals(positionTableRows(readGraph(m.onnx)), 64);
     assertEquals(maxLengthOf({ config: 128, tokenizer: 128, graph: 128 }), { maxLength: 128 });

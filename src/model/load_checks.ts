@@ -65,11 +65,20 @@ function indexSource(producers: Map<string, GraphNode>, name: string) {
 }
 
 /** Whether an integer initializer (or Constant) holds 0, 1, 2, … with at least 2 values. */
-function countsFromZero(t: GraphTensor | undefined): boolean {
+function countsFromZero(
+  t: GraphTensor | undefined,
+  readExternal: (location: string) => Uint8Array,
+): boolean {
   if (!t || t.dataType !== INT64) return false;
   let values: number[] | undefined = t.int64s;
-  if (!values && t.raw && t.raw.length >= 16) {
-    const view = new DataView(t.raw.buffer, t.raw.byteOffset, Math.min(t.raw.length, 64));
+  let raw: Uint8Array | undefined;
+  try {
+    raw = values ? undefined : tensorBytes(t, readExternal);
+  } catch {
+    return false; // external data that is not there: not known to count
+  }
+  if (raw && raw.length >= 16) {
+    const view = new DataView(raw.buffer, raw.byteOffset, Math.min(raw.length, 64));
     values = Array.from(
       { length: view.byteLength >> 3 },
       (_, i) => Number(view.getBigInt64(8 * i, true)),
@@ -80,11 +89,15 @@ function countsFromZero(t: GraphTensor | undefined): boolean {
 
 /**
  * Rows of the position-embedding table: the 2-D initializer a `Gather` reads with position
- * ids as indices (a `Range`, an arange constant, or a `position_ids` input, possibly
- * sliced, unsqueezed or cast on the way). Undefined when the graph has no such lookup (a
- * fused embedding layer): the config and tokenizer then decide alone.
+ * ids as indices (a `Range`, an arange constant, or a tensor named `position_ids`, a
+ * graph input or Hugging Face's buffer `embeddings.position_ids`, whose values may sit in
+ * external data: possibly sliced, unsqueezed or cast on the way). Undefined when the graph
+ * has no such lookup (a fused embedding layer): the config and tokenizer then decide alone.
  */
-export function positionTableRows(graph: Graph): number | undefined {
+export function positionTableRows(
+  graph: Graph,
+  readExternal: (location: string) => Uint8Array = () => new Uint8Array(0),
+): number | undefined {
   const producers = new Map<string, GraphNode>();
   for (const node of graph.nodes) for (const output of node.outputs) producers.set(output, node);
   const tables = new Map(graph.initializers.map((t) => [t.name, t]));
@@ -98,8 +111,8 @@ export function positionTableRows(graph: Graph): number | undefined {
     if (!table || table.dims.length !== 2 || (node.attributes.get("axis") ?? 0) !== 0) continue;
     const source = indexSource(producers, node.inputs[1]);
     const positions = source.node?.op === "Range" ||
-      (!source.node && source.name === "position_ids") ||
-      countsFromZero(constants.get(source.name));
+      (!source.node && /(^|\.)position_ids$/.test(source.name)) ||
+      countsFromZero(constants.get(source.name), readExternal);
     if (positions) rows = Math.min(rows ?? Infinity, table.dims[0]);
   }
   return rows;
@@ -337,20 +350,17 @@ export function checkModelFiles(parts: ModelParts): CheckedModel {
     if (cause instanceof ModelLoadError && /not a valid protobuf/.test(cause.message)) throw cause;
     graph = undefined;
   }
+  const external = new Map(externalData.map((e) => [e.path, e.data]));
+  const readExternal = (location: string) => external.get(location) ?? new Uint8Array(0);
   if (graph) {
     checkWordRows(tokenizer, wordEmbeddingRows(onnx), files.name);
-    const external = new Map(externalData.map((e) => [e.path, e.data]));
-    checkFiniteWeights(
-      graph,
-      (location) => external.get(location) ?? new Uint8Array(0),
-      `${files.name}: ${onnxFile}`,
-    );
+    checkFiniteWeights(graph, readExternal, `${files.name}: ${onnxFile}`);
   }
   const notes: string[] = [];
   const { maxLength, note } = maxLengthOf({
     config: config.maxPositionEmbeddings,
     tokenizer: tokenizer.config.modelMaxLength,
-    graph: graph && positionTableRows(graph),
+    graph: graph && positionTableRows(graph, readExternal),
   });
   if (note) notes.push(note);
   const layerRefusal = layerMismatch(config.layers, graph ? encoderLayerStates(onnx).length : 0);
