@@ -322,7 +322,8 @@ function textOf(t: string | EncodedText): string {
 export class Embedder {
   readonly tokenizer: Tokenizer;
   readonly session: ModelSession;
-  readonly info: ModelInfo;
+  /** Facts about the model, frozen (built once at load, after the checks). */
+  readonly info: Readonly<ModelInfo>;
 
   /** Why `layers` other than the last cannot be chosen, when they cannot. */
   readonly #layerRefusal: string | undefined;
