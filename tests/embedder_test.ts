@@ -387,6 +387,10 @@ Deno.test({
     await e.embed(["x"], { layers: [-1] });
     const none = await assertRejects(() => e.embed(["x"], { layers: [-2] }), InputError);
     assertEquals(none.param, "layers");
+    // the refusal and info.notes name the mismatch, not a graph whose layers were not found
+    const mismatch = "config.json says num_hidden_layers 3 but the graph shows 2 encoder layers";
+    assert(none.message.includes(mismatch), none.message);
+    assert(e.info.notes.some((note) => note.includes(mismatch)), e.info.notes.join("; "));
     await e.close();
   },
 });

@@ -160,6 +160,17 @@ Deno.test({
         directoryTokenizerCache(`${file}/t`),
       );
       assertEquals([...blocked.encode(texts[0]).ids], [...built.encode(texts[0]).ids]);
+
+      // an entry's name taken by a directory: the rename fails, and no .partial file is
+      // left behind (one per start before)
+      const taken = `${await tempDir("embedge-tokenizer-cache-")}/tokenizers`;
+      const key = entries[0].replace(/\.bin$/, "");
+      Deno.mkdirSync(`${taken}/${key}.bin`, { recursive: true });
+      for (let start = 0; start < 2; start++) {
+        const t = await loadModelTokenizer(files, undefined, directoryTokenizerCache(taken));
+        assertEquals([...t.encode(texts[0]).ids], [...built.encode(texts[0]).ids]);
+      }
+      assertEquals([...Deno.readDirSync(taken)].map((e) => e.name), [`${key}.bin`]);
     } finally {
       Tokenizer.fromBytes = fromBytes;
     }

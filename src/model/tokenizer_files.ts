@@ -115,7 +115,8 @@ export interface TokenizerCache {
 
 /**
  * A tokenizer cache in a directory (created when first written): `<dir>/<digest>.bin`,
- * written to a temporary name and renamed, so a reader never sees half a file.
+ * written to a temporary name and renamed, so a reader never sees half a file; a write
+ * that fails removes its temporary file.
  */
 export function directoryTokenizerCache(dir: string): TokenizerCache {
   return {
@@ -130,8 +131,15 @@ export function directoryTokenizerCache(dir: string): TokenizerCache {
       const fs = await hostFiles();
       await fs.mkdir(dir);
       const temporary = `${dir}/${key}.${crypto.randomUUID()}.partial`;
-      await fs.writeFile(temporary, bytes);
-      await fs.rename(temporary, `${dir}/${key}.bin`);
+      try {
+        await fs.writeFile(temporary, bytes);
+        await fs.rename(temporary, `${dir}/${key}.bin`);
+      } catch (cause) {
+        // a failed write or rename (the entry's name taken by a directory, a full disk)
+        // would leave a 2 MB temporary file behind at every start: removed, then reported
+        await fs.remove(temporary).catch(() => {});
+        throw cause;
+      }
     },
   };
 }

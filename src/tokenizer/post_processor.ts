@@ -92,7 +92,10 @@ export function truncatedLengths(
 /**
  * Where a row is written: each field is an array and the index of the batch's first cell
  * in it (fields may share one array at different bases). `ids`, `mask`, `types` are
- * written every `stride` cells: 2 for the low words of BigInt64Array tensors.
+ * written every `stride` cells: 2 for the low words of BigInt64Array tensors. The other
+ * fields (word ids, offsets, special-token mask, sequence ids) are optional: a model run
+ * needs none of them, and a target without them (`tensorTarget`) costs one loop per
+ * sequence instead of two.
  */
 export interface RowTarget {
   ids: Int32Array;
@@ -102,6 +105,11 @@ export interface RowTarget {
   mask: Int32Array;
   maskAt: number;
   stride: 1 | 2;
+  annotations?: RowAnnotations;
+}
+
+/** The fields of a row besides the model's tensors (see `RowTarget`). */
+export interface RowAnnotations {
   words: Int32Array;
   wordsAt: number;
   offsets: Int32Array | Uint32Array;
@@ -112,6 +120,15 @@ export interface RowTarget {
   sequenceAt: number;
 }
 
+/**
+ * A target for int64 model tensors seen as int32 pairs (the low word; ids are
+ * non-negative, so the high word stays 0): ids, attention mask and token types only.
+ */
+export function tensorTarget(ids: Int32Array, mask: Int32Array, types: Int32Array): RowTarget {
+  // the same keys in the same order as a full target, so writeRow sees one object shape
+  return { ids, idsAt: 0, types, typesAt: 0, mask, maskAt: 0, stride: 2, annotations: undefined };
+}
+
 /** Special token ids of the template. */
 export interface Template {
   cls: number;
@@ -119,10 +136,65 @@ export interface Template {
   pad: number;
 }
 
+/** Writes a special token (`[CLS]`, `[SEP]`) at token position `k`. */
+function writeSpecial(t: RowTarget, k: number, id: number, type: number): void {
+  const s = t.stride;
+  t.ids[t.idsAt + k * s] = id;
+  t.mask[t.maskAt + k * s] = 1;
+  if (type) t.types[t.typesAt + k * s] = type;
+  const a = t.annotations;
+  if (a) {
+    a.special[a.specialAt + k] = 1;
+    a.words[a.wordsAt + k] = -1;
+    a.sequence[a.sequenceAt + k] = -1;
+  }
+}
+
 /**
- * Writes one row at token position `row` (`row` = batch index × sequence length): template
- * around `a[0..na)` and `b[0..nb)` (nb = -1: no pair), then padding up to `width`. All
- * cells must be zero on entry (fresh arrays). Returns the number of real tokens.
+ * Writes tokens `from … from+n` of `seg` from token position `k` on: sequence 0 (types and
+ * sequence ids left at their zeros) or 1. The tensors' loop is the hot path of a model
+ * batch; the annotations, when wanted, get a loop of their own.
+ */
+function writeTokens(
+  t: RowTarget,
+  k: number,
+  seg: Segment,
+  from: number,
+  n: number,
+  sequenceId: 0 | 1,
+): void {
+  const s = t.stride, ids = t.ids, mask = t.mask, types = t.types, segIds = seg.ids;
+  const I = t.idsAt, M = t.maskAt, T = t.typesAt;
+  const end = from + n;
+  if (sequenceId === 0) {
+    for (let i = from, p = k * s; i < end; i++, p += s) {
+      ids[I + p] = segIds[i];
+      mask[M + p] = 1;
+    }
+  } else {
+    for (let i = from, p = k * s; i < end; i++, p += s) {
+      ids[I + p] = segIds[i];
+      mask[M + p] = 1;
+      types[T + p] = 1;
+    }
+  }
+  const a = t.annotations;
+  if (!a) return;
+  const { words, offsets, sequence } = a;
+  for (let i = from, j = k; i < end; i++, j++) {
+    words[a.wordsAt + j] = seg.words[i];
+    offsets[a.offsetsAt + 2 * j] = seg.starts[i];
+    offsets[a.offsetsAt + 2 * j + 1] = seg.ends[i];
+    if (sequenceId) sequence[a.sequenceAt + j] = 1;
+  }
+}
+
+/**
+ * Writes one row at token position `row` (`row` = batch index × sequence length): the
+ * template `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]` (without special tokens: `A` or
+ * `A B`) around `a[aAt … aAt+na)` and `b[bAt … bAt+nb)` (nb = -1: no pair), then padding
+ * up to `width`. All cells must be zero on entry (fresh arrays). Returns the number of
+ * real tokens. The one writer of the template, for model tensors and full encodings alike.
  */
 export function writeRow(
   t: RowTarget,
@@ -137,118 +209,28 @@ export function writeRow(
   bAt: number,
   nb: number,
 ): number {
-  const s = t.stride;
-  const { ids, mask, types, words, sequence, offsets, special: sp } = t;
-  const I = t.idsAt, M = t.maskAt, T = t.typesAt, W = t.wordsAt, Q = t.sequenceAt;
-  const O = t.offsetsAt, S = t.specialAt;
   let k = row;
-  if (special) { // [CLS]
-    ids[I + k * s] = tpl.cls;
-    mask[M + k * s] = 1;
-    sp[S + k] = 1;
-    words[W + k] = -1;
-    sequence[Q + k] = -1;
-    k++;
-  }
-  for (let i = aAt, end = aAt + na; i < end; i++, k++) {
-    ids[I + k * s] = a.ids[i];
-    mask[M + k * s] = 1;
-    words[W + k] = a.words[i];
-    offsets[O + 2 * k] = a.starts[i];
-    offsets[O + 2 * k + 1] = a.ends[i];
-  }
-  if (special) { // [SEP]
-    ids[I + k * s] = tpl.sep;
-    mask[M + k * s] = 1;
-    sp[S + k] = 1;
-    words[W + k] = -1;
-    sequence[Q + k] = -1;
-    k++;
-  }
+  if (special) writeSpecial(t, k++, tpl.cls, 0);
+  writeTokens(t, k, a, aAt, na, 0);
+  k += na;
+  if (special) writeSpecial(t, k++, tpl.sep, 0);
   if (b && nb >= 0) {
-    for (let i = bAt, end = bAt + nb; i < end; i++, k++) {
-      ids[I + k * s] = b.ids[i];
-      mask[M + k * s] = 1;
-      types[T + k * s] = 1;
-      words[W + k] = b.words[i];
-      sequence[Q + k] = 1;
-      offsets[O + 2 * k] = b.starts[i];
-      offsets[O + 2 * k + 1] = b.ends[i];
-    }
-    if (special) { // [SEP] of the second sequence
-      ids[I + k * s] = tpl.sep;
-      mask[M + k * s] = 1;
-      types[T + k * s] = 1;
-      sp[S + k] = 1;
-      words[W + k] = -1;
-      sequence[Q + k] = -1;
-      k++;
-    }
+    writeTokens(t, k, b, bAt, nb, 1);
+    k += nb;
+    if (special) writeSpecial(t, k++, tpl.sep, 1);
   }
-  const used = k - row;
   const end = row + width;
   if (k < end) { // padding: block fills (a batch padded to its longest row is mostly this)
+    const s = t.stride, ids = t.ids, I = t.idsAt;
     if (tpl.pad !== 0) { for (let j = k; j < end; j++) ids[I + j * s] = tpl.pad; }
-    sp.fill(1, S + k, S + end);
-    words.fill(-1, W + k, W + end);
-    sequence.fill(-1, Q + k, Q + end);
-  }
-  return used;
-}
-
-/**
- * Writes one row's ids, attention mask and token types into int64 tensors seen as int32
- * pairs (the low word; ids are non-negative, so the high word stays 0): what a model run
- * needs and nothing else. Returns the real (unpadded) token count.
- */
-export function writeTensorRow(
-  ids: Int32Array,
-  mask: Int32Array,
-  types: Int32Array,
-  row: number,
-  width: number,
-  tpl: Template,
-  special: boolean,
-  a: Segment,
-  aAt: number,
-  na: number,
-  b: Segment | null,
-  bAt: number,
-  nb: number,
-): number {
-  let k = 2 * row;
-  const aIds = a.ids;
-  if (special) {
-    ids[k] = tpl.cls;
-    mask[k] = 1;
-    k += 2;
-  }
-  for (let i = aAt, end = aAt + na; i < end; i++, k += 2) {
-    ids[k] = aIds[i];
-    mask[k] = 1;
-  }
-  if (special) {
-    ids[k] = tpl.sep;
-    mask[k] = 1;
-    k += 2;
-  }
-  if (b && nb >= 0) {
-    const bIds = b.ids;
-    for (let i = bAt, end = bAt + nb; i < end; i++, k += 2) {
-      ids[k] = bIds[i];
-      mask[k] = 1;
-      types[k] = 1;
-    }
-    if (special) {
-      ids[k] = tpl.sep;
-      mask[k] = 1;
-      types[k] = 1;
-      k += 2;
+    const an = t.annotations;
+    if (an) {
+      an.special.fill(1, an.specialAt + k, an.specialAt + end);
+      an.words.fill(-1, an.wordsAt + k, an.wordsAt + end);
+      an.sequence.fill(-1, an.sequenceAt + k, an.sequenceAt + end);
     }
   }
-  const used = (k >> 1) - row;
-  if (tpl.pad !== 0) { for (let j = k, end = 2 * (row + width); j < end; j += 2) ids[j] = tpl.pad; }
-  return used;
+  return k - row;
 }
 
 /** Padded width for rows of `longest` real tokens. */

@@ -33,13 +33,14 @@ import { decodeWordPiece } from "./decoder.ts";
 import {
   earlyStop,
   paddedWidth,
+  type RowAnnotations,
   type RowTarget,
   type Segment,
   type Template,
+  tensorTarget,
   truncatedLengths,
   type TruncationStrategy,
   writeRow,
-  writeTensorRow,
 } from "./post_processor.ts";
 import {
   compileTokenizerWasm,
@@ -140,7 +141,7 @@ export class Tokenizer {
   #rowArena = new Arena(ROW_ARENA_BYTES);
   /** The buffer `#rowTarget` views. */
   #rowBuffer = new ArrayBuffer(0);
-  #rowTarget: RowTarget = arenaTarget(this.#rowBuffer);
+  #rowTarget: FullTarget = arenaTarget(this.#rowBuffer);
 
   private constructor(config: TokenizerConfig, wasm: TokenizerWasm, ids?: SpecialIds) {
     this.config = config;
@@ -628,10 +629,11 @@ export class Tokenizer {
     t.idsAt = at;
     t.typesAt = at + w;
     t.maskAt = at + 2 * w;
-    t.wordsAt = at + 3 * w;
-    t.offsetsAt = at + 4 * w;
-    t.specialAt = o + 24 * w;
-    t.sequenceAt = o + 25 * w;
+    const a = t.annotations;
+    a.wordsAt = at + 3 * w;
+    a.offsetsAt = at + 4 * w;
+    a.specialAt = o + 24 * w;
+    a.sequenceAt = o + 25 * w;
     return o;
   }
 
@@ -845,12 +847,10 @@ export class Tokenizer {
     const ids = new Int32Array(buf, region, cells * 2);
     const mask = new Int32Array(buf, region + cells * 8, cells * 2);
     const types = new Int32Array(buf, region + cells * 16, cells * 2);
-    const tpl = this.#template;
+    const tpl = this.#template, target = tensorTarget(ids, mask, types);
     for (let i = 0; i < count; i++) {
-      writeTensorRow(
-        ids,
-        mask,
-        types,
+      writeRow(
+        target,
         i * width,
         width,
         tpl,
@@ -887,14 +887,7 @@ export class Tokenizer {
     const inputIds = new BigInt64Array(buf, 0, cells);
     const attentionMask = new BigInt64Array(buf, cells * 8, cells);
     const tokenTypeIds = new BigInt64Array(buf, cells * 16, cells);
-    const t: RowTarget = {
-      ids: new Int32Array(buf, 0, cells * 2),
-      idsAt: 0,
-      mask: new Int32Array(buf, cells * 8, cells * 2),
-      maskAt: 0,
-      types: new Int32Array(buf, cells * 16, cells * 2),
-      typesAt: 0,
-      stride: 2,
+    const annotations: RowAnnotations = {
       offsets: new Uint32Array(buf, cells * 24, cells * 2),
       offsetsAt: 0,
       words: new Int32Array(buf, cells * 32, cells),
@@ -903,6 +896,14 @@ export class Tokenizer {
       specialAt: 0,
       sequence: new Int8Array(buf, cells * 37, cells),
       sequenceAt: 0,
+    };
+    const t: RowTarget = {
+      ...tensorTarget(
+        new Int32Array(buf, 0, cells * 2),
+        new Int32Array(buf, cells * 8, cells * 2),
+        new Int32Array(buf, cells * 16, cells * 2),
+      ),
+      annotations,
     };
     const special = o.addSpecialTokens;
     for (let i = 0; i < count; i++) {
@@ -915,10 +916,10 @@ export class Tokenizer {
       attentionMask,
       tokenTypeIds,
       lengths,
-      specialTokensMask: t.special as Uint8Array,
-      wordIds: t.words,
-      sequenceIds: t.sequence,
-      offsets: t.offsets as Uint32Array,
+      specialTokensMask: annotations.special as Uint8Array,
+      wordIds: annotations.words,
+      sequenceIds: annotations.sequence,
+      offsets: annotations.offsets as Uint32Array,
     };
   }
 
@@ -950,9 +951,9 @@ export class Tokenizer {
       const i32 = new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2);
       const m32 = new Int32Array(mask.buffer, mask.byteOffset, mask.length * 2);
       const t32 = new Int32Array(types.buffer, types.byteOffset, types.length * 2);
+      const target = tensorTarget(i32, m32, t32);
       for (let k = 0; k < rows.length; k++) {
-        const row = pooled(pool, spans, rows[k]);
-        writeTensorRow(i32, m32, t32, k * width, width, tpl, special, ...row);
+        writeRow(target, k * width, width, tpl, special, ...pooled(pool, spans, rows[k]));
       }
     }, (i) => {
       const width = lengths[i];
@@ -1183,8 +1184,11 @@ class Arena {
   }
 }
 
+/** A row target with every field (an `Encoding`'s). */
+type FullTarget = RowTarget & { annotations: RowAnnotations };
+
 /** A row target over a whole arena (`#allocRow` sets its offsets per row). */
-function arenaTarget(arena: ArrayBuffer): RowTarget {
+function arenaTarget(arena: ArrayBuffer): FullTarget {
   const c = new Int32Array(arena), q = new Int8Array(arena);
   return {
     ids: c,
@@ -1194,14 +1198,16 @@ function arenaTarget(arena: ArrayBuffer): RowTarget {
     mask: c,
     maskAt: 0,
     stride: 1,
-    words: c,
-    wordsAt: 0,
-    offsets: c,
-    offsetsAt: 0,
-    special: q,
-    specialAt: 0,
-    sequence: q,
-    sequenceAt: 0,
+    annotations: {
+      words: c,
+      wordsAt: 0,
+      offsets: c,
+      offsetsAt: 0,
+      special: q,
+      specialAt: 0,
+      sequence: q,
+      sequenceAt: 0,
+    },
   };
 }
 
