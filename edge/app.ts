@@ -103,68 +103,15 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   const app = new Hono<Env>();
 
   app.use("*", cors({ origin: options.corsOrigins ?? "*" }));
+  // One path for errors: the middleware below and the routes throw, and Hono hands every
+  // throw to `app.onError`, which answers with the request id (set first, by `context`).
+  // The log line and the metrics are written by `context` after the answer is made, so
+  // they see the error's status too.
   app.use("*", async (c, next) => {
     const id = c.req.header("x-request-id")?.slice(0, 128) || crypto.randomUUID();
     const t0 = performance.now();
     c.set("requestId", id);
-    try {
-      if (options.apiKey && !c.req.path.match(/^\/(health|docs|openapi\.json)$/)) {
-        // the scheme is case-insensitive (RFC 9110 §11.1); the token is compared in full
-        const auth = c.req.header("authorization") ?? "";
-        const space = auth.indexOf(" ");
-        const scheme = space < 0 ? auth : auth.slice(0, space);
-        const token = space < 0 ? "" : auth.slice(space + 1).trim();
-        if (
-          scheme.toLowerCase() !== "bearer" || !constantTimeEqual(token, options.apiKey)
-        ) {
-          throw new HttpError(
-            401,
-            "missing or wrong API key (Authorization: Bearer …)",
-            "authentication_error",
-          );
-        }
-      }
-      // the request gives up (its inputs leave the batching queue) on timeout or when its
-      // client goes away
-      const giveUp = new AbortController();
-      const clientGone = () =>
-        giveUp.abort(new HttpError(499, "the client closed the request", "client_closed"));
-      c.req.raw.signal.addEventListener("abort", clientGone, { once: true });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = () =>
-        new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout");
-      const turn: Turn = {
-        signal: giveUp.signal,
-        keepAlive: (work) => {
-          try {
-            c.executionCtx.waitUntil(work); // Workers: finish the job after answering
-          } catch { /* Deno: no execution context, nothing to keep alive */ }
-        },
-        deadline: Date.now() + o.timeoutMs,
-        expired,
-      };
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          // On time, even while the model runs (native and pooled runs leave the event
-          // loop free; the run goes on and its result is dropped). Only where the model runs
-          // on the event loop itself (WASM, no workers) can this timer fire no earlier than
-          // the run's end: a request whose batch has started then gets its answer.
-          if (turn.started && modelBlocksEventLoop) return;
-          const e = expired();
-          giveUp.abort(e);
-          reject(e);
-        }, o.timeoutMs);
-      });
-      c.set("turn", turn);
-      try {
-        await Promise.race([next(), timeout]);
-      } finally {
-        clearTimeout(timer);
-        c.req.raw.signal.removeEventListener("abort", clientGone);
-      }
-    } catch (e) {
-      c.res = errorResponse(e, id);
-    }
+    await next(); // never throws: errors below became answers in onError
     c.res.headers.set("x-request-id", id);
     const seconds = (performance.now() - t0) / 1000;
     metrics.request(routeOf(c.req.path), c.res.status, seconds);
@@ -179,10 +126,68 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       }));
     }
   });
-  app.onError((e) => errorResponse(e));
+  app.use("*", async (c, next) => {
+    if (options.apiKey && !c.req.path.match(/^\/(health|docs|openapi\.json)$/)) {
+      // the scheme is case-insensitive (RFC 9110 §11.1); the token is compared in full
+      const auth = c.req.header("authorization") ?? "";
+      const space = auth.indexOf(" ");
+      const scheme = space < 0 ? auth : auth.slice(0, space);
+      const token = space < 0 ? "" : auth.slice(space + 1).trim();
+      if (scheme.toLowerCase() !== "bearer" || !constantTimeEqual(token, options.apiKey)) {
+        throw new HttpError(
+          401,
+          "missing or wrong API key (Authorization: Bearer …)",
+          "authentication_error",
+        );
+      }
+    }
+    await next();
+  });
+  app.use("*", async (c, next) => {
+    // the request gives up (its inputs leave the batching queue) on timeout or when its
+    // client goes away
+    const giveUp = new AbortController();
+    const clientGone = () =>
+      giveUp.abort(new HttpError(499, "the client closed the request", "client_closed"));
+    c.req.raw.signal.addEventListener("abort", clientGone, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = () =>
+      new HttpError(503, `request took longer than ${o.timeoutMs} ms`, "timeout");
+    const turn: Turn = {
+      signal: giveUp.signal,
+      keepAlive: (work) => {
+        try {
+          c.executionCtx.waitUntil(work); // Workers: finish the job after answering
+        } catch { /* Deno: no execution context, nothing to keep alive */ }
+      },
+      deadline: Date.now() + o.timeoutMs,
+      expired,
+    };
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // On time, even while the model runs (native and pooled runs leave the event
+        // loop free; the run goes on and its result is dropped). Only where the model runs
+        // on the event loop itself (WASM, no workers) can this timer fire no earlier than
+        // the run's end: a request whose batch has started then gets its answer.
+        if (turn.started && modelBlocksEventLoop) return;
+        const e = expired();
+        giveUp.abort(e);
+        reject(e);
+      }, o.timeoutMs);
+    });
+    c.set("turn", turn);
+    try {
+      await Promise.race([next(), timeout]);
+    } finally {
+      clearTimeout(timer);
+      c.req.raw.signal.removeEventListener("abort", clientGone);
+    }
+  });
+  app.onError((e, c) => errorResponse(e, c.get("requestId")));
   // a known path with another method is 405 with the methods it has (RFC 9110 §15.5.6)
   let methods: Record<string, string[]> | undefined; // the routes, once they are all added
   app.notFound((c) => {
+    const id = c.get("requestId");
     if (!methods) {
       methods = {};
       for (const r of app.routes) {
@@ -199,9 +204,13 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
           null,
           { allow: allowed.join(", ") },
         ),
+        id,
       );
     }
-    return errorResponse(new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "not_found"));
+    return errorResponse(
+      new HttpError(404, `no route ${c.req.method} ${c.req.path}`, "not_found"),
+      id,
+    );
   });
 
   /** Reads and checks the JSON body. */

@@ -79,14 +79,18 @@ const get = <R>(summary: string, response: Schema<R>, contentType?: string) => (
   ...(contentType ? { contentType } : {}),
 });
 
-/** The error body every route answers with a 4xx or 5xx status. */
+/**
+ * The error body every route answers with a 4xx or 5xx status (`request_id` is the
+ * request's `x-request-id`, also in the log line; absent only where no request was read).
+ */
 export const errorSchema = object({
   error: object({
     message: string(),
     type: string(),
     param: nullable(string()),
     code: schema<null>({ type: "null" }),
-  }),
+    request_id: string(),
+  }, ["request_id"]),
 });
 
 const vector = array(number());
