@@ -295,9 +295,23 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     parseFields(await body(c), route.fields);
   /** An answer, typed by the route's response schema. */
   const answer = <R>(_route: { response: Schema<R> }, value: NoInfer<R>): R => value;
-  /** `layers` and `layer_mix` as embed options (the last layer when `layers` is absent). */
-  const layerChoice = (b: { layers: number[] | undefined; layer_mix: LayerMix }) =>
-    b.layers ? { layers: b.layers, layerMix: b.layer_mix } : {};
+  /**
+   * `layers` and `layer_mix` as embed options (the last layer when `layers` is absent);
+   * `layer_mix` alone is refused: it mixes the states `layers` names, and ignoring it would
+   * answer as if it had worked.
+   */
+  const layerChoice = (b: { layers: number[] | undefined; layer_mix: LayerMix | undefined }) => {
+    if (b.layers) return { layers: b.layers, layerMix: b.layer_mix ?? "mean" };
+    if (b.layer_mix !== undefined) {
+      throw new HttpError(
+        400,
+        "layer_mix needs layers (the hidden states to mix)",
+        "invalid_request_error",
+        "layer_mix",
+      );
+    }
+    return {};
+  };
 
   /**
    * Admission: each text of this request is tokenized here, once, by itself (the model

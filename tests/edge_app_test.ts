@@ -484,8 +484,25 @@ Deno.test({
         ["/embed/words", { inputs: text, dimensions: 3 }, "dimensions"],
         ["/v1/embeddings", { input: text, pooling: "median" }, "pooling"],
         ["/v1/embeddings", { input: text, truncate: "yes" }, "truncate"],
+        // misspelt fields are refused by name, not answered with the defaults
+        ["/embed", { inputs: text, normalise: false }, "normalise"],
+        ["/embed", { inputs: text, poolling: "cls" }, "poolling"],
+        ["/v1/embeddings", { input: text, encoding: "base64" }, "encoding"],
+        ["/tokenize", { inputs: text, add_special_token: false }, "add_special_token"],
+        // layer_mix mixes the states layers names: alone, it is refused, not ignored
+        ["/embed", { inputs: text, layer_mix: "concat" }, "layer_mix"],
+        ["/embed_all", { inputs: text, layer_mix: "concat" }, "layer_mix"],
+        ["/embed/words", { inputs: text, layer_mix: "mean" }, "layer_mix"],
+        ["/v1/embeddings", { input: text, layer_mix: "concat" }, "layer_mix"],
       ] as [string, unknown, string][]
     ) await errorOf(await post(path, b), 400, param);
+    const misspelt = await errorOf(await post("/embed", { inputs: text, normalise: false }), 400);
+    assert(misspelt.message.includes("did you mean normalize?"), misspelt.message);
+    // OpenAI's fields (its client sends them) are known, even those embedge ignores
+    assertEquals(
+      (await post("/v1/embeddings", { input: text, model: "m", user: "u", dimensions: 8 })).status,
+      200,
+    );
     // a route with another method: 405 and the methods it has
     for (
       const [method, path, allow] of [["GET", "/v1/embeddings", "POST"], [
