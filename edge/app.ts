@@ -27,6 +27,7 @@ import type { LayerMix } from "../src/model/layers.ts";
 import { cosine } from "../src/model/similarity.ts";
 import { Batcher, type BatcherOptions, type Turn } from "./batcher.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { jsonResponse } from "./json_stream.ts";
 import { Metrics } from "./metrics.ts";
 import { docsPage, openApiDocument } from "./openapi.ts";
 import { apiContract } from "./contract.ts";
@@ -42,9 +43,10 @@ export interface AppOptions {
   /** Longest input in UTF-16 code units (default 100,000). */
   maxInputChars?: number;
   /**
-   * Most numbers in one response of `/embed_all` or `/embed/words` (tokens × vector width;
-   * default 4,194,304, about 40 MB of JSON): past it a 413, decided at admission from the
-   * token counts, before the model runs.
+   * Most numbers in one answer (default 4,194,304, about 40 MB of JSON): `/embed_all` and
+   * `/embed/words` count tokens × vector width, `/embed` and `/v1/embeddings` inputs ×
+   * dimensions, `/tokenize` 8 per token. Past it a 413 naming the inputs, decided before
+   * the model runs (for `/tokenize`, before the answer is written).
    */
   maxOutputFloats?: number;
   /** Request timeout in ms (default 30,000): 503 past it. */
@@ -403,13 +405,18 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const admitted = admit(b.input, b.truncate, "input");
     const full = embedder.dimensions(b.pooling, layers);
     const dims = dimensions(b.dimensions, full);
+    checkOutputSize(
+      admitted.length * dims,
+      `${admitted.length} vectors of ${dims} numbers`,
+      "input",
+    );
     const out = await batcher.embed(
       admitted,
       { normalize: true, truncate: b.truncate, pooling: b.pooling, ...layers },
       c.get("turn"),
     );
     const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
-    return c.json(answer(route, {
+    return jsonResponse(answer(route, {
       object: "list",
       data: b.input.map((_, i) => {
         const v = cut(out.data.subarray(i * full, (i + 1) * full), dims, true);
@@ -472,34 +479,42 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     };
     const full = embedder.dimensions(b.pooling, opts);
     const dims = dimensions(b.dimensions, full);
+    checkOutputSize(list.length * dims, `${list.length} vectors of ${dims} numbers`, "inputs");
     const out = await batcher.embed(list, opts, c.get("turn"));
     const d = out.dims[1];
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       list.map((_, i) => Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, b.normalize))),
     ));
   });
 
   /**
-   * The response-size budget of the token routes: every admitted input's tokens times the
-   * vector width (word vectors are at most as many as tokens), checked before the model runs.
+   * The answer-size budget (`maxOutputFloats`), checked before the work: a 413 naming
+   * `field` when an answer would hold more than `numbers` numbers. `what` says what the
+   * answer would hold, so the client knows what to send less of.
    */
-  function checkOutputSize(list: EmbedInput[], opts: EmbedOptions): void {
+  function checkOutputSize(numbers: number, what: string, field: string): void {
+    if (numbers > o.maxOutputFloats) {
+      throw new HttpError(
+        413,
+        `the answer would hold ${what} (${numbers} numbers); this server returns at most ${o.maxOutputFloats} per request: send fewer or shorter inputs`,
+        "invalid_request_error",
+        field,
+      );
+    }
+  }
+
+  /**
+   * The budget of the token routes: every admitted input's tokens times the vector width
+   * (word vectors are at most as many as tokens).
+   */
+  function checkTokenVectors(list: EmbedInput[], opts: EmbedOptions): void {
     const width = embedder.dimensions("cls", opts); // one token's vector
     const tokens = list.reduce(
       (n, x) => n + (typeof x === "object" && "encoding" in x ? x.encoding.ids.length : 0),
       0,
     );
-    if (tokens * width > o.maxOutputFloats) {
-      throw new HttpError(
-        413,
-        `the answer would hold ${tokens} token vectors of ${width} numbers (${
-          tokens * width
-        }); this server returns at most ${o.maxOutputFloats} per request: send fewer or shorter inputs`,
-        "invalid_request_error",
-        "inputs",
-      );
-    }
+    checkOutputSize(tokens * width, `${tokens} token vectors of ${width} numbers`, "inputs");
   }
 
   app.post("/embed_all", async (c) => {
@@ -507,13 +522,13 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const b = await tokenRequest(c, route);
     const list = admit(b.inputs, b.truncate, "inputs");
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
-    checkOutputSize(list, opts);
+    checkTokenVectors(list, opts);
     const toks = await batcher.exclusive(
       () => embedder.embedTokens(list as EncodedText[], opts),
       c.get("turn"),
       list.length,
     );
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       toks.map((t) => {
         const h = t.hiddenSize;
@@ -527,13 +542,13 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const b = await tokenRequest(c, route);
     const list = admit(b.inputs, b.truncate, "inputs");
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
-    checkOutputSize(list, opts);
+    checkTokenVectors(list, opts);
     const words = await batcher.exclusive(
       () => embedder.embedWords(list as EncodedText[], { ...opts, aggregate: b.aggregate }),
       c.get("turn"),
       list.length,
     );
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       words.map((w) => ({
         words: w.words.map((word, k) => ({
@@ -555,15 +570,25 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
       throw new HttpError(400, "padding needs max_length", "invalid_request_error", "max_length");
     }
     const special = b.add_special_tokens;
-    return c.json(answer(
+    const encodings = b.inputs.map((text) =>
+      embedder.tokenizer.encode(
+        text,
+        padTo
+          ? { addSpecialTokens: special, maxLength: padTo, truncation: true, padding }
+          : { addSpecialTokens: special },
+      )
+    );
+    // tokenizing is cheap next to writing the answer (an 87 MB one was possible): the
+    // budget is checked between the two
+    const tokens = encodings.reduce((n, e) => n + e.ids.length, 0);
+    checkOutputSize(
+      tokens * TOKEN_NUMBERS,
+      `${tokens} tokens, counted as ${TOKEN_NUMBERS} numbers each`,
+      "inputs",
+    );
+    return jsonResponse(answer(
       route,
-      b.inputs.map((text) => {
-        const e = embedder.tokenizer.encode(
-          text,
-          padTo
-            ? { addSpecialTokens: special, maxLength: padTo, truncation: true, padding }
-            : { addSpecialTokens: special },
-        );
+      encodings.map((e) => {
         const tokens = e.tokens, mask = e.attentionMask, sp = e.specialTokensMask;
         const off = e.offsets;
         return Array.from(e.ids, (id, k) => ({
@@ -585,7 +610,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     const decode = (ids: number[]) => embedder.tokenizer.decode(ids, options);
     // one id list, or several
     const many = b.ids.length > 0 && Array.isArray(b.ids[0]);
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       many ? (b.ids as number[][]).map(decode) : decode(b.ids as number[]),
     ));
@@ -602,7 +627,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     }, c.get("turn"));
     const d = out.dims[1];
     const source = out.data.subarray(0, d);
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       b.inputs.sentences.map((_, i) => cosine(source, out.data.subarray((i + 1) * d, (i + 2) * d))),
     ));
@@ -627,7 +652,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
     }, c.get("turn"));
     const probs = predictProba(clf, out.data);
     const k = clf.labels.length;
-    return c.json(answer(
+    return jsonResponse(answer(
       route,
       b.inputs.map((_, i) =>
         clf.labels.map((label, j) => ({ label, score: probs[i * k + j] })).sort((x, y) =>
@@ -639,6 +664,13 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
 
   return app;
 }
+
+/**
+ * What one token of a `/tokenize` answer counts against `maxOutputFloats`: its JSON
+ * (`{"id":2293,"text":"love","special":false,"start":2,"stop":6,"attention_mask":1}`, about
+ * 80 bytes) is about as long as 8 numbers of a vector (about 10 bytes each).
+ */
+const TOKEN_NUMBERS = 8;
 
 function routeOf(path: string): string {
   const known = [
