@@ -436,3 +436,6 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
 
 /** The routes' table type. */
 export type Contract = ReturnType<typeof apiContract>;
+
+/** An answer, typed by the route's response schema (so a route cannot answer off-contract). */
+export const answer = <R>(_route: { response: Schema<R> }, value: NoInfer<R>): R => value;

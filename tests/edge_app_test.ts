@@ -174,6 +174,13 @@ Deno.test({
     assert(doc.paths["/v1/embeddings"] && doc.paths["/embed"]);
     assert((await (await app!.request("/docs")).text()).includes("openapi.json"));
     await errorOf(await app!.request("/nope"), 404);
+    await errorOf(await app!.request("/nope/2", { method: "POST" }), 404);
+    // counted by the route that answered (its path), or "other": never by a made-up path
+    const counted = await (await app!.request("/metrics")).text();
+    for (const label of ['route="/metrics",status="200"', 'route="other",status="404"']) {
+      assert(counted.includes(`embedge_requests_total{${label}}`), `${label}\n${counted}`);
+    }
+    assert(!counted.includes("/nope"), counted);
     const r = await app!.request("/health", {
       headers: { "x-request-id": "abc-1", origin: "https://x.test" },
     });
