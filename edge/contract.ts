@@ -1,6 +1,7 @@
 /**
  * The API contract: every route's request fields (each a check and its schema, schema.ts)
- * and the schema of its answer. app.ts parses requests with these fields and types its
+ * and the schema of its answer. The fields are all a route knows: any other is a 400
+ * naming it (parseFields), on every route. app.ts parses requests with these fields and types its
  * answers by these schemas; openapi.ts prints them. One table, so the document says
  * exactly what the routes accept and return (a test checks real answers against it).
  *
@@ -79,14 +80,18 @@ const get = <R>(summary: string, response: Schema<R>, contentType?: string) => (
   ...(contentType ? { contentType } : {}),
 });
 
-/** The error body every route answers with a 4xx or 5xx status. */
+/**
+ * The error body every route answers with a 4xx or 5xx status (`request_id` is the
+ * request's `x-request-id`, also in the log line; absent only where no request was read).
+ */
 export const errorSchema = object({
   error: object({
     message: string(),
     type: string(),
     param: nullable(string()),
     code: schema<null>({ type: "null" }),
-  }),
+    request_id: string(),
+  }, ["request_id"]),
 });
 
 const vector = array(number());
@@ -180,6 +185,13 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       return v as Pooling;
     },
   );
+  /** An optional string field (its value unchecked beyond its type). */
+  const text = (description: string) =>
+    field<string | undefined>({ type: "string", description }, (v, name) => {
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== "string") throw invalid(`${name} must be a string`, name);
+      return v;
+    });
   // the text inputs of every route but /v1/embeddings (which also takes token ids)
   const texts = inputs<string>(false);
   const layers = field<number[] | undefined>({
@@ -194,7 +206,16 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     embedder.layerStates(v); // InputError → 400 naming layers or layers[i]
     return v as number[];
   });
-  const layerFields = { layers, layer_mix: choice(LAYER_MIXES, "mean") };
+  // layer_mix says how the states of `layers` combine: without `layers` it would have
+  // nothing to do, so app.ts refuses it there (no default here, so that it can tell)
+  const layerMix = choice(LAYER_MIXES);
+  const layerFields = {
+    layers,
+    layer_mix: {
+      ...layerMix,
+      json: { ...layerMix.json, description: "with layers (default mean)" },
+    },
+  };
   const truncate = flag(false);
   // TEI's request fields of the token and word routes; /embed adds the sentence ones
   const tokenFields = {
@@ -244,11 +265,11 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
       {
         input: inputs<string | number[]>(true),
-        model: field<string | undefined>({ type: "string" }, (v, name) => {
-          if (v === undefined || v === null) return undefined;
-          if (typeof v !== "string") throw invalid(`${name} must be a string`, name);
-          return v;
-        }),
+        // OpenAI's own fields are all known here, so that its clients work: `model` is
+        // echoed back (one model is served), `user` is accepted and ignored (it is an
+        // end-user id for OpenAI's abuse monitoring), encoding_format and dimensions work
+        model: text("echoed back in the answer: this server serves one model"),
+        user: text("accepted and ignored (OpenAI's end-user id)"),
         encoding_format: choice(["float", "base64"], "float"),
         dimensions: integerIn(1),
         pooling,
@@ -415,3 +436,6 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
 
 /** The routes' table type. */
 export type Contract = ReturnType<typeof apiContract>;
+
+/** An answer, typed by the route's response schema (so a route cannot answer off-contract). */
+export const answer = <R>(_route: { response: Schema<R> }, value: NoInfer<R>): R => value;

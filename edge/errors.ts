@@ -1,6 +1,6 @@
 /**
- * HTTP errors: every error is JSON `{ error: { message, type, param } }` with the right
- * status, as the OpenAI API shapes them. Library errors map by their code.
+ * HTTP errors: every error is JSON `{ error: { message, type, param, code, request_id } }`
+ * with the right status, as the OpenAI API shapes them. Library errors map by their code.
  *
  * @example
  * ```ts
@@ -33,7 +33,11 @@ const STATUS: Record<string, number> = {
   model_load: 500,
 };
 
-/** The JSON response for any thrown value (unknown errors become 500 without details). */
+/**
+ * The JSON response for any thrown value (unknown errors become 500 without details: those
+ * are logged, with `requestId`, so that the log line of a 500 and its answer, which carries
+ * the same `request_id`, can be matched).
+ */
 export function errorResponse(e: unknown, requestId?: string): Response {
   let status = 500, type = "server_error", param: string | null = null;
   let message = "internal error";
@@ -47,9 +51,18 @@ export function errorResponse(e: unknown, requestId?: string): Response {
     param = e.param ?? null;
     message = e.message;
   } else {
-    console.error(JSON.stringify({ level: "error", requestId, error: String(e) }));
+    // the stack stays in the log (never in the answer): where an unexpected error came from
+    const stack = e instanceof Error ? e.stack : undefined;
+    console.error(JSON.stringify({ level: "error", requestId, error: String(e), stack }));
   }
-  return new Response(JSON.stringify({ error: { message, type, param, code: null } }), {
+  const error = {
+    message,
+    type,
+    param,
+    code: null,
+    ...(requestId ? { request_id: requestId } : {}),
+  };
+  return new Response(JSON.stringify({ error }), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });

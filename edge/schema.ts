@@ -176,11 +176,47 @@ export type Fields = Record<string, Field<unknown>>;
 /** The parsed body of a request with these fields. */
 export type Parsed<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
 
-/** Parses each field of `body` (fields it does not declare are not read). */
+/**
+ * Parses each field of `body`. A field the route does not declare is a 400 naming it: a
+ * misspelt option (`normalise`, `poolling`) answered with the defaults would look like it
+ * worked. The message lists the route's fields and, when one is a likely misspelling
+ * (edit distance at most 2), suggests it.
+ */
 export function parseFields<F extends Fields>(body: Record<string, unknown>, fields: F): Parsed<F> {
+  for (const name of Object.keys(body)) {
+    if (!Object.hasOwn(fields, name)) throw unknownField(name, Object.keys(fields));
+  }
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(fields)) out[name] = f.parse(body[name], name);
   return out as Parsed<F>;
+}
+
+/** "`name` is not a field here" with the known ones (and the nearest, when close). */
+function unknownField(name: string, known: string[]): HttpError {
+  const nearest = known
+    .map((k) => ({ k, d: editDistance(name.toLowerCase(), k.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0];
+  const hint = nearest && nearest.d <= 2 ? ` (did you mean ${nearest.k}?)` : "";
+  // long names are cut: the message repeats what the client sent
+  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  return invalid(
+    `${shown} is not a field of this route${hint}; its fields are ${known.join(", ")}`,
+    shown,
+  );
+}
+
+/** Levenshtein distance (names are short: the quadratic table costs nothing). */
+function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Math.max(a.length, b.length);
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
 }
 
 /** The JSON Schema of a request body with these fields (`required` from `required()`). */
@@ -190,5 +226,6 @@ export function bodySchema(fields: Fields): JsonSchema {
     type: "object",
     properties: Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.json])),
     ...(names.length ? { required: names } : {}),
+    additionalProperties: false, // parseFields refuses any other field by name
   };
 }

@@ -20,7 +20,14 @@ type Json = Record<string, unknown>;
 const EXAMPLES: Record<string, Json[]> = {
   "/v1/embeddings": [
     { input: "I love Paris." },
-    { input: ["I love Paris.", "Paris"], encoding_format: "base64", dimensions: 8 },
+    // every field of OpenAI's request is known (its clients send them), even where ignored
+    {
+      input: ["I love Paris.", "Paris"],
+      encoding_format: "base64",
+      dimensions: 8,
+      model: "text-embedding-3-small",
+      user: "user-1",
+    },
     { input: [[1045, 2293, 3000]], pooling: "cls", layers: [-2] },
   ],
   "/embed": [
@@ -84,7 +91,7 @@ Deno.test({
       }
       assertEquals(Object.keys(paths).length, new Set(served.map((r) => r.path)).size);
 
-      let answers = 0, errors = 0, constraints = 0;
+      let answers = 0, errors = 0, constraints = 0, unknowns = 0;
       const check = (what: string, body: unknown, schema: Json) => {
         const v = violations(body, schema);
         assertEquals(v, [], `${what}: ${v.slice(0, 5).join("; ")}`);
@@ -157,6 +164,21 @@ Deno.test({
           constraints++;
           errors++;
         }
+        // a field the route does not have is refused by name (misspelt or not), and the
+        // document says so; one case per route
+        assertEquals(request.additionalProperties, false, `${path}: additionalProperties`);
+        for (const unknown of ["normalise", "poolling", "no_such_field"]) {
+          if (unknown in properties) continue;
+          const res = await send({ ...examples[0], [unknown]: false });
+          const body = await res.json();
+          assertEquals(
+            [res.status, body.error?.param],
+            [400, unknown],
+            `${path} with ${unknown}: ${JSON.stringify(body)}`,
+          );
+          check(`error of ${path}`, body, errorSchema);
+          unknowns++;
+        }
         // the required fields are required
         for (const name of (request.required ?? []) as string[]) {
           const { [name]: _, ...rest } = examples[0];
@@ -167,9 +189,12 @@ Deno.test({
         }
       }
       // counted, so that a document that lost its routes cannot pass by checking nothing
-      assert(answers >= 21 && constraints >= 40, `${answers} answers, ${constraints} constraints`);
+      assert(
+        answers >= 21 && constraints >= 40 && unknowns >= 3 * 8,
+        `${answers} answers, ${constraints} constraints, ${unknowns} unknown fields`,
+      );
       console.log(
-        `${answers} answers, ${constraints} field constraints, ${errors} error bodies checked`,
+        `${answers} answers, ${constraints} field constraints, ${unknowns} unknown fields, ${errors} error bodies checked`,
       );
     } finally {
       await embedder.close();

@@ -174,6 +174,13 @@ Deno.test({
     assert(doc.paths["/v1/embeddings"] && doc.paths["/embed"]);
     assert((await (await app!.request("/docs")).text()).includes("openapi.json"));
     await errorOf(await app!.request("/nope"), 404);
+    await errorOf(await app!.request("/nope/2", { method: "POST" }), 404);
+    // counted by the route that answered (its path), or "other": never by a made-up path
+    const counted = await (await app!.request("/metrics")).text();
+    for (const label of ['route="/metrics",status="200"', 'route="other",status="404"']) {
+      assert(counted.includes(`embedge_requests_total{${label}}`), `${label}\n${counted}`);
+    }
+    assert(!counted.includes("/nope"), counted);
     const r = await app!.request("/health", {
       headers: { "x-request-id": "abc-1", origin: "https://x.test" },
     });
@@ -484,8 +491,25 @@ Deno.test({
         ["/embed/words", { inputs: text, dimensions: 3 }, "dimensions"],
         ["/v1/embeddings", { input: text, pooling: "median" }, "pooling"],
         ["/v1/embeddings", { input: text, truncate: "yes" }, "truncate"],
+        // misspelt fields are refused by name, not answered with the defaults
+        ["/embed", { inputs: text, normalise: false }, "normalise"],
+        ["/embed", { inputs: text, poolling: "cls" }, "poolling"],
+        ["/v1/embeddings", { input: text, encoding: "base64" }, "encoding"],
+        ["/tokenize", { inputs: text, add_special_token: false }, "add_special_token"],
+        // layer_mix mixes the states layers names: alone, it is refused, not ignored
+        ["/embed", { inputs: text, layer_mix: "concat" }, "layer_mix"],
+        ["/embed_all", { inputs: text, layer_mix: "concat" }, "layer_mix"],
+        ["/embed/words", { inputs: text, layer_mix: "mean" }, "layer_mix"],
+        ["/v1/embeddings", { input: text, layer_mix: "concat" }, "layer_mix"],
       ] as [string, unknown, string][]
     ) await errorOf(await post(path, b), 400, param);
+    const misspelt = await errorOf(await post("/embed", { inputs: text, normalise: false }), 400);
+    assert(misspelt.message.includes("did you mean normalize?"), misspelt.message);
+    // OpenAI's fields (its client sends them) are known, even those embedge ignores
+    assertEquals(
+      (await post("/v1/embeddings", { input: text, model: "m", user: "u", dimensions: 8 })).status,
+      200,
+    );
     // a route with another method: 405 and the methods it has
     for (
       const [method, path, allow] of [["GET", "/v1/embeddings", "POST"], [
@@ -643,6 +667,183 @@ Deno.test({
       }
       const info = await (await small.request("/info")).json();
       assertEquals(info.limits.max_output_floats, 400);
+    } finally {
+      embedder!.session.run = run;
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "an unexpected error in a route: one path, a 500 whose body and log line carry the request id",
+  ignore,
+  async fn() {
+    const logged = createApp(embedder!, { log: true });
+    const decode = embedder!.tokenizer.decode;
+    const lines: string[] = [];
+    const { log, error } = console;
+    console.log = console.error = (line: string) => lines.push(String(line));
+    embedder!.tokenizer.decode = () => {
+      throw new Error("a bug in the tokenizer");
+    };
+    try {
+      const res = await logged.request("/decode", {
+        method: "POST",
+        body: JSON.stringify({ ids: [101, 102] }),
+        headers: { "x-request-id": "req-500" },
+      });
+      const e = await errorOf(res, 500, null);
+      assertEquals([e.type, e.message, e.request_id], [
+        "server_error",
+        "internal error",
+        "req-500",
+      ]);
+      assertEquals(res.headers.get("x-request-id"), "req-500");
+      assert(!JSON.stringify(e).includes("a bug"), "the error's details reached the client");
+      const records = lines.map((l) => JSON.parse(l));
+      const fault = records.find((r) => r.level === "error");
+      assertEquals(fault?.requestId, "req-500", lines.join("\n"));
+      assert(String(fault?.error).includes("a bug in the tokenizer"), lines.join("\n"));
+      const access = records.find((r) => r.level === "info");
+      assertEquals([access?.requestId, access?.status], ["req-500", 500], lines.join("\n"));
+      // a 4xx from the middleware (auth) and from a route carry the id the same way
+      const keyed = createApp(embedder!, { log: false, apiKey: "k" });
+      const denied = await keyed.request("/info", { headers: { "x-request-id": "req-401" } });
+      assertEquals((await errorOf(denied, 401)).request_id, "req-401");
+      const bad = await post("/embed", { inputs: 7 }, { "x-request-id": "req-400" });
+      assertEquals((await errorOf(bad, 400, "inputs")).request_id, "req-400");
+    } finally {
+      console.log = log;
+      console.error = error;
+      embedder!.tokenizer.decode = decode;
+    }
+  },
+});
+
+Deno.test({
+  name: "big answers are written in chunks: /health and a 400 answer while they are being written",
+  ignore,
+  async fn() {
+    // 3 answers of 16 inputs × 402 tokens × 32 numbers (about 2 MB of JSON, 30 chunks each)
+    const roomy = createApp(embedder!, { log: false, maxOutputFloats: 1e8 });
+    const inputs = Array.from({ length: 16 }, (_, i) => `${i} ` + "word ".repeat(399));
+    // The small requests arrive as network requests do, in a later turn of the event loop,
+    // scheduled the moment the first model run ends, that is just as its answer begins to be
+    // written. An answer written in one piece has every chunk written before that turn comes.
+    let answered = 0;
+    let small: Promise<Response>[] = [];
+    const sendSmall = () => {
+      small = [
+        roomy.request("/health"),
+        roomy.request("/embed", { method: "POST", body: JSON.stringify({ inputs: 7 }) }),
+      ].map((p) => Promise.resolve(p).then((res) => (answered++, res)));
+    };
+    const embedTokens = embedder!.embedTokens;
+    let runs = 0;
+    embedder!.embedTokens = async (...a: Parameters<typeof embedTokens>) => {
+      const out = await embedTokens.apply(embedder, a);
+      if (runs++ === 0) setTimeout(sendSmall, 0);
+      return out;
+    };
+    const decoder = new TextDecoder();
+    let chunksAfter: number[] = [], texts: string[] = [];
+    try {
+      const answers = await Promise.all(Array.from({ length: 3 }, async () => {
+        const res = await roomy.request("/embed_all", {
+          method: "POST",
+          body: JSON.stringify({ inputs }),
+        });
+        assertEquals(res.status, 200);
+        let after = 0, text = "";
+        for (const reader = res.body!.getReader();;) {
+          const { done, value } = await reader.read();
+          if (done) return { after, text };
+          if (answered === 2) after++;
+          text += decoder.decode(value, { stream: true });
+        }
+      }));
+      chunksAfter = answers.map((a) => a.after);
+      texts = answers.map((a) => a.text);
+    } finally {
+      embedder!.embedTokens = embedTokens;
+    }
+    const [health, bad] = await Promise.all(small);
+    assertEquals(health.status, 200);
+    await errorOf(bad, 400, "inputs");
+    // Every answer still had chunks to write once both small ones were answered: the first
+    // had begun to be written, the others waited for their model runs. An answer written in
+    // one piece (one JSON.stringify) is read as a single chunk, so it has at most 1 here, and
+    // the first has 0 (seen: [0, 1, 1]; in chunks: about 60 each).
+    assert(chunksAfter.every((n) => n > 1), `chunks read after the small answers: ${chunksAfter}`);
+    // and the chunks make the same JSON as one JSON.stringify would
+    const lib = await embedder!.embedTokens(inputs);
+    const expected = JSON.stringify(
+      lib.map((t) =>
+        t.tokens.map((_, k) =>
+          Array.from(t.vectors.subarray(k * t.hiddenSize, (k + 1) * t.hiddenSize))
+        )
+      ),
+    );
+    for (const text of texts) assert(text === expected, "the streamed JSON differs");
+  },
+});
+
+Deno.test({
+  name: "jsonParts joins to JSON.stringify's text for nested answers",
+  async fn() {
+    const { jsonParts } = await import("../edge/json_stream.ts");
+    const random = rng(3);
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.3) {
+        return [1.5e-7, -0, 'a"é\n', null, true, undefined, NaN, 42][Math.floor(random() * 8)];
+      }
+      const n = Math.floor(random() * 4);
+      if (r < 0.65) return Array.from({ length: n }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: n }, (_, i) => [`k"${i}`, value(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const v = { data: value(0) };
+      assertEquals([...jsonParts(v)].join(""), JSON.stringify(v));
+    }
+  },
+});
+
+Deno.test({
+  name: "/embed, /v1/embeddings and /tokenize have an answer budget too (413 naming the inputs)",
+  ignore,
+  async fn() {
+    // 400 numbers: 12 vectors of 32 fit, 13 do not; /tokenize counts 8 per token (50 tokens)
+    const small = createApp(embedder!, { log: false, maxOutputFloats: 400 });
+    let runs = 0;
+    const run = embedder!.session.run.bind(embedder!.session);
+    embedder!.session.run = (...a) => {
+      runs++;
+      return run(...a);
+    };
+    const send = (path: string, body: unknown) =>
+      small.request(path, { method: "POST", body: JSON.stringify(body) });
+    try {
+      const list = (n: number) => Array.from({ length: n }, (_, i) => `word ${i}`);
+      assertEquals((await send("/embed", { inputs: list(12) })).status, 200);
+      assertEquals((await send("/v1/embeddings", { input: list(12) })).status, 200);
+      runs = 0;
+      const e = await errorOf(await send("/embed", { inputs: list(13) }), 413, "inputs");
+      assert(e.message.includes("416"), e.message);
+      // dimensions shrink the answer: 13 vectors of 16 fit
+      assertEquals((await send("/embed", { inputs: list(13), dimensions: 16 })).status, 200);
+      runs = 0;
+      await errorOf(await send("/v1/embeddings", { input: list(13) }), 413, "input");
+      assertEquals(runs, 0, "the model ran for a request refused for its answer's size");
+      // "word 1" is 4 tokens with [CLS] and [SEP]: 12 inputs are 48 tokens, 13 are 52
+      assertEquals((await send("/tokenize", { inputs: list(12) })).status, 200);
+      const t = await errorOf(await send("/tokenize", { inputs: list(13) }), 413, "inputs");
+      assert(t.message.includes("52 tokens"), t.message);
+      await errorOf(
+        await send("/tokenize", { inputs: "a", max_length: 51, padding: "max_length" }),
+        413,
+        "inputs",
+      );
     } finally {
       embedder!.session.run = run;
     }

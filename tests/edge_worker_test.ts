@@ -240,7 +240,10 @@ Deno.test({
           // workerd restarted the isolate (wrangler's own answer; seen once in a full CI
           // run, never alone): that round proves nothing, so it runs again, at most twice
           if (!(e instanceof RuntimeRestarted) || ++restarts > 2) throw e;
-          console.warn(`round ${round} again: ${e.message}`);
+          // the answer is made by wrangler's proxy (ProxyWorker.ts: its fetch to workerd
+          // failed after workerd was restarted or reloaded), never by the Worker: the cause
+          // is in wrangler's and workerd's output, so that is what is printed
+          console.warn(`round ${round} again: ${e.message}\n${worker.log().slice(-3000)}`);
           const until = Date.now() + 60_000;
           while (!(await fetch(`${worker.url}/health`).then((r) => r.ok, () => false))) {
             if (Date.now() > until) throw new Error("the Worker did not come back", { cause: e });

@@ -1,0 +1,54 @@
+/**
+ * `POST /v1/embeddings`, OpenAI's embeddings API: float or base64 vectors (always
+ * normalized, as OpenAI's are), `dimensions`, token-id inputs and usage counts; `pooling`,
+ * `truncate`, `layers` and `layer_mix` are embedge's extensions.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { admit, checkOutputSize } from "../admission.ts";
+import { readFields } from "../body.ts";
+import { answer } from "../contract.ts";
+import { jsonResponse } from "../json_stream.ts";
+import type { Env, Server } from "../server.ts";
+import { base64, cut, dimensions, layerChoice } from "./vectors.ts";
+
+/** The OpenAI route of `server`. */
+export function openaiRoutes(server: Server): Hono<Env> {
+  const { embedder, info, batcher, limits } = server;
+  const route = server.routes["/v1/embeddings"];
+  const app = new Hono<Env>();
+  app.post("/v1/embeddings", async (c) => {
+    const b = await readFields(c, limits, route);
+    const layers = layerChoice(b);
+    const admitted = admit(embedder, b.input, b.truncate, "input");
+    const full = embedder.dimensions(b.pooling, layers);
+    const dims = dimensions(b.dimensions, full);
+    checkOutputSize(
+      admitted.length * dims,
+      limits.maxOutputFloats,
+      `${admitted.length} vectors of ${dims} numbers`,
+      "input",
+    );
+    const out = await batcher.embed(
+      admitted,
+      { normalize: true, truncate: b.truncate, pooling: b.pooling, ...layers },
+      c.get("turn"),
+    );
+    const tokens = out.tokenCounts.reduce((a, v) => a + v, 0);
+    return jsonResponse(answer(route, {
+      object: "list",
+      data: b.input.map((_, i) => {
+        const v = cut(out.data.subarray(i * full, (i + 1) * full), dims, true);
+        return {
+          object: "embedding" as const,
+          index: i,
+          embedding: b.encoding_format === "base64" ? base64(v) : Array.from(v),
+        };
+      }),
+      model: b.model ?? info.modelId,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    }));
+  });
+  return app;
+}

@@ -1,0 +1,211 @@
+/**
+ * The routes in the shape of Hugging Face text-embeddings-inference (TEI): `POST /embed`
+ * (sentence vectors), `/embed_all` (a vector per token), `/embed/words` (a vector per
+ * word, an embedge extension), `/tokenize`, `/decode` and `/similarity`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
+import { cosine } from "../../src/model/similarity.ts";
+import { admit, checkOutputSize, checkTokenVectors, TOKEN_NUMBERS } from "../admission.ts";
+import { readFields, readJson } from "../body.ts";
+import { answer } from "../contract.ts";
+import { HttpError } from "../errors.ts";
+import { jsonResponse } from "../json_stream.ts";
+import { type Fields, type Parsed, parseFields } from "../schema.ts";
+import type { Env, Server } from "../server.ts";
+import { cut, dimensions, layerChoice } from "./vectors.ts";
+
+/** The TEI routes of `server`. */
+export function teiRoutes(server: Server): Hono<Env> {
+  const app = new Hono<Env>();
+  embedRoute(app, server);
+  embedAllRoute(app, server);
+  embedWordsRoute(app, server);
+  tokenizeRoute(app, server);
+  decodeRoute(app, server);
+  similarityRoute(app, server);
+  return app;
+}
+
+/** `/embed`: one vector per input, pooled, normalized and cut as asked. */
+function embedRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+  const route = routes["/embed"];
+  app.post("/embed", async (c) => {
+    const b = await readFields(c, limits, route);
+    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = {
+      normalize: b.normalize,
+      pooling: b.pooling,
+      truncate: b.truncate,
+      ...layerChoice(b),
+    };
+    const full = embedder.dimensions(b.pooling, opts);
+    const dims = dimensions(b.dimensions, full);
+    checkOutputSize(
+      list.length * dims,
+      limits.maxOutputFloats,
+      `${list.length} vectors of ${dims} numbers`,
+      "inputs",
+    );
+    const out = await batcher.embed(list, opts, c.get("turn"));
+    const d = out.dims[1];
+    return jsonResponse(answer(
+      route,
+      list.map((_, i) => Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, b.normalize))),
+    ));
+  });
+}
+
+/** The token and word routes refuse the fields of sentence vectors by name. */
+async function tokenRequest<F extends Fields>(
+  c: Parameters<typeof readJson>[0],
+  limits: Server["limits"],
+  route: { fields: F },
+): Promise<Parsed<F>> {
+  const raw = await readJson(c, limits);
+  for (const f of ["normalize", "pooling", "dimensions"]) {
+    if (raw[f] !== undefined) {
+      throw new HttpError(
+        400,
+        `${f} applies to sentence vectors (/embed), not here`,
+        "invalid_request_error",
+        f,
+      );
+    }
+  }
+  return parseFields(raw, route.fields);
+}
+
+/** `/embed_all`: every token's vector (the model runs alone: its answers are big). */
+function embedAllRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+  const route = routes["/embed_all"];
+  app.post("/embed_all", async (c) => {
+    const b = await tokenRequest(c, limits, route);
+    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
+    checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
+    const toks = await batcher.exclusive(
+      () => embedder.embedTokens(list as EncodedText[], opts),
+      c.get("turn"),
+      list.length,
+    );
+    return jsonResponse(answer(
+      route,
+      toks.map((t) => {
+        const h = t.hiddenSize;
+        return t.tokens.map((_, k) => Array.from(t.vectors.subarray(k * h, (k + 1) * h)));
+      }),
+    ));
+  });
+}
+
+/** `/embed/words`: a vector per word, its subwords aggregated, with its offsets. */
+function embedWordsRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+  const route = routes["/embed/words"];
+  app.post("/embed/words", async (c) => {
+    const b = await tokenRequest(c, limits, route);
+    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
+    checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
+    const words = await batcher.exclusive(
+      () => embedder.embedWords(list as EncodedText[], { ...opts, aggregate: b.aggregate }),
+      c.get("turn"),
+      list.length,
+    );
+    return jsonResponse(answer(
+      route,
+      words.map((w) => ({
+        words: w.words.map((word, k) => ({
+          word,
+          start: w.offsets[2 * k],
+          stop: w.offsets[2 * k + 1],
+          vector: Array.from(w.vectors.subarray(k * w.hiddenSize, (k + 1) * w.hiddenSize)),
+        })),
+      })),
+    ));
+  });
+}
+
+/** `/tokenize`: tokens, ids, offsets and the attention mask, optionally padded. */
+function tokenizeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
+  const route = routes["/tokenize"];
+  app.post("/tokenize", async (c) => {
+    const b = await readFields(c, limits, route);
+    const padTo = b.max_length;
+    const padding = b.padding ?? (padTo ? "max_length" : false);
+    if (padding && !padTo) {
+      throw new HttpError(400, "padding needs max_length", "invalid_request_error", "max_length");
+    }
+    const special = b.add_special_tokens;
+    const encodings = b.inputs.map((text) =>
+      embedder.tokenizer.encode(
+        text,
+        padTo
+          ? { addSpecialTokens: special, maxLength: padTo, truncation: true, padding }
+          : { addSpecialTokens: special },
+      )
+    );
+    // tokenizing is cheap next to writing the answer (an 87 MB one was possible): the
+    // budget is checked between the two
+    const tokens = encodings.reduce((n, e) => n + e.ids.length, 0);
+    checkOutputSize(
+      tokens * TOKEN_NUMBERS,
+      limits.maxOutputFloats,
+      `${tokens} tokens, counted as ${TOKEN_NUMBERS} numbers each`,
+      "inputs",
+    );
+    return jsonResponse(answer(
+      route,
+      encodings.map((e) => {
+        const tokens = e.tokens, mask = e.attentionMask, sp = e.specialTokensMask;
+        const off = e.offsets;
+        return Array.from(e.ids, (id, k) => ({
+          id,
+          text: tokens[k],
+          special: sp[k] === 1,
+          start: sp[k] ? null : off[2 * k],
+          stop: sp[k] ? null : off[2 * k + 1],
+          attention_mask: mask[k],
+        }));
+      }),
+    ));
+  });
+}
+
+/** `/decode`: token ids back to text, one list or several. */
+function decodeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
+  const route = routes["/decode"];
+  app.post("/decode", async (c) => {
+    const b = await readFields(c, limits, route);
+    const options = { skipSpecialTokens: b.skip_special_tokens };
+    const decode = (ids: number[]) => embedder.tokenizer.decode(ids, options);
+    // one id list, or several
+    const many = b.ids.length > 0 && Array.isArray(b.ids[0]);
+    return jsonResponse(answer(
+      route,
+      many ? (b.ids as number[][]).map(decode) : decode(b.ids as number[]),
+    ));
+  });
+}
+
+/** `/similarity`: the cosine of a source sentence to each candidate. */
+function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+  const route = routes["/similarity"];
+  app.post("/similarity", async (c) => {
+    const b = await readFields(c, limits, route);
+    const all = [b.inputs.source, ...b.inputs.sentences];
+    const out = await batcher.embed(admit(embedder, all, true, "inputs.sentences"), {
+      normalize: true,
+      truncate: true,
+      pooling: b.pooling,
+    }, c.get("turn"));
+    const d = out.dims[1];
+    const source = out.data.subarray(0, d);
+    return jsonResponse(answer(
+      route,
+      b.inputs.sentences.map((_, i) => cosine(source, out.data.subarray((i + 1) * d, (i + 2) * d))),
+    ));
+  });
+}
