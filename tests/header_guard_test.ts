@@ -262,6 +262,15 @@ Deno.test({
         now = openFds(proc.pid);
       }
       assert(now <= level, `descriptors: ${level} before, ${now} after`);
+      // SIGTERM while connections are stuck: one that never reads its answers (the guard's
+      // writes to it and Deno.serve's to the guard are blocked), one mid chunked body
+      const stuck = await Deno.connect({ hostname: "127.0.0.1", port });
+      await stuck.write(text.encode("GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(400)));
+      const midBody = await Deno.connect({ hostname: "127.0.0.1", port });
+      await midBody.write(
+        text.encode("POST /embed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"),
+      );
+      await new Promise((r) => setTimeout(r, 500));
       proc.kill("SIGTERM");
       let timer: ReturnType<typeof setTimeout> | undefined;
       const status = await Promise.race([
@@ -270,6 +279,8 @@ Deno.test({
       ]);
       clearTimeout(timer);
       exited = status !== null;
+      stuck.close();
+      midBody.close();
       assert(exited, "the server did not exit within 30 s of SIGTERM");
     } finally {
       if (!exited) {
