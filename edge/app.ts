@@ -41,6 +41,7 @@ import { deadline } from "./middleware/deadline.ts";
 import { classifyRoutes } from "./routes/classify.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import type { DocsAssets } from "./docs.ts";
 import { teiRoutes } from "./routes/tei.ts";
 import { checkedClassifiers, type Env, type Limits, type Server } from "./server.ts";
 
@@ -78,6 +79,8 @@ export interface AppOptions {
   log?: boolean;
   /** Classifier heads by name, served at POST /classify (checked against the model). */
   classifiers?: Record<string, Classifier>;
+  /** Swagger UI's files for `/docs` (docs.ts; the Deno entry reads the installed package). */
+  docsAssets?: DocsAssets;
 }
 
 /**
@@ -121,7 +124,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.onError((e, c) => errorResponse(e, c.get("requestId")));
   app.notFound(notFound(app));
   // the sub-apps have no onError of their own: their errors reach the one above
-  app.route("/", opsRoutes(server));
+  app.route("/", opsRoutes(server, options.docsAssets));
   app.route("/", openaiRoutes(server));
   app.route("/", teiRoutes(server));
   app.route("/", classifyRoutes(server));

@@ -408,6 +408,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         workers: integer(),
         onnx_file: string(),
         inputs: array(string()),
+        notes: array(string()),
         outputs: array(string()),
         classifiers: array(object({
           name: string(),

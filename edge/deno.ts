@@ -13,6 +13,7 @@
  * @module
  */
 import { createApp } from "./app.ts";
+import { installedDocsAssets } from "./docs.ts";
 import { guardHeaders, type HeaderGuard } from "./header_guard.ts";
 import { ConfigError, serverConfig } from "./config.ts";
 import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
@@ -55,6 +56,8 @@ const embedder = await loadOrDemo(model, (s) => console.error(s), {
 });
 const app = createApp(embedder, {
   ...config.app,
+  // /docs as Swagger UI, from the installed swagger-ui-dist (a plain page without it)
+  docsAssets: await installedDocsAssets(),
   // EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"; a missing or broken file is one
   // line and exit 2
   classifiers: Object.fromEntries(

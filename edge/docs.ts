@@ -41,7 +41,7 @@ function swaggerPage(): string {
 <script src="docs/swagger-ui-bundle.js"></script>
 <script>
 SwaggerUIBundle({ url: "openapi.json", dom_id: "#ui", tryItOutEnabled: true,
-  defaultModelsExpandDepth: 0, displayRequestDuration: true });
+  defaultModelsExpandDepth: 0, displayRequestDuration: true, validatorUrl: null });
 </script></body></html>`;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document of the API, printed from the route contract (contract.ts: the
- * same fields that check requests, the schemas that type the answers), and a
- * self-contained docs page that renders it (no CDN: the page works offline).
+ * same fields that check requests, the schemas that type the answers), with an example
+ * request and answer per route (examples.ts); docs.ts renders it at `/docs`.
  *
  * @example
  * ```ts
@@ -19,6 +19,7 @@
 import type { ModelInfo } from "../src/model/embedder.ts";
 import { errorSchema, type Route } from "./contract.ts";
 import { bodySchema } from "./schema.ts";
+import { ROUTE_EXAMPLES } from "./examples.ts";
 
 const error = {
   description: "error",
@@ -39,9 +40,15 @@ const POST_ERRORS: Record<string, string> = {
 export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) {
   const paths: Record<string, unknown> = {};
   for (const [path, route] of Object.entries(routes)) {
+    const example = ROUTE_EXAMPLES[path];
     const ok = {
       description: "ok",
-      content: { [route.contentType ?? "application/json"]: { schema: route.response.json } },
+      content: {
+        [route.contentType ?? "application/json"]: {
+          schema: route.response.json,
+          ...(example ? { example: example.response } : {}),
+        },
+      },
     };
     paths[path] = {
       [route.method]: route.method === "post"
@@ -49,7 +56,12 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
           summary: route.summary,
           requestBody: {
             required: true,
-            content: { "application/json": { schema: bodySchema(route.fields) } },
+            content: {
+              "application/json": {
+                schema: bodySchema(route.fields),
+                ...(example?.request ? { example: example.request } : {}),
+              },
+            },
           },
           responses: {
             "200": ok,
@@ -74,31 +86,4 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
     components: { schemas: { Error: errorSchema.json } },
     paths,
   };
-}
-
-/** A docs page that renders /openapi.json. */
-export function docsPage(): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>embedge API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code,pre{background:#f4f4f4;padding:.1rem .3rem}h2{margin-top:2rem}.m{font-weight:bold;color:#06c}</style>
-</head><body><h1>embedge API</h1><p id="d"></p><div id="p"></div>
-<script>
-fetch("openapi.json").then(r=>r.json()).then(doc=>{
-  document.getElementById("d").textContent=doc.info.description;
-  const root=document.getElementById("p");
-  for(const [path,ops] of Object.entries(doc.paths)) for(const [m,op] of Object.entries(ops)){
-    const h=document.createElement("h2");
-    h.innerHTML='<span class="m">'+m.toUpperCase()+'</span> <code></code>';
-    h.querySelector("code").textContent=path;
-    const p=document.createElement("p"); p.textContent=op.summary;
-    root.append(h,p);
-    const s=op.requestBody?.content["application/json"].schema;
-    const show=(title,v)=>{const h3=document.createElement("h3");h3.textContent=title;const pre=document.createElement("pre");pre.textContent=JSON.stringify(v,null,2);root.append(h3,pre);};
-    if(s)show("request",s.properties);
-    const ok=op.responses["200"]?.content;
-    if(ok)for(const [type,m] of Object.entries(ok))show("200 "+type,m.schema);
-  }
-});
-</script></body></html>`;
 }

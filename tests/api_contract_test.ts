@@ -113,11 +113,20 @@ Deno.test({
           continue;
         }
         const op = ops.post as {
-          requestBody: { content: { "application/json": { schema: Json } } };
-          responses: Record<string, { content: { "application/json": { schema: Json } } }>;
+          requestBody: { content: { "application/json": { schema: Json; example?: Json } } };
+          responses: Record<
+            string,
+            { content: { "application/json": { schema: Json; example?: unknown } } }
+          >;
         };
-        const examples = EXAMPLES[path];
-        assert(examples, `no example request for ${path}`);
+        // the document's own example request is sent like the others (it must answer 200),
+        // and its example answer must fit the answer's schema
+        const documented = op.requestBody.content["application/json"].example;
+        assert(documented, `no example request in the document for ${path}`);
+        const answerExample = op.responses["200"].content["application/json"];
+        assert("example" in answerExample, `no example answer in the document for ${path}`);
+        check(`example answer of ${path}`, answerExample.example, answerExample.schema);
+        const examples = [...(EXAMPLES[path] ?? []), documented];
         const request = op.requestBody.content["application/json"].schema;
         const send = (body: Json) =>
           app.request(path, { method: "POST", body: JSON.stringify(body) });

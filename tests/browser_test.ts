@@ -2,7 +2,9 @@
  * The library in a real browser: `examples/browser/` served with the browser bundle
  * (bin/build_browser.ts) and embedge-mini-simcse, driven in Debian's headless Chromium
  * through playwright-core (the Chrome DevTools Protocol; no browser download). The page's
- * vectors must equal the library's in Deno within 1e-5, on embedge's kernels.
+ * vectors must equal the library's in Deno within 1e-5, on embedge's kernels. And the
+ * server's `/docs`: Swagger UI renders every route of the OpenAPI document, and "Try it
+ * out" with the documented example request gets a 200 from the server.
  *
  * Chromium is required under `CI=true` (`.ci/run` installs it); locally a machine without
  * it skips the test.
@@ -13,8 +15,20 @@ import { exists, hasShared, shared, tempDir } from "./support/paths.ts";
 import { buildBrowser } from "../bin/build_browser.ts";
 import { serveBrowserDemo } from "../bin/browser_demo.ts";
 import { Embedder } from "../src/model/embedder.ts";
+import { createApp } from "../edge/app.ts";
+import { installedDocsAssets } from "../edge/docs.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
+// as root and offline: no sandbox, and no background calls to Google's hosts
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const model = shared("models/embedge-mini-simcse");
 const haveModel = hasShared("models/embedge-mini-simcse/onnx/model.onnx");
 if (Deno.env.get("CI") === "true" && !exists(CHROMIUM)) {
@@ -32,19 +46,7 @@ Deno.test({
     const sizes = await buildBrowser(bundle);
     assert(sizes["embedge.js"] < 2_000_000, `bundle of ${sizes["embedge.js"]} bytes`);
     const server = serveBrowserDemo({ bundle, model, port: 0 });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // as root and offline: no sandbox, and no background calls to Google's hosts
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -80,6 +82,59 @@ Deno.test({
     } finally {
       await browser.close();
       await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "browser: /docs renders every route with Swagger UI, served offline, and Try it out with the example answers 200",
+  ignore: !haveModel || !exists(CHROMIUM),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const embedder = await Embedder.load(model);
+    const docsAssets = await installedDocsAssets();
+    assert(docsAssets, "swagger-ui-dist is installed (a dependency)");
+    const app = createApp(embedder, { log: false, docsAssets });
+    const server = Deno.serve({ port: 0, onListen() {} }, app.fetch);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      const outside: string[] = []; // the page must load nothing from another host
+      page.on("request", (r) => {
+        if (!r.url().startsWith(`http://127.0.0.1:${server.addr.port}/`)) outside.push(r.url());
+      });
+      await page.goto(`http://127.0.0.1:${server.addr.port}/docs`);
+      const documented = Object.values(
+        (await (await app.request("/openapi.json")).json()).paths as Record<string, object>,
+      ).reduce((n, methods) => n + Object.keys(methods).length, 0);
+      await page.waitForFunction(
+        // runs in the page, where `document` is the page's
+        (n) =>
+          (globalThis as unknown as { document: { querySelectorAll(s: string): unknown[] } })
+            .document.querySelectorAll(".opblock").length >= n,
+        documented,
+        { timeout: 60_000 },
+      );
+      assertEquals(await page.locator(".opblock").count(), documented);
+      // POST /embed: open it, read the example body, Execute
+      const embed = page.locator("#operations-default-post_embed");
+      await embed.locator(".opblock-summary").click();
+      // tryItOutEnabled: the body is editable at once, filled with the documented example
+      const body = await embed.locator("textarea.body-param__text").inputValue();
+      assertEquals(JSON.parse(body), { inputs: ["I love Paris.", "I adore Paris."] });
+      await embed.getByRole("button", { name: "Execute" }).click();
+      const status = embed.locator(".live-responses-table tr.response .response-col_status")
+        .first();
+      await status.waitFor({ timeout: 60_000 });
+      assertEquals((await status.innerText()).trim(), "200");
+      await page.screenshot({ path: `${await tempDir("embedge-docs-")}/docs.png` });
+      assertEquals(outside, [], `requests to other hosts: ${outside.join(", ")}`);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await embedder.close();
     }
   },
 });

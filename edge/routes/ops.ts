@@ -7,11 +7,15 @@
 import { Hono } from "hono";
 import { POOLINGS } from "../../src/model/pooling.ts";
 import { answer } from "../contract.ts";
-import { docsPage, openApiDocument } from "../openapi.ts";
+import { openApiDocument } from "../openapi.ts";
+import { type DocsAssets, docsRoutes } from "../docs.ts";
 import type { Env, Server } from "../server.ts";
 
-/** The operations routes of `server`. */
-export function opsRoutes(server: Server): Hono<Env> {
+/**
+ * The operations routes of `server`; `/docs` is Swagger UI where its files are given
+ * (docs.ts), else a plain page.
+ */
+export function opsRoutes(server: Server, docsAssets?: DocsAssets): Hono<Env> {
   const { routes, info, metrics } = server;
   const app = new Hono<Env>();
   app.get("/health", (c) => c.json(answer(routes["/health"], { status: "ok" })));
@@ -21,7 +25,7 @@ export function opsRoutes(server: Server): Hono<Env> {
     (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument(info, routes)));
-  app.get("/docs", (c) => c.html(docsPage()));
+  app.route("/", docsRoutes(docsAssets));
   return app;
 }
 
@@ -44,6 +48,7 @@ function infoOf({ embedder, info, classifiers, limits, batcher }: Server) {
     workers: info.workers,
     onnx_file: info.onnxFile,
     inputs: [...info.inputs],
+    notes: [...info.notes],
     outputs: [...info.outputs],
     classifiers: Object.entries(classifiers).map(([name, c]) => ({
       name,
