@@ -19,8 +19,7 @@
  * ```
  * @module
  */
-import { type Context, Hono } from "hono";
-import { cors } from "hono/cors";
+import { type Context, cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder, EmbedInput, EmbedOptions, EncodedText } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import type { LayerMix } from "../src/model/layers.ts";
