@@ -9,7 +9,9 @@
  *
  * The npm package the same way: `npm pack` (which builds dist/ with tsc), the tarball
  * installed by `npm i` into a fresh Node project, examples/node_walkthrough.mjs run by
- * Node, and a strict TypeScript consumer type-checked against the packed declarations.
+ * Node, the engine it runs and the one line saying why when it is not onnxruntime-node
+ * (the package removed, as npm does when its install script fails), and a strict
+ * TypeScript consumer type-checked against the packed declarations.
  */
 import { Embedder } from "../mod.ts";
 import { cosine } from "../src/model/similarity.ts";
@@ -27,6 +29,20 @@ const embedder = await Embedder.load(Deno.args[0]);
 const { data } = await embedder.embed(["I love Paris."]);
 const { engine, backend } = embedder.info;
 console.log(JSON.stringify({ engine, backend, vector: Array.from(data) }));
+await embedder.close();
+`;
+
+/** Node: which engine runs "I love Paris." (the model loaded twice), and its vector, as JSON. */
+const NODE_PROBE = `import { Embedder } from "embedge";
+import process from "node:process";
+let embedder;
+for (let load = 0; load < 2; load++) {
+  await embedder?.close();
+  embedder = await Embedder.load(process.argv[2]);
+}
+const { data } = await embedder.embed(["I love Paris."]);
+const { engine, engineNote } = embedder.info;
+console.log(JSON.stringify({ engine, engineNote, vector: Array.from(data) }));
 await embedder.close();
 `;
 
@@ -151,21 +167,28 @@ Deno.test({
     }
     assert([...files].every((f) => !f.endsWith(".ts") || f.endsWith(".d.ts")), "sources packed");
 
-    // the consumer: the tarball unpacked as node_modules/embedge, its dependencies linked
+    // the consumer: a fresh project that installs the tarball as a user would. onnxruntime-
+    // node's install script fetches CUDA files from NuGet on linux/x64 and fails offline,
+    // and npm then drops the optional package without a word; the flag (the script's own
+    // option, also ONNXRUNTIME_NODE_INSTALL=skip) keeps it. The dropped case is made below.
+    await Deno.writeTextFile(
+      `${dir}/package.json`,
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    const install = await command("npm", [
+      "install",
+      `./${packed.filename}`,
+      "--onnxruntime-node-install=skip",
+      "--no-audit",
+      "--no-fund",
+      "--prefer-offline",
+    ], dir);
+    assertEquals(install.code, 0, install.err);
     const modules = `${dir}/node_modules`;
-    await Deno.mkdir(modules);
-    const untar = await command("tar", ["xzf", `${dir}/${packed.filename}`, "-C", dir], dir);
-    assertEquals(untar.code, 0, untar.err);
-    await Deno.rename(`${dir}/package`, `${modules}/embedge`);
     assertEquals(
       await Deno.readFile(`${modules}/embedge/dist/wasm/build/tokenizer.wasm`),
       await Deno.readFile(`${root}wasm/build/tokenizer.wasm`),
     );
-    const pkg = JSON.parse(await Deno.readTextFile(`${root}package.json`));
-    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
-      await Deno.symlink(`${root}node_modules/${name}`, `${modules}/${name}`);
-    }
-    await Deno.writeTextFile(`${dir}/package.json`, JSON.stringify({ type: "module" }));
     await Deno.copyFile(`${root}examples/node_walkthrough.mjs`, `${dir}/node_walkthrough.mjs`);
 
     const model = shared("models/embedge-mini-mlm");
@@ -193,6 +216,54 @@ Deno.test({
     } finally {
       await embedder.close();
     }
+
+    // which engine runs, and says why when it is not onnxruntime-node: "I love Paris." with
+    // embedge-mini-simcse, loaded twice (the warning comes once), against this process's vector
+    await Deno.writeTextFile(`${dir}/probe.mjs`, NODE_PROBE);
+    const simcse = shared("models/embedge-mini-simcse");
+    const expected = await (async () => {
+      const embedder = await Embedder.load(simcse);
+      try {
+        return (await embedder.embed(["I love Paris."])).data;
+      } finally {
+        await embedder.close();
+      }
+    })();
+    const probe = async (nodeFlags: string[]) => {
+      const p = await command("node", [...nodeFlags, "probe.mjs", simcse], dir);
+      assertEquals(p.code, 0, p.err);
+      const printed = JSON.parse(p.out);
+      assertEquals(printed.vector.length, expected.length);
+      for (let i = 0; i < expected.length; i++) {
+        assertAlmostEquals(printed.vector[i], expected[i], 1e-5, `${printed.engine}, ${i}`);
+      }
+      const warnings = p.err.split("\n").filter((line) => line.startsWith("embedge: "));
+      return { engine: printed.engine, note: printed.engineNote, warnings };
+    };
+    const native = await probe([]);
+    assertEquals(native, { engine: "onnxruntime-node", note: undefined, warnings: [] });
+
+    // the state npm leaves when the install script fails: no onnxruntime-node
+    await Deno.remove(`${modules}/onnxruntime-node`, { recursive: true });
+    const missing =
+      "onnxruntime-node is not installed (npm drops it when its install script fails)";
+    const node = Number((await command("node", ["--version"], dir)).out.slice(1).split(".")[0]);
+    const web = await probe([]);
+    // Node 20's V8 has relaxed SIMD behind a flag; Node 22's validates the kernels as is
+    const webNote = node < 22
+      ? `${missing}; running onnxruntime-web (not embedge's kernels: Node ${node} validates relaxed SIMD only with --experimental-wasm-relaxed-simd)`
+      : `${missing}; running embedge-kernels`;
+    assertEquals(web, {
+      engine: node < 22 ? "onnxruntime-web" : "embedge-kernels",
+      note: webNote,
+      warnings: [`embedge: ${webNote}`],
+    });
+    const kernelsNote = `${missing}; running embedge-kernels`;
+    assertEquals(await probe(["--experimental-wasm-relaxed-simd"]), {
+      engine: "embedge-kernels",
+      note: kernelsNote,
+      warnings: [`embedge: ${kernelsNote}`],
+    });
 
     // a strict TypeScript consumer compiles against the packed declarations
     await Deno.writeTextFile(

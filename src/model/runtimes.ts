@@ -118,6 +118,22 @@ function loadNative(): Promise<Runtime | Error> {
   return native;
 }
 
+/**
+ * Why `auto` runs without onnxruntime-node here, in words for a user (undefined when it
+ * loads). On Node it is an optional dependency: npm drops it without a word when its
+ * install script fails (the script fetches CUDA files from another host, so offline it
+ * fails), and the fallback to onnxruntime-web is then the only trace.
+ */
+export async function nativeProblem(): Promise<string | undefined> {
+  const n = await loadNative();
+  if (!(n instanceof Error)) return undefined;
+  const code = (n as { code?: unknown }).code;
+  if (code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)/.test(n.message)) {
+    return "onnxruntime-node is not installed (npm drops it when its install script fails)";
+  }
+  return `onnxruntime-node cannot load (${n.message.split("\n")[0]})`;
+}
+
 /** The runtime for a backend choice (`native` that cannot load is a ModelLoadError). */
 export async function loadRuntime(backend: Backend = "auto"): Promise<Runtime> {
   if (!BACKENDS.includes(backend)) {
