@@ -27,8 +27,7 @@
  * ```
  * @module
  */
-import { Hono } from "hono";
-import { cors } from "hono/cors";
+import { cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";

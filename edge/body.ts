@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context } from "../src/deps/hono.ts";
 import { HttpError } from "./errors.ts";
 import { type Fields, type Parsed, parseFields } from "./schema.ts";
 

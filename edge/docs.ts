@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { Hono } from "hono";
+ * import { Hono } from "../src/deps/hono.ts";
  * import { docsRoutes } from "./docs.ts";
  * const app = new Hono().route("/", docsRoutes(undefined));
  * const res = await app.request("/docs");
@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "../src/deps/hono.ts";
 
 /** Swagger UI's files, by name. */
 export const DOCS_ASSETS = ["swagger-ui-bundle.js", "swagger-ui.css"] as const;
@@ -102,7 +102,10 @@ export function docsRoutes(assets: DocsAssets | undefined): Hono {
  */
 export async function installedDocsAssets(): Promise<DocsAssets | undefined> {
   try {
-    const specifier = ["swagger-ui-dist", "absolute-path.js"].join("/");
+    // pinned as the other npm packages are (src/deps/): a versioned npm: specifier on Deno
+    // (no package.json needed in the importer's folder), the bare name on Node
+    const name = ["swagger-ui-dist", "absolute-path.js"].join("/");
+    const specifier = "Deno" in globalThis ? `npm:${name.replace("/", "@5.36.0/")}` : name;
     const located = await import(specifier);
     const folder: string = (located.default ?? located)();
     const fs = await import(["node", "fs/promises"].join(":"));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "../../src/deps/hono.ts";
 import { HttpError } from "../errors.ts";
 import type { Env } from "../server.ts";
 

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
+import { type Context, matchedRoutes, type MiddlewareHandler } from "../../src/deps/hono.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Env } from "../server.ts";
 

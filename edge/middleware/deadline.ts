@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "../../src/deps/hono.ts";
 import type { Turn } from "../batcher.ts";
 import { HttpError } from "../errors.ts";
 import type { Env } from "../server.ts";

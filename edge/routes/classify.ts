@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "../../src/deps/hono.ts";
 import type { Pooling } from "../../src/model/pooling.ts";
 import { predictProba } from "../../src/classifier/logistic.ts";
 import { admit } from "../admission.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "../../src/deps/hono.ts";
 import { admit, checkOutputSize } from "../admission.ts";
 import { readFields } from "../body.ts";
 import { answer } from "../contract.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "../../src/deps/hono.ts";
 import { POOLINGS } from "../../src/model/pooling.ts";
 import { answer } from "../contract.ts";
 import { openApiDocument } from "../openapi.ts";

@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { Hono } from "hono";
+ * import { Hono } from "../../src/deps/hono.ts";
  * import { mountPredict } from "./predict.ts";
  * import { TextClassifier } from "../../src/model/classify/text_classifier.ts";
  * const app = new Hono();
@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import type { Env, Hono } from "hono";
+import type { Env, Hono } from "../../src/deps/hono.ts";
 import { EmbedgeError } from "../../src/errors.ts";
 import type { ClassifyInput, TextClassifier } from "../../src/model/classify/text_classifier.ts";
 

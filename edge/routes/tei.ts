@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono } from "../../src/deps/hono.ts";
 import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
 import { cosine } from "../../src/model/similarity.ts";
 import { admit, checkOutputSize, checkTokenVectors, TOKEN_NUMBERS } from "../admission.ts";

@@ -269,6 +269,12 @@ export interface ModelInfo {
    * BERT graphs they recognise (one thread) and onnxruntime-web otherwise.
    */
   engine: Engine;
+  /**
+   * Why `engine` is not the first choice, when it is not: why the WASM backend did not use
+   * the kernels, and on Node why `auto` runs without onnxruntime-node (then also printed
+   * once with console.warn). Absent on onnxruntime-node and when the kernels run by choice.
+   */
+  engineNote?: string;
   /** Inference threads asked for (0: the build's default). */
   threads: number;
   /** Most cells per `session.run` when a call does not say (`batchTokens`). */
@@ -436,6 +442,7 @@ export class Embedder {
       layerStates: session.stateOutputs.length > 0,
       backend: session.backend,
       engine: session.engine,
+      ...(session.engineNote ? { engineNote: session.engineNote } : {}),
       threads: session.threads,
       batchTokens: options.batchTokens ?? 16384,
       workers,

@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import * as ort from "onnxruntime-web";
+import * as ort from "../deps/onnxruntime_web.ts";
 
 const MARKER = new Uint8Array([0x65, 0x6d, 0x62, 0x65, 0x64, 0x67, 0x65, 0x21]).buffer; // "embedge!"
 

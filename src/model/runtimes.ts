@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import * as ortWeb from "onnxruntime-web";
+import * as ortWeb from "../deps/onnxruntime_web.ts";
 import { InputError, ModelLoadError } from "../errors.ts";
 
 /** What a caller may ask for. */
@@ -78,12 +78,25 @@ const wasm: Runtime = {
 
 let native: Promise<Runtime | Error> | undefined;
 
+/** onnxruntime-node's version; keep it equal to node_modules' and package.json's. */
+export const ONNXRUNTIME_NODE_VERSION = "1.30.0";
+
+/**
+ * What to import for onnxruntime-node. Computed at run time so that bundlers for Workers and
+ * browsers do not follow it (it is a native addon, and optional). On Deno a versioned `npm:`
+ * specifier, which resolves without the importer's package.json (from node_modules inside
+ * this repository); on Node the bare name, which npm installed as an optional dependency.
+ */
+export function nativeSpecifier(deno = "Deno" in globalThis): string {
+  const name = ["onnxruntime", "node"].join("-");
+  return deno ? `npm:${name}@${ONNXRUNTIME_NODE_VERSION}` : name;
+}
+
 /** onnxruntime-node, or the reason it cannot load here. */
 function loadNative(): Promise<Runtime | Error> {
   native ??= (async () => {
     try {
-      // a computed specifier: bundlers for Workers and browsers must not follow it
-      const specifier = ["onnxruntime", "node"].join("-");
+      const specifier = nativeSpecifier();
       const ort = await import(specifier);
       const Tensor = ort.Tensor ?? ort.default?.Tensor;
       const InferenceSession = ort.InferenceSession ?? ort.default?.InferenceSession;
@@ -103,6 +116,22 @@ function loadNative(): Promise<Runtime | Error> {
     }
   })();
   return native;
+}
+
+/**
+ * Why `auto` runs without onnxruntime-node here, in words for a user (undefined when it
+ * loads). On Node it is an optional dependency: npm drops it without a word when its
+ * install script fails (the script fetches CUDA files from another host, so offline it
+ * fails), and the fallback to onnxruntime-web is then the only trace.
+ */
+export async function nativeProblem(): Promise<string | undefined> {
+  const n = await loadNative();
+  if (!(n instanceof Error)) return undefined;
+  const code = (n as { code?: unknown }).code;
+  if (code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)/.test(n.message)) {
+    return "onnxruntime-node is not installed (npm drops it when its install script fails)";
+  }
+  return `onnxruntime-node cannot load (${n.message.split("\n")[0]})`;
 }
 
 /** The runtime for a backend choice (`native` that cannot load is a ModelLoadError). */

@@ -19,7 +19,13 @@
  * @module
  */
 import { ModelLoadError } from "../errors.ts";
-import { type Backend, loadRuntime, type OrtSession, type Runtime } from "./runtimes.ts";
+import {
+  type Backend,
+  loadRuntime,
+  nativeProblem,
+  type OrtSession,
+  type Runtime,
+} from "./runtimes.ts";
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
@@ -55,7 +61,10 @@ export interface ModelSession {
    * they recognise on one thread, else onnxruntime-web (`engineNote` says why).
    */
   engine: Engine;
-  /** Why the WASM backend did not use the kernels (absent when it did, or on native). */
+  /**
+   * Why the WASM backend did not use the kernels (absent when it did, or on native); on
+   * Node, led by why `auto` runs without onnxruntime-node.
+   */
   engineNote?: string;
   /** Threads it was asked to use (0: the build's default). */
   threads: number;
@@ -128,7 +137,7 @@ async function kernelSession(
   }
   if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
   if (!options.heads) return "config.json gives no num_attention_heads";
-  if (!(await kernelsSupported(options.kernelsWasm))) return "this runtime has no relaxed SIMD";
+  if (!(await kernelsSupported(options.kernelsWasm))) return noRelaxedSimd();
   const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
   const weights = bertGraphWeights(bytes, {
     heads: options.heads,
@@ -153,6 +162,42 @@ function layerStatesOf(bytes: Uint8Array): string[] {
   }
 }
 
+/** Node's major version, or undefined on other runtimes (Deno has `process` too). */
+function nodeMajor(): number | undefined {
+  if ("Deno" in globalThis) return undefined;
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
+    ?.node;
+  return node ? Number(node.split(".")[0]) : undefined;
+}
+
+/**
+ * Why the kernels do not validate. Node 20's V8 (11.3) has relaxed SIMD behind a flag only
+ * (Node 22's V8 ships it), so there the fix is the flag, and the note names it.
+ */
+function noRelaxedSimd(): string {
+  const node = nodeMajor();
+  return node !== undefined && node < 22
+    ? `Node ${node} validates relaxed SIMD only with --experimental-wasm-relaxed-simd`
+    : "this runtime has no relaxed SIMD";
+}
+
+// Notes already printed: a process that loads many models says each thing once
+const warned = new Set<string>();
+
+/**
+ * On Node, the one line saying which engine runs and why, when `auto` fell back from
+ * onnxruntime-node: there the fallback is easy to miss (npm drops the optional package
+ * silently) and costs 3-5× in speed. Undefined elsewhere and when native runs.
+ */
+async function nodeFallbackNote(engine: Engine, kernelsNote?: string): Promise<string | undefined> {
+  if (nodeMajor() === undefined) return undefined;
+  const native = await nativeProblem();
+  if (!native) return undefined;
+  return `${native}; running ${engine}${
+    kernelsNote ? ` (not embedge's kernels: ${kernelsNote})` : ""
+  }`;
+}
+
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
 export async function createSession(
   bytes: Uint8Array,
@@ -173,6 +218,16 @@ export async function createSession(
     const kernels = await kernelSession(bytes, options, threads, states);
     if (typeof kernels === "string") engineNote = kernels;
     else [session, engine] = [kernels, "embedge-kernels"];
+  }
+  if (runtime.name === "wasm" && !options.wasm && (options.backend ?? "auto") === "auto") {
+    const note = await nodeFallbackNote(engine, engineNote);
+    if (note) {
+      engineNote = note;
+      if (!warned.has(note)) {
+        warned.add(note);
+        console.warn(`embedge: ${note}`);
+      }
+    }
   }
   if (layered && !session) bytes = withOutputs(bytes, states);
   if (!session) session = await ortSession(bytes, runtime, options, threads);

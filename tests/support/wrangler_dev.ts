@@ -57,9 +57,7 @@ export function wranglerConfig(
     name: "embedge-local",
     main: `${root}edge/worker.ts`,
     compatibility_date: "2025-09-01",
-    alias: {
-      "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
-    },
+    alias: workerAliases(),
     ...(options.assetsDir
       ? {
         assets: {
@@ -72,6 +70,19 @@ export function wranglerConfig(
     ...(options.r2 ? { r2_buckets: [{ binding: "MODEL_BUCKET", bucket_name: R2_BUCKET }] } : {}),
     vars,
   };
+}
+
+/**
+ * esbuild's module for each of the library's `npm:` specifiers: edge/wrangler.jsonc's
+ * aliases with their paths made absolute (this config lives in a temp dir).
+ */
+export function workerAliases(): Record<string, string> {
+  const text = Deno.readTextFileSync(`${root}edge/wrangler.jsonc`);
+  const aliases: Record<string, string> = {};
+  for (const [, from, to] of text.matchAll(/^\s*"(npm:[^"]+)":\s*"\.\.\/([^"]+)"/gm)) {
+    aliases[from] = `${root}${to}`;
+  }
+  return aliases;
 }
 
 /** Writes a wrangler config for the model and starts `wrangler dev`; resolves when `/health` answers. */
