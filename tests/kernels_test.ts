@@ -295,3 +295,29 @@ Deno.test("kernels refuse a graph that adds something other than the padding mas
   assert(typeof found === "string" && found.includes("not the padding mask"), `${found}`);
   assert(typeof bertGraphWeights(bytes, { heads: 2 }) !== "string", "the original is read");
 });
+
+Deno.test("kernels refuse BERT look-alikes they would compute wrongly: gelu's constants, the mask's values, the pooler's token", async () => {
+  const shape = { vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 };
+  const plain = bertOnnx(bertWeights(shape));
+  assert(typeof bertGraphWeights(plain, { heads: 2 }) !== "string", "the plain graph is read");
+  // each one runs on onnxruntime-web and differs from BERT (the kernels' output on it was off
+  // by 0.18 … 2.77): gelu's x/√2 as x/1, its x·0.5 as x·1, the padding mask scaled by −1 or
+  // +10000 instead of −10000, the pooler reading token 1 instead of token 0
+  const cases: [Uint8Array, string][] = [
+    [withInitializer(plain, "sqrt2", [1]), "not exact gelu"],
+    [withInitializer(plain, "half", [1]), "not exact gelu"],
+    [withInitializer(plain, "mask_min", [-1]), "padding"],
+    [withInitializer(plain, "mask_min", [10000]), "padding"],
+    [withInitializer(plain, "cls_index", [1]), "token 0"],
+    // the mask's 1 − mask as 2 − mask: real tokens get −10000 too
+    [withInitializer(plain, "one_f", [2]), "to real tokens"],
+  ];
+  for (const [bytes, reason] of cases) {
+    const found = bertGraphWeights(bytes, { heads: 2 });
+    assert(typeof found === "string" && found.includes(reason), `${reason}: ${found}`);
+    const session = await createSession(bytes, { heads: 2, backend: "wasm" });
+    assertEquals(session.engine, "onnxruntime-web");
+    assertEquals(session.engineNote, found);
+    await session.release();
+  }
+});
