@@ -8,8 +8,12 @@
  *
  * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
  * model ~90 MB); activations are placed after them for each run and released after it.
- * Needs relaxed SIMD (V8 ≥ 11.4: Deno, Node ≥ 20, Chrome, workerd); `kernelsSupported()`
- * says whether this runtime has it.
+ * The memory ends at 4 GiB (wasm32) or earlier where the host refuses to grow it: weights
+ * that do not fit are a ModelLoadError (session.ts then runs the graph on onnxruntime-web),
+ * a run that does not fit an InputError naming the batch's size, checked before anything
+ * of it is placed (MiniLM needs ~18 KiB per token plus S² floats of attention scratch).
+ * Needs relaxed SIMD (V8 ≥ 11.4: Deno, Node ≥ 20, Chrome, workerd); `kernelsUnavailable()`
+ * says why the kernels cannot load here (file missing, or it does not compile).
  *
  * @example
  * ```ts
@@ -81,27 +85,53 @@ interface Tensor {
   dims: readonly number[];
 }
 
-const kernelsUrl = () => new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
-let compiled: Promise<WebAssembly.Module | undefined> | undefined;
+/** Where the kernels are built, next to this package. */
+export const KERNELS_URL = new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
+let compiled: Promise<WebAssembly.Module | string> | undefined;
 
-/** The compiled kernels, or undefined where this runtime lacks relaxed SIMD or the file. */
-function kernelsModule(given?: WebAssembly.Module): Promise<WebAssembly.Module | undefined> {
+/**
+ * The compiled kernels, or what went wrong: the file could not be read, or it does not
+ * compile here (a runtime without relaxed SIMD says so in the compile error).
+ */
+function kernelsModule(
+  given?: WebAssembly.Module,
+  url = KERNELS_URL,
+): Promise<WebAssembly.Module | string> {
   // Workers cannot compile bytes: they import the .wasm as a module and hand it over
   if (given) return Promise.resolve(given);
-  compiled ??= (async () => {
-    const bytes = await readUrl(kernelsUrl()).catch(() => undefined);
-    if (!bytes || !WebAssembly.validate(bytes)) return undefined;
-    return await WebAssembly.compile(bytes);
-  })();
+  const load = async () => {
+    const name = url.pathname.split("/").pop();
+    const bytes = await readUrl(url).catch((e) => e instanceof Error ? e.message : String(e));
+    if (bytes === undefined) return `the kernels' file ${name} is missing (${url.href})`;
+    if (typeof bytes === "string") return `the kernels' file ${name} could not be read: ${bytes}`;
+    try {
+      return await WebAssembly.compile(bytes);
+    } catch (e) {
+      return `the kernels (${name}) do not compile here: ${e instanceof Error ? e.message : e}`;
+    }
+  };
+  // one load for the packaged file (every session shares it); others (tests) each time
+  if (url !== KERNELS_URL) return load();
+  compiled ??= load();
   return compiled;
 }
 
 /**
- * Whether the kernels load here: a compiled module is given (Workers: importing it proves
- * the runtime validated it), or the wasm file exists and relaxed SIMD validates.
+ * Why the kernels cannot load here, or undefined when they can: a compiled module is given
+ * (Workers: importing it proves the runtime validated it), or the wasm file at `url`
+ * (default: the packaged one) is read and compiles (it needs relaxed SIMD).
  */
+export async function kernelsUnavailable(
+  given?: WebAssembly.Module,
+  url?: URL,
+): Promise<string | undefined> {
+  const module = await kernelsModule(given, url);
+  return typeof module === "string" ? module : undefined;
+}
+
+/** Whether the kernels load here (kernelsUnavailable says why not). */
 export async function kernelsSupported(given?: WebAssembly.Module): Promise<boolean> {
-  return (await kernelsModule(given)) !== undefined;
+  return (await kernelsUnavailable(given)) === undefined;
 }
 
 /** Why a graph's sizes do not suit the kernels (they need multiples of 4), or undefined. */
@@ -126,6 +156,43 @@ interface Layer {
   outputNorm: [number, number, number];
 }
 
+/** What a kernel session may use. */
+export interface KernelOptions {
+  /**
+   * The most bytes the kernels' memory may reach: at most (and by default) 4 GiB, a 32-bit
+   * WebAssembly memory's whole address space. A host may refuse less (a Worker's 128 MB);
+   * either way a load that does not fit is a ModelLoadError, a run an InputError.
+   */
+  maxMemoryBytes?: number;
+}
+
+/** wasm32's address space: 65,536 pages of 64 KiB. */
+const WASM32_BYTES = 2 ** 32;
+
+/** Thrown by `reserve` inside the session: the memory cannot reach what is needed. */
+class MemoryShort extends Error {}
+
+const mib = (bytes: number) =>
+  bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * Runs a BERT graph's weights on the kernels, or says why it cannot (the kernels do not load
+ * here, the sizes do not suit them, the weights do not fit their memory): for session.ts,
+ * which then runs the graph on onnxruntime-web with the reason as `engineNote`.
+ */
+export async function kernelSessionOrReason(
+  w: BertGraphWeights,
+  module?: WebAssembly.Module,
+  options?: KernelOptions,
+): Promise<OrtSession | string> {
+  try {
+    return await createKernelSession(w, module, options);
+  } catch (e) {
+    if (e instanceof ModelLoadError) return e.message;
+    throw e;
+  }
+}
+
 /**
  * Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session.
  * `module`: the compiled kernels (Workers), else they are loaded next to this package.
@@ -133,20 +200,34 @@ interface Layer {
 export async function createKernelSession(
   w: BertGraphWeights,
   module?: WebAssembly.Module,
+  options: KernelOptions = {},
 ): Promise<OrtSession> {
-  module = await kernelsModule(module);
-  if (!module) throw new ModelLoadError("the WASM kernels cannot load here", "backend");
+  const loaded = await kernelsModule(module);
+  if (typeof loaded === "string") throw new ModelLoadError(loaded, "backend");
   const problem = kernelSizeProblem(w);
   if (problem) throw new ModelLoadError(problem, "onnx");
-  const k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
+  const k = new WebAssembly.Instance(loaded, {}).exports as unknown as Kernels;
   const memory = k.memory;
+  const maxBytes = Math.min(options.maxMemoryBytes ?? WASM32_BYTES, WASM32_BYTES);
   let top = k.heapStart();
-  const alloc = (bytes: number) => {
-    const at = top;
-    top += Math.ceil(bytes / 64) * 64;
-    if (top > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+  /** Makes the memory hold `end` bytes (it only grows; a failed grow leaves it as it was). */
+  const reserve = (end: number) => {
+    if (end > maxBytes) throw new MemoryShort(`${mib(end)} needed, at most ${mib(maxBytes)}`);
+    const have = memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      memory.grow(Math.ceil((end - have) / 65536));
+    } catch (e) {
+      // the host refused (out of memory, a Worker's limit): V8 throws a RangeError
+      throw new MemoryShort(
+        `growing to ${mib(end)} failed: ${e instanceof Error ? e.message : e}`,
+      );
     }
+  };
+  const alloc = (bytes: number) => {
+    const at = top, end = top + Math.ceil(bytes / 64) * 64;
+    reserve(end);
+    top = end;
     return at;
   };
   const put = (a: Float32Array | Int32Array, bytes = a.byteLength) => {
@@ -172,41 +253,63 @@ export async function createKernelSession(
   const norm = (n: Norm): [number, number, number] => [put(n.gamma), put(n.beta), n.epsilon];
   const H = w.hidden, I = w.intermediate;
 
-  const words = put(w.words), positions = put(w.positions);
-  const types = w.types ? put(w.types) : 0;
-  const embeddingNorm = norm(w.embeddingNorm);
-  const layers: Layer[] = w.layers.map((L) => {
-    const qkv = new Float32Array(H * 3 * H);
-    for (let r = 0; r < H; r++) {
-      qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
-      qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
-      qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
+  const placed = (() => {
+    try {
+      return placeWeights();
+    } catch (e) {
+      if (!(e instanceof MemoryShort)) throw e;
+      const message = `the kernels' memory cannot hold the weights: ${e.message}`;
+      throw new ModelLoadError(message, "onnx", { cause: e });
     }
-    const qkvBias = new Float32Array(3 * H);
-    qkvBias.set(L.queryBias);
-    qkvBias.set(L.keyBias, H);
-    qkvBias.set(L.valueBias, 2 * H);
-    return {
-      qkv: packed(qkv, H, 3 * H),
-      qkvBias: bias(qkvBias),
-      output: packed(L.output, H, H),
-      outputBias: bias(L.outputBias),
-      attentionNorm: norm(L.attentionNorm),
-      intermediate: packed(L.intermediate, H, I),
-      intermediateBias: bias(L.intermediateBias),
-      down: packed(L.down, I, H),
-      downBias: bias(L.downBias),
-      outputNorm: norm(L.outputNorm),
-    };
-  });
-  const pooler = w.pooler
-    ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
-    : undefined;
+  })();
+  const { words, positions, types, embeddingNorm, layers, pooler } = placed;
   const weightsEnd = top;
   const outputNames = [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states];
   const headSize = H / w.heads;
   const scale = 1 / Math.sqrt(headSize);
   let released = false;
+
+  /** Bytes one run of `batch` × `seq` tokens places after the weights (as `run` allocates). */
+  const runBytes = (batch: number, seq: number) => {
+    const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
+    return 3 * r(T * 4) + 5 * r(T * H * 4) + r(T * 3 * H * 4) + r(T * I * 4) +
+      r(k.attentionScratch(seq, headSize) * 4) + (pooler ? 2 * r(batch * H * 4) : 0);
+  };
+
+  /** Packs every weight into the kernels' memory. */
+  function placeWeights() {
+    const words = put(w.words), positions = put(w.positions);
+    const types = w.types ? put(w.types) : 0;
+    const embeddingNorm = norm(w.embeddingNorm);
+    const layers: Layer[] = w.layers.map((L) => {
+      const qkv = new Float32Array(H * 3 * H);
+      for (let r = 0; r < H; r++) {
+        qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
+        qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
+        qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
+      }
+      const qkvBias = new Float32Array(3 * H);
+      qkvBias.set(L.queryBias);
+      qkvBias.set(L.keyBias, H);
+      qkvBias.set(L.valueBias, 2 * H);
+      return {
+        qkv: packed(qkv, H, 3 * H),
+        qkvBias: bias(qkvBias),
+        output: packed(L.output, H, H),
+        outputBias: bias(L.outputBias),
+        attentionNorm: norm(L.attentionNorm),
+        intermediate: packed(L.intermediate, H, I),
+        intermediateBias: bias(L.intermediateBias),
+        down: packed(L.down, I, H),
+        downBias: bias(L.downBias),
+        outputNorm: norm(L.outputNorm),
+      };
+    });
+    const pooler = w.pooler
+      ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
+      : undefined;
+    return { words, positions, types, embeddingNorm, layers, pooler };
+  }
 
   /** `[batch, seq]` int64 → i32 in the kernels' memory, each value checked against `rows`. */
   const indices = (t: Tensor | undefined, count: number, rows: number, name: string) => {
@@ -241,6 +344,8 @@ export async function createKernelSession(
       const T = B * S;
       const maskFeed = feeds.attention_mask as Tensor | undefined;
       try {
+        // all of the run's memory at once: a batch too big fails before anything is placed
+        reserve(weightsEnd + runBytes(B, S));
         const idsAt = put(indices(ids, T, w.wordRows, "input_ids"));
         const typesAt = put(
           indices(
@@ -303,7 +408,15 @@ export async function createKernelSession(
         }
         return Promise.resolve(out);
       } catch (e) {
-        return Promise.reject(e);
+        if (!(e instanceof MemoryShort)) return Promise.reject(e);
+        return Promise.reject(
+          new InputError(
+            `a batch of ${B} × ${S} tokens does not fit the kernels' memory (${e.message}; ` +
+              `the weights take ${mib(weightsEnd)}): send fewer or shorter texts per call, ` +
+              `or lower batchTokens`,
+            "input",
+          ),
+        );
       } finally {
         top = weightsEnd;
       }

@@ -20,7 +20,7 @@ import { type Backend, loadRuntime, type OrtSession, type Runtime } from "./runt
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
-import { createKernelSession, kernelSizeProblem, kernelsSupported } from "./kernel_session.ts";
+import { kernelSessionOrReason, kernelsUnavailable } from "./kernel_session.ts";
 
 /** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
 export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
@@ -125,7 +125,8 @@ async function kernelSession(
   }
   if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
   if (!options.heads) return "config.json gives no num_attention_heads";
-  if (!(await kernelsSupported(options.kernelsWasm))) return "this runtime has no relaxed SIMD";
+  const unavailable = await kernelsUnavailable(options.kernelsWasm);
+  if (unavailable) return unavailable;
   const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
   const weights = bertGraphWeights(bytes, {
     heads: options.heads,
@@ -138,7 +139,7 @@ async function kernelSession(
     },
   });
   if (typeof weights === "string") return weights;
-  return kernelSizeProblem(weights) ?? await createKernelSession(weights, options.kernelsWasm);
+  return await kernelSessionOrReason(weights, options.kernelsWasm);
 }
 
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
