@@ -19,9 +19,9 @@ import { Embedder } from "../src/model/embedder.ts";
 import { InputError, ModelLoadError } from "../src/errors.ts";
 import {
   createKernelSession,
-  KERNELS_URL,
   kernelSessionOrReason,
   kernelsUnavailable,
+  kernelsUrl,
 } from "../src/model/kernel_session.ts";
 
 const TOLERANCE = 1e-4;
@@ -428,5 +428,5 @@ Deno.test("kernels: a missing or uncompilable kernels file is reported as what h
   const broken = await kernelsUnavailable(undefined, new URL(`file://${dir}/broken.wasm`));
   assert(broken?.startsWith("the kernels (broken.wasm) do not compile here: "), broken);
   assert(!broken?.includes("relaxed SIMD"), broken);
-  assert(KERNELS_URL.pathname.endsWith("wasm/build/bert_kernels.wasm"));
+  assert(kernelsUrl().pathname.endsWith("wasm/build/bert_kernels.wasm"));
 });

@@ -85,8 +85,12 @@ interface Tensor {
   dims: readonly number[];
 }
 
-/** Where the kernels are built, next to this package. */
-export const KERNELS_URL = new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
+/**
+ * Where the kernels are built, next to this package. A function, not a constant: in a
+ * Worker `import.meta.url` is no base URL and `new URL` throws at module load (the Worker
+ * is handed the module and never asks).
+ */
+export const kernelsUrl = (): URL => new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
 let compiled: Promise<WebAssembly.Module | string> | undefined;
 
 /**
@@ -95,11 +99,12 @@ let compiled: Promise<WebAssembly.Module | string> | undefined;
  */
 function kernelsModule(
   given?: WebAssembly.Module,
-  url = KERNELS_URL,
+  at?: URL,
 ): Promise<WebAssembly.Module | string> {
   // Workers cannot compile bytes: they import the .wasm as a module and hand it over
   if (given) return Promise.resolve(given);
   const load = async () => {
+    const url = at ?? kernelsUrl();
     const name = url.pathname.split("/").pop();
     const bytes = await readUrl(url).catch((e) => e instanceof Error ? e.message : String(e));
     if (bytes === undefined) return `the kernels' file ${name} is missing (${url.href})`;
@@ -111,7 +116,7 @@ function kernelsModule(
     }
   };
   // one load for the packaged file (every session shares it); others (tests) each time
-  if (url !== KERNELS_URL) return load();
+  if (at) return load();
   compiled ??= load();
   return compiled;
 }
