@@ -161,6 +161,17 @@ interface Layer {
   outputNorm: [number, number, number];
 }
 
+/** The weights in the kernels' memory: byte offsets (norms: gamma, beta and ε). */
+interface Placed {
+  words: number;
+  positions: number;
+  /** 0: no token-type table. */
+  types: number;
+  embeddingNorm: [number, number, number];
+  layers: Layer[];
+  pooler?: { weight: number; bias: number };
+}
+
 /** What a kernel session may use. */
 export interface KernelOptions {
   /**
@@ -174,11 +185,220 @@ export interface KernelOptions {
 /** wasm32's address space: 65,536 pages of 64 KiB. */
 const WASM32_BYTES = 2 ** 32;
 
-/** Thrown by `reserve` inside the session: the memory cannot reach what is needed. */
+/** Thrown by `Arena.reserve`: the memory cannot reach what is needed. */
 class MemoryShort extends Error {}
 
 const mib = (bytes: number) =>
   bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * The kernels' memory as a stack: tensors are placed at `top`, 64-byte aligned; a run's are
+ * released by setting `top` back to the weights' end. The memory only grows.
+ */
+class Arena {
+  top: number;
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    start: number,
+    readonly maxBytes: number,
+  ) {
+    this.top = start;
+  }
+
+  /** Makes the memory hold `end` bytes (a failed grow leaves it as it was). */
+  reserve(end: number): void {
+    if (end > this.maxBytes) {
+      throw new MemoryShort(`${mib(end)} needed, at most ${mib(this.maxBytes)}`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / 65536));
+    } catch (e) {
+      // the host refused (out of memory, a Worker's limit): V8 throws a RangeError
+      throw new MemoryShort(`growing to ${mib(end)} failed: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** Room for `bytes` at the top; its offset. */
+  alloc(bytes: number): number {
+    const at = this.top, end = at + Math.ceil(bytes / 64) * 64;
+    this.reserve(end);
+    this.top = end;
+    return at;
+  }
+
+  /** A copy of `a` at the top (with room for `bytes`); its offset. */
+  put(a: Float32Array | Int32Array, bytes = a.byteLength): number {
+    const at = this.alloc(bytes);
+    new Uint8Array(this.memory.buffer, at, a.byteLength).set(
+      new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+    );
+    return at;
+  }
+}
+
+/** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
+function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
+  const H = w.hidden, I = w.intermediate;
+  /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
+  const packed = (m: Float32Array, K: number, N: number) => {
+    const at = arena.alloc(k.packedBytes(K, N));
+    const scratch = arena.top;
+    k.packB(arena.put(m), at, K, N);
+    arena.top = scratch;
+    return at;
+  };
+  /**
+   * A bias with room to whole panels of 16 (linear reads whole panels; the padding lanes,
+   * left as they are, are never stored).
+   */
+  const bias = (b: Float32Array) => arena.put(b, Math.ceil(b.length / 16) * 64);
+  const norm = (n: Norm): [number, number, number] => [
+    arena.put(n.gamma),
+    arena.put(n.beta),
+    n.epsilon,
+  ];
+  const words = arena.put(w.words), positions = arena.put(w.positions);
+  const types = w.types ? arena.put(w.types) : 0;
+  const embeddingNorm = norm(w.embeddingNorm);
+  const layers: Layer[] = w.layers.map((L) => {
+    const qkv = new Float32Array(H * 3 * H);
+    for (let r = 0; r < H; r++) {
+      qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
+      qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
+      qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
+    }
+    const qkvBias = new Float32Array(3 * H);
+    qkvBias.set(L.queryBias);
+    qkvBias.set(L.keyBias, H);
+    qkvBias.set(L.valueBias, 2 * H);
+    return {
+      qkv: packed(qkv, H, 3 * H),
+      qkvBias: bias(qkvBias),
+      output: packed(L.output, H, H),
+      outputBias: bias(L.outputBias),
+      attentionNorm: norm(L.attentionNorm),
+      intermediate: packed(L.intermediate, H, I),
+      intermediateBias: bias(L.intermediateBias),
+      down: packed(L.down, I, H),
+      downBias: bias(L.downBias),
+      outputNorm: norm(L.outputNorm),
+    };
+  });
+  const pooler = w.pooler
+    ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
+    : undefined;
+  return { words, positions, types, embeddingNorm, layers, ...(pooler ? { pooler } : {}) };
+}
+
+/** Bytes one run of `batch` × `seq` tokens places after the weights (as `forward` does). */
+function runBytes(k: Kernels, w: BertGraphWeights, batch: number, seq: number): number {
+  const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
+  const H = w.hidden, I = w.intermediate;
+  return 3 * r(T * 4) + 5 * r(T * H * 4) + r(T * 3 * H * 4) + r(T * I * 4) +
+    r(k.attentionScratch(seq, H / w.heads) * 4) + (w.pooler ? 2 * r(batch * H * 4) : 0);
+}
+
+/** `[batch, seq]` int64 → i32, each value checked against `rows`. */
+function indices(t: Tensor | undefined, count: number, rows: number, name: string) {
+  const out = new Int32Array(count);
+  if (!t) return out;
+  const data = t.data as BigInt64Array;
+  for (let i = 0; i < count; i++) {
+    const v = Number(data[i]);
+    if (!(v >= 0 && v < rows)) {
+      throw new InputError(`${name}[${i}] = ${v} is outside 0…${rows - 1}`, name);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+type Outputs = Record<string, { data: Float32Array; dims: number[]; type: string }>;
+
+/**
+ * One forward pass of `[B, S]` tokens (`ids` and the other feeds) placed after the weights;
+ * the caller sets `arena.top` back after it. The outputs asked for, copied out.
+ */
+function forward(
+  k: Kernels,
+  arena: Arena,
+  w: BertGraphWeights,
+  placed: Placed,
+  feeds: Record<string, unknown>,
+  fetches: readonly string[],
+): Outputs {
+  const ids = feeds.input_ids as Tensor;
+  const [B, S] = ids.dims;
+  const T = B * S, H = w.hidden, I = w.intermediate, headSize = H / w.heads;
+  const { memory } = arena;
+  const { words, positions, types, embeddingNorm, layers, pooler } = placed;
+  const maskFeed = feeds.attention_mask as Tensor | undefined;
+  const idsAt = arena.put(indices(ids, T, w.wordRows, "input_ids"));
+  const typesAt = arena.put(
+    indices(
+      feeds.token_type_ids as Tensor | undefined,
+      T,
+      Math.max(w.typeRows, 1),
+      "token_type_ids",
+    ),
+  );
+  const mask = maskFeed
+    ? indices(maskFeed, T, 2 ** 31, "attention_mask")
+    : new Int32Array(T).fill(1);
+  const maskAt = arena.put(mask);
+  const wanted = new Set(fetches);
+  const out: Outputs = {};
+  const keep = (name: string, at: number) => {
+    if (wanted.has(name)) {
+      out[name] = {
+        data: new Float32Array(memory.buffer, at, T * H).slice(),
+        dims: [B, S, H],
+        type: "float32",
+      };
+    }
+  };
+  const alloc = (bytes: number) => arena.alloc(bytes);
+  let x = alloc(T * H * 4);
+  let spare = alloc(T * H * 4);
+  const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
+  const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
+  const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
+  const scale = 1 / Math.sqrt(headSize);
+  k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
+  k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
+  layers.forEach((L, l) => {
+    keep(w.states[l], x);
+    k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
+    k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
+    k.linear(context, L.output, L.outputBias, sum, T, H, H);
+    const [g1, b1, e1] = L.attentionNorm;
+    k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
+    k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
+    k.gelu(raised, T * I);
+    k.linear(raised, L.down, L.downBias, sum, T, I, H);
+    const [g2, b2, e2] = L.outputNorm;
+    k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
+    [x, spare] = [spare, x];
+  });
+  keep(w.hiddenOutput, x);
+  if (pooler && w.poolerOutput && wanted.has(w.poolerOutput)) {
+    // the first token of each row, then dense + tanh
+    const first = alloc(B * H * 4), dense = alloc(B * H * 4);
+    for (let b = 0; b < B; b++) {
+      new Float32Array(memory.buffer, first + b * H * 4, H)
+        .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
+    }
+    k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
+    const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
+    out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
+  }
+  for (const name of fetches) {
+    if (!out[name]) throw new InputError(`the kernels have no output ${name}`, "fetches");
+  }
+  return out;
+}
 
 /**
  * Runs a BERT graph's weights on the kernels, or says why it cannot (the kernels do not load
@@ -212,132 +432,24 @@ export async function createKernelSession(
   const problem = kernelSizeProblem(w);
   if (problem) throw new ModelLoadError(problem, "onnx");
   const k = new WebAssembly.Instance(loaded, {}).exports as unknown as Kernels;
-  const memory = k.memory;
   const maxBytes = Math.min(options.maxMemoryBytes ?? WASM32_BYTES, WASM32_BYTES);
-  let top = k.heapStart();
-  /** Makes the memory hold `end` bytes (it only grows; a failed grow leaves it as it was). */
-  const reserve = (end: number) => {
-    if (end > maxBytes) throw new MemoryShort(`${mib(end)} needed, at most ${mib(maxBytes)}`);
-    const have = memory.buffer.byteLength;
-    if (end <= have) return;
-    try {
-      memory.grow(Math.ceil((end - have) / 65536));
-    } catch (e) {
-      // the host refused (out of memory, a Worker's limit): V8 throws a RangeError
-      throw new MemoryShort(
-        `growing to ${mib(end)} failed: ${e instanceof Error ? e.message : e}`,
-      );
-    }
-  };
-  const alloc = (bytes: number) => {
-    const at = top, end = top + Math.ceil(bytes / 64) * 64;
-    reserve(end);
-    top = end;
-    return at;
-  };
-  const put = (a: Float32Array | Int32Array, bytes = a.byteLength) => {
-    const at = alloc(bytes);
-    new Uint8Array(memory.buffer, at, a.byteLength).set(
-      new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
-    );
-    return at;
-  };
-  /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
-  const packed = (m: Float32Array, K: number, N: number) => {
-    const at = alloc(k.packedBytes(K, N));
-    const scratch = top;
-    k.packB(put(m), at, K, N);
-    top = scratch;
-    return at;
-  };
-  /**
-   * A bias with room to whole panels of 16 (linear reads whole panels; the padding lanes,
-   * left as they are, are never stored).
-   */
-  const bias = (b: Float32Array) => put(b, Math.ceil(b.length / 16) * 64);
-  const norm = (n: Norm): [number, number, number] => [put(n.gamma), put(n.beta), n.epsilon];
-  const H = w.hidden, I = w.intermediate;
-
-  const placed = (() => {
-    try {
-      return placeWeights();
-    } catch (e) {
-      if (!(e instanceof MemoryShort)) throw e;
-      const message = `the kernels' memory cannot hold the weights: ${e.message}`;
-      throw new ModelLoadError(message, "onnx", { cause: e });
-    }
-  })();
-  const { words, positions, types, embeddingNorm, layers, pooler } = placed;
-  const weightsEnd = top;
-  const outputNames = [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states];
-  const headSize = H / w.heads;
-  const scale = 1 / Math.sqrt(headSize);
-  let released = false;
-
-  /** Bytes one run of `batch` × `seq` tokens places after the weights (as `run` allocates). */
-  const runBytes = (batch: number, seq: number) => {
-    const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
-    return 3 * r(T * 4) + 5 * r(T * H * 4) + r(T * 3 * H * 4) + r(T * I * 4) +
-      r(k.attentionScratch(seq, headSize) * 4) + (pooler ? 2 * r(batch * H * 4) : 0);
-  };
-
-  /** Packs every weight into the kernels' memory. */
-  function placeWeights() {
-    const words = put(w.words), positions = put(w.positions);
-    const types = w.types ? put(w.types) : 0;
-    const embeddingNorm = norm(w.embeddingNorm);
-    const layers: Layer[] = w.layers.map((L) => {
-      const qkv = new Float32Array(H * 3 * H);
-      for (let r = 0; r < H; r++) {
-        qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
-        qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
-        qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
-      }
-      const qkvBias = new Float32Array(3 * H);
-      qkvBias.set(L.queryBias);
-      qkvBias.set(L.keyBias, H);
-      qkvBias.set(L.valueBias, 2 * H);
-      return {
-        qkv: packed(qkv, H, 3 * H),
-        qkvBias: bias(qkvBias),
-        output: packed(L.output, H, H),
-        outputBias: bias(L.outputBias),
-        attentionNorm: norm(L.attentionNorm),
-        intermediate: packed(L.intermediate, H, I),
-        intermediateBias: bias(L.intermediateBias),
-        down: packed(L.down, I, H),
-        downBias: bias(L.downBias),
-        outputNorm: norm(L.outputNorm),
-      };
-    });
-    const pooler = w.pooler
-      ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
-      : undefined;
-    return { words, positions, types, embeddingNorm, layers, pooler };
+  const arena = new Arena(k.memory, k.heapStart(), maxBytes);
+  let placed: Placed;
+  try {
+    placed = placeWeights(k, arena, w);
+  } catch (e) {
+    if (!(e instanceof MemoryShort)) throw e;
+    const message = `the kernels' memory cannot hold the weights: ${e.message}`;
+    throw new ModelLoadError(message, "onnx", { cause: e });
   }
-
-  /** `[batch, seq]` int64 → i32 in the kernels' memory, each value checked against `rows`. */
-  const indices = (t: Tensor | undefined, count: number, rows: number, name: string) => {
-    const out = new Int32Array(count);
-    if (!t) return out;
-    const data = t.data as BigInt64Array;
-    for (let i = 0; i < count; i++) {
-      const v = Number(data[i]);
-      if (!(v >= 0 && v < rows)) {
-        throw new InputError(`${name}[${i}] = ${v} is outside 0…${rows - 1}`, name);
-      }
-      out[i] = v;
-    }
-    return out;
-  };
-
+  const weightsEnd = arena.top;
+  let released = false;
   return {
     inputNames: w.inputs,
-    outputNames,
+    outputNames: [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states],
     run(feeds, fetches) {
       if (released) return Promise.reject(new ModelLoadError("the session was released", "onnx"));
-      const ids = feeds.input_ids as Tensor;
-      const [B, S] = ids.dims;
+      const [B, S] = (feeds.input_ids as Tensor).dims;
       if (S > w.positionRows) {
         return Promise.reject(
           new InputError(
@@ -346,72 +458,10 @@ export async function createKernelSession(
           ),
         );
       }
-      const T = B * S;
-      const maskFeed = feeds.attention_mask as Tensor | undefined;
       try {
         // all of the run's memory at once: a batch too big fails before anything is placed
-        reserve(weightsEnd + runBytes(B, S));
-        const idsAt = put(indices(ids, T, w.wordRows, "input_ids"));
-        const typesAt = put(
-          indices(
-            feeds.token_type_ids as Tensor | undefined,
-            T,
-            Math.max(w.typeRows, 1),
-            "token_type_ids",
-          ),
-        );
-        const mask = maskFeed
-          ? indices(maskFeed, T, 2 ** 31, "attention_mask")
-          : new Int32Array(T).fill(1);
-        const maskAt = put(mask);
-        const wanted = new Set(fetches);
-        const out: Record<string, { data: Float32Array; dims: number[]; type: string }> = {};
-        const keep = (name: string, at: number) => {
-          if (wanted.has(name)) {
-            out[name] = {
-              data: new Float32Array(memory.buffer, at, T * H).slice(),
-              dims: [B, S, H],
-              type: "float32",
-            };
-          }
-        };
-        let x = alloc(T * H * 4);
-        let spare = alloc(T * H * 4);
-        const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
-        const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
-        const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
-        k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
-        k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
-        layers.forEach((L, l) => {
-          keep(w.states[l], x);
-          k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
-          k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
-          k.linear(context, L.output, L.outputBias, sum, T, H, H);
-          const [g1, b1, e1] = L.attentionNorm;
-          k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
-          k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
-          k.gelu(raised, T * I);
-          k.linear(raised, L.down, L.downBias, sum, T, I, H);
-          const [g2, b2, e2] = L.outputNorm;
-          k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
-          [x, spare] = [spare, x];
-        });
-        keep(w.hiddenOutput, x);
-        if (pooler && w.poolerOutput && wanted.has(w.poolerOutput)) {
-          // the first token of each row, then dense + tanh
-          const first = alloc(B * H * 4), dense = alloc(B * H * 4);
-          for (let b = 0; b < B; b++) {
-            new Float32Array(memory.buffer, first + b * H * 4, H)
-              .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
-          }
-          k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
-          const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
-          out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
-        }
-        for (const name of fetches) {
-          if (!out[name]) throw new InputError(`the kernels have no output ${name}`, "fetches");
-        }
-        return Promise.resolve(out);
+        arena.reserve(weightsEnd + runBytes(k, w, B, S));
+        return Promise.resolve(forward(k, arena, w, placed, feeds, fetches));
       } catch (e) {
         if (!(e instanceof MemoryShort)) return Promise.reject(e);
         return Promise.reject(
@@ -423,7 +473,7 @@ export async function createKernelSession(
           ),
         );
       } finally {
-        top = weightsEnd;
+        arena.top = weightsEnd;
       }
     },
     release() {
