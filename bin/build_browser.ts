@@ -6,6 +6,7 @@
  * dist/browser/embedge.js                     mod.ts bundled (esbuild, ESM, browser)
  * dist/browser/tokenizer.wasm                 the WordPiece tokenizer
  * dist/browser/bert_kernels.wasm              embedge's BERT kernels (fp32 graphs they recognise)
+ * dist/browser/bert_kernels_simd.wasm         the same with plain SIMD (Safari)
  * dist/browser/ort-wasm-simd-threaded.wasm    onnxruntime-web, for graphs the kernels refuse
  * ```
  *
@@ -35,7 +36,7 @@ const root = new URL("../", import.meta.url).pathname;
 
 /** The files whose wasm URL is rewritten, and the folder the repository layout names. */
 const WASM_URL_FILES = /src\/(tokenizer\/wasm|model\/kernel_session)\.ts$/;
-const REPOSITORY_WASM = /"\.\.\/\.\.\/wasm\/build\//g;
+const REPOSITORY_WASM = /(["`])\.\.\/\.\.\/wasm\/build\//g;
 
 /**
  * Points the library's wasm URLs at the bundle's folder, and resolves `npm:` specifiers
@@ -53,7 +54,7 @@ const browserLayout: Plugin = {
     });
     b.onLoad({ filter: WASM_URL_FILES }, async (args) => {
       const source = await Deno.readTextFile(args.path);
-      const rewritten = source.replace(REPOSITORY_WASM, '"./');
+      const rewritten = source.replace(REPOSITORY_WASM, "$1./");
       if (rewritten === source) {
         throw new Error(`${args.path} no longer names ../../wasm/build/: update the build`);
       }
@@ -85,6 +86,7 @@ export async function buildBrowser(out: string): Promise<Record<string, number>>
   const copies: [string, string][] = [
     ["wasm/build/tokenizer.wasm", "tokenizer.wasm"],
     ["wasm/build/bert_kernels.wasm", "bert_kernels.wasm"],
+    ["wasm/build/bert_kernels_simd.wasm", "bert_kernels_simd.wasm"],
     [
       "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm",
       "ort-wasm-simd-threaded.wasm",

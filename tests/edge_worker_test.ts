@@ -3,8 +3,9 @@
  * local; wrangler itself runs on Deno), started by the test on 127.0.0.1 with a generated
  * model prepared as its static-assets directory by `bin/worker_assets.ts` (so the Worker's
  * tokenizer comes from the precompiled `embedge-tokenizer.bin`, Deno's from tokenizer.json).
- * Every route answers what the same app answers in Deno for the same inputs: identical
- * vectors, tokens, similarities and classifier scores, and the same JSON errors.
+ * Every route answers what the same app answers in Deno for the same inputs: the same
+ * vectors, similarities and classifier scores (within ACROSS_RUNTIMES: relaxed SIMD is
+ * fused on some CPUs only), identical tokens, and the same JSON errors.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { exists, hasShared, tempDir } from "./support/paths.ts";
@@ -33,11 +34,34 @@ async function checking(worker: WranglerDev, embedder: Embedder, check: () => Pr
   }
 }
 
-/** Deep equality of JSON values, except numbers: their largest difference goes to `diff`. */
+/**
+ * How far the Worker's numbers may be from Deno's: the kernels multiply-add with
+ * `f32x4.relaxed_madd`, which V8 compiles to one fused FMA on a CPU that has it and to a
+ * multiply then an add (two roundings) on one that does not, and workerd and Deno need not
+ * run on the same CPU (or V8 flags). Deno with `--v8-flags=--no-enable-fma3` against Deno
+ * with FMA on this test's model: 75–81 % of the vector values (pooled and token vectors)
+ * change, by ≤ 7.2e-7 (≤ 1.4e-6 in the issue's measurement); the bar is ~3× the larger.
+ * Bit equality held only while both ran on this machine.
+ */
+const ACROSS_RUNTIMES = 4e-6;
+
+/** An OpenAI base64 embedding's float32 values. */
+function base64Floats(text: string): number[] {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return [...new Float32Array(bytes.buffer)];
+}
+
+/**
+ * Deep equality of JSON values, except numbers (base64 embeddings decoded into theirs):
+ * their largest difference goes to `diff`.
+ */
 function compare(a: unknown, b: unknown, where: string, diff: { max: number }): void {
   if (typeof a === "number" && typeof b === "number") {
     diff.max = Math.max(diff.max, Math.abs(a - b));
     return;
+  }
+  if (typeof a === "string" && typeof b === "string" && where.endsWith(".embedding")) {
+    return compare(base64Floats(a), base64Floats(b), where, diff);
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     assertEquals(a.length, b.length, where);
@@ -143,7 +167,8 @@ Deno.test({
         assert(w.headers.get("content-type")?.includes("json"), label);
         compare(await w.json(), await d.json(), label, diff);
       }
-      assertEquals(diff.max, 0, "the Worker's numbers differ from Deno's");
+      console.log(`Worker vs Deno: numbers differ by at most ${diff.max}`);
+      assert(diff.max <= ACROSS_RUNTIMES, `the Worker's numbers differ from Deno's by ${diff.max}`);
       const metrics = await (await fetch(`${worker.url}/metrics`)).text();
       assert(metrics.includes("embedge_requests_total"), metrics.slice(0, 200));
     });

@@ -16,7 +16,13 @@ import { createSession, type SessionOptions } from "../src/model/session.ts";
 import { quantizeModel } from "../src/model/quantize.ts";
 import { readGraph } from "../src/model/onnx_graph.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { InputError } from "../src/errors.ts";
+import { InputError, ModelLoadError } from "../src/errors.ts";
+import {
+  createKernelSession,
+  kernelSessionOrReason,
+  kernelsUnavailable,
+  kernelsUrl,
+} from "../src/model/kernel_session.ts";
 
 const TOLERANCE = 1e-4;
 
@@ -294,4 +300,133 @@ Deno.test("kernels refuse a graph that adds something other than the padding mas
   const found = bertGraphWeights(copy, { heads: 2 });
   assert(typeof found === "string" && found.includes("not the padding mask"), `${found}`);
   assert(typeof bertGraphWeights(bytes, { heads: 2 }) !== "string", "the original is read");
+});
+
+Deno.test("kernels refuse BERT look-alikes they would compute wrongly: gelu's constants, the mask's values, the pooler's token", async () => {
+  const shape = { vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 };
+  const plain = bertOnnx(bertWeights(shape));
+  assert(typeof bertGraphWeights(plain, { heads: 2 }) !== "string", "the plain graph is read");
+  // each one runs on onnxruntime-web and differs from BERT (the kernels' output on it was off
+  // by 0.18 … 2.77): gelu's x/√2 as x/1, its x·0.5 as x·1, the padding mask scaled by −1 or
+  // +10000 instead of −10000, the pooler reading token 1 instead of token 0
+  const cases: [Uint8Array, string][] = [
+    [withInitializer(plain, "sqrt2", [1]), "not exact gelu"],
+    [withInitializer(plain, "half", [1]), "not exact gelu"],
+    [withInitializer(plain, "mask_min", [-1]), "padding"],
+    [withInitializer(plain, "mask_min", [10000]), "padding"],
+    [withInitializer(plain, "cls_index", [1]), "token 0"],
+    // the mask's 1 − mask as 2 − mask: real tokens get −10000 too
+    [withInitializer(plain, "one_f", [2]), "to real tokens"],
+  ];
+  for (const [bytes, reason] of cases) {
+    const found = bertGraphWeights(bytes, { heads: 2 });
+    assert(typeof found === "string" && found.includes(reason), `${reason}: ${found}`);
+    const session = await createSession(bytes, { heads: 2, backend: "wasm" });
+    assertEquals(session.engine, "onnxruntime-web");
+    assertEquals(session.engineNote, found);
+    await session.release();
+  }
+});
+
+/**
+ * Runs `body` with WebAssembly.Memory.prototype.grow refusing (as a host out of memory does:
+ * V8's RangeError) for memories under 1 MiB: the kernels' (64 KiB at start), not
+ * onnxruntime-web's (which starts far larger).
+ */
+async function withRefusedGrow<T>(body: () => Promise<T>): Promise<T> {
+  const grow = WebAssembly.Memory.prototype.grow;
+  WebAssembly.Memory.prototype.grow = function (this: WebAssembly.Memory, pages: number) {
+    if (this.buffer.byteLength < 2 ** 20) {
+      throw new RangeError("WebAssembly.Memory.grow(): Maximum memory size exceeded");
+    }
+    return grow.call(this, pages);
+  };
+  try {
+    return await body();
+  } finally {
+    WebAssembly.Memory.prototype.grow = grow;
+  }
+}
+
+Deno.test("kernels: a batch too big for their memory is an InputError naming its size, and the session still answers", async () => {
+  const shape = { vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 };
+  const weights = bertGraphWeights(bertOnnx(bertWeights(shape)), { heads: 2 });
+  assert(typeof weights !== "string", `${weights}`);
+  // 1 MiB holds the weights (~60 KiB) and small batches; 64 × 512 tokens need ~21 MiB
+  const session = await createKernelSession(weights, undefined, { maxMemoryBytes: 2 ** 20 });
+  const feeds = (batch: number, seq: number) => {
+    const n = batch * seq, dims = [batch, seq];
+    return {
+      input_ids: { data: new BigInt64Array(n).fill(1n), dims },
+      attention_mask: { data: new BigInt64Array(n).fill(1n), dims },
+      token_type_ids: { data: new BigInt64Array(n), dims },
+    };
+  };
+  await assertRejects(
+    () => session.run(feeds(64, 512), ["last_hidden_state"]),
+    InputError,
+    "a batch of 64 × 512 tokens does not fit the kernels' memory",
+  );
+  const small = await session.run(feeds(2, 8), ["last_hidden_state"]);
+  assertEquals(small.last_hidden_state.dims, [2, 8, 16]);
+  // the host refusing to grow (no ceiling of embedge's own) is the same InputError
+  const unbounded = await createKernelSession(weights);
+  await withRefusedGrow(() =>
+    assertRejects(
+      () => unbounded.run(feeds(4, 64), ["last_hidden_state"]),
+      InputError,
+      "growing to",
+    )
+  );
+  assertEquals((await unbounded.run(feeds(1, 4), ["last_hidden_state"])).last_hidden_state.dims, [
+    1,
+    4,
+    16,
+  ]);
+  await session.release();
+  await unbounded.release();
+});
+
+Deno.test("kernels: weights that do not fit their memory are a ModelLoadError, and the model runs on onnxruntime-web with the reason", async () => {
+  // 1,000 words: the weights (~110 KiB) outgrow the kernels' first 64 KiB
+  const shape = { vocabSize: 1000, hidden: 16, layers: 1, heads: 2, intermediate: 32 };
+  const bytes = bertOnnx(bertWeights(shape));
+  const weights = bertGraphWeights(bytes, { heads: 2 });
+  assert(typeof weights !== "string", `${weights}`);
+  await assertRejects(
+    () => createKernelSession(weights, undefined, { maxMemoryBytes: 2 ** 15 }),
+    ModelLoadError,
+    "the kernels' memory cannot hold the weights",
+  );
+  const reason = await kernelSessionOrReason(weights, undefined, { maxMemoryBytes: 2 ** 15 });
+  assert(typeof reason === "string" && reason.includes("needed, at most 32.0 KiB"), `${reason}`);
+  // the host refusing to grow while the weights are packed: onnxruntime-web runs the model
+  const session = await withRefusedGrow(() => createSession(bytes, { heads: 2, backend: "wasm" }));
+  assertEquals(session.engine, "onnxruntime-web");
+  assert(
+    session.engineNote?.startsWith("the kernels' memory cannot hold the weights: growing to"),
+    session.engineNote,
+  );
+  const out = await session.run(
+    BigInt64Array.of(1n, 2n),
+    BigInt64Array.of(1n, 1n),
+    new BigInt64Array(2),
+    1,
+    2,
+  );
+  assertEquals(out.hidden.length, 2 * 16);
+  await session.release();
+});
+
+Deno.test("kernels: a missing or uncompilable kernels file is reported as what happened", async () => {
+  assertEquals(await kernelsUnavailable(), undefined, "the packaged kernels load here");
+  const dir = await tempDir("embedge-kernels-");
+  const missing = await kernelsUnavailable(undefined, new URL(`file://${dir}/bert_kernels.wasm`));
+  assert(missing?.includes("bert_kernels.wasm is missing"), missing);
+  // a wasm header and a truncated section: the compile error is passed on
+  await Deno.writeFile(`${dir}/broken.wasm`, Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9));
+  const broken = await kernelsUnavailable(undefined, new URL(`file://${dir}/broken.wasm`));
+  assert(broken?.startsWith("the kernels (broken.wasm) do not compile here: "), broken);
+  assert(!broken?.includes("relaxed SIMD"), broken);
+  assert(kernelsUrl().pathname.endsWith("wasm/build/bert_kernels.wasm"));
 });

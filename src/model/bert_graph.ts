@@ -11,11 +11,11 @@
  * | layer boundaries | onnx_layers.ts: tensors read by three projections, then the hidden output |
  * | query, key, value | the three `MatMul`s (constant weight) reading a boundary, each with its bias `Add`; followed through `Reshape`/`Transpose`/`Mul`/`Div`, two meet in the scores `MatMul` (query = its first input), the third (value) in the `MatMul` after the `Softmax` |
  * | attention output | the first constant-weight `MatMul` after the context, with its bias |
- * | feed-forward | the next constant-weight `MatMul` (in: the attention's LayerNorm), then, through exact gelu (`Div`, `Erf`, `Add`, `Mul`), the one back to the hidden size |
+ * | feed-forward | the next constant-weight `MatMul` (in: the attention's LayerNorm), then, through exact gelu (`Div`, `Erf`, `Add`, `Mul`, whose constants are checked by evaluating it: kernels/bert_checks.ts), the one back to the hidden size |
  * | LayerNorms | read backwards from their outputs: a `LayerNormalization` node, or the decomposed form ending in `Mul(…, gamma)` then `Add(…, beta)`; each one's input must be the residual sum |
  * | embeddings | the `Gather`s of constant tables summed into the first LayerNorm: the one indexed by `input_ids` (words), by `token_type_ids` (types), the other (positions, 0 … S−1) |
- * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to the first token |
- * | attention arithmetic | the scalar `Mul`/`Div`s on the query and key paths and between the scores and the `Softmax` (over the last axis) multiply to 1/√head (so the config's head count must be the graph's); anything added to the scores is computed from `attention_mask` and small constants only |
+ * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to token 0 of the hidden output (a `Gather` or `Slice` along axis 1) |
+ * | attention arithmetic | the scalar `Mul`/`Div`s on the query and key paths and between the scores and the `Softmax` (over the last axis) multiply to 1/√head (so the config's head count must be the graph's); anything added to the scores is computed from `attention_mask` and small constants only, and adds 0 for mask 1 and ≤ −10⁴ for mask 0 (the sub-graph evaluated on both) |
  * | positions, token types | position ids are 0, 1, 2, … (a `Range` from 0 by 1, or an arange constant sliced from 0); a graph without a `token_type_ids` input looks up zeros |
  *
  * Worked example (the all-MiniLM-L6-v2 export, opset 18): boundary `layer_norm` is read by
@@ -43,6 +43,15 @@ import {
   tensorFloats,
 } from "./onnx_graph.ts";
 import { encoderLayerStates } from "./onnx_layers.ts";
+import {
+  check,
+  checkGelu,
+  checkMask,
+  checkPoolerToken,
+  type GraphView,
+  maskValues,
+  Unrecognized,
+} from "./kernels/bert_checks.ts";
 
 /** A LayerNorm's parameters. */
 export interface Norm {
@@ -128,13 +137,6 @@ const NORM_OPS = new Set([
   "Mul",
   "Cast",
 ]);
-
-/** Thrown inside the reader with the reason the graph is not recognised. */
-class Unrecognized extends Error {}
-
-function check(condition: unknown, reason: string): asserts condition {
-  if (!condition) throw new Unrecognized(reason);
-}
 
 /** The weights of a BERT graph, or why the graph is not one the kernels can run. */
 export function bertGraphWeights(
@@ -319,6 +321,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     if (n && (SHAPE_ONLY.has(n.op) || n.op === "Cast")) return numbers(n.inputs[0]);
     return undefined;
   };
+  const view: GraphView = { producer, numbers };
   const scalar = (name: string) => {
     const v = numbers(name);
     return v?.length === 1 ? v[0] : undefined;
@@ -375,9 +378,14 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     }
     return mask;
   };
-  /** The scalar factors between the scores and their Softmax (whose output is `softmax`). */
-  const scaleToSoftmax = (scores: string, softmax: string): number => {
+  /**
+   * The scalar factors between the scores and their Softmax (whose output is `softmax`), and
+   * what is added to the scores on the way for a real token and for padding (later factors
+   * scale it too).
+   */
+  const scaleToSoftmax = (scores: string, softmax: string): [number, [number, number]] => {
     let factor = 1;
+    const added: [number, number] = [0, 0];
     for (let t = scores, steps = 0; steps < 8; steps++) {
       const next = consumers.get(t) ?? [];
       check(next.length === 1, `scores ${t} are read by ${next.length} nodes`);
@@ -387,18 +395,23 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
         const axis = n.attributes.get("axis") ?? -1;
         check(n.outputs[0] === softmax, "the scores reach another Softmax");
         check(axis === -1 || axis === 3 || axis >= 2 ** 63, "the Softmax is not over the keys");
-        return factor;
+        return [factor, added];
       } else if (n.op === "Mul" || (n.op === "Div" && n.inputs[0] === t)) {
         const [f, data] = scalarFactor(n);
         check(data === t, `${n.op} ${n.outputs[0]} is not by a constant`);
         factor *= f;
+        added[0] *= f;
+        added[1] *= f;
       } else if (n.op === "Add") {
         check(fromMask(other), `the scores get ${other} added, which is not the padding mask`);
+        const [real, padding] = maskValues(view, other);
+        added[0] += real;
+        added[1] += padding;
       } else check(false, `a ${n.op} between the scores and the Softmax`);
       t = n.outputs[0];
     }
     check(false, "no Softmax after the scores");
-    return factor;
+    return [factor, added];
   };
   /** `t` holds 0, 1, 2, … (positions): a Range from 0 by 1, or such a constant, sliced from 0. */
   const countsFromZero = (t: string): boolean => {
@@ -515,12 +528,15 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       `layer ${l}: scores are a ${product.op}`,
     );
     // the kernels scale scores by 1/√head and add BERT's padding mask, nothing else
+    const [afterScores, masked] = scaleToSoftmax(product.outputs[0], context.inputs[0]);
     const scale = scaleBack(product.inputs[0], query.sum) * scaleBack(product.inputs[1], key.sum) *
-      scaleToSoftmax(product.outputs[0], context.inputs[0]);
+      afterScores;
     check(
       Math.abs(scale * Math.sqrt(headSize) - 1) < 1e-3,
       `layer ${l}: attention scale ${scale} is not 1/√${headSize}`,
     );
+    // without an attention_mask input the kernels mask nothing, and the graph adds nothing
+    if (inputs.includes("attention_mask")) checkMask(masked, `layer ${l}`);
     const out = forward(
       context.outputs[0],
       new Set(["Transpose", "Reshape"]),
@@ -548,6 +564,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       ops.has("Erf") && [...ops].every((o) => GELU_OPS.has(o)),
       `layer ${l}: the activation is not exact gelu (${[...ops]})`,
     );
+    checkGelu(view, raised, down.node.inputs[0], `layer ${l}`);
     const [downBias, lowered] = biasOf(down.node.outputs[0], hidden);
     const [outputNorm, outputSum] = normOf(y, hidden);
     check(
@@ -578,6 +595,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     check(tanh?.op === "Tanh", `${poolerOutput} is not a Tanh`);
     const dense = producer.get(tanh.inputs[0]);
     if (dense?.op === "Gemm") {
+      checkPoolerToken(view, dense.inputs[0], hiddenOutput);
       // Gemm's bias (C) is optional: absent, the product is the output
       const w = constant(dense.inputs[1]);
       const b: [Float32Array, number[]] | undefined = dense.inputs[2]
@@ -598,6 +616,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       check(dense?.op === "Add", "pooler has no dense layer");
       const mm = dense.inputs.map((i) => producer.get(i)).find((n) => n?.op === "MatMul");
       check(mm, "pooler has no MatMul");
+      checkPoolerToken(view, mm.inputs[0], hiddenOutput);
       const p = projection(mm, mm.inputs[0], hidden);
       check(p && p.width === hidden, "pooler weights");
       pooler = { weight: p.weight, bias: biasOf(mm.outputs[0], hidden)[0] };

@@ -8,8 +8,13 @@
  *
  * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
  * model ~90 MB); activations are placed after them for each run and released after it.
- * Needs relaxed SIMD (V8 ≥ 11.4: Deno, Node ≥ 20, Chrome, workerd); `kernelsSupported()`
- * says whether this runtime has it.
+ * The memory ends at 4 GiB (wasm32) or earlier where the host refuses to grow it: weights
+ * that do not fit are a ModelLoadError (session.ts then runs the graph on onnxruntime-web),
+ * a run that does not fit an InputError naming the batch's size, checked before anything
+ * of it is placed (MiniLM needs ~18 KiB per token plus S² floats of attention scratch).
+ * Two builds: relaxed SIMD (V8 ≥ 11.4: Deno, Node ≥ 22, Chrome, workerd) and plain SIMD for
+ * runtimes without it (Node 20 without its flag, Safari); `kernelsUnavailable()` says why
+ * neither loads here (file missing, or it does not compile).
  *
  * @example
  * ```ts
@@ -81,27 +86,86 @@ interface Tensor {
   dims: readonly number[];
 }
 
-const kernelsUrl = () => new URL("../../wasm/build/bert_kernels.wasm", import.meta.url);
-let compiled: Promise<WebAssembly.Module | undefined> | undefined;
+/** The kernels' two builds (wasm/build.ts): relaxed SIMD first, plain SIMD where it is missing. */
+const RELAXED_BUILD = "bert_kernels.wasm";
+const PLAIN_BUILD = "bert_kernels_simd.wasm";
 
-/** The compiled kernels, or undefined where this runtime lacks relaxed SIMD or the file. */
-function kernelsModule(given?: WebAssembly.Module): Promise<WebAssembly.Module | undefined> {
+/**
+ * Where a build of the kernels is, next to this package. A function, not a constant: in a
+ * Worker `import.meta.url` is no base URL and `new URL` throws at module load (the Worker
+ * is handed the module and never asks).
+ */
+export const kernelsUrl = (name: string = RELAXED_BUILD): URL =>
+  new URL(`../../wasm/build/${name}`, import.meta.url);
+let compiled: Promise<WebAssembly.Module | string> | undefined;
+/** Why the packaged relaxed-SIMD build did not compile, when the plain build runs instead. */
+let plainBuildReason: string | undefined;
+
+/** One build's compiled module, or what went wrong (read, or compile). */
+async function compileBuild(url: URL): Promise<WebAssembly.Module | string> {
+  const name = url.pathname.split("/").pop();
+  const bytes = await readUrl(url).catch((e) => e instanceof Error ? e.message : String(e));
+  if (bytes === undefined) return `the kernels' file ${name} is missing (${url.href})`;
+  if (typeof bytes === "string") return `the kernels' file ${name} could not be read: ${bytes}`;
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    return `the kernels (${name}) do not compile here: ${e instanceof Error ? e.message : e}`;
+  }
+}
+
+/**
+ * The compiled kernels, or what went wrong: the file could not be read, or it does not
+ * compile here. The packaged kernels fall back from the relaxed-SIMD build to the plain one
+ * where the runtime lacks relaxed SIMD (Node 20 without its flag, Safari): plain SIMD is
+ * slower than fused multiply-adds but still faster than onnxruntime-web there
+ * (bench/node_engines.ts).
+ */
+function kernelsModule(
+  given?: WebAssembly.Module,
+  at?: URL,
+): Promise<WebAssembly.Module | string> {
   // Workers cannot compile bytes: they import the .wasm as a module and hand it over
   if (given) return Promise.resolve(given);
+  // one load for the packaged files (every session shares it); others (tests) each time
+  if (at) return compileBuild(at);
   compiled ??= (async () => {
-    const bytes = await readUrl(kernelsUrl()).catch(() => undefined);
-    if (!bytes || !WebAssembly.validate(bytes)) return undefined;
-    return await WebAssembly.compile(bytes);
+    const relaxed = await compileBuild(kernelsUrl(RELAXED_BUILD));
+    if (typeof relaxed !== "string") return relaxed;
+    const plain = await compileBuild(kernelsUrl(PLAIN_BUILD));
+    if (typeof plain === "string") return relaxed; // neither: the first build's reason
+    plainBuildReason = relaxed;
+    return plain;
   })();
   return compiled;
 }
 
 /**
- * Whether the kernels load here: a compiled module is given (Workers: importing it proves
- * the runtime validated it), or the wasm file exists and relaxed SIMD validates.
+ * When the packaged kernels run their plain-SIMD build, why (the relaxed build's compile
+ * error); undefined when the relaxed build runs or a module was given.
  */
+export async function plainKernelsReason(given?: WebAssembly.Module): Promise<string | undefined> {
+  if (given) return undefined;
+  await kernelsModule();
+  return plainBuildReason;
+}
+
+/**
+ * Why the kernels cannot load here, or undefined when they can: a compiled module is given
+ * (Workers: importing it proves the runtime validated it), or the wasm file at `url`
+ * (default: the packaged one) is read and compiles (it needs relaxed SIMD).
+ */
+export async function kernelsUnavailable(
+  given?: WebAssembly.Module,
+  url?: URL,
+): Promise<string | undefined> {
+  const module = await kernelsModule(given, url);
+  return typeof module === "string" ? module : undefined;
+}
+
+/** Whether the kernels load here (kernelsUnavailable says why not). */
 export async function kernelsSupported(given?: WebAssembly.Module): Promise<boolean> {
-  return (await kernelsModule(given)) !== undefined;
+  return (await kernelsUnavailable(given)) === undefined;
 }
 
 /** Why a graph's sizes do not suit the kernels (they need multiples of 4), or undefined. */
@@ -126,54 +190,106 @@ interface Layer {
   outputNorm: [number, number, number];
 }
 
+/** The weights in the kernels' memory: byte offsets (norms: gamma, beta and ε). */
+interface Placed {
+  words: number;
+  positions: number;
+  /** 0: no token-type table. */
+  types: number;
+  embeddingNorm: [number, number, number];
+  layers: Layer[];
+  pooler?: { weight: number; bias: number };
+}
+
+/** What a kernel session may use. */
+export interface KernelOptions {
+  /**
+   * The most bytes the kernels' memory may reach: at most (and by default) 4 GiB, a 32-bit
+   * WebAssembly memory's whole address space. A host may refuse less (a Worker's 128 MB);
+   * either way a load that does not fit is a ModelLoadError, a run an InputError.
+   */
+  maxMemoryBytes?: number;
+}
+
+/** wasm32's address space: 65,536 pages of 64 KiB. */
+const WASM32_BYTES = 2 ** 32;
+
+/** Thrown by `Arena.reserve`: the memory cannot reach what is needed. */
+class MemoryShort extends Error {}
+
+const mib = (bytes: number) =>
+  bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /**
- * Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session.
- * `module`: the compiled kernels (Workers), else they are loaded next to this package.
+ * The kernels' memory as a stack: tensors are placed at `top`, 64-byte aligned; a run's are
+ * released by setting `top` back to the weights' end. The memory only grows.
  */
-export async function createKernelSession(
-  w: BertGraphWeights,
-  module?: WebAssembly.Module,
-): Promise<OrtSession> {
-  module = await kernelsModule(module);
-  if (!module) throw new ModelLoadError("the WASM kernels cannot load here", "backend");
-  const problem = kernelSizeProblem(w);
-  if (problem) throw new ModelLoadError(problem, "onnx");
-  const k = new WebAssembly.Instance(module, {}).exports as unknown as Kernels;
-  const memory = k.memory;
-  let top = k.heapStart();
-  const alloc = (bytes: number) => {
-    const at = top;
-    top += Math.ceil(bytes / 64) * 64;
-    if (top > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+class Arena {
+  top: number;
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    start: number,
+    readonly maxBytes: number,
+  ) {
+    this.top = start;
+  }
+
+  /** Makes the memory hold `end` bytes (a failed grow leaves it as it was). */
+  reserve(end: number): void {
+    if (end > this.maxBytes) {
+      throw new MemoryShort(`${mib(end)} needed, at most ${mib(this.maxBytes)}`);
     }
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / 65536));
+    } catch (e) {
+      // the host refused (out of memory, a Worker's limit): V8 throws a RangeError
+      throw new MemoryShort(`growing to ${mib(end)} failed: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** Room for `bytes` at the top; its offset. */
+  alloc(bytes: number): number {
+    const at = this.top, end = at + Math.ceil(bytes / 64) * 64;
+    this.reserve(end);
+    this.top = end;
     return at;
-  };
-  const put = (a: Float32Array | Int32Array, bytes = a.byteLength) => {
-    const at = alloc(bytes);
-    new Uint8Array(memory.buffer, at, a.byteLength).set(
+  }
+
+  /** A copy of `a` at the top (with room for `bytes`); its offset. */
+  put(a: Float32Array | Int32Array, bytes = a.byteLength): number {
+    const at = this.alloc(bytes);
+    new Uint8Array(this.memory.buffer, at, a.byteLength).set(
       new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
     );
     return at;
-  };
+  }
+}
+
+/** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
+function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
+  const H = w.hidden, I = w.intermediate;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
   const packed = (m: Float32Array, K: number, N: number) => {
-    const at = alloc(k.packedBytes(K, N));
-    const scratch = top;
-    k.packB(put(m), at, K, N);
-    top = scratch;
+    const at = arena.alloc(k.packedBytes(K, N));
+    const scratch = arena.top;
+    k.packB(arena.put(m), at, K, N);
+    arena.top = scratch;
     return at;
   };
   /**
    * A bias with room to whole panels of 16 (linear reads whole panels; the padding lanes,
    * left as they are, are never stored).
    */
-  const bias = (b: Float32Array) => put(b, Math.ceil(b.length / 16) * 64);
-  const norm = (n: Norm): [number, number, number] => [put(n.gamma), put(n.beta), n.epsilon];
-  const H = w.hidden, I = w.intermediate;
-
-  const words = put(w.words), positions = put(w.positions);
-  const types = w.types ? put(w.types) : 0;
+  const bias = (b: Float32Array) => arena.put(b, Math.ceil(b.length / 16) * 64);
+  const norm = (n: Norm): [number, number, number] => [
+    arena.put(n.gamma),
+    arena.put(n.beta),
+    n.epsilon,
+  ];
+  const words = arena.put(w.words), positions = arena.put(w.positions);
+  const types = w.types ? arena.put(w.types) : 0;
   const embeddingNorm = norm(w.embeddingNorm);
   const layers: Layer[] = w.layers.map((L) => {
     const qkv = new Float32Array(H * 3 * H);
@@ -202,34 +318,167 @@ export async function createKernelSession(
   const pooler = w.pooler
     ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
     : undefined;
-  const weightsEnd = top;
-  const outputNames = [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states];
-  const headSize = H / w.heads;
-  const scale = 1 / Math.sqrt(headSize);
-  let released = false;
+  return { words, positions, types, embeddingNorm, layers, ...(pooler ? { pooler } : {}) };
+}
 
-  /** `[batch, seq]` int64 → i32 in the kernels' memory, each value checked against `rows`. */
-  const indices = (t: Tensor | undefined, count: number, rows: number, name: string) => {
-    const out = new Int32Array(count);
-    if (!t) return out;
-    const data = t.data as BigInt64Array;
-    for (let i = 0; i < count; i++) {
-      const v = Number(data[i]);
-      if (!(v >= 0 && v < rows)) {
-        throw new InputError(`${name}[${i}] = ${v} is outside 0…${rows - 1}`, name);
-      }
-      out[i] = v;
+/** Bytes one run of `batch` × `seq` tokens places after the weights (as `forward` does). */
+function runBytes(k: Kernels, w: BertGraphWeights, batch: number, seq: number): number {
+  const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
+  const H = w.hidden, I = w.intermediate;
+  return 3 * r(T * 4) + 5 * r(T * H * 4) + r(T * 3 * H * 4) + r(T * I * 4) +
+    r(k.attentionScratch(seq, H / w.heads) * 4) + (w.pooler ? 2 * r(batch * H * 4) : 0);
+}
+
+/** `[batch, seq]` int64 → i32, each value checked against `rows`. */
+function indices(t: Tensor | undefined, count: number, rows: number, name: string) {
+  const out = new Int32Array(count);
+  if (!t) return out;
+  const data = t.data as BigInt64Array;
+  for (let i = 0; i < count; i++) {
+    const v = Number(data[i]);
+    if (!(v >= 0 && v < rows)) {
+      throw new InputError(`${name}[${i}] = ${v} is outside 0…${rows - 1}`, name);
     }
-    return out;
-  };
+    out[i] = v;
+  }
+  return out;
+}
 
+type Outputs = Record<string, { data: Float32Array; dims: number[]; type: string }>;
+
+/**
+ * One forward pass of `[B, S]` tokens (`ids` and the other feeds) placed after the weights;
+ * the caller sets `arena.top` back after it. The outputs asked for, copied out.
+ */
+function forward(
+  k: Kernels,
+  arena: Arena,
+  w: BertGraphWeights,
+  placed: Placed,
+  feeds: Record<string, unknown>,
+  fetches: readonly string[],
+): Outputs {
+  const ids = feeds.input_ids as Tensor;
+  const [B, S] = ids.dims;
+  const T = B * S, H = w.hidden, I = w.intermediate, headSize = H / w.heads;
+  const { memory } = arena;
+  const { words, positions, types, embeddingNorm, layers, pooler } = placed;
+  const maskFeed = feeds.attention_mask as Tensor | undefined;
+  const idsAt = arena.put(indices(ids, T, w.wordRows, "input_ids"));
+  const typesAt = arena.put(
+    indices(
+      feeds.token_type_ids as Tensor | undefined,
+      T,
+      Math.max(w.typeRows, 1),
+      "token_type_ids",
+    ),
+  );
+  const mask = maskFeed
+    ? indices(maskFeed, T, 2 ** 31, "attention_mask")
+    : new Int32Array(T).fill(1);
+  const maskAt = arena.put(mask);
+  const wanted = new Set(fetches);
+  const out: Outputs = {};
+  const keep = (name: string, at: number) => {
+    if (wanted.has(name)) {
+      out[name] = {
+        data: new Float32Array(memory.buffer, at, T * H).slice(),
+        dims: [B, S, H],
+        type: "float32",
+      };
+    }
+  };
+  const alloc = (bytes: number) => arena.alloc(bytes);
+  let x = alloc(T * H * 4);
+  let spare = alloc(T * H * 4);
+  const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
+  const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
+  const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
+  const scale = 1 / Math.sqrt(headSize);
+  k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
+  k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
+  layers.forEach((L, l) => {
+    keep(w.states[l], x);
+    k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
+    k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
+    k.linear(context, L.output, L.outputBias, sum, T, H, H);
+    const [g1, b1, e1] = L.attentionNorm;
+    k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
+    k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
+    k.gelu(raised, T * I);
+    k.linear(raised, L.down, L.downBias, sum, T, I, H);
+    const [g2, b2, e2] = L.outputNorm;
+    k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
+    [x, spare] = [spare, x];
+  });
+  keep(w.hiddenOutput, x);
+  if (pooler && w.poolerOutput && wanted.has(w.poolerOutput)) {
+    // the first token of each row, then dense + tanh
+    const first = alloc(B * H * 4), dense = alloc(B * H * 4);
+    for (let b = 0; b < B; b++) {
+      new Float32Array(memory.buffer, first + b * H * 4, H)
+        .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
+    }
+    k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
+    const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
+    out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
+  }
+  for (const name of fetches) {
+    if (!out[name]) throw new InputError(`the kernels have no output ${name}`, "fetches");
+  }
+  return out;
+}
+
+/**
+ * Runs a BERT graph's weights on the kernels, or says why it cannot (the kernels do not load
+ * here, the sizes do not suit them, the weights do not fit their memory): for session.ts,
+ * which then runs the graph on onnxruntime-web with the reason as `engineNote`.
+ */
+export async function kernelSessionOrReason(
+  w: BertGraphWeights,
+  module?: WebAssembly.Module,
+  options?: KernelOptions,
+): Promise<OrtSession | string> {
+  try {
+    return await createKernelSession(w, module, options);
+  } catch (e) {
+    if (e instanceof ModelLoadError) return e.message;
+    throw e;
+  }
+}
+
+/**
+ * Runs a BERT graph's weights on the kernels; the interface of an onnxruntime session.
+ * `module`: the compiled kernels (Workers), else they are loaded next to this package.
+ */
+export async function createKernelSession(
+  w: BertGraphWeights,
+  module?: WebAssembly.Module,
+  options: KernelOptions = {},
+): Promise<OrtSession> {
+  const loaded = await kernelsModule(module);
+  if (typeof loaded === "string") throw new ModelLoadError(loaded, "backend");
+  const problem = kernelSizeProblem(w);
+  if (problem) throw new ModelLoadError(problem, "onnx");
+  const k = new WebAssembly.Instance(loaded, {}).exports as unknown as Kernels;
+  const maxBytes = Math.min(options.maxMemoryBytes ?? WASM32_BYTES, WASM32_BYTES);
+  const arena = new Arena(k.memory, k.heapStart(), maxBytes);
+  let placed: Placed;
+  try {
+    placed = placeWeights(k, arena, w);
+  } catch (e) {
+    if (!(e instanceof MemoryShort)) throw e;
+    const message = `the kernels' memory cannot hold the weights: ${e.message}`;
+    throw new ModelLoadError(message, "onnx", { cause: e });
+  }
+  const weightsEnd = arena.top;
+  let released = false;
   return {
     inputNames: w.inputs,
-    outputNames,
+    outputNames: [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states],
     run(feeds, fetches) {
       if (released) return Promise.reject(new ModelLoadError("the session was released", "onnx"));
-      const ids = feeds.input_ids as Tensor;
-      const [B, S] = ids.dims;
+      const [B, S] = (feeds.input_ids as Tensor).dims;
       if (S > w.positionRows) {
         return Promise.reject(
           new InputError(
@@ -238,74 +487,22 @@ export async function createKernelSession(
           ),
         );
       }
-      const T = B * S;
-      const maskFeed = feeds.attention_mask as Tensor | undefined;
       try {
-        const idsAt = put(indices(ids, T, w.wordRows, "input_ids"));
-        const typesAt = put(
-          indices(
-            feeds.token_type_ids as Tensor | undefined,
-            T,
-            Math.max(w.typeRows, 1),
-            "token_type_ids",
+        // all of the run's memory at once: a batch too big fails before anything is placed
+        arena.reserve(weightsEnd + runBytes(k, w, B, S));
+        return Promise.resolve(forward(k, arena, w, placed, feeds, fetches));
+      } catch (e) {
+        if (!(e instanceof MemoryShort)) return Promise.reject(e);
+        return Promise.reject(
+          new InputError(
+            `a batch of ${B} × ${S} tokens does not fit the kernels' memory (${e.message}; ` +
+              `the weights take ${mib(weightsEnd)}): send fewer or shorter texts per call, ` +
+              `or lower batchTokens`,
+            "input",
           ),
         );
-        const mask = maskFeed
-          ? indices(maskFeed, T, 2 ** 31, "attention_mask")
-          : new Int32Array(T).fill(1);
-        const maskAt = put(mask);
-        const wanted = new Set(fetches);
-        const out: Record<string, { data: Float32Array; dims: number[]; type: string }> = {};
-        const keep = (name: string, at: number) => {
-          if (wanted.has(name)) {
-            out[name] = {
-              data: new Float32Array(memory.buffer, at, T * H).slice(),
-              dims: [B, S, H],
-              type: "float32",
-            };
-          }
-        };
-        let x = alloc(T * H * 4);
-        let spare = alloc(T * H * 4);
-        const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
-        const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
-        const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
-        k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
-        k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
-        layers.forEach((L, l) => {
-          keep(w.states[l], x);
-          k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
-          k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
-          k.linear(context, L.output, L.outputBias, sum, T, H, H);
-          const [g1, b1, e1] = L.attentionNorm;
-          k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
-          k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
-          k.gelu(raised, T * I);
-          k.linear(raised, L.down, L.downBias, sum, T, I, H);
-          const [g2, b2, e2] = L.outputNorm;
-          k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
-          [x, spare] = [spare, x];
-        });
-        keep(w.hiddenOutput, x);
-        if (pooler && w.poolerOutput && wanted.has(w.poolerOutput)) {
-          // the first token of each row, then dense + tanh
-          const first = alloc(B * H * 4), dense = alloc(B * H * 4);
-          for (let b = 0; b < B; b++) {
-            new Float32Array(memory.buffer, first + b * H * 4, H)
-              .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
-          }
-          k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
-          const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
-          out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
-        }
-        for (const name of fetches) {
-          if (!out[name]) throw new InputError(`the kernels have no output ${name}`, "fetches");
-        }
-        return Promise.resolve(out);
-      } catch (e) {
-        return Promise.reject(e);
       } finally {
-        top = weightsEnd;
+        arena.top = weightsEnd;
       }
     },
     release() {

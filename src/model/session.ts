@@ -29,7 +29,11 @@ import {
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
-import { createKernelSession, kernelSizeProblem, kernelsSupported } from "./kernel_session.ts";
+import {
+  kernelSessionOrReason,
+  kernelsUnavailable,
+  plainKernelsReason,
+} from "./kernel_session.ts";
 
 /** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
 export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
@@ -62,8 +66,9 @@ export interface ModelSession {
    */
   engine: Engine;
   /**
-   * Why the WASM backend did not use the kernels (absent when it did, or on native); on
-   * Node, led by why `auto` runs without onnxruntime-node.
+   * Why the WASM backend did not use the kernels, or that it uses their plain-SIMD build
+   * (absent when the relaxed build runs, and on native); on Node, led by why `auto` runs
+   * without onnxruntime-node.
    */
   engineNote?: string;
   /** Threads it was asked to use (0: the build's default). */
@@ -137,7 +142,8 @@ async function kernelSession(
   }
   if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
   if (!options.heads) return "config.json gives no num_attention_heads";
-  if (!(await kernelsSupported(options.kernelsWasm))) return noRelaxedSimd();
+  const unavailable = await kernelsUnavailable(options.kernelsWasm);
+  if (unavailable) return unavailable;
   const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
   const weights = bertGraphWeights(bytes, {
     heads: options.heads,
@@ -150,7 +156,7 @@ async function kernelSession(
     },
   });
   if (typeof weights === "string") return weights;
-  return kernelSizeProblem(weights) ?? await createKernelSession(weights, options.kernelsWasm);
+  return await kernelSessionOrReason(weights, options.kernelsWasm);
 }
 
 /** The graph's encoder layer boundaries (onnx_layers.ts), or none when it cannot be read. */
@@ -171,14 +177,16 @@ function nodeMajor(): number | undefined {
 }
 
 /**
- * Why the kernels do not validate. Node 20's V8 (11.3) has relaxed SIMD behind a flag only
- * (Node 22's V8 ships it), so there the fix is the flag, and the note names it.
+ * Why the kernels run their plain-SIMD build (the relaxed build did not compile). Node 20's
+ * V8 (11.3) has relaxed SIMD behind a flag only (Node 22's V8 ships it), so there the fix is
+ * the flag, and the note names it.
  */
-function noRelaxedSimd(): string {
+function plainBuildNote(reason: string): string {
   const node = nodeMajor();
-  return node !== undefined && node < 22
+  const why = node !== undefined && node < 22
     ? `Node ${node} validates relaxed SIMD only with --experimental-wasm-relaxed-simd`
-    : "this runtime has no relaxed SIMD";
+    : reason;
+  return `the kernels' plain-SIMD build runs (multiply, then add): ${why}`;
 }
 
 // Notes already printed: a process that loads many models says each thing once
@@ -193,9 +201,10 @@ async function nodeFallbackNote(engine: Engine, kernelsNote?: string): Promise<s
   if (nodeMajor() === undefined) return undefined;
   const native = await nativeProblem();
   if (!native) return undefined;
-  return `${native}; running ${engine}${
-    kernelsNote ? ` (not embedge's kernels: ${kernelsNote})` : ""
-  }`;
+  if (!kernelsNote) return `${native}; running ${engine}`;
+  return engine === "embedge-kernels"
+    ? `${native}; running ${engine} (${kernelsNote})`
+    : `${native}; running ${engine} (not embedge's kernels: ${kernelsNote})`;
 }
 
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
@@ -217,7 +226,11 @@ export async function createSession(
   if (runtime.name === "wasm") {
     const kernels = await kernelSession(bytes, options, threads, states);
     if (typeof kernels === "string") engineNote = kernels;
-    else [session, engine] = [kernels, "embedge-kernels"];
+    else {
+      [session, engine] = [kernels, "embedge-kernels"];
+      const plain = await plainKernelsReason(options.kernelsWasm);
+      if (plain) engineNote = plainBuildNote(plain);
+    }
   }
   if (runtime.name === "wasm" && !options.wasm && (options.backend ?? "auto") === "auto") {
     const note = await nodeFallbackNote(engine, engineNote);
