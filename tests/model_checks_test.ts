@@ -6,11 +6,12 @@
  * layer-count mismatch names itself when layers are asked for. `info` is built once,
  * after the checks, and frozen.
  */
-import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import { makeTestModel, type TestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { bertOnnx } from "../src/model/generated_bert.ts";
+import { quantizeModel } from "../src/model/quantize.ts";
 import { readGraph } from "../src/model/onnx_graph.ts";
 import { maxLengthOf, positionTableRows } from "../src/model/load_checks.ts";
 import { InputError, InputTooLongError, ModelLoadError } from "../src/errors.ts";
@@ -120,6 +121,12 @@ Deno.test({
     const a = await assertRejects(() => Embedder.load(nan.dir, NO_CACHE), ModelLoadError, "NaN");
     assertEquals(a.param, "onnx");
     assert(/the weight \S+ holds/.test(a.message), a.message);
+    // quantize refuses them too: an int8 model of NaN weights would answer NaN vectors
+    const q = assertThrows(
+      () => quantizeModel(Deno.readFileSync(`${nan.dir}/onnx/model.onnx`)),
+      ModelLoadError,
+    );
+    assert(/the model to quantize: the weight \S+ holds a NaN/.test(q.message), q.message);
     const inf = await withWeights({ seed: 14, layers: 1 }, (w) => w.posEmb[40] = Infinity);
     await assertRejects(
       () => Embedder.load(inf.dir, NO_CACHE),

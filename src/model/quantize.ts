@@ -64,6 +64,7 @@ import { hostFiles } from "../host.ts";
 import { externalDataLocations } from "./onnx_external.ts";
 import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./onnx_writer.ts";
 import { allFields, concat, field, varint } from "./protobuf.ts";
+import { checkFiniteWeights } from "./load_checks.ts";
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -172,6 +173,8 @@ export function quantizeModel(
     if (!files.has(location)) files.set(location, options.readExternal(location));
     return files.get(location)!;
   };
+  // an int8 model of NaN weights would answer NaN vectors, 4x smaller: refuse it by name
+  checkFiniteWeights(graph, readExternal, "the model to quantize");
   const tensors = new Map(graph.initializers.map((t) => [t.name, t]));
   const graphInputs = new Set(graph.inputs.keys());
   const uses = new Map<string, number>();
