@@ -15,7 +15,7 @@ import { bertOnnx, bertWeights } from "../src/model/generated_bert.ts";
 import { referenceForward, renameInput } from "./support/bert_reference.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
-import { Embedder } from "../src/model/embedder.ts";
+import { Embedder, MAX_BATCH_TOKENS } from "../src/model/embedder.ts";
 import type { ModelSession } from "../src/model/session.ts";
 import type { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { normalizeRows, pool } from "../src/model/pooling.ts";
@@ -602,6 +602,19 @@ Deno.test({
       InputError,
       "batchTokens",
     );
+    // an upper bound too, at load and per call: a run of 2^20 cells is tens of GB already
+    await assertRejects(
+      () => Embedder.load(model!.dir, { batchTokens: MAX_BATCH_TOKENS + 1 }),
+      InputError,
+      "batchTokens must be an integer from 1 to 1048576",
+    );
+    const e = await Embedder.load(model!.dir);
+    await assertRejects(
+      () => e.embed(["a"], { batchTokens: 2 ** 31 }),
+      InputError,
+      "batchTokens",
+    );
+    await e.close();
   },
 });
 

@@ -189,10 +189,7 @@ function checkLoadOptions(options: LoadOptions): number {
   if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) {
     throw new InputError("workers must be an integer in 0..64", "workers");
   }
-  const batchTokens = options.batchTokens;
-  if (batchTokens !== undefined && !(Number.isInteger(batchTokens) && batchTokens >= 1)) {
-    throw new InputError("batchTokens must be a positive integer", "batchTokens");
-  }
+  if (options.batchTokens !== undefined) checkBatchTokens(options.batchTokens);
   return workers;
 }
 
@@ -322,6 +319,23 @@ export type EmbedInput = string | EncodedText | readonly number[];
 /** The text of an input given as a text or an encoded text. */
 function textOf(t: string | EncodedText): string {
   return t instanceof EncodedText ? t.text : t;
+}
+
+/**
+ * The most cells (rows × padded length) one model run may take. A run's activations grow
+ * with it (BERT-base: ~36 KB of float32 per cell and layer at its widest), so past 2^20 cells
+ * a run would need tens of GB and WebAssembly's 4 GiB at the most: refused up front.
+ */
+export const MAX_BATCH_TOKENS = 1 << 20;
+
+/** Refuses a `batchTokens` that is not an integer from 1 to MAX_BATCH_TOKENS. */
+function checkBatchTokens(value: number): void {
+  if (!(Number.isInteger(value) && value >= 1 && value <= MAX_BATCH_TOKENS)) {
+    throw new InputError(
+      `batchTokens must be an integer from 1 to ${MAX_BATCH_TOKENS}, not ${value}`,
+      "batchTokens",
+    );
+  }
 }
 
 /** A loaded model: tokenizer + session + defaults. */
@@ -555,9 +569,7 @@ export class Embedder {
     if (!["longest", "max_length", "buckets"].includes(opts.padding)) {
       throw new InputError("padding must be longest, max_length or buckets", "padding");
     }
-    if (!(Number.isInteger(opts.batchTokens) && opts.batchTokens >= 1)) {
-      throw new InputError("batchTokens must be a positive integer", "batchTokens");
-    }
+    checkBatchTokens(opts.batchTokens);
     if (!(typeof opts.maxPaddingWaste === "number" && opts.maxPaddingWaste >= 0)) {
       throw new InputError("maxPaddingWaste must be a number ≥ 0", "maxPaddingWaste");
     }
