@@ -6,6 +6,12 @@
  * when a model directory has no weights; the tests check onnxruntime's output on it
  * against a float64 reference forward pass (tests/support/bert_reference.ts).
  *
+ * It can carry a task head, exported as Hugging Face exports one (the graph's only output
+ * is then `logits`): `sequence-classification` (BertForSequenceClassification: pooler →
+ * linear → `[batch, labels]`; one label is a cross-encoder, a reranker) or `masked-lm`
+ * (BertForMaskedLM: dense → GELU → LayerNorm → the word-embedding matrix transposed, tied
+ * as in BERT, plus a bias → `[batch, tokens, vocab]`; what SPLADE reads).
+ *
  * @example
  * ```ts
  * import { bertOnnx, bertWeights } from "./generated_bert.ts";
@@ -32,7 +38,30 @@ export interface BertShape {
   tokenTypeInput?: boolean;
   /** Add the BERT pooler and its `pooler_output`. */
   pooler?: boolean;
+  /** A task head (default `none`: the encoder's outputs); see the module's description. */
+  head?: BertHead;
+  /** Logits of the `sequence-classification` head (default 2; 1: a reranker's score). */
+  labels?: number;
   seed?: number;
+}
+
+/** The task heads the generated BERT can carry. */
+export type BertHead = "none" | "sequence-classification" | "masked-lm";
+
+/** BertForSequenceClassification's `classifier`, on the pooler's output. */
+export interface ClassifierHeadWeights {
+  weight: Float32Array; // [H, labels]
+  bias: Float32Array; // [labels]
+}
+
+/** BertForMaskedLM's `cls.predictions`: the transform, then the tied decoder's bias. */
+export interface MaskedLmHeadWeights {
+  denseWeight: Float32Array; // [H, H]
+  denseBias: Float32Array;
+  lnG: Float32Array;
+  lnB: Float32Array;
+  /** The decoder's weight is `wordEmb` transposed (tied); this is its bias, [V]. */
+  decoderBias: Float32Array;
 }
 
 /** Weights, row-major float32. */
@@ -45,6 +74,10 @@ export interface BertWeights extends Required<BertShape> {
   layer: LayerWeights[];
   poolW: Float32Array; // [H, H]
   poolB: Float32Array;
+  /** Present when `head` is `sequence-classification`. */
+  classifier?: ClassifierHeadWeights;
+  /** Present when `head` is `masked-lm`. */
+  maskedLm?: MaskedLmHeadWeights;
 }
 
 interface LayerWeights {
@@ -76,10 +109,18 @@ export function bertWeights(shape: BertShape): BertWeights {
     typeVocabSize: 2,
     tokenTypeInput: true,
     pooler: true,
+    head: "none",
+    labels: 2,
     seed: 42,
     ...shape,
   };
   if (s.hidden % s.heads !== 0) throw new Error("hidden must be a multiple of heads");
+  if (s.head === "sequence-classification" && !s.pooler) {
+    throw new Error("the sequence-classification head reads the pooler: pooler must be on");
+  }
+  if (!(Number.isInteger(s.labels) && s.labels >= 1)) {
+    throw new Error("labels must be a positive integer");
+  }
   const r = rng(s.seed);
   const normal = () => {
     const u = Math.max(r(), 1e-12), v = r();
@@ -91,7 +132,7 @@ export function bertWeights(shape: BertShape): BertWeights {
     Float32Array.from({ length: n }, () => center + normal() * scale);
   const H = s.hidden, I = s.intermediate;
   const w = 1 / Math.sqrt(H);
-  return {
+  const encoder = {
     ...s,
     wordEmb: mat(s.vocabSize * H, 0.5),
     posEmb: mat(s.maxPositions * H, 0.2),
@@ -119,6 +160,26 @@ export function bertWeights(shape: BertShape): BertWeights {
     poolW: mat(H * H, w),
     poolB: mat(H, 0.1),
   };
+  // the head's weights are drawn last, so a model with a head has the same encoder as
+  // the one without at the same seed
+  if (s.head === "sequence-classification") {
+    return { ...encoder, classifier: { weight: mat(H * s.labels, w), bias: mat(s.labels, 0.1) } };
+  }
+  if (s.head === "masked-lm") {
+    return {
+      ...encoder,
+      maskedLm: {
+        denseWeight: mat(H * H, w),
+        denseBias: mat(H, 0.1),
+        lnG: around(H, 1, 0.1),
+        lnB: mat(H, 0.1),
+        // centred below zero, as trained MLM biases are for rare tokens: SPLADE's
+        // log(1 + relu(logit)) then keeps a fraction of the vocabulary, not half of it
+        decoderBias: around(s.vocabSize, -2, 0.5),
+      },
+    };
+  }
+  return encoder;
 }
 
 /** Writes the model as ONNX (opset 17) bytes. */
@@ -244,8 +305,8 @@ export function bertOnnx(w: BertWeights): Uint8Array {
   });
   if (w.layers === 0) x = node("Identity", [x], {}, "last_hidden_state");
 
-  const outputs = [
-    { name: "last_hidden_state", type: "float" as const, dims: ["batch", "sequence", H] },
+  const outputs: { name: string; type: "float"; dims: (string | number)[] }[] = [
+    { name: "last_hidden_state", type: "float", dims: ["batch", "sequence", H] },
   ];
   if (w.pooler) {
     const cls = node("Gather", [x, initI64("cls_index", [0])], { axis: { i: 1 } }); // [B, 1, H]
@@ -257,6 +318,52 @@ export function bertOnnx(w: BertWeights): Uint8Array {
       "pooler_output",
     );
     outputs.push({ name: "pooler_output", type: "float", dims: ["batch", H] });
+  }
+  if (w.classifier) {
+    // Hugging Face's export keeps the head's output only
+    node(
+      "Add",
+      [
+        node("MatMul", ["pooler_output", init("classifier_w", w.classifier.weight, [H, w.labels])]),
+        init("classifier_b", w.classifier.bias, [w.labels]),
+      ],
+      {},
+      "logits",
+    );
+    outputs.splice(0, outputs.length, {
+      name: "logits",
+      type: "float",
+      dims: ["batch", w.labels],
+    });
+  }
+  if (w.maskedLm) {
+    const m = w.maskedLm;
+    const dense = linear(
+      x,
+      init("mlm_dense_w", m.denseWeight, [H, H]),
+      init("mlm_dense_b", m.denseBias, [H]),
+    );
+    const gelu = node("Mul", [
+      node("Mul", [dense, half]),
+      node("Add", [node("Erf", [node("Div", [dense, sqrt2])]), one]),
+    ]);
+    const transformed = layerNorm(gelu, init("mlm_ln_g", m.lnG, [H]), init("mlm_ln_b", m.lnB, [H]));
+    // the decoder is tied to the word embeddings: the same initializer, transposed
+    const decoder = node("Transpose", ["word_embeddings"], { perm: { ints: [1, 0] } });
+    node(
+      "Add",
+      [
+        node("MatMul", [transformed, decoder]),
+        init("mlm_decoder_bias", m.decoderBias, [w.vocabSize]),
+      ],
+      {},
+      "logits",
+    );
+    outputs.splice(0, outputs.length, {
+      name: "logits",
+      type: "float",
+      dims: ["batch", "sequence", w.vocabSize],
+    });
   }
   const inputs = ["input_ids", "attention_mask", ...(w.tokenTypeInput ? ["token_type_ids"] : [])]
     .map((name) => ({ name, type: "int64" as const, dims: ["batch", "sequence"] }));

@@ -313,7 +313,12 @@ export interface LogitsSession {
   /** Why the WASM backend did not use the kernels (absent on native). */
   engineNote?: string;
   threads: number;
-  /** Runs `[batch, seq]` int64 tensors; gives `[batch, labels]` logits row-major. */
+  /** The logits' rank: 2 (`[batch, labels]`) or 3 (a masked LM's `[batch, seq, vocab]`). */
+  rank: 2 | 3;
+  /**
+   * Runs `[batch, seq]` int64 tensors; gives the logits row-major, `labels` their last
+   * dimension (a masked LM's vocabulary).
+   */
   run(
     ids: BigInt64Array,
     mask: BigInt64Array,
@@ -333,8 +338,12 @@ export interface LogitsSession {
  */
 export async function createLogitsSession(
   bytes: Uint8Array,
-  options: SessionOptions = {},
+  options: SessionOptions & {
+    /** The logits' rank the model must output (default 2; 3: a masked LM). */
+    rank?: 2 | 3;
+  } = {},
 ): Promise<LogitsSession> {
+  const rank = options.rank ?? 2;
   const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
   const threads = options.threads ?? 0;
   let session: OrtSession | undefined;
@@ -375,21 +384,26 @@ export async function createLogitsSession(
     engine,
     ...(engineNote ? { engineNote } : {}),
     threads,
+    rank,
     async run(ids, mask, types, batch, seq) {
       const dims = [batch, seq];
       const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
       if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
       if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
       const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
-      if (out.dims.length !== 2 || out.dims[0] !== batch || out.type !== "float32") {
+      const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
+      if (
+        out.dims.length !== rank || out.dims[0] !== batch || (rank === 3 && out.dims[1] !== seq) ||
+        out.type !== "float32"
+      ) {
         throw new ModelLoadError(
           `output ${LOGITS_OUTPUT} is ${out.type} ${
             JSON.stringify(out.dims)
-          }, expected float32 [batch, labels]`,
+          }, expected float32 ${shape}`,
           "onnx",
         );
       }
-      return { logits: out.data as Float32Array, labels: out.dims[1] };
+      return { logits: out.data as Float32Array, labels: out.dims[rank - 1] };
     },
     release: () => loaded.release(),
   };
