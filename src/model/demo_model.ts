@@ -41,6 +41,20 @@ async function tokenizerFile(dir: string): Promise<{ name: string; text: string 
   throw new ModelLoadError(`${dir}: no tokenizer.json or vocab.txt`, "model");
 }
 
+/** What config.json says of the generated model's head, as Hugging Face writes it. */
+function headConfig(weights: BertWeights): Record<string, unknown> {
+  if (weights.head === "sequence-classification") {
+    const labels = Array.from({ length: weights.labels }, (_, i) => `LABEL_${i}`);
+    return {
+      architectures: ["BertForSequenceClassification"],
+      id2label: Object.fromEntries(labels.map((name, i) => [String(i), name])),
+      label2id: Object.fromEntries(labels.map((name, i) => [name, i])),
+    };
+  }
+  if (weights.head === "masked-lm") return { architectures: ["BertForMaskedLM"] };
+  return {};
+}
+
 /** Writes the model into `dir` (created if needed); returns its weights and ONNX bytes. */
 export async function writeGeneratedModel(
   dir: string,
@@ -82,6 +96,7 @@ export async function writeGeneratedModel(
       intermediate_size: weights.intermediate,
       max_position_embeddings: weights.maxPositions,
       vocab_size: vocabSize,
+      ...headConfig(weights),
     }),
   );
   await fs.writeFile(
