@@ -69,7 +69,7 @@ Deno.test("generated heads: the masked-LM head (decoder tied to the word embeddi
     spread = Math.max(spread, Math.abs(x));
   });
   console.log(`masked LM: max |logit| ${spread.toFixed(3)}, max diff ${diff.toExponential(2)}`);
-  assert(diff < 1e-5, `max diff ${diff}`); // measured 4.9e-6 on logits up to 12.8
+  assert(diff < 1e-5, `max diff ${diff}`); // measured 4.6e-6 on logits up to 18.8
 });
 
 Deno.test("generated heads: a head leaves the encoder's weights as they are without one", () => {

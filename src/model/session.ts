@@ -241,7 +241,7 @@ async function modelSession(
   if (isClassifierGraph(outputNames)) {
     await session.release();
     throw new ModelLoadError(
-      `this is a sequence-classification model (its graph outputs ${LOGITS_OUTPUT}, no hidden states); load it with TextClassifier`,
+      `this is a sequence-classification model (its graph outputs ${LOGITS_OUTPUT}, no hidden states); load it with TextClassifier (or SparseEncoder if it is a masked LM)`,
       "onnx",
     );
   }
@@ -392,6 +392,12 @@ export async function createLogitsSession(
       if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
       const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
       const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
+      // the other head kind is another class's to load: say which
+      const other = out.dims.length === 3 && rank === 2
+        ? ": a masked-LM head (load it with SparseEncoder)"
+        : out.dims.length === 2 && rank === 3
+        ? ": a sequence-classification head (load it with TextClassifier)"
+        : "";
       if (
         out.dims.length !== rank || out.dims[0] !== batch || (rank === 3 && out.dims[1] !== seq) ||
         out.type !== "float32"
@@ -399,7 +405,7 @@ export async function createLogitsSession(
         throw new ModelLoadError(
           `output ${LOGITS_OUTPUT} is ${out.type} ${
             JSON.stringify(out.dims)
-          }, expected float32 ${shape}`,
+          }, expected float32 ${shape}${other}`,
           "onnx",
         );
       }

@@ -22,8 +22,8 @@ import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../../tokenizer/wasm.ts";
 import { modelConfig } from "../config.ts";
-import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "../files.ts";
-import { externalDataLocations } from "../onnx_external.ts";
+import { modelJson, type ModelSource, readModelFiles } from "../files.ts";
+import { readExternalData } from "../external_data.ts";
 import { wordEmbeddingRows } from "../onnx_layers.ts";
 import type { Backend } from "../runtimes.ts";
 import { createLogitsSession, type Engine, type LogitsSession } from "../session.ts";
@@ -143,24 +143,6 @@ function labelNames(config: Record<string, unknown> | undefined, count: number):
   });
 }
 
-/** The ONNX file's external data, read next to it (large exports keep weights there). */
-async function externalData(source: ModelSource, files: ModelFiles, onnxFile: string) {
-  const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
-  const found = [];
-  for (const location of externalDataLocations(files.get(onnxFile)!)) {
-    const path = onnxDir + location;
-    const data = await readModelFiles(source, [path]).then((f) => f.get(path), () => undefined);
-    if (!data) {
-      throw new ModelLoadError(
-        `${files.name}: ${onnxFile} needs its external data ${path}`,
-        "onnx",
-      );
-    }
-    found.push({ path: location, data });
-  }
-  return found;
-}
-
 /**
  * A loaded sequence-classification model: tokenizer + logits session + labels.
  *
@@ -226,7 +208,7 @@ export class TextClassifier {
         "tokenizer",
       );
     }
-    const external = await externalData(source, files, onnxFile);
+    const external = await readExternalData(source, files, onnxFile);
     const session = await createLogitsSession(onnx, {
       ...(external.length ? { externalData: external } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
