@@ -55,7 +55,26 @@ function headConfig(weights: BertWeights): Record<string, unknown> {
   return {};
 }
 
-/** Writes the model into `dir` (created if needed); returns its weights and ONNX bytes. */
+/**
+ * Writes the generated BERT (seeded random weights: the steps are real, the outputs mean
+ * nothing) into `dir` (created if needed) as a Hub-layout model with `tokenizerDir`'s
+ * tokenizer; `shape` may add a task head. Returns its weights and ONNX bytes.
+ *
+ * @example A one-label cross-encoder to try reranking on
+ * ```ts
+ * import { writeGeneratedModel } from "./demo_model.ts";
+ * import { TextClassifier } from "./classify/text_classifier.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", {
+ *   head: "sequence-classification",
+ *   labels: 1,
+ * });
+ * const reranker = await TextClassifier.load(dir);
+ * console.log((await reranker.rerank("a query", ["one text", "another"])).length); // 2
+ * await reranker.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function writeGeneratedModel(
   dir: string,
   tokenizerDir: string,
