@@ -23,7 +23,13 @@
  * @module
  */
 import { rng } from "../random.ts";
-import { type AttributeValue, encodeModel, type NodeSpec, type TensorSpec } from "./onnx_writer.ts";
+import {
+  type AttributeValue,
+  encodeModel,
+  type NodeSpec,
+  type TensorSpec,
+  type ValueSpec,
+} from "./onnx_writer.ts";
 
 /** Shape of the generated model. */
 export interface BertShape {
@@ -183,9 +189,8 @@ export function bertWeights(shape: BertShape): BertWeights {
   return encoder;
 }
 
-/** Writes the model as ONNX (opset 17) bytes. */
-export function bertOnnx(w: BertWeights): Uint8Array {
-  const H = w.hidden, nh = w.heads, hd = H / nh;
+/** The graph being written: its initializers and nodes, and helpers that add them. */
+function graphBuilder() {
   const inits: TensorSpec[] = [];
   const nodes: NodeSpec[] = [];
   let counter = 0;
@@ -214,8 +219,21 @@ export function bertOnnx(w: BertWeights): Uint8Array {
     node("LayerNormalization", [x, g, b], { axis: { i: -1 }, epsilon: { f: LN_EPS } }, out);
   const linear = (x: string, wName: string, bName: string) =>
     node("Add", [node("MatMul", [x, wName]), bName]);
+  // erf GELU, written out as exports write it; its constants are added with the mask's
+  const gelu = (h: string) =>
+    node("Mul", [
+      node("Mul", [h, "half"]),
+      node("Add", [node("Erf", [node("Div", [h, "sqrt2"])]), "one_f"]),
+    ]);
+  return { inits, nodes, init, initI64, scalar, node, layerNorm, linear, gelu };
+}
 
-  // embeddings
+type Graph = ReturnType<typeof graphBuilder>;
+
+/** Word + position + token-type embeddings, then LayerNorm; returns the output's name. */
+function embeddingNodes(g: Graph, w: BertWeights): string {
+  const { node, init, initI64 } = g;
+  const H = w.hidden;
   const word = node("Gather", ["word_embeddings", "input_ids"]);
   init("word_embeddings", w.wordEmb, [w.vocabSize, H]);
   const seqLen = node("Gather", [node("Shape", ["input_ids"]), initI64("one_index", [1])]);
@@ -239,127 +257,158 @@ export function bertOnnx(w: BertWeights): Uint8Array {
       node("Gather", ["token_type_embeddings", node("Squeeze", [initI64("type_zero", [0])])]),
     ]);
   }
-  let x = layerNorm(emb, init("emb_ln_g", w.embLnG, [H]), init("emb_ln_b", w.embLnB, [H]));
+  return g.layerNorm(emb, init("emb_ln_g", w.embLnG, [H]), init("emb_ln_b", w.embLnB, [H]));
+}
 
-  // additive attention mask [B, 1, 1, S]
+/** The additive attention mask `[B, 1, 1, S]` and the constants the layers share. */
+function layerConstants(g: Graph, w: BertWeights) {
+  const { node, scalar, initI64 } = g;
+  const hd = w.hidden / w.heads;
   const maskF = node("Cast", ["attention_mask"], { to: { i: 1 } });
   const maskAdd = node("Unsqueeze", [
     node("Mul", [node("Sub", [scalar("one_f", 1), maskF]), scalar("mask_min", MASK_MIN)]),
     initI64("mask_axes", [1, 2]),
   ]);
-  const headsShape = initI64("heads_shape", [0, 0, nh, hd]);
-  const mergeShape = initI64("merge_shape", [0, 0, H]);
+  const headsShape = initI64("heads_shape", [0, 0, w.heads, hd]);
+  const mergeShape = initI64("merge_shape", [0, 0, w.hidden]);
   const scale = scalar("attn_scale", 1 / Math.sqrt(hd));
-  const sqrt2 = scalar("sqrt2", Math.SQRT2);
-  const half = scalar("half", 0.5);
-  const one = "one_f";
+  scalar("sqrt2", Math.SQRT2);
+  scalar("half", 0.5);
+  return { maskAdd, headsShape, mergeShape, scale };
+}
 
-  w.layer.forEach((L, l) => {
-    const p = (n: string) => `l${l}_${n}`;
-    const q = node("Transpose", [
+/** One encoder layer on `x`; returns its output's name (`out` when given). */
+function encoderLayerNodes(
+  g: Graph,
+  w: BertWeights,
+  l: number,
+  x: string,
+  c: ReturnType<typeof layerConstants>,
+  out?: string,
+): string {
+  const { node, init, linear, layerNorm } = g;
+  const H = w.hidden, L = w.layer[l];
+  const p = (n: string) => `l${l}_${n}`;
+  const project = (name: string, weight: Float32Array, bias: Float32Array, perm: number[]) =>
+    node("Transpose", [
       node("Reshape", [
-        linear(x, init(p("wq"), L.wq, [H, H]), init(p("bq"), L.bq, [H])),
-        headsShape,
+        linear(x, init(p(`w${name}`), weight, [H, H]), init(p(`b${name}`), bias, [H])),
+        c.headsShape,
       ]),
-    ], { perm: { ints: [0, 2, 1, 3] } });
-    const k = node("Transpose", [
-      node("Reshape", [
-        linear(x, init(p("wk"), L.wk, [H, H]), init(p("bk"), L.bk, [H])),
-        headsShape,
-      ]),
-    ], { perm: { ints: [0, 2, 3, 1] } });
-    const v = node("Transpose", [
-      node("Reshape", [
-        linear(x, init(p("wv"), L.wv, [H, H]), init(p("bv"), L.bv, [H])),
-        headsShape,
-      ]),
-    ], { perm: { ints: [0, 2, 1, 3] } });
-    const scores = node("Add", [node("Mul", [node("MatMul", [q, k]), scale]), maskAdd]);
-    const probs = node("Softmax", [scores], { axis: { i: -1 } });
-    const ctx = node("Reshape", [
-      node("Transpose", [node("MatMul", [probs, v])], { perm: { ints: [0, 2, 1, 3] } }),
-      mergeShape,
-    ]);
-    const attn = linear(ctx, init(p("wo"), L.wo, [H, H]), init(p("bo"), L.bo, [H]));
-    const x1 = layerNorm(
-      node("Add", [attn, x]),
-      init(p("ln1_g"), L.ln1G, [H]),
-      init(p("ln1_b"), L.ln1B, [H]),
-    );
-    const h = linear(
-      x1,
-      init(p("w1"), L.w1, [H, w.intermediate]),
-      init(p("b1"), L.b1, [w.intermediate]),
-    );
-    const gelu = node("Mul", [
-      node("Mul", [h, half]),
-      node("Add", [node("Erf", [node("Div", [h, sqrt2])]), one]),
-    ]);
-    const ff = linear(gelu, init(p("w2"), L.w2, [w.intermediate, H]), init(p("b2"), L.b2, [H]));
-    const last = l === w.layers - 1;
-    x = layerNorm(
-      node("Add", [ff, x1]),
-      init(p("ln2_g"), L.ln2G, [H]),
-      init(p("ln2_b"), L.ln2B, [H]),
-      last ? "last_hidden_state" : undefined,
-    );
-  });
-  if (w.layers === 0) x = node("Identity", [x], {}, "last_hidden_state");
+    ], { perm: { ints: perm } });
+  const q = project("q", L.wq, L.bq, [0, 2, 1, 3]);
+  const k = project("k", L.wk, L.bk, [0, 2, 3, 1]);
+  const v = project("v", L.wv, L.bv, [0, 2, 1, 3]);
+  const scores = node("Add", [node("Mul", [node("MatMul", [q, k]), c.scale]), c.maskAdd]);
+  const probs = node("Softmax", [scores], { axis: { i: -1 } });
+  const ctx = node("Reshape", [
+    node("Transpose", [node("MatMul", [probs, v])], { perm: { ints: [0, 2, 1, 3] } }),
+    c.mergeShape,
+  ]);
+  const attn = linear(ctx, init(p("wo"), L.wo, [H, H]), init(p("bo"), L.bo, [H]));
+  const x1 = layerNorm(
+    node("Add", [attn, x]),
+    init(p("ln1_g"), L.ln1G, [H]),
+    init(p("ln1_b"), L.ln1B, [H]),
+  );
+  const h = linear(
+    x1,
+    init(p("w1"), L.w1, [H, w.intermediate]),
+    init(p("b1"), L.b1, [w.intermediate]),
+  );
+  const ff = linear(g.gelu(h), init(p("w2"), L.w2, [w.intermediate, H]), init(p("b2"), L.b2, [H]));
+  return layerNorm(
+    node("Add", [ff, x1]),
+    init(p("ln2_g"), L.ln2G, [H]),
+    init(p("ln2_b"), L.ln2B, [H]),
+    out,
+  );
+}
 
-  const outputs: { name: string; type: "float"; dims: (string | number)[] }[] = [
+/** The pooler on the first token: `pooler_output`. */
+function poolerNodes(g: Graph, w: BertWeights, x: string): void {
+  const { node, init, initI64 } = g;
+  const H = w.hidden;
+  const cls = node("Gather", [x, initI64("cls_index", [0])], { axis: { i: 1 } }); // [B, 1, H]
+  const flat = node("Reshape", [cls, initI64("pool_shape", [0, H])]);
+  node(
+    "Tanh",
+    [g.linear(flat, init("pool_w", w.poolW, [H, H]), init("pool_b", w.poolB, [H]))],
+    {},
+    "pooler_output",
+  );
+}
+
+/** The masked-LM head on the last hidden state: `logits` `[B, S, V]`. */
+function maskedLmNodes(g: Graph, w: BertWeights, m: MaskedLmHeadWeights, x: string): void {
+  const { node, init } = g;
+  const H = w.hidden;
+  const dense = g.linear(
+    x,
+    init("mlm_dense_w", m.denseWeight, [H, H]),
+    init("mlm_dense_b", m.denseBias, [H]),
+  );
+  const transformed = g.layerNorm(
+    g.gelu(dense),
+    init("mlm_ln_g", m.lnG, [H]),
+    init("mlm_ln_b", m.lnB, [H]),
+  );
+  // the decoder is tied to the word embeddings: the same initializer, transposed
+  const decoder = node("Transpose", ["word_embeddings"], { perm: { ints: [1, 0] } });
+  node(
+    "Add",
+    [
+      node("MatMul", [transformed, decoder]),
+      init("mlm_decoder_bias", m.decoderBias, [w.vocabSize]),
+    ],
+    {},
+    "logits",
+  );
+}
+
+/** Writes the model as ONNX (opset 17) bytes. */
+export function bertOnnx(w: BertWeights): Uint8Array {
+  const H = w.hidden;
+  const g = graphBuilder();
+  let x = embeddingNodes(g, w);
+  const constants = layerConstants(g, w);
+  for (let l = 0; l < w.layers; l++) {
+    x = encoderLayerNodes(
+      g,
+      w,
+      l,
+      x,
+      constants,
+      l === w.layers - 1 ? "last_hidden_state" : undefined,
+    );
+  }
+  if (w.layers === 0) x = g.node("Identity", [x], {}, "last_hidden_state");
+
+  const outputs: ValueSpec[] = [
     { name: "last_hidden_state", type: "float", dims: ["batch", "sequence", H] },
   ];
   if (w.pooler) {
-    const cls = node("Gather", [x, initI64("cls_index", [0])], { axis: { i: 1 } }); // [B, 1, H]
-    const flat = node("Reshape", [cls, initI64("pool_shape", [0, H])]);
-    node(
-      "Tanh",
-      [linear(flat, init("pool_w", w.poolW, [H, H]), init("pool_b", w.poolB, [H]))],
-      {},
-      "pooler_output",
-    );
+    poolerNodes(g, w, x);
     outputs.push({ name: "pooler_output", type: "float", dims: ["batch", H] });
   }
+  // with a head, Hugging Face's export keeps the head's output only
   if (w.classifier) {
-    // Hugging Face's export keeps the head's output only
-    node(
+    g.node(
       "Add",
       [
-        node("MatMul", ["pooler_output", init("classifier_w", w.classifier.weight, [H, w.labels])]),
-        init("classifier_b", w.classifier.bias, [w.labels]),
+        g.node("MatMul", [
+          "pooler_output",
+          g.init("classifier_w", w.classifier.weight, [H, w.labels]),
+        ]),
+        g.init("classifier_b", w.classifier.bias, [w.labels]),
       ],
       {},
       "logits",
     );
-    outputs.splice(0, outputs.length, {
-      name: "logits",
-      type: "float",
-      dims: ["batch", w.labels],
-    });
+    outputs.splice(0, outputs.length, { name: "logits", type: "float", dims: ["batch", w.labels] });
   }
   if (w.maskedLm) {
-    const m = w.maskedLm;
-    const dense = linear(
-      x,
-      init("mlm_dense_w", m.denseWeight, [H, H]),
-      init("mlm_dense_b", m.denseBias, [H]),
-    );
-    const gelu = node("Mul", [
-      node("Mul", [dense, half]),
-      node("Add", [node("Erf", [node("Div", [dense, sqrt2])]), one]),
-    ]);
-    const transformed = layerNorm(gelu, init("mlm_ln_g", m.lnG, [H]), init("mlm_ln_b", m.lnB, [H]));
-    // the decoder is tied to the word embeddings: the same initializer, transposed
-    const decoder = node("Transpose", ["word_embeddings"], { perm: { ints: [1, 0] } });
-    node(
-      "Add",
-      [
-        node("MatMul", [transformed, decoder]),
-        init("mlm_decoder_bias", m.decoderBias, [w.vocabSize]),
-      ],
-      {},
-      "logits",
-    );
+    maskedLmNodes(g, w, w.maskedLm, x);
     outputs.splice(0, outputs.length, {
       name: "logits",
       type: "float",
@@ -371,8 +420,8 @@ export function bertOnnx(w: BertWeights): Uint8Array {
   return encodeModel({
     opset: 17,
     producer: "embedge-generated-bert",
-    nodes,
-    initializers: inits,
+    nodes: g.nodes,
+    initializers: g.inits,
     inputs,
     outputs,
   });
