@@ -16,7 +16,7 @@ import { hasShared, shared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { rankTexts, relevanceColumn } from "../src/model/classify/rerank.ts";
 import { TextClassifier } from "../src/model/classify/text_classifier.ts";
-import { InputError } from "../src/errors.ts";
+import { InputError, InputTooLongError } from "../src/errors.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -129,6 +129,17 @@ Deno.test({
         () => classifier.rerank(query, texts, { label: 1, topK: 0 }),
         InputError,
         "topK",
+      );
+      // TEI's truncate: a pair over the model's 128 tokens is cut, or refused when off
+      const long = "a very good film . ".repeat(40);
+      const [cut] = await classifier.rerank(query, [long], { label: 1, rawScores: true });
+      const cutLogits = await classifier.logits([[query, long]]);
+      assertEquals(cutLogits.tokenCounts[0], 128);
+      assertEquals(cut.score, cutLogits.data[1]);
+      await assertRejects(
+        () => classifier.rerank(query, [long], { label: 1, truncate: false }),
+        InputTooLongError,
+        "the limit is 128",
       );
     } finally {
       await classifier.close();

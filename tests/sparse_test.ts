@@ -83,6 +83,24 @@ Deno.test({
       // texts alone (no padding) give the same vectors
       const [alone] = await encoder.embedSparse([TEXTS[1]]);
       assertEquals(alone.map((e) => e.index), vectors[1].map((e) => e.index));
+      // onnxruntime-web gives the same indices, values within the same tolerance
+      const web = await SparseEncoder.load(dir, { backend: "wasm" });
+      try {
+        assertEquals(web.info.engine, "onnxruntime-web");
+        const webVectors = await web.embedSparse(TEXTS);
+        let webDiff = 0;
+        webVectors.forEach((vector, i) => {
+          assertEquals(vector.map((e) => e.index), vectors[i].map((e) => e.index));
+          vector.forEach((
+            e,
+            k,
+          ) => (webDiff = Math.max(webDiff, Math.abs(e.value - vectors[i][k].value))));
+        });
+        console.log(`onnxruntime-web vs native: max diff ${webDiff.toExponential(2)}`);
+        assert(webDiff < 1e-5, `web max diff ${webDiff}`);
+      } finally {
+        await web.close();
+      }
     } finally {
       await encoder.close();
     }
