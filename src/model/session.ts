@@ -5,7 +5,8 @@
  * (`last_hidden_state`, a pooler output if exported) and runs batches of int64 tensors.
  * A sequence-classification graph (a `logits` output and no hidden-state output) is
  * refused here with a ModelLoadError pointing to `TextClassifier`; `createLogitsSession`
- * loads it instead and runs it for its `[batch, labels]` logits.
+ * loads it instead and runs it for its `[batch, labels]` logits, or, with `rank: 3`, a
+ * masked LM's `[batch, tokens, vocab]` (what `SparseEncoder` reads).
  *
  * @example
  * ```ts
