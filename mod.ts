@@ -42,6 +42,31 @@
  * await classifier.close();
  * ```
  *
+ * @example Reranking: texts ordered by a sequence classifier's score of `[query, text]` pairs
+ * ```ts
+ * import { TextClassifier } from "./mod.ts";
+ * // a cross-encoder has one label; this sentiment model ranks by its "positive" logit
+ * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2");
+ * const ranks = await classifier.rerank("the film", ["was dull .", "was wonderful ."], {
+ *   label: "positive",
+ *   returnText: true,
+ * });
+ * console.log(ranks.map((r) => r.text)); // [ "was wonderful .", "was dull ." ]
+ * await classifier.close();
+ * ```
+ *
+ * @example Sparse (SPLADE) vectors from a masked LM (here the generated one: random weights)
+ * ```ts
+ * import { SparseEncoder, writeGeneratedModel } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", { head: "masked-lm" });
+ * const encoder = await SparseEncoder.load(dir);
+ * const [vector] = await encoder.embedSparse(["I love Paris."]);
+ * console.log(vector.every((e, k) => k === 0 || vector[k - 1].index < e.index)); // true
+ * await encoder.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
  * @example An HTTP API (TEI- and OpenAI-compatible routes)
  * ```ts
  * import { createApp, Embedder } from "./mod.ts";
@@ -92,8 +117,19 @@ export {
   type ClassifyOptions,
   type Logits,
   type PredictOptions,
+  type RerankOptions,
   TextClassifier,
 } from "./src/model/classify/text_classifier.ts";
+export type { Rank, RankOptions } from "./src/model/classify/rerank.ts";
+export {
+  SparseEncoder,
+  type SparseInfo,
+  type SparseLoadOptions,
+  type SparseOptions,
+} from "./src/model/sparse/sparse_encoder.ts";
+export type { SparseEntry } from "./src/model/sparse/splade.ts";
+export { type GeneratedModelOptions, writeGeneratedModel } from "./src/model/demo_model.ts";
+export type { BertHead, BertShape } from "./src/model/generated_bert.ts";
 export {
   type LabelScore,
   SCORE_FUNCTIONS,

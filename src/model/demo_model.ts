@@ -41,7 +41,40 @@ async function tokenizerFile(dir: string): Promise<{ name: string; text: string 
   throw new ModelLoadError(`${dir}: no tokenizer.json or vocab.txt`, "model");
 }
 
-/** Writes the model into `dir` (created if needed); returns its weights and ONNX bytes. */
+/** What config.json says of the generated model's head, as Hugging Face writes it. */
+function headConfig(weights: BertWeights): Record<string, unknown> {
+  if (weights.head === "sequence-classification") {
+    const labels = Array.from({ length: weights.labels }, (_, i) => `LABEL_${i}`);
+    return {
+      architectures: ["BertForSequenceClassification"],
+      id2label: Object.fromEntries(labels.map((name, i) => [String(i), name])),
+      label2id: Object.fromEntries(labels.map((name, i) => [name, i])),
+    };
+  }
+  if (weights.head === "masked-lm") return { architectures: ["BertForMaskedLM"] };
+  return {};
+}
+
+/**
+ * Writes the generated BERT (seeded random weights: the steps are real, the outputs mean
+ * nothing) into `dir` (created if needed) as a Hub-layout model with `tokenizerDir`'s
+ * tokenizer; `shape` may add a task head. Returns its weights and ONNX bytes.
+ *
+ * @example A one-label cross-encoder to try reranking on
+ * ```ts
+ * import { writeGeneratedModel } from "./demo_model.ts";
+ * import { TextClassifier } from "./classify/text_classifier.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", {
+ *   head: "sequence-classification",
+ *   labels: 1,
+ * });
+ * const reranker = await TextClassifier.load(dir);
+ * console.log((await reranker.rerank("a query", ["one text", "another"])).length); // 2
+ * await reranker.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function writeGeneratedModel(
   dir: string,
   tokenizerDir: string,
@@ -82,6 +115,7 @@ export async function writeGeneratedModel(
       intermediate_size: weights.intermediate,
       max_position_embeddings: weights.maxPositions,
       vocab_size: vocabSize,
+      ...headConfig(weights),
     }),
   );
   await fs.writeFile(

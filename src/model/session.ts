@@ -5,7 +5,8 @@
  * (`last_hidden_state`, a pooler output if exported) and runs batches of int64 tensors.
  * A sequence-classification graph (a `logits` output and no hidden-state output) is
  * refused here with a ModelLoadError pointing to `TextClassifier`; `createLogitsSession`
- * loads it instead and runs it for its `[batch, labels]` logits.
+ * loads it instead and runs it for its `[batch, labels]` logits, or, with `rank: 3`, a
+ * masked LM's `[batch, tokens, vocab]` (what `SparseEncoder` reads).
  *
  * @example
  * ```ts
@@ -309,7 +310,7 @@ async function modelSession(
   if (isClassifierGraph(outputNames)) {
     await session.release();
     throw new ModelLoadError(
-      `this is a sequence-classification model (its graph outputs ${LOGITS_OUTPUT}, no hidden states); load it with TextClassifier`,
+      `this is a sequence-classification model (its graph outputs ${LOGITS_OUTPUT}, no hidden states); load it with TextClassifier (or SparseEncoder if it is a masked LM)`,
       "onnx",
     );
   }
@@ -381,7 +382,12 @@ export interface LogitsSession {
   /** Why the WASM backend did not use the kernels (absent on native). */
   engineNote?: string;
   threads: number;
-  /** Runs `[batch, seq]` int64 tensors; gives `[batch, labels]` logits row-major. */
+  /** The logits' rank: 2 (`[batch, labels]`) or 3 (a masked LM's `[batch, seq, vocab]`). */
+  rank: 2 | 3;
+  /**
+   * Runs `[batch, seq]` int64 tensors; gives the logits row-major, `labels` their last
+   * dimension (a masked LM's vocabulary).
+   */
   run(
     ids: BigInt64Array,
     mask: BigInt64Array,
@@ -401,8 +407,12 @@ export interface LogitsSession {
  */
 export async function createLogitsSession(
   bytes: Uint8Array,
-  options: SessionOptions = {},
+  options: SessionOptions & {
+    /** The logits' rank the model must output (default 2; 3: a masked LM). */
+    rank?: 2 | 3;
+  } = {},
 ): Promise<LogitsSession> {
+  const rank = options.rank ?? 2;
   const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
   const threads = options.threads ?? 0;
   let session: OrtSession | undefined;
@@ -443,21 +453,32 @@ export async function createLogitsSession(
     engine,
     ...(engineNote ? { engineNote } : {}),
     threads,
+    rank,
     async run(ids, mask, types, batch, seq) {
       const dims = [batch, seq];
       const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
       if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
       if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
       const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
-      if (out.dims.length !== 2 || out.dims[0] !== batch || out.type !== "float32") {
+      const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
+      // the other head kind is another class's to load: say which
+      const other = out.dims.length === 3 && rank === 2
+        ? ": a masked-LM head (load it with SparseEncoder)"
+        : out.dims.length === 2 && rank === 3
+        ? ": a sequence-classification head (load it with TextClassifier)"
+        : "";
+      if (
+        out.dims.length !== rank || out.dims[0] !== batch || (rank === 3 && out.dims[1] !== seq) ||
+        out.type !== "float32"
+      ) {
         throw new ModelLoadError(
           `output ${LOGITS_OUTPUT} is ${out.type} ${
             JSON.stringify(out.dims)
-          }, expected float32 [batch, labels]`,
+          }, expected float32 ${shape}${other}`,
           "onnx",
         );
       }
-      return { logits: out.data as Float32Array, labels: out.dims[1] };
+      return { logits: out.data as Float32Array, labels: out.dims[rank - 1] };
     },
     release: () => loaded.release(),
   };

@@ -22,8 +22,8 @@ import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../../tokenizer/wasm.ts";
 import { modelConfig } from "../config.ts";
-import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "../files.ts";
-import { externalDataLocations } from "../onnx_external.ts";
+import { modelJson, type ModelSource, readModelFiles } from "../files.ts";
+import { readExternalData } from "../external_data.ts";
 import { wordEmbeddingRows } from "../onnx_layers.ts";
 import type { Backend } from "../runtimes.ts";
 import { createLogitsSession, type Engine, type LogitsSession } from "../session.ts";
@@ -40,6 +40,13 @@ import {
   type ScoreFunction,
   scoreRows,
 } from "./scores.ts";
+import {
+  checkRankOptions,
+  type Rank,
+  type RankOptions,
+  rankTexts,
+  relevanceColumn,
+} from "./rerank.ts";
 
 /** What `TextClassifier.load` accepts besides the model source. */
 export interface ClassifierLoadOptions {
@@ -88,6 +95,17 @@ export interface ClassifyOptions extends PredictOptions {
   function?: ScoreFunction;
 }
 
+/** Options of `rerank` (TEI's `/rerank`: `raw_scores`, `return_text`, `truncate`). */
+export interface RerankOptions extends PredictOptions, RankOptions {
+  /** Give the logits themselves rather than their sigmoid (default false). */
+  rawScores?: boolean;
+  /**
+   * The label whose logit scores relevance, by index or name (default: the only one; a
+   * model with several labels needs it).
+   */
+  label?: number | string;
+}
+
 /** Raw logits of a call: `data` is `[dims[0], dims[1]]` row-major, in input order. */
 export interface Logits {
   data: Float32Array;
@@ -123,24 +141,6 @@ function labelNames(config: Record<string, unknown> | undefined, count: number):
     const name = id2label[String(i)];
     return typeof name === "string" ? name : `LABEL_${i}`;
   });
-}
-
-/** The ONNX file's external data, read next to it (large exports keep weights there). */
-async function externalData(source: ModelSource, files: ModelFiles, onnxFile: string) {
-  const onnxDir = onnxFile.includes("/") ? onnxFile.slice(0, onnxFile.lastIndexOf("/") + 1) : "";
-  const found = [];
-  for (const location of externalDataLocations(files.get(onnxFile)!)) {
-    const path = onnxDir + location;
-    const data = await readModelFiles(source, [path]).then((f) => f.get(path), () => undefined);
-    if (!data) {
-      throw new ModelLoadError(
-        `${files.name}: ${onnxFile} needs its external data ${path}`,
-        "onnx",
-      );
-    }
-    found.push({ path: location, data });
-  }
-  return found;
 }
 
 /**
@@ -208,7 +208,7 @@ export class TextClassifier {
         "tokenizer",
       );
     }
-    const external = await externalData(source, files, onnxFile);
+    const external = await readExternalData(source, files, onnxFile);
     const session = await createLogitsSession(onnx, {
       ...(external.length ? { externalData: external } : {}),
       ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
@@ -395,6 +395,47 @@ export class TextClassifier {
     }
     const { data } = await this.logits(inputs, options);
     return rankLabels(scoreRows(data, labels, fn), labels, this.info.labels, topK);
+  }
+
+  /**
+   * Ranks `texts` by relevance to `query`, as a cross-encoder does: each pair
+   * `[query, text]` is one run of the model (`[CLS] query [SEP] text [SEP]`, token types 0
+   * then 1), scored by the sigmoid of its relevance logit (`label`; the only one for a
+   * reranker), or the logit itself with `rawScores`. TEI's `Rank` list, best first.
+   *
+   * @example A sentiment model ranking texts by its positive logit
+   * ```ts
+   * import { TextClassifier } from "./text_classifier.ts";
+   * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2");
+   * const ranks = await classifier.rerank("the film", ["was dull", "was wonderful"], {
+   *   label: "positive",
+   *   returnText: true,
+   * });
+   * console.log(ranks[0].text, ranks[0].index); // was wonderful 1
+   * await classifier.close();
+   * ```
+   */
+  async rerank(
+    query: string,
+    texts: readonly string[],
+    options: RerankOptions = {},
+  ): Promise<Rank[]> {
+    if (typeof query !== "string" || query.length === 0) {
+      throw new InputError("query must be a non-empty string", "query");
+    }
+    if (!Array.isArray(texts) || texts.length === 0 || texts.some((t) => typeof t !== "string")) {
+      throw new InputError("texts must be a non-empty array of strings", "texts");
+    }
+    const column = relevanceColumn(this.info.labels, options.label);
+    const rawScores = options.rawScores ?? false;
+    if (typeof rawScores !== "boolean") {
+      throw new InputError("rawScores must be true or false", "rawScores");
+    }
+    checkRankOptions(options); // before the model runs, not after
+    const pairs = texts.map((text): [string, string] => [query, text]);
+    const { data, dims } = await this.logits(pairs, options);
+    const logits = Float32Array.from(texts, (_, i) => data[i * dims[1] + column]);
+    return rankTexts(scoreRows(logits, 1, rawScores ? "none" : "sigmoid"), texts, options);
   }
 
   /** Frees the session. */
