@@ -153,7 +153,7 @@ Deno.test("bad input: one class, NaN features, bad tables, mismatched artifacts"
   const clf = train(X, y, 2, ["a", "b"], { embedding: setup });
   assertThrows(() => checkClassifier(clf, { ...setup, pooling: "cls" }), InputError, "pooling");
   assertThrows(() => checkClassifier(clf, { ...setup, modelId: "other" }), InputError, "modelId");
-  assertThrows(() => checkClassifier({ format: "x" }), InputError, "artifact");
+  assertThrows(() => checkClassifier({ format: "x" }), InputError, "format");
   assertThrows(() => predictProba(clf, Float32Array.of(1, NaN)), InputError, "finite");
 });
 
