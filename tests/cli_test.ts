@@ -116,6 +116,12 @@ Deno.test({
     assertEquals(h.code, 0, h.err);
     assertEquals(JSON.parse(h.out).model, "sentence-transformers/all-MiniLM-L6-v2");
     assertEquals(h.err, "");
+    // the Worker's assets (`deno task worker`) come from the same default, named on stdout
+    const assets = `${cache}/assets`;
+    const w = await run([bin("worker_assets.ts"), assets], "", clean);
+    assertEquals(w.code, 0, w.err);
+    assertEquals(w.out.trim(), "sentence-transformers/all-MiniLM-L6-v2");
+    assert((await Deno.stat(`${assets}/onnx/model.onnx`)).isFile);
     // EMBEDGE_MODEL wins over both
     const e = await run([bin("embed.ts"), "--json", "x"], "", {
       ...clean,
