@@ -201,7 +201,7 @@ async function steps(embedder: Embedder, text: string, options: EmbedOptions, pa
   const h = tokens.hiddenSize;
   return {
     text,
-    ...tokenSteps(tok, plain, padTo),
+    ...tokenSteps(tok, plain, padTo, options.maxLength),
     outputShape: [1, tokens.ids.length, h],
     tokenVectors: plain.tokens.map((t, i) => ({
       token: t,

@@ -36,7 +36,7 @@ export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
 /**
  * The walkthrough's steps of a text as JSON fields: its tokens (as the model runs them,
  * `--max-length` applied), then those same tokens padded with `[PAD]` to `padTo` (never
- * cut shorter: a text longer than `padTo` is shown whole), with the attention mask, ids and
+ * cut shorter: a text longer than `padTo` is shown whole; never padded past `maxLength`), with the attention mask, ids and
  * token type ids (shared by the `tokenize` and `embed` CLIs).
  *
  * @example
@@ -47,8 +47,11 @@ export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
  * // [101, 1045, 2293, 3000, 102, 0, 0]
  * ```
  */
-export function tokenSteps(tok: Tokenizer, plain: Encoding, padTo: number) {
-  const extra = Math.max(0, padTo - plain.ids.length);
+export function tokenSteps(tok: Tokenizer, plain: Encoding, padTo: number, maxLength?: number) {
+  // padded to --pad-to, but never past --max-length: the tensors are at most what the model
+  // is given (`padding: "max_length"` with `max_length` pads to exactly that, as in HF)
+  const length = Math.min(Math.max(padTo, plain.ids.length), maxLength ?? Infinity);
+  const extra = Math.max(0, length - plain.ids.length);
   // the padding as the tokenizer writes it: an empty text is [CLS] [SEP], then the pads
   const pads = tok.encode("", { padding: "max_length", maxLength: 2 + extra });
   const tail = <T>(values: ArrayLike<T>) => Array.from(values).slice(2, 2 + extra);
@@ -104,7 +107,7 @@ async function main(): Promise<number> {
     const plain = tok.encode(text, cut === undefined ? {} : { maxLength: cut, truncation: true });
     return {
       text,
-      ...tokenSteps(tok, plain, padTo),
+      ...tokenSteps(tok, plain, padTo, cut),
       offsets: Array.from({ length: plain.ids.length }, (_, i) => [
         plain.offsets[2 * i],
         plain.offsets[2 * i + 1],

@@ -261,9 +261,10 @@ Deno.test({
     ]);
     assertEquals(t.code, 0, t.err);
     const j = JSON.parse(t.out);
-    // the padded row is the tokens the model runs, then [PAD]s (it was [CLS] i love [SEP])
+    // the padded row is the tokens the model runs, never longer than --max-length (it was
+    // [CLS] i love [SEP]: four ids for three tokens)
     assertEquals(j.tokens, ["[CLS]", "i", "[SEP]"]);
-    assertEquals(j.inputIds, [101, 1045, 102, 0]);
+    assertEquals(j.inputIds, [101, 1045, 102]);
   },
 });
 
@@ -345,8 +346,8 @@ Deno.test({
     assertEquals(first.tokens.length, 5);
     assertEquals(first.inputIds[4], 102); // the cut row ends in [SEP], as the model runs it
     assertEquals(first.paddedTokens.slice(0, 5), first.tokens);
-    assertEquals(first.inputIds.length, 7);
-    assertEquals(first.attentionMask, [1, 1, 1, 1, 1, 0, 0]);
+    assertEquals(first.inputIds.length, 5); // not padded past --max-length
+    assertEquals(first.attentionMask, [1, 1, 1, 1, 1]);
     assertEquals(second.tokens, ["[CLS]", "i", "love", "paris", "[SEP]"]);
   },
 });
