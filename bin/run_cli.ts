@@ -1,9 +1,11 @@
 /**
  * Runs a command-line `main`: exits with its code, and turns embedge's typed errors into
  * one line `error (code, field): message` and exit code 2, and so are the argument
- * parser's complaints (unknown or ambiguous options), missing or unreadable files, files
- * that are not JSON, and `UsageError`s (`error: …`). Anything else is a bug and keeps its
- * stack trace.
+ * parser's complaints (unknown or ambiguous options), every file-system refusal (missing,
+ * unreadable, a name too long, a kernel file that cannot be written), files that are not
+ * JSON, and `UsageError`s (`error: …`). A closed stdout (`| head`) ends quietly with exit
+ * 141, as a process killed by SIGPIPE does. Anything else is a bug and keeps its stack
+ * trace.
  *
  * @example
  * ```ts
