@@ -25,6 +25,7 @@ import {
   joinLayerValues,
   parseLayers,
   progressBar,
+  refuseKernelPath,
   runCli,
   UsageError,
 } from "./run_cli.ts";
@@ -129,14 +130,10 @@ function modelLocation(choice: ModelChoice): string {
  * written to /proc/sys/kernel/hostname renames the machine), under /dev a device.
  */
 async function checkWritable(path: string): Promise<void> {
+  await refuseKernelPath("--out", path);
   const slash = path.lastIndexOf("/");
-  const parent = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-  const real = await Deno.realPath(parent).catch(() => parent.startsWith("/") ? parent : "");
-  if (/^\/(proc|sys|dev)(\/|$)/.test(`${real}/`)) {
-    throw new UsageError(`--out ${path}: not a place for a file (${real} is a kernel file system)`);
-  }
   const existed = await Deno.stat(path).then(() => true, () => false);
-  if (slash > 0) await Deno.mkdir(parent, { recursive: true });
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   (await Deno.open(path, { write: true, create: true, append: true })).close();
   if (!existed) await Deno.remove(path);
 }

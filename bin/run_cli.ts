@@ -64,6 +64,30 @@ function isUsersToFix(e: unknown): boolean {
 }
 
 /**
+ * Refuses an output path on the kernel's file systems (/proc, /sys, /dev, after links are
+ * resolved): there a "file" can be a setting (a head written to /proc/sys/kernel/hostname
+ * renames the machine) or a device, so no CLI writes its results there.
+ */
+export async function refuseKernelPath(flag: string, path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const parent = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+  // the nearest folder that exists decides (new folders would be made under it)
+  let dir = parent, real = "";
+  for (;;) {
+    real = await Deno.realPath(dir).catch(() => "");
+    if (real || dir === "/" || dir === ".") break;
+    const up = dir.lastIndexOf("/");
+    dir = up > 0 ? dir.slice(0, up) : up === 0 ? "/" : ".";
+  }
+  const where = real || (parent.startsWith("/") ? parent : Deno.cwd());
+  if (/^\/(proc|sys|dev)(\/|$)/.test(`${where}/`)) {
+    throw new UsageError(
+      `${flag} ${path}: not a place for a file (${where} is a kernel file system)`,
+    );
+  }
+}
+
+/**
  * Writes text to stdout in full; a closed pipe surfaces as `Deno.errors.BrokenPipe`,
  * which `runCli` turns into a quiet exit.
  */

@@ -226,6 +226,11 @@ Deno.test({
       [[bin("tokenize.ts"), "--max-length", "1e3", "x"], "--max-length"],
       [[bin("classify.ts"), "train", "--data", "x.tsv", "--out", "/proc/embedge/x.json"], "/proc"],
       [[bin("classify.ts"), "train", "--data", "x.tsv", "--out", "/proc/version"], "kernel file"],
+      // refused before anything is read: a missing model shows the guard is what answered
+      [
+        [bin("quantize.ts"), "--model", "/nonexistent", "--output", "/proc/sys/kernel/hostname"],
+        "kernel file",
+      ],
       [[bin("classify.ts"), "predict", "--classifier", "/nonexistent.json", "x"], "nonexistent"],
       [[bin("classify.ts"), "frob"], "unknown command"],
       [[bin("worker_assets.ts"), "/nonexistent", "/tmp/embedge-never"], "nonexistent"],
