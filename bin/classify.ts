@@ -8,6 +8,10 @@
  * - `predict --classifier clf.json [text …]` (or stdin lines): label and probability,
  *   JSONL for several texts.
  *
+ * The model: `--model`, else (eval, predict) the one the head file names (train records it),
+ * else the default of src/model/default_model.ts. A head file is checked whole before use
+ * (src/classifier/load.ts): a broken one is one line and exit 2.
+ *
  * @example
  * ```sh
  * deno run -A bin/classify.ts train --data ../shared/datasets/sst2/train.tsv --dev ../shared/datasets/sst2/dev.tsv --out sst2.json
@@ -21,26 +25,33 @@ import {
   joinLayerValues,
   parseLayers,
   progressBar,
+  refuseKernelPath,
   runCli,
   UsageError,
 } from "./run_cli.ts";
 import { InputError } from "../src/errors.ts";
 import type { Embedder } from "../src/model/embedder.ts";
+import { fitClassifier, readClassifier } from "../src/classifier/load.ts";
+import { wholeNumber } from "./tokenize.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { parseTable } from "../src/classifier/dataset.ts";
 import { embedCached as embedCachedWithCache, setupOptions } from "../src/classifier/cache.ts";
 import {
-  checkClassifier,
   type Classifier,
   type EmbeddingSetup,
   evaluate,
   predictProba,
   train,
 } from "../src/classifier/logistic.ts";
-import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
+import {
+  chooseDemoModel,
+  chooseModel,
+  loadChoice,
+  type ModelChoice,
+} from "../src/model/default_model.ts";
+import { isHubId } from "../src/model/hub.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
-const DEFAULT_MODEL = defaultModel();
 
 /** Sentence vectors for texts through the on-disk cache, with a progress bar. */
 function embedCached(
@@ -92,7 +103,9 @@ const HELP = `usage: classify train|eval|predict [options]
   eval --classifier clf.json --data FILE             accuracy, per-class table, confusion
   predict --classifier clf.json [text ...]           label and probability (stdin lines if no text)
 options:
-  --model DIR            model directory (default ${DEFAULT_MODEL})
+  --model DIR|ID         model (default: the one the classifier names, else EMBEDGE_MODEL,
+                         else all-MiniLM-L6-v2 with weights, else embedge-mini-simcse)
+  --demo-model           embedge's generated BERT with random weights (meaningless vectors)
   --pooling MODE         cls | mean | max | mean_max | pooler (train; default: the model's)
   --layers=LIST          encoder layers (train), e.g. --layers=-2 or --layers=-4,-3,-2,-1
   --layer-mix MODE       mean | concat (train)
@@ -104,12 +117,34 @@ options:
   --json                 JSONL output for predict
   -h, --help             this text`;
 
+/** Where a model is, as the head file records it: an absolute directory, or a Hub id. */
+function modelLocation(choice: ModelChoice): string {
+  const source = choice.source;
+  if (isHubId(source) || source.startsWith("/")) return source;
+  return `${Deno.cwd()}/${source}`.replace(/\/\.\//g, "/").replace(/\/$/, "");
+}
+
+/**
+ * Fails now, not after an hour of embedding, when `--out` cannot be written, and refuses the
+ * kernel's file systems outright: under /proc and /sys a "file" can be a setting (a head
+ * written to /proc/sys/kernel/hostname renames the machine), under /dev a device.
+ */
+async function checkWritable(path: string): Promise<void> {
+  await refuseKernelPath("--out", path);
+  const slash = path.lastIndexOf("/");
+  const existed = await Deno.stat(path).then(() => true, () => false);
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  (await Deno.open(path, { write: true, create: true, append: true })).close();
+  if (!existed) await Deno.remove(path);
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = Deno.args[0]?.startsWith("-") ? ["", ...Deno.args] : Deno.args;
   const { values: a, positionals } = parseArgs({
     args: joinLayerValues(rest),
     options: {
-      model: { type: "string", default: DEFAULT_MODEL },
+      model: { type: "string" },
+      "demo-model": { type: "boolean", default: false },
       data: { type: "string" },
       dev: { type: "string" },
       out: { type: "string", default: "classifier.json" },
@@ -136,10 +171,15 @@ async function main(): Promise<number> {
       `unknown command ${JSON.stringify(command ?? "")}: classify train|eval|predict (--help)`,
     );
   }
-  const embedder = await loadOrDemo(a.model!, (s) => console.error(s), {
-    onDownload: downloadBars(),
-  });
-  const limit = a.limit ? Number(a.limit) : Infinity;
+  // eval and predict run the head's own model unless --model names another
+  const head = command === "train" ? undefined : await readHead(a.classifier, command);
+  if (command === "train") await checkWritable(a.out!);
+  const choice = a["demo-model"]
+    ? await chooseDemoModel(a.model)
+    : await chooseModel(a.model ?? head?.model);
+  if (choice.note) console.error(choice.note);
+  const embedder = await loadChoice(choice, { onDownload: downloadBars() });
+  const limit = a.limit ? wholeNumber("limit", a.limit, 1) : Infinity;
   const table = (path: string) => {
     const t = parseTable(Deno.readTextFileSync(path), {
       textColumn: a["text-column"],
@@ -161,12 +201,14 @@ async function main(): Promise<number> {
     const data = table(a.data);
     const { y, labels } = indexLabels(data.labels);
     const X = await embedCached(embedder, setup, data.texts, a.cache!);
-    const clf = train(X, y, embedder.dimensions(setup.pooling as Pooling, setup), labels, {
-      embedding: setup,
-      ...(a.l2 !== undefined ? { l2: Number(a.l2) } : {}),
-    });
-    const slash = a.out!.lastIndexOf("/");
-    if (slash > 0) await Deno.mkdir(a.out!.slice(0, slash), { recursive: true });
+    const clf: Classifier = {
+      ...train(X, y, embedder.dimensions(setup.pooling as Pooling, setup), labels, {
+        embedding: setup,
+        ...(a.l2 !== undefined ? { l2: Number(a.l2) } : {}),
+      }),
+      // the head remembers its model: eval, predict and the server load it again
+      ...(choice.demo ? {} : { model: modelLocation(choice) }),
+    };
     await Deno.writeTextFile(a.out!, JSON.stringify(clf));
     const t = clf.training;
     console.error(
@@ -182,16 +224,8 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  if (!a.classifier) throw new InputError(`${command} needs --classifier`, "classifier");
-  const raw = JSON.parse(await Deno.readTextFile(a.classifier));
   // the model must be the one it was trained on; its pooling is taken from the artifact
-  const clf: Classifier = checkClassifier(raw, {
-    modelId: embedder.info.modelId,
-    pooling: raw?.embedding?.pooling,
-    normalize: embedder.info.normalize,
-    layers: raw?.embedding?.layers,
-    layerMix: raw?.embedding?.layerMix,
-  });
+  const clf = await fitClassifier(head!, embedder);
   const setup = clf.embedding;
   if (command === "eval") {
     if (!a.data) throw new InputError("eval needs --data", "data");
@@ -216,6 +250,12 @@ async function main(): Promise<number> {
     );
   });
   return 0;
+}
+
+/** The head file of eval / predict, read and checked whole. */
+function readHead(path: string | undefined, command: string): Promise<Classifier> {
+  if (!path) throw new InputError(`${command} needs --classifier`, "classifier");
+  return readClassifier(path);
 }
 
 if (import.meta.main) await runCli(main);

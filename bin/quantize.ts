@@ -16,7 +16,7 @@ import { quantize } from "../src/model/quantize.ts";
 import { resolveModel } from "../src/model/hub.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { cosine } from "../src/model/similarity.ts";
-import { progressBar, runCli, UsageError } from "./run_cli.ts";
+import { progressBar, refuseKernelPath, runCli, UsageError } from "./run_cli.ts";
 
 const HELP = `usage: quantize --model DIR|owner/name [options]
   --model M            model directory in the Hub layout, or a Hub id (from the cache)
@@ -50,6 +50,7 @@ async function main(): Promise<number> {
     throw new UsageError(`--check must be a whole number, got ${values.check}`);
   }
   if (check > 0 && !values.sentences) throw new UsageError("--check needs --sentences FILE");
+  if (values.output) await refuseKernelPath("--output", values.output);
   const dir = await resolveModel(values.model);
   if (check > 0 && values.output && !values.output.startsWith(`${dir}/`)) {
     throw new UsageError(

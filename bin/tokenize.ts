@@ -13,7 +13,7 @@ import { defaultModel } from "../src/model/demo_model.ts";
 import { parseArgs } from "node:util";
 import { type Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { EmbedgeError } from "../src/errors.ts";
-import { runCli } from "./run_cli.ts";
+import { runCli, UsageError } from "./run_cli.ts";
 
 const DEFAULT_MODEL = defaultModel();
 
@@ -34,31 +34,48 @@ export async function loadTokenizerDir(dir: string): Promise<Tokenizer> {
 }
 
 /**
- * The walkthrough's steps of a text as JSON fields: its tokens, then the padded tokens,
- * attention mask, ids and token type ids (shared by the `tokenize` and `embed` CLIs).
+ * The walkthrough's steps of a text as JSON fields: its tokens (as the model runs them,
+ * `--max-length` applied), then those same tokens padded with `[PAD]` to `padTo` (never
+ * cut shorter: a text longer than `padTo` is shown whole; never padded past `maxLength`), with the attention mask, ids and
+ * token type ids (shared by the `tokenize` and `embed` CLIs).
  *
  * @example
  * ```ts
  * import { loadTokenizerDir, tokenSteps } from "./tokenize.ts";
  * const tok = await loadTokenizerDir("../shared/models/all-MiniLM-L6-v2");
- * const opts = { padding: "max_length", maxLength: 7, truncation: true } as const;
- * console.log(tokenSteps(tok.encode("I love Paris"), tok.encode("I love Paris", opts)).inputIds);
+ * console.log(tokenSteps(tok, tok.encode("I love Paris"), 7).inputIds);
  * // [101, 1045, 2293, 3000, 102, 0, 0]
  * ```
  */
-export function tokenSteps(plain: Encoding, padded: Encoding) {
+export function tokenSteps(tok: Tokenizer, plain: Encoding, padTo: number, maxLength?: number) {
+  // padded to --pad-to, but never past --max-length: the tensors are at most what the model
+  // is given (`padding: "max_length"` with `max_length` pads to exactly that, as in HF)
+  const length = Math.min(Math.max(padTo, plain.ids.length), maxLength ?? Infinity);
+  const extra = Math.max(0, length - plain.ids.length);
+  // the padding as the tokenizer writes it: an empty text is [CLS] [SEP], then the pads
+  const pads = tok.encode("", { padding: "max_length", maxLength: 2 + extra });
+  const tail = <T>(values: ArrayLike<T>) => Array.from(values).slice(2, 2 + extra);
   return {
     tokens: plain.tokens,
-    paddedTokens: padded.tokens,
-    attentionMask: Array.from(padded.attentionMask),
-    inputIds: Array.from(padded.ids),
-    tokenTypeIds: Array.from(padded.typeIds),
+    paddedTokens: [...plain.tokens, ...pads.tokens.slice(2, 2 + extra)],
+    attentionMask: [...Array.from(plain.attentionMask), ...tail(pads.attentionMask)],
+    inputIds: [...Array.from(plain.ids), ...tail(pads.ids)],
+    tokenTypeIds: [...Array.from(plain.typeIds), ...tail(pads.typeIds)],
   };
 }
 
-const HELP = `usage: tokenize [options] [text ...]
+/** A whole number ≥ `min` from a flag's value, or a UsageError naming the flag. */
+export function wholeNumber(flag: string, value: string, min: number): number {
+  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(n >= min)) {
+    throw new UsageError(`--${flag} must be a whole number ≥ ${min}, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+const HELP = `usage: tokenize [options] [text ...]   (each text is one input)
   --model DIR       model directory with tokenizer.json or vocab.txt (default ${DEFAULT_MODEL})
-  --pad-to N        padding length of the walkthrough's padded row (default 7)
+  --pad-to N        pad the walkthrough's row to N tokens (default 7; a longer text is shown whole)
   --max-length N    truncate the tokens to N (special tokens included)
   --json            machine output (one JSON object)
   -h, --help        this text`;
@@ -79,29 +96,37 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const text = positionals.join(" ") || "I love Paris";
+  // every positional text is its own input, as `embed a b` embeds two
+  const texts = positionals.length ? positionals : ["I love Paris"];
   const tok = await loadTokenizerDir(values.model!);
-  const maxLength = Number(values["pad-to"]);
-  const cut = values["max-length"] === undefined ? undefined : Number(values["max-length"]);
-  const plain = tok.encode(text, cut === undefined ? {} : { maxLength: cut, truncation: true });
-  const padded = tok.encode(text, { padding: "max_length", maxLength, truncation: true });
-  if (values.json) {
-    console.log(JSON.stringify({
+  const padTo = wholeNumber("pad-to", values["pad-to"]!, 0);
+  const cut = values["max-length"] === undefined
+    ? undefined
+    : wholeNumber("max-length", values["max-length"], 2);
+  const steps = texts.map((text) => {
+    const plain = tok.encode(text, cut === undefined ? {} : { maxLength: cut, truncation: true });
+    return {
       text,
-      ...tokenSteps(plain, padded),
+      ...tokenSteps(tok, plain, padTo, cut),
       offsets: Array.from({ length: plain.ids.length }, (_, i) => [
         plain.offsets[2 * i],
         plain.offsets[2 * i + 1],
       ]),
-    }));
-  } else {
-    console.log(`text:            ${text}`);
-    console.log(`tokens:          ${plain.tokens.join(" ")}`);
-    console.log(`${`padded (${maxLength}):`.padEnd(17)}${padded.tokens.join(" ")}`);
-    console.log(`attention mask:  ${Array.from(padded.attentionMask).join(" ")}`);
-    console.log(`token ids:       ${Array.from(padded.ids).join(" ")}`);
-    console.log(`token type ids:  ${Array.from(padded.typeIds).join(" ")}`);
+    };
+  });
+  if (values.json) {
+    console.log(JSON.stringify(steps.length === 1 ? steps[0] : { inputs: steps }));
+    return 0;
   }
+  steps.forEach((s, i) => {
+    if (i > 0) console.log("");
+    console.log(`text:            ${s.text}`);
+    console.log(`tokens:          ${s.tokens.join(" ")}`);
+    console.log(`${`padded (${s.inputIds.length}):`.padEnd(17)}${s.paddedTokens.join(" ")}`);
+    console.log(`attention mask:  ${s.attentionMask.join(" ")}`);
+    console.log(`token ids:       ${s.inputIds.join(" ")}`);
+    console.log(`token type ids:  ${s.tokenTypeIds.join(" ")}`);
+  });
   return 0;
 }
 

@@ -19,6 +19,8 @@ import { readModelFiles } from "../src/model/files.ts";
 import { type Dtype, DTYPE_FILES } from "../src/model/embedder.ts";
 import { externalDataLocations } from "../src/model/onnx_external.ts";
 import { parseArgs } from "node:util";
+import { chooseModel, requireWeights } from "../src/model/default_model.ts";
+import { isHubId } from "../src/model/hub.ts";
 import {
   PRECOMPILED_TOKENIZER,
   precompileModelTokenizer,
@@ -109,20 +111,32 @@ if (import.meta.main) {
     });
     const usage = `usage: worker_assets [--dtype ${
       Object.keys(DTYPE_FILES).join("|")
-    }] MODEL_DIR OUT_DIR
-  --dtype D   ship only that variant's ONNX file (set EMBEDGE_DTYPE=D in the Worker)`;
+    }] [MODEL_DIR] OUT_DIR
+  MODEL_DIR   default: the default model (EMBEDGE_MODEL, else all-MiniLM-L6-v2 with weights,
+              else ../shared/models/embedge-mini-simcse)
+  --dtype D   ship only that variant's ONNX file (set EMBEDGE_DTYPE=D in the Worker)
+Prints the model's name on stdout (the Worker's EMBEDGE_MODEL_ID).`;
     if (values.help) {
       console.log(usage);
       return 0;
     }
-    const [modelDir, outDir] = positionals;
-    if (!modelDir || !outDir || positionals.length > 2) throw new UsageError(usage);
+    if (positionals.length < 1 || positionals.length > 2) throw new UsageError(usage);
+    // one directory: the out directory, for the model every tool uses by default
+    const choice = positionals.length === 2
+      ? { source: positionals[0], modelId: undefined }
+      : await chooseModel();
+    const outDir = positionals[positionals.length - 1], modelDir = choice.source;
+    if (isHubId(modelDir) && !(await Deno.stat(modelDir).catch(() => undefined))) {
+      throw new UsageError(`${modelDir}: give a model directory (a Hub id is not read here)`);
+    }
+    await requireWeights(modelDir);
     const dtype = values.dtype;
     if (dtype !== undefined && !Object.hasOwn(DTYPE_FILES, dtype)) {
       throw new UsageError(`--dtype must be one of ${Object.keys(DTYPE_FILES).join(", ")}`);
     }
     const split = await prepareWorkerAssets(modelDir, outDir, PART_BYTES, dtype as Dtype);
     console.error(`${outDir}: assets ready (${split} file(s) split into ≤ 24 MiB parts)`);
+    console.log(choice.modelId ?? modelDir.replace(/\/+$/, "").split("/").pop());
     return 0;
   });
 }

@@ -6,8 +6,8 @@
  *
  * | variable | meaning | default |
  * | --- | --- | --- |
- * | `PORT`, `HOST` | where the Deno server listens | 8080, 127.0.0.1 |
- * | `EMBEDGE_MODEL` | model directory or Hub id (Deno) | `../shared/models/all-MiniLM-L6-v2` |
+ * | `PORT`, `HOST` (`--port`, `--host`) | where the Deno server listens (`0.0.0.0`: every interface) | 8080, 127.0.0.1 |
+ * | `EMBEDGE_MODEL` (`--model`, `--model-id`) | model directory or Hub id (Deno) | the classifiers' model, else all-MiniLM-L6-v2 with weights, else `../shared/models/embedge-mini-simcse` |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
  * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno; 0: inline) | the core count |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
@@ -50,6 +50,59 @@ export class ConfigError extends Error {
   }
 }
 
+/** Command-line flags of the Deno server and the variable each one sets. */
+export const SERVER_FLAGS: Readonly<Record<string, string>> = {
+  "--model": "EMBEDGE_MODEL",
+  "--model-id": "EMBEDGE_MODEL", // text-embeddings-inference's spelling
+  "--port": "PORT",
+  "--host": "HOST",
+  "--hostname": "HOST", // text-embeddings-inference's spelling
+};
+
+/** What `serverFlags` read from a command line. */
+export interface ServerFlags {
+  /** Variables set by flags (they win over the environment). */
+  vars: Record<string, string>;
+  /** Which flag set each variable, to name it in errors. */
+  flagOf: Record<string, string>;
+  help: boolean;
+  /** `--demo-model`: serve embedge's generated BERT with random weights. */
+  demo: boolean;
+}
+
+/**
+ * Reads the Deno server's command line (`--port 9000`, `--port=9000`, `--model DIR`,
+ * `--host 0.0.0.0`, `--help`, `--demo-model`); throws `ConfigError` naming an unknown flag
+ * or one without its value.
+ *
+ * @example
+ * ```ts
+ * import { serverFlags } from "./config.ts";
+ * console.log(serverFlags(["--port", "9999", "--model-id=m"]).vars); // { PORT: "9999", EMBEDGE_MODEL: "m" }
+ * ```
+ */
+export function serverFlags(args: string[]): ServerFlags {
+  const out: ServerFlags = { vars: {}, flagOf: {}, help: false, demo: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") out.help = true;
+    else if (arg === "--demo-model") out.demo = true;
+    else {
+      const eq = arg.indexOf("=");
+      const flag = eq > 0 ? arg.slice(0, eq) : arg;
+      const variable = SERVER_FLAGS[flag];
+      if (!variable || !Object.hasOwn(SERVER_FLAGS, flag)) {
+        throw new ConfigError(flag, "unknown option (see --help)");
+      }
+      const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined) throw new ConfigError(flag, "needs a value");
+      out.vars[variable] = value;
+      out.flagOf[variable] = flag;
+    }
+  }
+  return out;
+}
+
 /** What the entry points need, read from variables. */
 export interface ServerConfig {
   /** Options of `createApp` (classifiers are read by the entry point from `classifiers`). */
@@ -58,6 +111,8 @@ export interface ServerConfig {
   classifiers: [string, string][];
   port: number;
   host: string;
+  /** The model directory or Hub id (`EMBEDGE_MODEL`), when set. */
+  model?: string;
   /** Which ONNX variant of the model to load (`EMBEDGE_DTYPE`), when set. */
   dtype?: Dtype;
   /** Most cells per model run (`EMBEDGE_BATCH_TOKENS`), when set. */
@@ -66,6 +121,18 @@ export interface ServerConfig {
   workers?: number;
   /** Time for a request's headers (`EMBEDGE_HEADER_TIMEOUT_MS`; Deno); 0: no guard. */
   headerTimeoutMs: number;
+}
+
+/** A listening address: a name or IP, no spaces (`0.0.0.0` listens on every interface). */
+function host(value: string | undefined): string {
+  if (value === undefined) return "127.0.0.1";
+  if (!/^[\w.:-]+$/.test(value) || value.length > 253) {
+    throw new ConfigError(
+      "HOST",
+      `must be a host name or IP address, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Reads and checks the configuration (`vars`: `Deno.env.toObject()` or a Worker's env). */
@@ -79,8 +146,9 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
   const int = (name: string, min: number, max: number): number | undefined => {
     const v = get(name);
     if (v === undefined) return undefined;
-    const n = Number(v.trim());
-    if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    // plain decimal digits only: Number() would also take "0x10", "1e3", "+5" and " "
+    const n = /^-?\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
       throw new ConfigError(name, `must be an integer in ${min}..${max}, not ${JSON.stringify(v)}`);
     }
     return n;
@@ -95,6 +163,15 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
   const apiKey = get("EMBEDGE_API_KEY");
   if (apiKey !== undefined && apiKey.trim() === "") {
     throw new ConfigError("EMBEDGE_API_KEY", "is empty: unset it to serve without a key");
+  }
+  // clients send header values as bytes (UTF-8 at best, Latin-1 in fetch): a key with other
+  // characters than visible ASCII could never be matched, so no request would ever pass
+  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new ConfigError(
+      "EMBEDGE_API_KEY",
+      "must be visible ASCII characters only (no spaces, no accents or other non-ASCII letters): " +
+        "HTTP clients could never send it in an Authorization header",
+    );
   }
   const cors = get("EMBEDGE_CORS_ORIGINS");
   const origins = cors?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -140,14 +217,19 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
       `must be one of ${Object.keys(DTYPE_FILES).join(", ")}, not ${JSON.stringify(dtype)}`,
     );
   }
+  const model = get("EMBEDGE_MODEL");
+  if (model !== undefined && model.trim() === "") {
+    throw new ConfigError("EMBEDGE_MODEL", "is empty: unset it for the default model");
+  }
   return {
     app,
     classifiers,
+    ...(model !== undefined ? { model } : {}),
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
     ...(batchTokens !== undefined ? { batchTokens } : {}),
     ...(workers !== undefined ? { workers } : {}),
     headerTimeoutMs: int("EMBEDGE_HEADER_TIMEOUT_MS", 0, 3_600_000) ?? 10_000,
     port: int("PORT", 0, 65535) ?? 8080,
-    host: get("HOST") ?? "127.0.0.1",
+    host: host(get("HOST")),
   };
 }

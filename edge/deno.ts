@@ -1,13 +1,16 @@
 /**
  * The Deno entry point: loads the model and serves the app with `Deno.serve`.
- * Configuration: the environment variables of edge/config.ts (all checked: a bad value is
- * one line and exit 2), plus `EMBEDGE_MODEL` (model directory or Hub id; without ONNX
- * weights the generated demo BERT is used, with a note), `EMBEDGE_BACKEND` and
- * `EMBEDGE_THREADS`.
+ * Configuration: flags (`--model DIR|ID` or TEI's `--model-id`, `--port N`, `--host ADDR`
+ * or `--hostname`, `--demo-model`, `--help`), which win over the environment variables of
+ * edge/config.ts (all checked: a bad value is one line and exit 2), plus `EMBEDGE_BACKEND`
+ * and `EMBEDGE_THREADS`. The model: `--model` / `EMBEDGE_MODEL`, else the one the
+ * classifier heads name (`EMBEDGE_CLASSIFIERS`), else the default of
+ * src/model/default_model.ts; the random demo model only with `--demo-model`.
  *
  * @example
  * ```sh
- * PORT=8080 deno run -A edge/deno.ts
+ * deno run -A edge/deno.ts --port 8080
+ * deno run -A edge/deno.ts --host 0.0.0.0 --port 8080   # reachable from other machines
  * curl -s localhost:8080/embed -d '{"inputs":"I love Paris."}'
  * ```
  * @module
@@ -15,10 +18,24 @@
 import { createApp } from "./app.ts";
 import { installedDocsAssets } from "./docs.ts";
 import { guardHeaders, type HeaderGuard } from "./header_guard.ts";
-import { ConfigError, serverConfig } from "./config.ts";
-import { defaultModel, loadOrDemo } from "../src/model/demo_model.ts";
+import { ConfigError, serverConfig, serverFlags } from "./config.ts";
+import { chooseDemoModel, chooseModel, loadChoice } from "../src/model/default_model.ts";
+import { fitClassifier, readClassifier } from "../src/classifier/load.ts";
+import type { Classifier } from "../src/classifier/logistic.ts";
+import type { Embedder } from "../src/model/embedder.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import type { Backend } from "../src/model/runtimes.ts";
+
+const HELP = `usage: deno run -A edge/deno.ts [options]   (or: npx deno task serve [options])
+  --model DIR|ID     model directory or Hub id (also --model-id; env EMBEDGE_MODEL); default:
+                     the model the classifier heads name, else all-MiniLM-L6-v2 with weights,
+                     else ../shared/models/embedge-mini-simcse
+  --demo-model       serve embedge's generated BERT with random weights (meaningless vectors)
+  --port N           port (env PORT; default 8080; 0 picks a free one)
+  --host ADDR        address to listen on (also --hostname; env HOST; default 127.0.0.1, this
+                     machine only; 0.0.0.0 listens on every interface)
+  -h, --help         this text
+Every other setting is an environment variable: see edge/config.ts or the README.`;
 
 const env = (k: string) => Deno.env.get(k);
 /** How long a connection may wait for its next request (as nginx's keepalive_timeout). */
@@ -27,52 +44,98 @@ const IDLE_TIMEOUT_MS = 75_000;
 const MAX_HEADER_BYTES = 64 * 1024;
 /** One line on stderr, exit 2: a configuration the server cannot start with. */
 function fail(message: string): never {
-  console.error(`error: ${message}`);
+  console.error(`error: ${message.split("\n")[0].slice(0, 500)}`);
   Deno.exit(2);
 }
-const config = (() => {
+const { config, demo } = (() => {
   try {
-    return serverConfig(Deno.env.toObject());
+    const flags = serverFlags(Deno.args);
+    if (flags.help) {
+      console.log(HELP);
+      Deno.exit(0);
+    }
+    try {
+      return { config: serverConfig({ ...Deno.env.toObject(), ...flags.vars }), demo: flags.demo };
+    } catch (e) {
+      // a bad value given by flag is named by its flag
+      if (!(e instanceof ConfigError) || !flags.flagOf[e.variable]) throw e;
+      throw new ConfigError(flags.flagOf[e.variable], e.message.slice(e.variable.length + 2));
+    }
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message);
     throw e;
   }
 })();
-const model = defaultModel();
-const threads = env("EMBEDGE_THREADS");
-const embedder = await loadOrDemo(model, (s) => console.error(s), {
-  ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
-  ...(config.dtype ? { dtype: config.dtype } : {}),
-  ...(config.batchTokens ? { batchTokens: config.batchTokens } : {}),
-  // a pool sized to the cores unless EMBEDGE_WORKERS says otherwise (0: inline): off the
-  // event loop, /health p99 under load fell from 342 ms to 15 ms (bench/results/load-*)
-  workers: config.workers ?? navigator.hardwareConcurrency ?? 1,
-  ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
-}).catch((e) => {
+
+/**
+ * The model and the classifier heads, each checked whole: any problem is one line, exit 2,
+ * naming the classifier. Heads remember their model: without --model/EMBEDGE_MODEL the
+ * server loads the one they name (they must agree).
+ */
+async function loadModelAndHeads(): Promise<[Embedder, Record<string, Classifier>]> {
+  const heads: [string, Classifier][] = [];
+  for (const [name, path] of config.classifiers) {
+    heads.push([name, await named(name, path, () => readClassifier(path))]);
+  }
+  const theirs = [...new Set(heads.flatMap(([, c]) => (c.model ? [c.model] : [])))];
+  if (!config.model && theirs.length > 1) {
+    fail(
+      `EMBEDGE_CLASSIFIERS: the heads were trained on different models (${
+        theirs.join(", ")
+      }): set --model`,
+    );
+  }
+  const choice = demo
+    ? await chooseDemoModel(config.model)
+    : await chooseModel(config.model ?? theirs[0]);
+  if (choice.note) console.error(choice.note);
+  const threads = env("EMBEDGE_THREADS");
+  const embedder = await loadChoice(choice, {
+    ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
+    ...(config.dtype ? { dtype: config.dtype } : {}),
+    ...(config.batchTokens ? { batchTokens: config.batchTokens } : {}),
+    // a pool sized to the cores unless EMBEDGE_WORKERS says otherwise (0: inline): off the
+    // event loop, /health p99 under load fell from 342 ms to 15 ms (bench/results/load-*)
+    workers: config.workers ?? navigator.hardwareConcurrency ?? 1,
+    ...(threads !== undefined ? { threads: threads.trim() === "" ? NaN : Number(threads) } : {}),
+  });
+  const fitted: Record<string, Classifier> = {};
+  for (const [name, clf] of heads) {
+    const path = config.classifiers.find(([n]) => n === name)![1];
+    fitted[name] = await named(name, path, () => fitClassifier(clf, embedder));
+  }
+  return [embedder, fitted];
+}
+
+/** Runs a step of one classifier head; its failure names the head and its file. */
+async function named<T>(name: string, path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (!(e instanceof EmbedgeError)) throw e;
+    fail(`EMBEDGE_CLASSIFIERS: ${name}=${path}: ${e.message.replace(`${path}: `, "")}`);
+  }
+}
+
+const [embedder, classifiers] = await loadModelAndHeads().catch((e) => {
   // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2
   if (!(e instanceof EmbedgeError)) throw e;
-  console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message}`);
+  console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message.slice(0, 500)}`);
   Deno.exit(2);
 });
 const app = createApp(embedder, {
   ...config.app,
+  classifiers,
   // /docs as Swagger UI, from the installed swagger-ui-dist (a plain page without it)
   docsAssets: await installedDocsAssets(),
-  // EMBEDGE_CLASSIFIERS="sentiment=path/to/sst2.json,other=…"; a missing or broken file is one
-  // line and exit 2
-  classifiers: Object.fromEntries(
-    await Promise.all(config.classifiers.map(async ([name, path]) => {
-      try {
-        return [name, JSON.parse(await Deno.readTextFile(path))];
-      } catch (e) {
-        fail(`EMBEDGE_CLASSIFIERS: ${name}=${path}: ${(e as Error).message.split("\n")[0]}`);
-      }
-    })),
-  ),
 });
 const listening = ({ hostname, port }: { hostname: string; port: number }) =>
   console.error(
-    `embedge: ${embedder.info.modelId} (${embedder.info.backend}) on http://${hostname}:${port} (docs at /docs)`,
+    `embedge: ${embedder.info.modelId} (${embedder.info.backend}) listening on http://${hostname}:${port} (docs at /docs)${
+      /^(127\.|localhost$|::1$)/.test(hostname)
+        ? "; this machine only: --host 0.0.0.0 to accept other machines"
+        : ""
+    }`,
   );
 let server: Deno.HttpServer;
 let guard: HeaderGuard | null = null;

@@ -4,14 +4,17 @@
  * sentences are. In a project with embedge installed (`npm install embedge`; Node 20+):
  *
  * ```sh
- * node node_walkthrough.mjs ../shared/models/embedge-mini-mlm
+ * node node_walkthrough.mjs ../shared/models/embedge-mini-simcse
  * ```
  * @module
  */
 import { cosine, Embedder } from "embedge";
 import process from "node:process";
 
-const model = process.argv[2] ?? "../shared/models/embedge-mini-mlm";
+// the model named, else the sentence encoder trained here: it has real weights, where
+// ../shared's all-MiniLM-L6-v2 has none (`embed` and the server pick the same way)
+const model = process.argv[2] ?? process.env.EMBEDGE_MODEL ??
+  "../shared/models/embedge-mini-simcse";
 const embedder = await Embedder.load(model);
 const text = "I love Paris.";
 const enc = embedder.tokenizer.encode(text, { padding: "max_length", maxLength: 8 });

@@ -5,13 +5,16 @@
  * at a checkout):
  *
  * ```sh
- * deno run -A examples/walkthrough.ts ../shared/models/embedge-mini-mlm
+ * deno run -A examples/walkthrough.ts ../shared/models/embedge-mini-simcse
  * ```
  * @module
  */
 import { cosine, Embedder } from "@embedge/embedge";
 
-const model = Deno.args[0] ?? "../shared/models/embedge-mini-mlm";
+// the model named, else the sentence encoder trained here: it has real weights, where
+// ../shared's all-MiniLM-L6-v2 has none (`embed` and the server pick the same way)
+const model = Deno.args[0] ?? Deno.env.get("EMBEDGE_MODEL") ??
+  "../shared/models/embedge-mini-simcse";
 const embedder = await Embedder.load(model);
 const text = "I love Paris.";
 const enc = embedder.tokenizer.encode(text, { padding: "max_length", maxLength: 8 });

@@ -12,6 +12,7 @@ import { parseTable } from "../src/classifier/dataset.ts";
 import { EmbeddingCache } from "../src/classifier/cache.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { createApp } from "../edge/app.ts";
+import { freePort } from "./support/local_server.ts";
 import { InputError } from "../src/errors.ts";
 
 const setup = { modelId: "m", pooling: "mean", normalize: true };
@@ -153,7 +154,7 @@ Deno.test("bad input: one class, NaN features, bad tables, mismatched artifacts"
   const clf = train(X, y, 2, ["a", "b"], { embedding: setup });
   assertThrows(() => checkClassifier(clf, { ...setup, pooling: "cls" }), InputError, "pooling");
   assertThrows(() => checkClassifier(clf, { ...setup, modelId: "other" }), InputError, "modelId");
-  assertThrows(() => checkClassifier({ format: "x" }), InputError, "artifact");
+  assertThrows(() => checkClassifier({ format: "x" }), InputError, "format");
   assertThrows(() => predictProba(clf, Float32Array.of(1, NaN)), InputError, "finite");
 });
 
@@ -318,5 +319,163 @@ Deno.test({
       assert(w.length === dim);
     }
     await embedder.close();
+  },
+});
+
+/** A head trained on the generated model, remembering it; its directory and the head. */
+async function smallHead(): Promise<{ model: string; head: Record<string, unknown> }> {
+  const model = await makeTestModel({ seed: 41, layers: 1 });
+  const embedder = await Embedder.load(model.dir);
+  const texts = ["good film", "great fun", "a joy", "bad film", "dull mess", "a bore"];
+  const X = (await embedder.embed(texts, { pooling: "mean" })).data;
+  const head = train(X, Int32Array.of(1, 1, 1, 0, 0, 0), 32, ["negative", "positive"], {
+    embedding: {
+      modelId: embedder.info.modelId,
+      pooling: "mean",
+      normalize: embedder.info.normalize,
+      maxLength: 128,
+    },
+  });
+  await embedder.close();
+  return { model: model.dir, head: { ...head, model: model.dir } };
+}
+
+/** Tampered copies of a good head file: name → file text. */
+function tamperedHeads(good: Record<string, unknown>): [string, string][] {
+  const text = JSON.stringify(good);
+  const edit = (change: (h: Record<string, unknown> & { [k: string]: unknown }) => void) => {
+    const h = JSON.parse(text);
+    change(h);
+    return JSON.stringify(h);
+  };
+  const row = (n: number, v = 0.1) => new Array(n).fill(v);
+  return [
+    ["truncated JSON", text.slice(0, text.length / 2)],
+    ["empty file", ""],
+    ["not JSON", "sentiment head"],
+    ["a JSON array", "[]"],
+    ["null", "null"],
+    ["another format", edit((h) => (h.format = "sklearn/1"))],
+    ["labels missing", edit((h) => delete h.labels)],
+    ["one label", edit((h) => (h.labels = ["positive"]))],
+    ["repeated labels", edit((h) => (h.labels = ["a", "a"]))],
+    ["labels not strings", edit((h) => (h.labels = [0, 1]))],
+    ["dim not a number", edit((h) => (h.dim = "32"))],
+    ["mean too short", edit((h) => (h.mean = row(31)))],
+    ["a weight row too long", edit((h) => ((h.weights as number[][])[1] = row(33)))],
+    ["one weight row", edit((h) => (h.weights = [row(32)]))],
+    ["bias missing", edit((h) => delete h.bias)],
+    ["NaN as a string", edit((h) => ((h.weights as unknown[][])[0][3] = "NaN"))],
+    ["infinite weight (1e999)", text.replace(/"bias":\[[^,\]]+/, '"bias":[1e999')],
+    ["huge weight", edit((h) => ((h.weights as number[][])[0][0] = 1e300))],
+    ["std zero", edit((h) => ((h.std as number[])[5] = 0))],
+    ["embedding missing", edit((h) => delete h.embedding)],
+    ["pooling unknown", edit((h) => ((h.embedding as { pooling: string }).pooling = "median"))],
+    ["layer the model lacks", edit((h) => ((h.embedding as { layers: number[] }).layers = [9]))],
+    [
+      "vectors of another width",
+      edit((h) => {
+        h.dim = 16;
+        h.mean = row(16);
+        h.std = row(16, 1);
+        h.weights = [row(16), row(16)];
+      }),
+    ],
+    ["another model id", edit((h) => ((h.embedding as { modelId: string }).modelId = "bert"))],
+    ["a model that is not there", edit((h) => (h.model = "/nonexistent/model"))],
+  ];
+}
+
+Deno.test({
+  name:
+    "tampered classifier head files: classify predict refuses each in one line, exit 2, no stack trace; the good one runs on its own model",
+  ignore,
+  async fn() {
+    const { head } = await smallHead();
+    const dir = await tempDir();
+    const predict = async (file: string) => {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../bin/classify.ts", import.meta.url).pathname, "predict"]
+          .concat(["--classifier", file, "I love Paris."]),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+    };
+    // no --model: the head's own model is loaded (another one would fail the modelId check)
+    await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(head));
+    const good = await predict(`${dir}/good.json`);
+    assertEquals(good.code, 0, good.err);
+    assert(/^(negative|positive) \([01]\.\d{3}\)$/.test(good.out.trim()), good.out);
+    for (const [name, text] of tamperedHeads(head)) {
+      await Deno.writeTextFile(`${dir}/head.json`, text);
+      const r = await predict(`${dir}/head.json`);
+      const lines = r.err.trim().split("\n").filter((l) => !l.startsWith("model:"));
+      assertEquals(r.code, 2, `${name}: ${r.err}`);
+      assertEquals(lines.length, 1, `${name}: ${r.err}`);
+      assert(!r.err.includes("    at "), `${name}: ${r.err}`);
+      assertEquals(r.out, "", name);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "EMBEDGE_CLASSIFIERS: a good head starts the server on the head's own model; a missing, non-head or unfit one stops it in one line naming the classifier",
+  ignore,
+  async fn() {
+    const { model, head } = await smallHead();
+    const dir = await tempDir();
+    const port = freePort();
+    const serve = (spec: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
+        env: { EMBEDGE_CLASSIFIERS: spec, PORT: String(port), EMBEDGE_LOG: "off" },
+        stdout: "null",
+        stderr: "piped",
+      });
+    await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(head));
+    const proc = serve(`sentiment=${dir}/good.json`).spawn();
+    try {
+      let info: { model: { id: string } | string; classifiers: { name: string }[] } | undefined;
+      for (let i = 0; i < 600 && !info; i++) {
+        info = await fetch(`http://127.0.0.1:${port}/info`).then((r) => r.json(), () => undefined);
+        if (!info) await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(info?.classifiers.map((c) => c.name), ["sentiment"]);
+      assert(JSON.stringify(info).includes(model.split("/").pop()!), JSON.stringify(info));
+      const res = await fetch(`http://127.0.0.1:${port}/classify`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: "I love Paris." }),
+      });
+      assertEquals(res.status, 200);
+      const [best] = (await res.json())[0];
+      assert(Number.isFinite(best.score), JSON.stringify(best));
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.stderr.cancel();
+      await proc.status;
+    }
+    const picked = new Set(["truncated JSON", "std zero", "layer the model lacks"]);
+    const cases: [string, string][] = [
+      ["missing file", `${dir}/missing.json`],
+      ["non-head JSON", `${dir}/other.json`],
+      ...tamperedHeads(head).filter(([name]) => picked.has(name)).map(([name, text], i) => {
+        Deno.writeTextFileSync(`${dir}/bad${i}.json`, text);
+        return [name, `${dir}/bad${i}.json`] as [string, string];
+      }),
+    ];
+    await Deno.writeTextFile(`${dir}/other.json`, JSON.stringify({ model: "x", data: [1, 2] }));
+    for (const [name, path] of cases) {
+      const { code, stderr } = await serve(`sentiment=${path}`).output();
+      const err = new TextDecoder().decode(stderr).trim();
+      const lines = err.split("\n").filter((l) => !l.startsWith("model:"));
+      assertEquals(code, 2, `${name}: ${err}`);
+      assertEquals(lines.length, 1, `${name}: ${err}`);
+      assert(lines[0].includes(`EMBEDGE_CLASSIFIERS: sentiment=${path}`), `${name}: ${err}`);
+      assert(!err.includes("    at "), `${name}: ${err}`);
+    }
+    await Deno.remove(dir, { recursive: true });
   },
 });

@@ -5,11 +5,12 @@
  */
 import OpenAI from "openai";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
-import { ConfigError, serverConfig } from "../edge/config.ts";
+import { ConfigError, serverConfig, serverFlags } from "../edge/config.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { startDenoServer } from "./support/local_server.ts";
+import { freePort, startDenoServer } from "./support/local_server.ts";
+import { concat } from "../src/model/protobuf.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 
@@ -95,11 +96,83 @@ Deno.test("configuration: every variable is checked; a bad one is named", () => 
       ["EMBEDGE_MAX_OUTPUT_FLOATS", "0"],
       ["EMBEDGE_BODY_TIMEOUT_MS", "soon"],
       ["EMBEDGE_DTYPE", "toString"],
+      // plain decimal integers only
+      ["PORT", "0x10"],
+      ["EMBEDGE_TIMEOUT_MS", "1e3"],
+      ["EMBEDGE_MAX_INPUTS", "+5"],
+      ["EMBEDGE_MAX_QUEUE", "0b11"],
+      ["EMBEDGE_WORKERS", " "],
+      // a key no HTTP client can send
+      ["EMBEDGE_API_KEY", "clé-secrète"],
+      ["EMBEDGE_API_KEY", "two words"],
+      ["EMBEDGE_MODEL", ""],
+      ["HOST", "my host"],
     ]
   ) {
     const e = assertThrows(() => serverConfig({ [name]: value }), ConfigError);
     assertEquals(e.variable, name, `${name}=${JSON.stringify(value)}`);
   }
+});
+
+Deno.test("server flags: --port, --host, --model and TEI's --model-id/--hostname set their variables; unknown or empty flags are named", () => {
+  const f = serverFlags(["--port", "9999", "--host=0.0.0.0", "--model-id", "m", "--demo-model"]);
+  assertEquals(f.vars, { PORT: "9999", HOST: "0.0.0.0", EMBEDGE_MODEL: "m" });
+  assertEquals([f.flagOf.PORT, f.demo, f.help], ["--port", true, false]);
+  assertEquals(serverFlags(["--hostname", "::1", "--model=d"]).vars, {
+    HOST: "::1",
+    EMBEDGE_MODEL: "d",
+  });
+  assertEquals(serverFlags(["-h"]).help, true);
+  const c = serverConfig({ PORT: "8080", ...serverFlags(["--port", "9999"]).vars });
+  assertEquals(c.port, 9999);
+  assertEquals(serverConfig({ PORT: "007" }).port, 7);
+  for (
+    const [args, name] of [[["--frob"], "--frob"], [["--port"], "--port"], [["x"], "x"]] as [
+      string[],
+      string,
+    ][]
+  ) {
+    const e = assertThrows(() => serverFlags(args), ConfigError);
+    assertEquals(e.variable, name);
+  }
+});
+
+Deno.test({
+  name: "the Deno server takes --port and says where it listens; a bad flag is one line, exit 2",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 21, layers: 1 });
+    const port = freePort();
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname]
+        .concat(["--port", String(port), "--model", model.dir]),
+      env: { PORT: "1", EMBEDGE_LOG: "off", EMBEDGE_WORKERS: "0" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const reader = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    while (!said.includes("\n")) said += (await reader.read()).value ?? "";
+    try {
+      assert(said.includes(`listening on http://127.0.0.1:${port}`), said);
+      assert(said.includes("--host 0.0.0.0"), said);
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      assertEquals(health.status, 200);
+      await health.body?.cancel();
+    } finally {
+      proc.kill("SIGTERM");
+      await reader.cancel();
+      await proc.status;
+    }
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname, "--port", "0x10"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(bad.stderr).trim();
+    assertEquals([bad.code, err.split("\n").length], [2, 1], err);
+    assert(err.startsWith("error: --port:"), err);
+  },
 });
 
 Deno.test({
@@ -113,18 +186,25 @@ Deno.test({
         ["EMBEDGE_API_KEY", ""],
         ["EMBEDGE_CLASSIFIERS", "s=/nonexistent.json"],
         ["EMBEDGE_THREADS", "many"],
+        ["EMBEDGE_API_KEY", "naïve"],
+        ["EMBEDGE_MODEL", `/tmp/${"m".repeat(5000)}`],
       ]
     ) {
-      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      const proc = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
         env: { EMBEDGE_MODEL: model.dir, PORT: "0", EMBEDGE_LOG: "off", [name]: value },
         stdout: "null",
         stderr: "piped",
-      }).output();
+      }).spawn();
+      // a server that starts anyway is stopped, so that the test fails instead of hanging
+      const stop = setTimeout(() => proc.kill("SIGTERM"), 60_000);
+      const { code, stderr } = await proc.output();
+      clearTimeout(stop);
       const err = new TextDecoder().decode(stderr).trim();
       assertEquals(code, 2, `${name}=${value}: ${err}`);
       assertEquals(err.split("\n").length, 1, err);
-      assert(err.includes(name === "EMBEDGE_THREADS" ? "threads" : name), err);
+      const needle = { EMBEDGE_THREADS: "threads", EMBEDGE_MODEL: "no model directory" }[name];
+      assert(err.includes(needle ?? name), err);
     }
   },
 });

@@ -26,6 +26,7 @@
 import { InputError } from "../errors.ts";
 import { denseFeatures, type Features } from "./features.ts";
 import { minimize } from "./lbfgs.ts";
+import { POOLINGS } from "../model/pooling.ts";
 
 /** The embedding setup a classifier was trained on (it refuses any other). */
 export interface EmbeddingSetup {
@@ -64,6 +65,11 @@ export interface Classifier {
   bias: number[];
   embedding: EmbeddingSetup;
   training: TrainingRecord;
+  /**
+   * The model the head was trained on (a directory or Hub id), which `classify eval` /
+   * `predict` and the server load unless told otherwise. Absent in older files.
+   */
+  model?: string;
 }
 
 /** Training options. */
@@ -348,13 +354,7 @@ export function evaluate(clf: Classifier, X: Float32Array, y: Int32Array): Metri
  * ```
  */
 export function checkClassifier(value: unknown, setup?: EmbeddingSetup): Classifier {
-  const c = value as Classifier;
-  const ok = c && c.format === "embedge-classifier/1" && Array.isArray(c.labels) &&
-    c.labels.length >= 2 &&
-    Number.isInteger(c.dim) && c.mean?.length === c.dim && c.std?.length === c.dim &&
-    c.weights?.length === c.labels.length && c.weights.every((w) => w.length === c.dim) &&
-    c.bias?.length === c.labels.length && typeof c.embedding?.modelId === "string";
-  if (!ok) throw new InputError("not an embedge classifier artifact", "classifier");
+  const c = checkShape(value);
   if (setup) {
     // absent layers mean the last layer, mixed by mean
     const view = (e: EmbeddingSetup) => ({
@@ -375,6 +375,76 @@ export function checkClassifier(value: unknown, setup?: EmbeddingSetup): Classif
         );
       }
     }
+  }
+  return c;
+}
+
+/** Largest weight, bias or mean magnitude a head may hold: trained heads on standardized
+ * features stay far below it, and it keeps every score finite (no `score: null`). */
+const MAX_PARAMETER = 1e6;
+
+/** A field of a classifier file that is not what it must be. */
+function bad(field: string, what: string): never {
+  throw new InputError(`not an embedge classifier: ${field} ${what}`, "classifier");
+}
+
+/** Checks that `values` is an array of `length` finite numbers within `limit`. */
+function numbers(field: string, values: unknown, length: number, limit = MAX_PARAMETER): void {
+  if (!Array.isArray(values)) bad(field, "must be an array of numbers");
+  if (values.length !== length) bad(field, `has ${values.length} values, not ${length}`);
+  values.forEach((v, i) => {
+    if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > limit) {
+      bad(`${field}[${i}]`, `must be a finite number within ±${limit}, not ${JSON.stringify(v)}`);
+    }
+  });
+}
+
+/**
+ * Every field of a classifier file, checked before it is used: the format, two or more
+ * distinct labels, the shapes of mean/std/weights/bias against `dim` and the labels, finite
+ * numbers (std > 0), and an embedding setup of the right types. The message names the field.
+ */
+function checkShape(value: unknown): Classifier {
+  const c = value as Classifier;
+  if (typeof c !== "object" || c === null || Array.isArray(c)) bad("file", "is not an object");
+  if (c.format !== "embedge-classifier/1") bad("format", `is ${JSON.stringify(c.format)}`);
+  if (!Array.isArray(c.labels) || c.labels.length < 2) bad("labels", "must list 2 or more");
+  c.labels.forEach((l, i) => {
+    if (typeof l !== "string" || l === "") bad(`labels[${i}]`, "must be a non-empty string");
+  });
+  if (new Set(c.labels).size !== c.labels.length) bad("labels", "repeat a label");
+  if (!Number.isInteger(c.dim) || c.dim < 1 || c.dim > 1_000_000) {
+    bad("dim", `must be a whole number ≥ 1, not ${JSON.stringify(c.dim)}`);
+  }
+  numbers("mean", c.mean, c.dim);
+  numbers("std", c.std, c.dim);
+  c.std.forEach((v, i) => v > 0 || bad(`std[${i}]`, "must be > 0"));
+  if (!Array.isArray(c.weights) || c.weights.length !== c.labels.length) {
+    bad("weights", `must be ${c.labels.length} rows (one per label)`);
+  }
+  c.weights.forEach((row, i) => numbers(`weights[${i}]`, row, c.dim));
+  numbers("bias", c.bias, c.labels.length);
+  const e = c.embedding;
+  if (typeof e !== "object" || e === null) bad("embedding", "is missing");
+  if (typeof e.modelId !== "string" || e.modelId === "") bad("embedding.modelId", "is missing");
+  if (!(POOLINGS as readonly string[]).includes(e.pooling)) {
+    bad("embedding.pooling", `is ${JSON.stringify(e.pooling)}`);
+  }
+  if (typeof e.normalize !== "boolean") bad("embedding.normalize", "must be true or false");
+  if (e.maxLength !== undefined && !(Number.isInteger(e.maxLength) && e.maxLength >= 2)) {
+    bad("embedding.maxLength", `is ${JSON.stringify(e.maxLength)}`);
+  }
+  if (
+    e.layers !== undefined &&
+    !(Array.isArray(e.layers) && e.layers.length > 0 && e.layers.every(Number.isInteger))
+  ) {
+    bad("embedding.layers", `is ${JSON.stringify(e.layers)}`);
+  }
+  if (e.layerMix !== undefined && e.layerMix !== "mean" && e.layerMix !== "concat") {
+    bad("embedding.layerMix", `is ${JSON.stringify(e.layerMix)}`);
+  }
+  if (c.model !== undefined && (typeof c.model !== "string" || c.model === "")) {
+    bad("model", "must be a model directory or Hub id");
   }
   return c;
 }
