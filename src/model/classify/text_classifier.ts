@@ -21,17 +21,9 @@
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../../tokenizer/wasm.ts";
-import { modelConfig } from "../config.ts";
-import { modelJson, type ModelSource, readModelFiles } from "../files.ts";
-import { readExternalData } from "../external_data.ts";
-import { wordEmbeddingRows } from "../onnx_layers.ts";
+import type { ModelSource } from "../files.ts";
 import type { Backend } from "../runtimes.ts";
-import { createLogitsSession, type Engine, type LogitsSession } from "../session.ts";
-import {
-  directoryTokenizerCache,
-  loadModelTokenizer,
-  TOKENIZER_FILES,
-} from "../tokenizer_files.ts";
+import type { Engine, LogitsSession } from "../session.ts";
 import {
   defaultScoreFunction,
   type LabelScore,
@@ -47,9 +39,10 @@ import {
   rankTexts,
   relevanceColumn,
 } from "./rerank.ts";
+import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 
 /** What `TextClassifier.load` accepts besides the model source. */
-export interface ClassifierLoadOptions {
+export interface ClassifierLoadOptions extends HeadLoadOptions {
   /** ONNX file inside the model directory (default `onnx/model.onnx`). */
   onnxFile?: string;
   /** `auto` (default: onnxruntime-node where it loads), `native` or `wasm`. */
@@ -177,65 +170,26 @@ export class TextClassifier {
     source: ModelSource,
     options: ClassifierLoadOptions = {},
   ): Promise<TextClassifier> {
-    const batchTokens = options.batchTokens ?? 16384;
-    if (!(Number.isInteger(batchTokens) && batchTokens >= 1)) {
-      throw new InputError("batchTokens must be a positive integer", "batchTokens");
-    }
-    const threads = options.threads ?? 0;
-    if (!(Number.isInteger(threads) && threads >= 0 && threads <= 256)) {
-      throw new InputError("threads must be an integer in 0..256 (0: the default)", "threads");
-    }
-    const onnxFile = options.onnxFile ?? "onnx/model.onnx";
-    const files = await readModelFiles(source, ["config.json", ...TOKENIZER_FILES, onnxFile]);
-    const onnx = files.get(onnxFile);
-    if (!onnx) {
-      throw new ModelLoadError(
-        `${files.name}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
-        "model",
-      );
-    }
-    const json = modelJson(files, "config.json") as Record<string, unknown> | undefined;
-    const config = modelConfig(json);
-    const tokenizer = await loadModelTokenizer(
-      files,
-      options.tokenizerWasm,
-      options.tokenizerCache ? directoryTokenizerCache(options.tokenizerCache) : undefined,
-    );
-    const rows = wordEmbeddingRows(onnx);
-    if (rows !== undefined && tokenizer.vocabSize > rows) {
-      throw new ModelLoadError(
-        `${files.name}: the tokenizer has ${tokenizer.vocabSize} tokens but the graph's word-embedding table has ${rows} rows`,
-        "tokenizer",
-      );
-    }
-    const external = await readExternalData(source, files, onnxFile);
-    const session = await createLogitsSession(onnx, {
-      ...(external.length ? { externalData: external } : {}),
-      ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
-      ...(options.kernelsWasm ? { kernelsWasm: options.kernelsWasm } : {}),
-      ...(Number.isInteger(config.heads) ? { heads: config.heads } : {}),
-      ...(typeof config.layerNormEps === "number" ? { layerNormEps: config.layerNormEps } : {}),
+    const model = await loadHeadModel(source, options, {
+      batchTokens: 16384,
+      rank: 2,
       ...(options.kernels === false ? { kernels: false } : {}),
-      ...(options.backend ? { backend: options.backend } : {}),
-      threads,
+      ...(options.kernelsWasm ? { kernelsWasm: options.kernelsWasm } : {}),
     });
-    const classifier = new TextClassifier(tokenizer, session, {
-      modelId: options.modelId ??
-        (files.name.replace(/\/+$/, "").split("/").pop() || files.name),
+    const { session } = model;
+    const classifier = new TextClassifier(model.tokenizer, session, {
+      modelId: model.modelId,
       labels: [],
-      maxLength: Math.min(
-        tokenizer.config.modelMaxLength || 512,
-        config.maxPositionEmbeddings ?? 512,
-      ),
+      maxLength: model.maxLength,
       defaultFunction: "softmax",
-      onnxFile,
+      onnxFile: model.onnxFile,
       backend: session.backend,
       engine: session.engine,
       ...(session.engineNote ? { engineNote: session.engineNote } : {}),
       threads: session.threads,
-      batchTokens,
+      batchTokens: model.batchTokens,
     });
-    await classifier.#probe(files.name, json);
+    await classifier.#probe(model.files.name, model.json);
     return classifier;
   }
 

@@ -27,20 +27,14 @@
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../../tokenizer/wasm.ts";
-import { modelConfig } from "../config.ts";
-import { readExternalData } from "../external_data.ts";
-import { modelJson, type ModelSource, readModelFiles } from "../files.ts";
+import type { ModelSource } from "../files.ts";
 import type { Backend } from "../runtimes.ts";
-import { createLogitsSession, type Engine, type LogitsSession } from "../session.ts";
-import {
-  directoryTokenizerCache,
-  loadModelTokenizer,
-  TOKENIZER_FILES,
-} from "../tokenizer_files.ts";
+import type { Engine, LogitsSession } from "../session.ts";
 import { type SparseEntry, spladePool } from "./splade.ts";
+import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 
 /** What `SparseEncoder.load` accepts besides the model source. */
-export interface SparseLoadOptions {
+export interface SparseLoadOptions extends HeadLoadOptions {
   /** ONNX file inside the model directory (default `onnx/model.onnx`). */
   onnxFile?: string;
   /** `auto` (default: onnxruntime-node where it loads), `native` or `wasm`. */
@@ -125,53 +119,25 @@ export class SparseEncoder {
    * a vocabulary narrower than the tokenizer's.
    */
   static async load(source: ModelSource, options: SparseLoadOptions = {}): Promise<SparseEncoder> {
-    const batchTokens = options.batchTokens ?? 512;
-    positiveInteger(batchTokens, "batchTokens");
-    const threads = options.threads ?? 0;
-    if (!(Number.isInteger(threads) && threads >= 0 && threads <= 256)) {
-      throw new InputError("threads must be an integer in 0..256 (0: the default)", "threads");
-    }
-    const onnxFile = options.onnxFile ?? "onnx/model.onnx";
-    const files = await readModelFiles(source, ["config.json", ...TOKENIZER_FILES, onnxFile]);
-    const onnx = files.get(onnxFile);
-    if (!onnx) {
-      throw new ModelLoadError(
-        `${files.name}: no ${onnxFile} (expected the Hub layout: config.json, tokenizer.json or vocab.txt, ${onnxFile})`,
-        "model",
-      );
-    }
-    const config = modelConfig(modelJson(files, "config.json") as Record<string, unknown>);
-    const tokenizer = await loadModelTokenizer(
-      files,
-      options.tokenizerWasm,
-      options.tokenizerCache ? directoryTokenizerCache(options.tokenizerCache) : undefined,
-    );
-    const external = await readExternalData(source, files, onnxFile);
-    const session = await createLogitsSession(onnx, {
-      ...(external.length ? { externalData: external } : {}),
-      ...(options.ortWasm ? { wasm: options.ortWasm } : {}),
-      ...(options.backend ? { backend: options.backend } : {}),
-      // the kernels run encoders: asking them about an MLM head costs a graph walk for a no
-      kernels: false,
-      threads,
+    // the kernels run encoders: asking them about an MLM head costs a graph walk for a no
+    const model = await loadHeadModel(source, options, {
+      batchTokens: 512,
       rank: 3,
+      kernels: false,
     });
-    const encoder = new SparseEncoder(tokenizer, session, {
-      modelId: options.modelId ??
-        (files.name.replace(/\/+$/, "").split("/").pop() || files.name),
+    const { session } = model;
+    const encoder = new SparseEncoder(model.tokenizer, session, {
+      modelId: model.modelId,
       vocabSize: 0,
-      maxLength: Math.min(
-        tokenizer.config.modelMaxLength || 512,
-        config.maxPositionEmbeddings ?? 512,
-      ),
-      onnxFile,
+      maxLength: model.maxLength,
+      onnxFile: model.onnxFile,
       backend: session.backend,
       engine: session.engine,
       ...(session.engineNote ? { engineNote: session.engineNote } : {}),
       threads: session.threads,
-      batchTokens,
+      batchTokens: model.batchTokens,
     });
-    await encoder.#probe(files.name);
+    await encoder.#probe(model.files.name);
     return encoder;
   }
 
