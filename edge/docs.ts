@@ -96,17 +96,26 @@ export function docsRoutes(assets: DocsAssets | undefined): Hono {
   return app;
 }
 
+/** The swagger-ui-dist version, exact as package.json pins it (tests/deps_test.ts checks). */
+export const SWAGGER_UI_DIST_VERSION = "5.36.0";
+
+/**
+ * The module that locates swagger-ui-dist's files, pinned as the other npm packages are
+ * (src/deps/): a versioned `npm:` specifier on Deno (no package.json needed in the
+ * importer's folder), the bare name on Node. Built at run time, so bundlers never follow it.
+ */
+export function swaggerUiSpecifier(deno = "Deno" in globalThis): string {
+  const name = ["swagger-ui-dist", "absolute-path.js"];
+  return deno ? `npm:${name[0]}@${SWAGGER_UI_DIST_VERSION}/${name[1]}` : name.join("/");
+}
+
 /**
  * Swagger UI's files from the installed `swagger-ui-dist` package (Deno and Node; through a
  * computed import, so a Worker bundle never includes it), or undefined where it is absent.
  */
 export async function installedDocsAssets(): Promise<DocsAssets | undefined> {
   try {
-    // pinned as the other npm packages are (src/deps/): a versioned npm: specifier on Deno
-    // (no package.json needed in the importer's folder), the bare name on Node
-    const name = ["swagger-ui-dist", "absolute-path.js"].join("/");
-    const specifier = "Deno" in globalThis ? `npm:${name.replace("/", "@5.36.0/")}` : name;
-    const located = await import(specifier);
+    const located = await import(swaggerUiSpecifier());
     const folder: string = (located.default ?? located)();
     const fs = await import(["node", "fs/promises"].join(":"));
     return async (name) => {

@@ -8,6 +8,7 @@
  */
 import { bareSpecifiers } from "../bin/npm_specifiers.ts";
 import { nativeSpecifier, ONNXRUNTIME_NODE_VERSION } from "../src/model/runtimes.ts";
+import { SWAGGER_UI_DIST_VERSION, swaggerUiSpecifier } from "../edge/docs.ts";
 import { workerAliases } from "./support/wrangler_dev.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
@@ -36,6 +37,12 @@ Deno.test("deps: every pin equals the installed version and package.json's exact
       specifier: nativeSpecifier(true),
       name: "onnxruntime-node",
       version: ONNXRUNTIME_NODE_VERSION,
+    },
+    // /docs' Swagger UI files, located at run time by the Deno server (edge/docs.ts)
+    {
+      specifier: swaggerUiSpecifier(true),
+      name: "swagger-ui-dist",
+      version: SWAGGER_UI_DIST_VERSION,
     },
   ];
   assertEquals(
