@@ -428,6 +428,12 @@ export class Batcher {
     }
   }
 
+  /** Takes a job nobody waits for out of the turn order (if it is there). */
+  #unready(job: Job): void {
+    const at = this.#ready.indexOf(job);
+    if (at >= 0) this.#ready.splice(at, 1);
+  }
+
   #settle(w: Waiter, ok: boolean, value: unknown): void {
     if (w.state === "done") return;
     w.state = "done";
@@ -450,12 +456,9 @@ export class Batcher {
       if (!g.members.length && this.#groups.get(g.key) === g) this.#groups.delete(g.key);
     } else if (w.state === "ready" && w.job) {
       w.job.members.splice(w.job.members.indexOf(w), 1);
-      if (!w.job.members.length) this.#ready.splice(this.#ready.indexOf(w.job), 1);
+      if (!w.job.members.length) this.#unready(w.job);
     } else if (w.state === "running" && w.job) {
-      const job = w.job;
-      if (job.members.every((m) => m === w || m.state === "done") && this.#ready.includes(job)) {
-        this.#ready.splice(this.#ready.indexOf(job), 1);
-      }
+      if (w.job.members.every((m) => m === w || m.state === "done")) this.#unready(w.job);
     } else return;
     w.group = undefined;
     this.#settle(w, false, reason ?? new Error("the request gave up"));
