@@ -154,3 +154,30 @@ Deno.test({
     await embedder.close();
   },
 });
+
+Deno.test({
+  name:
+    "a bad input in one part fails its own request naming its own index; the other request in the job is answered",
+  ignore,
+  async fn() {
+    const embedder = await Embedder.load(dir);
+    // parts of 32 cells: a few short inputs each, so the bad one's index in its part is not
+    // its index in the request
+    const batcher = new Batcher(embedder, { maxWaitMs: 50, partTokens: 32 });
+    const good = ["I love Paris.", "The weather is fine today in the south.", "Yes."];
+    const bad = [...good.map((t) => embedder.encode(t)), [999_999_999], "Bonjour."];
+    const other = ["I adore Rome, its streets and its old stones."];
+    const [a, b] = await Promise.allSettled([
+      batcher.embed(bad, { pooling: "mean" }),
+      batcher.embed(other, { pooling: "mean" }),
+    ]);
+    assertEquals(a.status, "rejected");
+    const e = (a as PromiseRejectedResult).reason;
+    assertEquals([e.name, e.param], ["InputError", "inputs[3]"]);
+    assertEquals(b.status, "fulfilled");
+    const alone = await embedder.embed(other, { pooling: "mean" });
+    assertEquals((b as PromiseFulfilledResult<{ data: Float32Array }>).value.data, alone.data);
+    assertEquals(batcher.depth, 0);
+    await embedder.close();
+  },
+});
