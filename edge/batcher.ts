@@ -36,6 +36,7 @@
  */
 import type { Embedder, Embeddings, EmbedInput, EmbedOptions } from "../src/model/embedder.ts";
 import { HttpError } from "./errors.ts";
+import { InputError } from "../src/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Batching limits. */
@@ -145,7 +146,7 @@ export class Batcher {
       partTokens: options.partTokens ?? 4096,
     };
     if (!(Number.isInteger(this.options.partTokens) && this.options.partTokens >= 1)) {
-      throw new RangeError("partTokens must be a positive integer");
+      throw new InputError("partTokens must be a positive integer", "partTokens");
     }
   }
 

@@ -113,41 +113,54 @@ export async function createSessionPool(
     ? undefined
     : Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / size));
   if (!sent.threads) delete sent.threads;
-  const members: Member[] = [];
-  const pending = new Map<number, { resolve(o: SessionOutput): void; reject(e: Error): void }>();
-  const idle: (() => void)[] = []; // runs waiting for a free worker
-  let next = 0, replaced = 0, released = false;
-  let lastError: Error = new InferenceError("the session pool has no worker left", "workers");
-  const wakeAll = () => {
-    for (const wake of idle.splice(0)) wake();
+  const crew = new Crew(bytes, sent, nativeThreads, runTimeoutMs);
+  let facts: Facts;
+  try {
+    const loads = Array.from({ length: size }, () => crew.start());
+    for (const load of loads) load.catch(() => {}); // the first failure is the one thrown
+    facts = (await Promise.all(loads))[0];
+  } catch (e) {
+    crew.release(e as Error);
+    throw e;
+  }
+  return {
+    ...facts,
+    capacity: size,
+    get replaced() {
+      return crew.replaced;
+    },
+    workers: () => crew.members.map((m) => m.worker),
+    run: (ids, mask, types, batch, seq, states) =>
+      crew.run({ type: "run", id: 0, ids, mask, types, batch, seq, states }),
+    release() {
+      crew.release(new InferenceError("the session pool was released", "workers"));
+      return Promise.resolve();
+    },
   };
-  /** Ends `member`'s run (if any) with `error`; the member takes no more runs. */
-  const retire = (member: Member, error: Error) => {
-    member.dead = lastError = error;
-    member.busy = true;
-    clearTimeout(member.timer);
-    member.worker.terminate();
-    members.splice(members.indexOf(member), 1);
-    if (member.running !== undefined) {
-      pending.get(member.running)?.reject(error);
-      pending.delete(member.running);
-      member.running = undefined;
-    }
-  };
-  /**
-   * Replaces a worker that died or hung after it had loaded: the pool keeps its capacity.
-   * A replacement that fails to load is not replaced again (the model loaded before, so
-   * something else is wrong); runs go to the others, and fail once none is left.
-   */
-  const replace = (member: Member, error: Error) => {
-    retire(member, error);
-    if (released) return;
-    replaced++;
-    start().ready.then(wakeAll, wakeAll);
-    wakeAll();
-  };
-  /** Starts a worker loading the model; it is busy until it has loaded. */
-  const start = () => {
+}
+
+/** The pool's workers: starting, reserving, timing, retiring and replacing them. */
+class Crew {
+  /** The live workers (loading or loaded). */
+  members: Member[] = [];
+  /** Workers started to replace one that died or passed the run time limit. */
+  replaced = 0;
+  #pending = new Map<number, { resolve(o: SessionOutput): void; reject(e: Error): void }>();
+  /** Runs waiting for a free worker. */
+  #idle: (() => void)[] = [];
+  #next = 0;
+  #released = false;
+  #lastError: Error = new InferenceError("the session pool has no worker left", "workers");
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly options: Omit<SessionOptions, "wasm">,
+    readonly nativeThreads: number | undefined,
+    readonly runTimeoutMs: number,
+  ) {}
+
+  /** Starts a worker loading the model (busy until it has loaded); resolves with its facts. */
+  start(): Promise<Facts> {
     const worker = new WebWorker(new URL("./session_worker.ts", import.meta.url), {
       type: "module",
     });
@@ -162,101 +175,125 @@ export async function createSessionPool(
           resolve(m.facts);
         } else if (m.type === "failed" && m.id === undefined) {
           const e = errorOf(m);
-          retire(member, e);
+          this.#retire(member, e);
           reject(e);
-        } else if (m.type === "result" || m.type === "failed") {
-          const p = pending.get(m.id!);
-          pending.delete(m.id!);
-          clearTimeout(member.timer);
-          member.busy = false;
-          member.running = undefined;
-          idle.shift()?.();
-          if (!p) return; // its run was given up (time limit) before this answer came
-          if (m.type === "failed") p.reject(errorOf(m));
-          else {
-            p.resolve({
-              hidden: m.hidden,
-              hiddenSize: m.hiddenSize,
-              ...(m.pooler ? { pooler: m.pooler } : {}),
-              ...(m.states ? { states: m.states } : {}),
-            });
-          }
-        }
+        } else if (m.type === "result" || m.type === "failed") this.#answer(member, m);
       };
       worker.onerror = (event) => {
         // a worker that died fails its own run only; a loaded one is replaced
         event.preventDefault();
         if (member.dead) return;
         const message = `a session worker failed: ${event.message}`;
-        if (loaded) replace(member, new InferenceError(message, "workers"));
+        if (loaded) this.#replace(member, new InferenceError(message, "workers"));
         else {
           const e = new ModelLoadError(message, "workers");
-          retire(member, e);
+          this.#retire(member, e);
           reject(e);
         }
-        wakeAll(); // waiting runs look again
+        this.#wakeAll(); // waiting runs look again
       };
     });
-    members.push(member);
+    this.members.push(member);
     worker.postMessage(
-      { type: "load", bytes, options: sent, nativeThreads } satisfies PoolRequest,
+      {
+        type: "load",
+        bytes: this.bytes,
+        options: this.options,
+        nativeThreads: this.nativeThreads,
+      } satisfies PoolRequest,
     );
-    return { member, ready };
-  };
-  let facts: Facts;
-  try {
-    const loads = Array.from({ length: size }, () => start().ready);
-    for (const load of loads) load.catch(() => {}); // the first failure is the one thrown
-    facts = (await Promise.all(loads))[0];
-  } catch (e) {
-    released = true;
-    for (const m of [...members]) retire(m, e as Error);
-    throw e;
+    return ready;
   }
+
+  /** Runs one batch in a free worker, within the time limit. */
+  async run(request: Extract<PoolRequest, { type: "run" }>): Promise<SessionOutput> {
+    const member = await this.#reserve();
+    const id = request.id = this.#next++;
+    return await new Promise<SessionOutput>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      member.running = id;
+      member.timer = setTimeout(() => {
+        const e = new InferenceError(
+          `a model run (${request.batch} × ${request.seq} tokens) took longer than ${this.runTimeoutMs} ms; its worker was replaced`,
+          "workers",
+        );
+        this.#replace(member, e);
+      }, this.runTimeoutMs);
+      member.worker.postMessage(request satisfies PoolRequest);
+    });
+  }
+
+  /** Ends every worker; waiting and running runs reject with `error`. */
+  release(error: Error): void {
+    this.#released = true;
+    for (const m of [...this.members]) this.#retire(m, error);
+    this.#wakeAll();
+  }
+
+  /** A run's answer from `member`, which is free again. */
+  #answer(member: Member, m: Extract<PoolReply, { type: "result" | "failed" }>): void {
+    const p = this.#pending.get(m.id!);
+    this.#pending.delete(m.id!);
+    clearTimeout(member.timer);
+    member.busy = false;
+    member.running = undefined;
+    this.#idle.shift()?.();
+    if (!p) return; // its run was given up (time limit) before this answer came
+    if (m.type === "failed") p.reject(errorOf(m));
+    else {
+      p.resolve({
+        hidden: m.hidden,
+        hiddenSize: m.hiddenSize,
+        ...(m.pooler ? { pooler: m.pooler } : {}),
+        ...(m.states ? { states: m.states } : {}),
+      });
+    }
+  }
+
   /** A free worker, reserved for the caller (busy from this tick on). */
-  const reserve = async (): Promise<Member> => {
+  async #reserve(): Promise<Member> {
     for (;;) {
-      if (released) throw new InferenceError("the session pool was released", "workers");
-      if (!members.length) throw lastError;
-      const m = members.find((m) => !m.busy);
+      if (this.#released) throw new InferenceError("the session pool was released", "workers");
+      if (!this.members.length) throw this.#lastError;
+      const m = this.members.find((m) => !m.busy);
       if (m) {
         m.busy = true;
         return m;
       }
-      await new Promise<void>((resolve) => idle.push(resolve));
+      await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
-  };
-  return {
-    ...facts,
-    capacity: size,
-    get replaced() {
-      return replaced;
-    },
-    workers: () => members.map((m) => m.worker),
-    async run(ids, mask, types, batch, seq, states) {
-      const member = await reserve();
-      const id = next++;
-      return await new Promise<SessionOutput>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        member.running = id;
-        member.timer = setTimeout(() => {
-          const e = new InferenceError(
-            `a model run (${batch} × ${seq} tokens) took longer than ${runTimeoutMs} ms; its worker was replaced`,
-            "workers",
-          );
-          replace(member, e);
-        }, runTimeoutMs);
-        member.worker.postMessage(
-          { type: "run", id, ids, mask, types, batch, seq, states } satisfies PoolRequest,
-        );
-      });
-    },
-    release() {
-      released = true;
-      const e = new InferenceError("the session pool was released", "workers");
-      for (const m of [...members]) retire(m, e);
-      wakeAll();
-      return Promise.resolve();
-    },
-  };
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#idle.splice(0)) wake();
+  }
+
+  /** Ends `member`'s run (if any) with `error`; the member takes no more runs. */
+  #retire(member: Member, error: Error): void {
+    member.dead = this.#lastError = error;
+    member.busy = true;
+    clearTimeout(member.timer);
+    member.worker.terminate();
+    const at = this.members.indexOf(member);
+    if (at >= 0) this.members.splice(at, 1);
+    if (member.running !== undefined) {
+      this.#pending.get(member.running)?.reject(error);
+      this.#pending.delete(member.running);
+      member.running = undefined;
+    }
+  }
+
+  /**
+   * Replaces a worker that died or hung after it had loaded: the pool keeps its capacity.
+   * A replacement that fails to load is not replaced again (the model loaded before, so
+   * something else is wrong); runs go to the others, and fail once none is left.
+   */
+  #replace(member: Member, error: Error): void {
+    this.#retire(member, error);
+    if (this.#released) return;
+    this.replaced++;
+    const wake = () => this.#wakeAll();
+    this.start().then(wake, wake);
+    this.#wakeAll();
+  }
 }
