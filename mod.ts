@@ -158,6 +158,7 @@ export {
 } from "./src/classifier/logistic.ts";
 export {
   EmbedgeError,
+  InferenceError,
   InputError,
   InputTooLongError,
   ModelLoadError,

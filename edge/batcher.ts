@@ -1,9 +1,17 @@
 /**
  * Dynamic batching: concurrent requests with the same embedding options are queued for
  * up to `maxWaitMs` and run as one `embed` call (which sorts by length and splits by a
- * token budget), so several small requests share `session.run` calls. The model runs
- * one job at a time. The queue is bounded: past `maxQueue` waiting inputs a request is
- * refused at once with 503 and `Retry-After` instead of piling up memory.
+ * token budget), so several small requests share `session.run` calls. The queue is
+ * bounded: past `maxQueue` waiting inputs a request is refused at once with 503 and
+ * `Retry-After` instead of piling up memory.
+ *
+ * Fair turns instead of first come, first served: a job's inputs, sorted by length, are
+ * cut into parts of at most `partTokens` cells (rows × padded length), and the jobs that
+ * wait take turns part by part (round-robin; a job runs one part at a time, each part on
+ * every worker of a pool). A one-sentence request that arrives while 256 × 128 tokens run
+ * waits for one part, not for the whole bulk request (TEI's FIFO makes it wait for all);
+ * and a job whose requests all gave up (timeout, client gone) stops after its running
+ * part instead of holding the model for seconds of answers nobody will read.
  *
  * No progress depends on one request staying alive. On Cloudflare Workers a request
  * that has answered (or whose client went away) loses its timers and pending
@@ -12,18 +20,23 @@
  * group's deadline and, whenever the model is free, runs the next ready job itself; a
  * running job is handed to the request's `keepAlive` (the Worker's `waitUntil`) so that
  * it finishes even if that request has answered. A request that gives up (its `signal`
- * aborts, e.g. on the request timeout) leaves the queue unless its job already runs.
+ * aborts, e.g. on the request timeout) leaves the queue, or its job's remaining parts.
  *
  * @example
  * ```ts
  * import { Batcher } from "./batcher.ts";
- * // const batcher = new Batcher(embedder, { maxWaitMs: 5, maxBatchInputs: 64, maxQueue: 1024 });
- * // const out = await batcher.embed(["I love Paris."], { pooling: "mean" });
+ * import { Embedder } from "../src/model/embedder.ts";
+ * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+ * const batcher = new Batcher(embedder, { maxWaitMs: 5, partTokens: 4096 });
+ * const out = await batcher.embed(["I love Paris."], { pooling: "mean" });
+ * console.log(out.dims); // [1, 256]
+ * await embedder.close();
  * ```
  * @module
  */
 import type { Embedder, Embeddings, EmbedInput, EmbedOptions } from "../src/model/embedder.ts";
 import { HttpError } from "./errors.ts";
+import { InputError } from "../src/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Batching limits. */
@@ -36,6 +49,13 @@ export interface BatcherOptions {
   maxBatchInputs?: number;
   /** Most inputs waiting (queued or running) before requests are refused. */
   maxQueue?: number;
+  /**
+   * Most cells (rows × padded length) of one part of a job (default 4,096): jobs take
+   * turns part by part, so a request waits for at most about one part per other job.
+   * Smaller parts answer small requests sooner and cost a bulk request more per-run
+   * overhead (see bench/fairness.ts for the measured trade on the mini model).
+   */
+  partTokens?: number;
 }
 
 /** What a request lends the batcher: when it gives up, and how to outlive its answer. */
@@ -82,17 +102,31 @@ interface Group {
   deadline: number;
 }
 
-/** One turn of the model: a batch of embed requests, or one exclusive task. */
+/** One input of an embed job: whose it is, where in its request, its length in tokens. */
+interface Row {
+  member: Waiter;
+  index: number;
+  length: number;
+}
+
+/** A batch of embed requests (run part by part), or one exclusive task. */
 interface Job {
   members: Waiter[];
   options?: EmbedOptions;
   task?: () => Promise<unknown>;
+  /** The rows cut into parts, sorted by length; made when the job first gets a turn. */
+  parts?: Row[][];
+  /** Parts taken so far. */
+  taken?: number;
+  /** Per member: its vectors as the parts come in, and its token counts. */
+  results?: Map<Waiter, { data?: Float32Array; tokenCounts: Int32Array; last?: Embeddings }>;
 }
 
 /** Queues and groups embed requests. */
 export class Batcher {
   readonly options: Required<BatcherOptions>;
   #groups = new Map<string, Group>();
+  /** Jobs waiting for a turn, in turn order; a job whose part runs is not in it. */
   #ready: Job[] = [];
   /** Jobs running now; a session pool takes several at once (`session.capacity`). */
   #running = 0;
@@ -109,7 +143,11 @@ export class Batcher {
       maxWaitMs: options.maxWaitMs ?? 5,
       maxBatchInputs: options.maxBatchInputs ?? 64,
       maxQueue: options.maxQueue ?? 1024,
+      partTokens: options.partTokens ?? 4096,
     };
+    if (!(Number.isInteger(this.options.partTokens) && this.options.partTokens >= 1)) {
+      throw new InputError("partTokens must be a positive integer", "partTokens");
+    }
   }
 
   /** Inputs queued or running. */
@@ -198,7 +236,9 @@ export class Batcher {
       while (w.state !== "done") {
         this.#flushDue();
         if (this.#running < (this.embedder.session.capacity ?? 1) && this.#ready.length) {
-          await this.#runNext(turn);
+          // started, not awaited: the loop goes on to start another job's turn while this
+          // one runs (a pool takes `capacity` at once); its end wakes every waiter
+          this.#runNext(turn);
           continue;
         }
         await new Promise<void>((resolve) => {
@@ -244,67 +284,155 @@ export class Batcher {
     for (const g of this.#groups.values()) if (g.deadline <= now) this.#flush(g);
   }
 
-  /** Runs the next ready job in the caller's turn; wakes every waiter when it is done. */
+  /**
+   * Gives the next ready job a turn in the caller's context: an exclusive task or the
+   * whole of a job that fits one part, else its next part, after which it rejoins the
+   * queue behind the jobs that arrived meanwhile. Wakes every waiter when the turn ends.
+   */
   async #runNext(turn: Turn): Promise<void> {
     const job = this.#ready.shift()!;
     this.#running++;
-    const work = this.#execute(job);
+    const work = this.#turn(job);
     turn.keepAlive?.(work);
     try {
       await work;
     } finally {
       this.#running--;
+      if (
+        job.parts && job.taken! < job.parts.length && job.members.some((w) => w.state !== "done")
+      ) {
+        this.#ready.push(job);
+      }
       for (const w of this.#waiters) w.wake?.();
     }
   }
 
-  /** Runs one job and settles its members; never throws. */
-  async #execute(job: Job): Promise<void> {
-    // members whose deadline passed while they waited leave now, before the model runs
+  /** One turn of a job; never throws (a failure is its members' answer). */
+  async #turn(job: Job): Promise<void> {
+    try {
+      if (!job.parts && !this.#start(job)) return;
+      if (job.task) {
+        this.#settle(job.members[0], true, await job.task());
+        return;
+      }
+      if (job.taken! < job.parts!.length) {
+        // rows of requests that left meanwhile do not run
+        const part = job.parts![job.taken!++].filter((r) => r.member.state !== "done");
+        if (part.length) await this.#runPart(job, part);
+      }
+      for (const w of job.members) await this.#finish(job, w);
+    } catch (e) {
+      for (const w of job.members) this.#settle(w, false, e);
+    }
+  }
+
+  /**
+   * The job's first turn: members whose deadline passed while they waited leave before
+   * the model runs; the rest start (their answers are owed from now on) and an embed
+   * job's rows are sorted by length and cut into parts. False when nobody is left.
+   */
+  #start(job: Job): boolean {
     const now = Date.now();
-    const members = job.members.filter((w) => {
+    job.members = job.members.filter((w) => {
       const t = w.turn;
       if (t?.deadline === undefined || now < t.deadline) return true;
       this.#settle(w, false, t.expired?.() ?? new Error("the request's deadline passed"));
       return false;
     });
-    if (!members.length) return;
-    for (const w of members) {
+    job.parts = [];
+    job.taken = 0;
+    if (!job.members.length) return false;
+    for (const w of job.members) {
       w.state = "running";
       if (w.turn) w.turn.started = true;
     }
-    try {
-      if (job.task) {
-        this.#settle(members[0], true, await job.task());
-        return;
-      }
-      const all = members.flatMap((w) => w.inputs);
-      let out: Embeddings;
-      try {
-        out = await this.embedder.embed(all, job.options!);
-      } catch (e) {
-        if (members.length === 1) throw e;
-        // one member's failure must not change another's answer: each runs on its own,
-        // and only the one at fault gets the error (naming its own fields)
-        for (const w of members) await this.#execute({ members: [w], options: job.options });
-        return;
-      }
-      this.metrics?.batch(all.length, out.tokenCounts.reduce((a, b) => a + b, 0));
-      const d = out.dims[1];
-      let at = 0;
-      for (const w of members) {
-        const n = w.inputs.length;
-        this.#settle(w, true, {
-          ...out,
-          data: out.data.slice(at * d, (at + n) * d),
-          dims: [n, d],
-          tokenCounts: out.tokenCounts.slice(at, at + n),
-        });
-        at += n;
-      }
-    } catch (e) {
-      for (const w of members) this.#settle(w, false, e);
+    if (job.task) return true;
+    const rows = job.members.flatMap((member) =>
+      member.inputs.map((input, index) => ({
+        member,
+        index,
+        length: this.#tokens(input, job.options!),
+      }))
+    );
+    rows.sort((a, b) => a.length - b.length); // stable: equal lengths keep request order
+    job.parts = cut(rows, this.options.partTokens);
+    job.results = new Map(job.members.map((w) => [w, {
+      tokenCounts: new Int32Array(w.inputs.length),
+    }]));
+    return true;
+  }
+
+  /** Tokens an input will have in the model (`[CLS]` and `[SEP]` included). */
+  #tokens(input: Input, options: EmbedOptions): number {
+    const limit = options.maxLength ?? this.embedder.info.maxLength;
+    if (typeof input === "string") {
+      // not tokenized yet (library callers; the server admits encodings): about four
+      // characters a token, which only decides where parts are cut
+      return Math.min(limit, Math.ceil(input.length / 4) + 2);
     }
+    const n = Array.isArray(input)
+      ? input.length + 2
+      : (input as Extract<Input, { encoding: unknown }>).encoding.ids.length;
+    return options.truncate === false ? n : Math.min(n, limit);
+  }
+
+  /**
+   * Runs one part as one `embed` call and hands each member its rows. A failure names the
+   * part's inputs, not the request's: an input's fault is found again by running each
+   * member's own request alone (so the error names its own field, and the others in the
+   * part get their answers); any other failure (a worker's, the options') is everyone's.
+   */
+  async #runPart(job: Job, part: Row[]): Promise<void> {
+    let out: Embeddings;
+    try {
+      out = await this.embedder.embed(part.map((r) => r.member.inputs[r.index]), job.options!);
+    } catch (e) {
+      const members = [...new Set(part.map((r) => r.member))];
+      const param = (e as { param?: unknown })?.param;
+      if (typeof param === "string" && /^inputs\[\d+\]/.test(param)) {
+        for (const w of members) await this.#alone(w, job.options!);
+      } else for (const w of members) this.#settle(w, false, e);
+      return;
+    }
+    this.metrics?.batch(part.length, out.tokenCounts.reduce((a, b) => a + b, 0));
+    const d = out.dims[1];
+    part.forEach((r, k) => {
+      const result = job.results!.get(r.member)!;
+      result.data ??= new Float32Array(r.member.inputs.length * d);
+      result.data.set(out.data.subarray(k * d, (k + 1) * d), r.index * d);
+      result.tokenCounts[r.index] = out.tokenCounts[k];
+      result.last = out;
+    });
+  }
+
+  /** Answers `w` once every part holding its rows has run. */
+  async #finish(job: Job, w: Waiter): Promise<void> {
+    if (w.state === "done") return;
+    if (job.parts!.slice(job.taken).some((p) => p.some((r) => r.member === w))) return;
+    const result = job.results!.get(w)!;
+    // no rows (an empty list): the embedder's own answer, as when it runs alone
+    if (!result.last) return await this.#alone(w, job.options!);
+    this.#settle(w, true, {
+      ...result.last,
+      data: result.data!,
+      dims: [w.inputs.length, result.last.dims[1]],
+      tokenCounts: result.tokenCounts,
+    });
+  }
+
+  /** Runs `w`'s request on its own and answers it. */
+  async #alone(w: Waiter, options: EmbedOptions): Promise<void> {
+    try {
+      this.#settle(w, true, await this.embedder.embed(w.inputs, options));
+    } catch (e) {
+      this.#settle(w, false, e);
+    }
+  }
+
+  /** Takes a job nobody waits for out of the turn order (if it is there). */
+  #unready(job: Job): void {
+    const at = this.#ready.indexOf(job);
+    if (at >= 0) this.#ready.splice(at, 1);
   }
 
   #settle(w: Waiter, ok: boolean, value: unknown): void {
@@ -316,7 +444,11 @@ export class Batcher {
     w.wake?.();
   }
 
-  /** Takes a request that gave up out of its group or ready job (not out of a running one). */
+  /**
+   * Takes a request that gave up out of its group or job. Out of a running job, its rows
+   * in the parts still to come are skipped (the running part finishes: a part is short);
+   * a job nobody waits for any more gets no further turn.
+   */
   #withdraw(w: Waiter, reason: unknown): void {
     if (w.state === "grouped" && w.group) {
       const g = w.group;
@@ -325,8 +457,29 @@ export class Batcher {
       if (!g.members.length && this.#groups.get(g.key) === g) this.#groups.delete(g.key);
     } else if (w.state === "ready" && w.job) {
       w.job.members.splice(w.job.members.indexOf(w), 1);
+      if (!w.job.members.length) this.#unready(w.job);
+    } else if (w.state === "running" && w.job) {
+      if (w.job.members.every((m) => m === w || m.state === "done")) this.#unready(w.job);
     } else return;
     w.group = undefined;
     this.#settle(w, false, reason ?? new Error("the request gave up"));
   }
+}
+
+/**
+ * Cuts rows sorted by length into parts of at most `budget` cells (rows × the longest
+ * row's length); a row longer than the budget is a part on its own.
+ */
+function cut(rows: Row[], budget: number): Row[][] {
+  const parts: Row[][] = [];
+  let part: Row[] = [];
+  for (const r of rows) {
+    if (part.length && (part.length + 1) * r.length > budget) {
+      parts.push(part);
+      part = [];
+    }
+    part.push(r);
+  }
+  if (part.length) parts.push(part);
+  return parts;
 }

@@ -31,6 +31,7 @@ const STATUS: Record<string, number> = {
   input_too_long: 413,
   tokenizer_load: 500,
   model_load: 500,
+  inference_failed: 503, // a worker died or a run passed its time limit: retrying can help
 };
 
 /**

@@ -61,3 +61,14 @@ export class ModelLoadError extends EmbedgeError {
     super(message, "model_load", param, options);
   }
 }
+
+/**
+ * A model run failed on the server's side, not the input's: a session worker died during
+ * the run or the run passed its time limit (the worker is then replaced). Retrying can help.
+ */
+export class InferenceError extends EmbedgeError {
+  /** @param param the option or part at fault (e.g. `workers`) */
+  constructor(message: string, param?: string, options?: ErrorOptions) {
+    super(message, "inference_failed", param, options);
+  }
+}

@@ -14,10 +14,17 @@
  */
 import { createSession, type ModelSession, type SessionOptions } from "./session.ts";
 import { EmbedgeError } from "../errors.ts";
+import { loadRuntime } from "./runtimes.ts";
 
 /** What the main thread sends. */
 export type PoolRequest =
-  | { type: "load"; bytes: Uint8Array; options: Omit<SessionOptions, "wasm"> }
+  | {
+    type: "load";
+    bytes: Uint8Array;
+    options: Omit<SessionOptions, "wasm">;
+    /** Threads to ask for when the runtime turns out native and `options` names none. */
+    nativeThreads?: number;
+  }
   | {
     type: "run";
     id: number;
@@ -65,7 +72,14 @@ scope.onmessage = async (event: MessageEvent<PoolRequest>) => {
   const m = event.data;
   if (m.type === "load") {
     try {
-      session = await createSession(m.bytes, m.options);
+      const options = { ...m.options };
+      // native shares the cores among the pool's workers; WASM stays on one thread (the
+      // kernels' condition), whatever the core count
+      if (m.nativeThreads && !options.threads) {
+        const runtime = await loadRuntime(options.backend ?? "auto");
+        if (runtime.name === "native") options.threads = m.nativeThreads;
+      }
+      session = await createSession(m.bytes, options);
       const { run: _run, release: _release, ...facts } = session;
       scope.postMessage({ type: "loaded", facts } satisfies PoolReply);
     } catch (e) {
