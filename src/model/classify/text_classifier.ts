@@ -20,9 +20,7 @@
  */
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
-import type { WasmSource } from "../../tokenizer/wasm.ts";
 import type { ModelSource } from "../files.ts";
-import type { Backend } from "../runtimes.ts";
 import type { Engine, LogitsSession } from "../session.ts";
 import {
   defaultScoreFunction,
@@ -43,26 +41,10 @@ import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 
 /** What `TextClassifier.load` accepts besides the model source. */
 export interface ClassifierLoadOptions extends HeadLoadOptions {
-  /** ONNX file inside the model directory (default `onnx/model.onnx`). */
-  onnxFile?: string;
-  /** `auto` (default: onnxruntime-node where it loads), `native` or `wasm`. */
-  backend?: Backend;
-  /** Inference threads (0 or absent: native's default, WASM 1). */
-  threads?: number;
   /** Let the WASM backend try embedge's kernels first (default true; they refuse heads). */
   kernels?: boolean;
-  /** Tokenizer wasm (a compiled module in Workers). */
-  tokenizerWasm?: WasmSource;
-  /** onnxruntime-web's wasm, precompiled (Workers); implies the `wasm` backend. */
-  ortWasm?: WebAssembly.Module;
   /** embedge's kernels' wasm, precompiled (Workers). */
   kernelsWasm?: WebAssembly.Module;
-  /** A directory keeping the built tokenizer between runs (tokenizer_files.ts); default none. */
-  tokenizerCache?: string;
-  /** Most cells (rows × padded width) per model run (default 16384). */
-  batchTokens?: number;
-  /** A name for the model (default: the directory's last path segment). */
-  modelId?: string;
 }
 
 /** Options of `logits` and `classify`. */

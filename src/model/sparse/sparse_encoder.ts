@@ -26,32 +26,16 @@
  */
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
-import type { WasmSource } from "../../tokenizer/wasm.ts";
 import type { ModelSource } from "../files.ts";
-import type { Backend } from "../runtimes.ts";
 import type { Engine, LogitsSession } from "../session.ts";
 import { type SparseEntry, spladePool } from "./splade.ts";
 import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 
-/** What `SparseEncoder.load` accepts besides the model source. */
-export interface SparseLoadOptions extends HeadLoadOptions {
-  /** ONNX file inside the model directory (default `onnx/model.onnx`). */
-  onnxFile?: string;
-  /** `auto` (default: onnxruntime-node where it loads), `native` or `wasm`. */
-  backend?: Backend;
-  /** Inference threads (0 or absent: native's default, WASM 1). */
-  threads?: number;
-  /** Tokenizer wasm (a compiled module in Workers). */
-  tokenizerWasm?: WasmSource;
-  /** onnxruntime-web's wasm, precompiled (Workers); implies the `wasm` backend. */
-  ortWasm?: WebAssembly.Module;
-  /** A directory keeping the built tokenizer between runs (tokenizer_files.ts). */
-  tokenizerCache?: string;
-  /** Most cells (rows × padded width) per model run (default 512). */
-  batchTokens?: number;
-  /** A name for the model (default: the directory's last path segment). */
-  modelId?: string;
-}
+/**
+ * What `SparseEncoder.load` accepts besides the model source (head_model.ts's options; its
+ * `batchTokens` defaults to 512 here: a masked LM's logits are vocabulary-wide, ~62 MB a run).
+ */
+export type SparseLoadOptions = HeadLoadOptions;
 
 /** Options of `embedSparse`. */
 export interface SparseOptions {
