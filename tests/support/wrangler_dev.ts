@@ -42,23 +42,36 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** Seconds to wait for `/health` (default 120). */
   timeoutSeconds?: number;
+  /**
+   * `default`: edge/worker.ts, the kernels only (onnxruntime-web left out, as in
+   * edge/wrangler.jsonc); `ort`: edge/worker_ort.ts with onnxruntime-web (wrangler.ort.jsonc).
+   */
+  build?: WorkerBuild;
+  /** Return once the Worker answers, even with its 503 for a model that did not load. */
+  acceptLoadError?: boolean;
 }
+
+/** The Worker builds: edge/wrangler.jsonc and edge/wrangler.ort.jsonc. */
+export type WorkerBuild = "default" | "ort";
 
 /**
  * The wrangler configuration of the Worker for a model directory (assets) or the local R2
  * bucket, with `vars`; also what `wrangler deploy --dry-run` bundles.
  */
 export function wranglerConfig(
-  options: Pick<WranglerDevOptions, "assetsDir" | "r2">,
+  options: Pick<WranglerDevOptions, "assetsDir" | "r2" | "build">,
   vars: Record<string, string>,
 ): Record<string, unknown> {
   const absolute = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  const ort = options.build === "ort";
   return {
     name: "embedge-local",
-    main: `${root}edge/worker.ts`,
+    main: `${root}edge/${ort ? "worker_ort.ts" : "worker.ts"}`,
     compatibility_date: "2025-09-01",
     alias: {
-      "onnxruntime-web": `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`,
+      "onnxruntime-web": ort
+        ? `${root}node_modules/onnxruntime-web/dist/ort.wasm.bundle.min.mjs`
+        : `${root}edge/ort_web_excluded.ts`,
     },
     ...(options.assetsDir
       ? {
@@ -141,7 +154,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
       const body = await r.text();
       if (r.ok) return { url, pgid: child.pid, stop, log: () => out };
-      if (r.status === 503 && body.includes("did not load")) break; // the Worker's load error
+      if (r.status === 503 && body.includes("did not load")) { // the Worker's load error
+        if (options.acceptLoadError) return { url, pgid: child.pid, stop, log: () => out };
+        break;
+      }
     } catch { /* starting */ }
     if (failedToStart) break;
     await new Promise((r) => setTimeout(r, 250));
