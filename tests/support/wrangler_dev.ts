@@ -49,6 +49,13 @@ export interface WranglerDevOptions {
   build?: WorkerBuild;
   /** Return once the Worker answers, even with its 503 for a model that did not load. */
   acceptLoadError?: boolean;
+  /**
+   * `false`: return as soon as wrangler is started, without asking `/health` (which would
+   * load the model): the cold-start bench times the first request itself.
+   */
+  waitForHealth?: boolean;
+  /** wrangler's `--log-level` (default `warn`). */
+  logLevel?: "debug" | "info" | "log" | "warn" | "error";
 }
 
 /** The Worker builds: edge/wrangler.jsonc and edge/wrangler.ort.jsonc. */
@@ -111,7 +118,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       "--port",
       String(port),
       "--log-level",
-      "warn",
+      options.logLevel ?? "warn",
       "--persist-to",
       `${dir}/state`,
     ],
@@ -147,6 +154,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   const url = `http://127.0.0.1:${port}`;
+  if (options.waitForHealth === false) return { url, pgid: child.pid, stop, log: () => out };
   const deadline = Date.now() + (options.timeoutSeconds ?? 120) * 1000;
   while (Date.now() < deadline) {
     try {
