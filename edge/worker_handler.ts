@@ -106,7 +106,11 @@ function loadTimer(on: boolean) {
     console.log(`embedge timing: ${part} ${ms} ms${extra}`);
   return {
     async start() {
-      if (on) await tick(), last = Date.now();
+      if (!on) return;
+      await tick();
+      last = Date.now();
+      // wall-clock time, so that a caller outside can place the load in its own timeline
+      console.log(`embedge timing: load began at ${last}`);
     },
     /** A reader that adds up the time spent in reads (they are I/O: the clock moves). */
     reads(read: (path: string) => Promise<Uint8Array | undefined>) {
