@@ -74,6 +74,10 @@ interface Start {
   loadBeganMs: number;
   /** The load's end → the first answer (the /embed run and the way back). */
   afterLoadMs: number;
+  /** The Worker's own time for the first /embed after its load (its timing line). */
+  firstRunInWorkerMs: number;
+  /** The Worker's answer to the first /embed (its wall clock) → the answer here. */
+  answerTransitMs: number;
   /** The Worker's own timing lines: step → ms. */
   steps: Record<string, number>;
   engine?: string;
@@ -120,6 +124,8 @@ async function coldStart(build: WorkerBuild, round: number): Promise<Start> {
     warmHealthMs: NaN,
     loadBeganMs: NaN,
     afterLoadMs: NaN,
+    firstRunInWorkerMs: NaN,
+    answerTransitMs: NaN,
     steps: {},
     loadBefore,
     loadAfter: [],
@@ -162,6 +168,13 @@ async function coldStart(build: WorkerBuild, round: number): Promise<Start> {
     const began = Number(worker.log().match(/embedge timing: load began at (\d+)/)?.[1]);
     start.loadBeganMs = began - t0Epoch;
     start.afterLoadMs = start.firstEmbedMs - start.loadBeganMs - start.steps.load;
+    const first = worker.log().match(
+      /embedge timing: request 1 \/embed (\d+) ms, answered at (\d+)/,
+    );
+    if (first) {
+      start.firstRunInWorkerMs = Number(first[1]);
+      start.answerTransitMs = start.firstEmbedMs - (Number(first[2]) - t0Epoch);
+    }
   } catch (e) {
     start.error = String(e).slice(0, 500);
     console.error(worker.log().slice(-2000));
@@ -274,6 +287,8 @@ const summary = Object.fromEntries(builds.map((build) => {
     warmHealthMs: med((s) => s.warmHealthMs),
     loadBeganMs: med((s) => s.loadBeganMs),
     afterLoadMs: med((s) => s.afterLoadMs),
+    firstRunInWorkerMs: med((s) => s.firstRunInWorkerMs),
+    answerTransitMs: med((s) => s.answerTransitMs),
     steps: Object.fromEntries(STEPS.map((k) => [k, med((s) => s.steps[k] ?? NaN)])),
     bundle: { bytes: bundles[build].bytes, gzipBytes: bundles[build].gzipBytes },
   }];
@@ -305,8 +320,10 @@ const md = [
   "",
   `| build | bundle raw | bundle gzip | listening | load began | ${
     STEPS.join(" | ")
-  } | after load | first /embed | warm /embed | warm /health | starts |`,
-  `|---|---:|---:|---:|---:|${STEPS.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`,
+  } | after load | of which /embed in the Worker | of which answer's way out | first /embed | warm /embed | warm /health | starts |`,
+  `|---|---:|---:|---:|---:|${
+    STEPS.map(() => "---:").join("|")
+  }|---:|---:|---:|---:|---:|---:|---:|`,
   ...builds.map((b) => {
     const s = summary[b];
     const cells = [
@@ -317,6 +334,8 @@ const md = [
       s.loadBeganMs.toFixed(0),
       ...STEPS.map((k) => s.steps[k].toFixed(0)),
       s.afterLoadMs.toFixed(0),
+      s.firstRunInWorkerMs.toFixed(0),
+      s.answerTransitMs.toFixed(0),
       `**${s.firstEmbedMs.toFixed(0)}** (${
         s.firstEmbedRangeMs.map((x) => x.toFixed(0)).join("–")
       })`,
@@ -332,7 +351,8 @@ const md = [
   "module compile happen before), then the Worker's own EMBEDGE_LOG_TIMINGS steps: `files` (asset",
   "reads), `tokenizer`, `session` (graph parsed, weights packed for the kernels), `first run` (the",
   "load's probe), `load` (all of them); `after load`: the load's end → the first answer (the /embed",
-  "run and the way back); `first /embed`: process start → first answer (min–max). `warm /embed`,",
+  "run and the way back: the Worker's own time for it, by its timing line, and from its answer, by",
+  "its wall clock, to the answer here); `first /embed`: process start → first answer (min–max). `warm /embed`,",
   "`warm /health`: the next requests (wrangler's local proxy and workerd's request path included).",
   "",
   "wasm compile of the same bytes in Deno's V8 (a stand-in: workerd compiles them out of the Worker's sight):",

@@ -205,6 +205,7 @@ export function createWorker(modules: WorkerModules): {
   fetch(request: Request, env: WorkerEnv, ctx: unknown): Promise<Response>;
 } {
   let app: Promise<App> | undefined;
+  let requests = 0;
   return {
     /** Serves a request, loading the model on the first one. */
     async fetch(request, env, ctx) {
@@ -213,7 +214,24 @@ export function createWorker(modules: WorkerModules): {
           if (!lasting(e)) app = undefined;
           throw e;
         });
-        return await (await app).fetch(request, env, ctx as never);
+        const ready = await app;
+        if (env.EMBEDGE_LOG_TIMINGS !== "on" || ++requests > 3) {
+          return await ready.fetch(request, env, ctx as never);
+        }
+        // the first requests' own time and their wall-clock end, so that a caller outside
+        // can tell the Worker's time from the time its answer takes to come out
+        const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+        await tick();
+        const began = Date.now();
+        const response = await ready.fetch(request, env, ctx as never);
+        await tick();
+        const path = new URL(request.url).pathname;
+        console.log(
+          `embedge timing: request ${requests} ${path} ${
+            Date.now() - began
+          } ms, answered at ${Date.now()}`,
+        );
+        return response;
       } catch (e) {
         console.error(`embedge: the model did not load: ${e}`);
         return errorResponse(new HttpError(503, `the model did not load: ${e}`, "server_error"));
