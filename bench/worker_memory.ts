@@ -162,6 +162,8 @@ async function measure(name: Name): Promise<WorkerdRun> {
         EMBEDGE_MODEL_ID: name,
         ...(v.dtype ? { EMBEDGE_DTYPE: v.dtype } : {}),
       },
+      // int8 graphs run on onnxruntime-web: only the opt-in build (wrangler.ort.jsonc) has it
+      build: v.dtype ? "ort" : "default",
       timeoutSeconds: 300,
     });
   } catch (e) {
@@ -236,7 +238,9 @@ const outdir = await Deno.makeTempDir({ prefix: "embedge-bundle-" });
 const configDir = await Deno.makeTempDir({ prefix: "embedge-bundle-config-" });
 await Deno.writeTextFile(
   `${configDir}/wrangler.jsonc`,
-  JSON.stringify(wranglerConfig({ assetsDir: assets["MiniLM int8"].dir }, {})),
+  // the build with onnxruntime-web, which the int8 model needs (bench/worker_cold_start.ts
+  // measures both builds)
+  JSON.stringify(wranglerConfig({ assetsDir: assets["MiniLM int8"].dir, build: "ort" }, {})),
 );
 const dry = await new Deno.Command(Deno.execPath(), {
   args: [

@@ -4,11 +4,14 @@
  * model prepared as its static-assets directory by `bin/worker_assets.ts` (so the Worker's
  * tokenizer comes from the precompiled `embedge-tokenizer.bin`, Deno's from tokenizer.json).
  * Every route answers what the same app answers in Deno for the same inputs: the same
- * vectors, similarities and classifier scores (within ACROSS_RUNTIMES: relaxed SIMD is
- * fused on some CPUs only), identical tokens, and the same JSON errors.
+ * vectors, similarities and classifier scores (within ACROSS_RUNTIMES: both run embedge's
+ * kernels, whose relaxed-SIMD multiply-adds may be fused on one CPU and not on another),
+ * identical tokens, and the same JSON errors. The default build (edge/worker.ts) carries no
+ * onnxruntime-web: a model the kernels refuse answers 503; the opt-in build
+ * (edge/worker_ort.ts) runs it.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { exists, hasShared, tempDir } from "./support/paths.ts";
+import { exists, hasShared, shared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { train } from "../src/classifier/logistic.ts";
@@ -197,6 +200,7 @@ Deno.test({
     const deno = createApp(embedder, { log: false, batching: { enabled: false } });
     const worker = await startWranglerDev({
       r2: { dir: model.dir, prefix: "models/r2-bert/" },
+      build: "ort", // int8 graphs run on onnxruntime-web, which only this build carries
       // batching is the default
       vars: { EMBEDGE_MODEL_ID: "r2-bert", EMBEDGE_LOG: "off", EMBEDGE_DTYPE: "int8" },
     });
@@ -243,6 +247,67 @@ Deno.test({
       );
       assert(same.max < 1e-6, `max difference ${same.max}`);
     });
+  },
+});
+
+Deno.test({
+  name:
+    "Worker (default build) serves embedge-mini-mlm on the kernels with Deno's vectors; an int8 model answers 503 naming why",
+  ignore: ignore || !hasShared("models/embedge-mini-mlm/onnx/model.onnx"),
+  sanitizeResources: false,
+  async fn() {
+    const dir = shared("models/embedge-mini-mlm");
+    const embedder = await Embedder.load(dir, {
+      modelId: "embedge-mini-mlm",
+      backend: "wasm",
+      batchTokens: 512, // the Worker's default
+    });
+    assertEquals(embedder.info.engine, "embedge-kernels");
+    const deno = createApp(embedder, { log: false, batching: { enabled: false } });
+    const assetsDir = await tempDir("embedge-worker-mini-");
+    await prepareWorkerAssets(dir, assetsDir);
+    const worker = await startWranglerDev({
+      assetsDir,
+      vars: { EMBEDGE_MODEL_ID: "embedge-mini-mlm", EMBEDGE_BATCHING: "off", EMBEDGE_LOG: "off" },
+    });
+    await checking(worker, embedder, async () => {
+      const info = await (await fetch(`${worker.url}/info`)).json();
+      assertEquals(info.engine, "embedge-kernels");
+      const diff = { max: 0 };
+      for (const inputs of [["I love Paris.", "The river runs through the old city at night."]]) {
+        const init = { method: "POST", body: JSON.stringify({ inputs, normalize: false }) };
+        const w = await fetch(`${worker.url}/embed`, init);
+        assertEquals(w.status, 200);
+        compare(await w.json(), await (await deno.request("/embed", init)).json(), "/embed", diff);
+      }
+      assert(diff.max <= 1e-5, `the Worker's vectors differ from Deno's by ${diff.max}`);
+    });
+    // an int8 graph: the kernels refuse it and this build has no onnxruntime-web
+    const model = await makeTestModel({ seed: 43, layers: 1 });
+    await quantize(model.dir);
+    const refused = await startWranglerDev({
+      r2: { dir: model.dir, prefix: "int8/" },
+      vars: { EMBEDGE_LOG: "off", EMBEDGE_DTYPE: "int8" },
+      acceptLoadError: true,
+    });
+    try {
+      for (const path of ["/health", "/info", "/embed"]) {
+        const init = path === "/embed" ? { method: "POST", body: '{"inputs":"hi"}' } : {};
+        const r = await fetch(refused.url + path, init);
+        const body = await r.json();
+        assertEquals(r.status, 503, path);
+        assert(
+          /the WASM kernels refused the model \(.+\)/.test(body.error.message),
+          body.error.message,
+        );
+        assert(body.error.message.includes("onnxruntime-web is not in this Worker build"), path);
+      }
+    } catch (e) {
+      console.error(refused.log().slice(-3000));
+      throw e;
+    } finally {
+      await refused.stop();
+    }
   },
 });
 

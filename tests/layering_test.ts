@@ -1,6 +1,6 @@
 /**
  * Layering a newcomer can rely on: production code — the public entry point (mod.ts) and
- * the two server entry points (edge/deno.ts, edge/worker.ts) with everything they import —
+ * the server entry points (edge/deno.ts, edge/worker.ts, edge/worker_ort.ts) with everything they import —
  * never reaches bin/ (CLIs), tests/ or bench/, nor any package that is only a dev
  * dependency (test oracles, benchmark peers, protobuf and plotting libraries, miniflare).
  * Walks the module graph `deno info --json` reports.
@@ -45,7 +45,7 @@ export function forbiddenEdges(graph: {
   return bad;
 }
 
-for (const entry of ["mod.ts", "edge/deno.ts", "edge/worker.ts"]) {
+for (const entry of ["mod.ts", "edge/deno.ts", "edge/worker.ts", "edge/worker_ort.ts"]) {
   Deno.test(`layering: ${entry} imports nothing from bin/, tests/, bench/ or dev-only packages`, async () => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", entry],

@@ -103,6 +103,9 @@ export interface WordEmbeddings {
   hiddenSize: number;
 }
 
+/** A step of `Embedder.load`, as reported to `LoadOptions.onLoadStep`. */
+export type LoadStep = "files" | "tokenizer" | "session" | "first run";
+
 /** What `Embedder.load` accepts besides the model source. */
 export interface LoadOptions {
   /** ONNX file inside the model directory (default `onnx/model.onnx`, or by `dtype`). */
@@ -137,6 +140,13 @@ export interface LoadOptions {
    * the file's size when the server says it); the CLIs draw a progress bar with it.
    */
   onDownload?: (file: string, received: number, total: number | undefined) => void;
+  /**
+   * Called (and awaited) as each step of the load ends: `files` (every file read),
+   * `tokenizer` (built or deserialised), `session` (external data read, the graph parsed
+   * and, on the kernels, the weights packed), `first run` (the probe run that finds the
+   * hidden size). The Worker logs the time each took with `EMBEDGE_LOG_TIMINGS=on`.
+   */
+  onLoadStep?: (step: LoadStep) => void | Promise<void>;
   /**
    * Run the model in this many Deno workers (session_pool.ts) instead of on the calling
    * thread: inference leaves the event loop and up to `workers` batches run at once.
@@ -392,6 +402,7 @@ export class Embedder {
       "modules.json",
       ...candidates,
     ]);
+    await options.onLoadStep?.("files");
     const onnxFile = candidates.find((f) => files.get(f)) ?? candidates[0];
     const modelId = options.modelId ??
       (files.name.replace(/\/+$/, "").split("/").pop() || files.name);
@@ -411,6 +422,7 @@ export class Embedder {
       options.tokenizerWasm,
       cacheDir === false ? undefined : directoryTokenizerCache(cacheDir),
     );
+    await options.onLoadStep?.("tokenizer");
     const externalData = await readExternalData(source, files.name, onnxFile, onnx);
     const config = modelConfig(json("config.json"));
     // the files must agree with each other before a session is made (load_checks.ts)
@@ -431,7 +443,9 @@ export class Embedder {
       : await createSession(onnx, sessionOptions);
     let hiddenSize: number;
     try {
+      await options.onLoadStep?.("session");
       hiddenSize = await probeHiddenSize(session, tokenizer, files.name, config.hiddenSize);
+      await options.onLoadStep?.("first run");
     } catch (cause) {
       await session.release();
       throw cause;

@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import * as ort from "../deps/onnxruntime_web.ts";
+import { loadOrtWeb } from "./runtimes.ts";
 
 const MARKER = new Uint8Array([0x65, 0x6d, 0x62, 0x65, 0x64, 0x67, 0x65, 0x21]).buffer; // "embedge!"
 
@@ -49,6 +49,7 @@ export async function withCompiledOrtWasm<T>(
   init: () => Promise<T>,
 ): Promise<T> {
   if (compiledOrtWasmUsed) return await init();
+  const ort = await loadOrtWeb(); // lazily, as runtimes.ts does: see there
   const real = WebAssembly.instantiate;
   const isMarker = (x: unknown) => (x instanceof Uint8Array && x.buffer === MARKER) || x === MARKER;
   const adapter = (async (source: unknown, imports?: WebAssembly.Imports) => {

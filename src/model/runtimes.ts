@@ -18,8 +18,24 @@
  * ```
  * @module
  */
-import * as ortWeb from "../deps/onnxruntime_web.ts";
+import type * as OrtWeb from "../deps/onnxruntime_web.ts";
 import { InputError, ModelLoadError } from "../errors.ts";
+
+let ortWebModule: Promise<typeof OrtWeb> | undefined;
+/**
+ * onnxruntime-web, imported on first use rather than at module load: a Worker build that
+ * leaves it out (edge/wrangler.jsonc aliases its `npm:` specifier to edge/ort_web_excluded.ts, whose import
+ * fails saying so) then carries neither its JS nor its wasm, and the kernels run every
+ * model they recognise without it. A failed import is not kept: the next session tries again.
+ */
+export function loadOrtWeb(): Promise<typeof OrtWeb> {
+  ortWebModule ??= import("../deps/onnxruntime_web.ts").catch((e) => {
+    ortWebModule = undefined;
+    throw e;
+  });
+  return ortWebModule;
+}
+let ortWeb: typeof OrtWeb | undefined; // set by the first create()
 
 /** What a caller may ask for. */
 export type Backend = "auto" | "native" | "wasm";
@@ -54,25 +70,27 @@ let wasmThreads: number | undefined;
 
 const wasm: Runtime = {
   name: "wasm",
-  int64: (data, dims) => new ortWeb.Tensor("int64", data, dims),
-  create(bytes, { externalData, threads }) {
+  // only sessions made by create() take these, so the module is loaded by then
+  int64: (data, dims) => new ortWeb!.Tensor("int64", data, dims),
+  async create(bytes, { externalData, threads }) {
+    const ort = ortWeb = await loadOrtWeb();
     // ORT initialises its WASM module once, with the thread count in force then
     const want = threads || 1;
     if (wasmThreads === undefined) {
       wasmThreads = want;
-      ortWeb.env.wasm.numThreads = want;
-      ortWeb.env.logLevel = "error";
+      ort.env.wasm.numThreads = want;
+      ort.env.logLevel = "error";
     } else if (wasmThreads !== want) {
       throw new InputError(
         `the wasm backend was initialised with ${wasmThreads} thread(s) in this process; it cannot switch to ${want}`,
         "threads",
       );
     }
-    return ortWeb.InferenceSession.create(bytes, {
+    return await ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
       ...(externalData ? { externalData } : {}),
-    }) as Promise<OrtSession>;
+    }) as OrtSession;
   },
 };
 

@@ -244,7 +244,7 @@ export async function createSession(
     }
   }
   if (layered && !session) bytes = withOutputs(bytes, states);
-  if (!session) session = await ortSession(bytes, runtime, options, threads);
+  if (!session) session = await ortSession(bytes, runtime, options, threads, engineNote);
   return modelSession(session, runtime, { engine, engineNote, threads, layered, states });
 }
 
@@ -254,6 +254,7 @@ async function ortSession(
   runtime: Runtime,
   options: SessionOptions,
   threads: number,
+  kernelsRefusal?: string,
 ): Promise<OrtSession> {
   try {
     const create = () =>
@@ -263,12 +264,28 @@ async function ortSession(
       });
     return options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
   } catch (cause) {
+    // where onnxruntime-web is left out (the default Worker build), why the kernels refused
+    // is the part of the answer one can act on, so it comes first
+    const refused = kernelsRefusal
+      ? `the WASM kernels refused the model (${kernelsRefusal}) and `
+      : "";
     throw new ModelLoadError(
-      `onnxruntime cannot load the model: ${String(cause).slice(0, 300)}`,
+      `${refused}onnxruntime cannot load the model: ${String(cause).slice(0, 300)}`,
       "onnx",
       { cause },
     );
   }
+}
+
+/**
+ * The int64 tensor maker of a session: the kernels read `data` and `dims` only, so their
+ * feeds need no onnxruntime (which a Worker build may leave out); onnxruntime's own sessions
+ * take its Tensor class.
+ */
+function int64Of(runtime: Runtime, engine: Engine): Runtime["int64"] {
+  return engine === "embedge-kernels"
+    ? (data, dims) => ({ type: "int64", data, dims })
+    : runtime.int64;
 }
 
 /** Refuses (and releases) a session whose inputs embedge cannot feed. */
@@ -319,6 +336,7 @@ async function modelSession(
   const hasTokenTypes = inputNames.includes("token_type_ids");
   const hasAttentionMask = inputNames.includes("attention_mask");
   const stateOutputs = layered ? [...states, hiddenOutput] : [];
+  const int64 = int64Of(runtime, engine);
   return {
     inputNames,
     outputNames,
@@ -333,9 +351,9 @@ async function modelSession(
     stateOutputs,
     async run(ids, mask, types, batch, seq, states) {
       const dims = [batch, seq];
-      const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
-      if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
-      if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
+      const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
+      if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
+      if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
       const fetches = poolerOutput ? [hiddenOutput, poolerOutput] : [hiddenOutput];
       const stateNames = (states ?? []).map((k) => stateOutputs[k]);
       for (const name of stateNames) if (!fetches.includes(name)) fetches.push(name);
@@ -429,7 +447,7 @@ export async function createLogitsSession(
       engineNote = "the kernels run the encoder only, not the classification head";
     } else [session, engine] = [kernels, "embedge-kernels"];
   }
-  session ??= await ortSession(bytes, runtime, options, threads);
+  session ??= await ortSession(bytes, runtime, options, threads, engineNote);
   await checkInputs(session);
   const { inputNames, outputNames } = session;
   if (!outputNames.includes(LOGITS_OUTPUT)) {
@@ -444,6 +462,7 @@ export async function createLogitsSession(
   const hasTokenTypes = inputNames.includes("token_type_ids");
   const hasAttentionMask = inputNames.includes("attention_mask");
   const loaded = session;
+  const int64 = int64Of(runtime, engine);
   return {
     inputNames,
     outputNames,
@@ -456,9 +475,9 @@ export async function createLogitsSession(
     rank,
     async run(ids, mask, types, batch, seq) {
       const dims = [batch, seq];
-      const feeds: Record<string, unknown> = { input_ids: runtime.int64(ids, dims) };
-      if (hasAttentionMask) feeds.attention_mask = runtime.int64(mask, dims);
-      if (hasTokenTypes) feeds.token_type_ids = runtime.int64(types, dims);
+      const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
+      if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
+      if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
       const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
       const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
       // the other head kind is another class's to load: say which

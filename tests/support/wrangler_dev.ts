@@ -42,22 +42,40 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** Seconds to wait for `/health` (default 120). */
   timeoutSeconds?: number;
+  /**
+   * `default`: edge/worker.ts, the kernels only (onnxruntime-web left out, as in
+   * edge/wrangler.jsonc); `ort`: edge/worker_ort.ts with onnxruntime-web (wrangler.ort.jsonc).
+   */
+  build?: WorkerBuild;
+  /** Return once the Worker answers, even with its 503 for a model that did not load. */
+  acceptLoadError?: boolean;
+  /**
+   * `false`: return as soon as wrangler is started, without asking `/health` (which would
+   * load the model): the cold-start bench times the first request itself.
+   */
+  waitForHealth?: boolean;
+  /** wrangler's `--log-level` (default `warn`). */
+  logLevel?: "debug" | "info" | "log" | "warn" | "error";
 }
+
+/** The Worker builds: edge/wrangler.jsonc and edge/wrangler.ort.jsonc. */
+export type WorkerBuild = "default" | "ort";
 
 /**
  * The wrangler configuration of the Worker for a model directory (assets) or the local R2
  * bucket, with `vars`; also what `wrangler deploy --dry-run` bundles.
  */
 export function wranglerConfig(
-  options: Pick<WranglerDevOptions, "assetsDir" | "r2">,
+  options: Pick<WranglerDevOptions, "assetsDir" | "r2" | "build">,
   vars: Record<string, string>,
 ): Record<string, unknown> {
   const absolute = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  const ort = options.build === "ort";
   return {
     name: "embedge-local",
-    main: `${root}edge/worker.ts`,
+    main: `${root}edge/${ort ? "worker_ort.ts" : "worker.ts"}`,
     compatibility_date: "2025-09-01",
-    alias: workerAliases(),
+    alias: workerAliases(ort ? "wrangler.ort.jsonc" : "wrangler.jsonc"),
     ...(options.assetsDir
       ? {
         assets: {
@@ -76,11 +94,11 @@ export function wranglerConfig(
  * esbuild's module for each of the library's `npm:` specifiers: edge/wrangler.jsonc's
  * aliases with their paths made absolute (this config lives in a temp dir).
  */
-export function workerAliases(): Record<string, string> {
-  const text = Deno.readTextFileSync(`${root}edge/wrangler.jsonc`);
+export function workerAliases(config = "wrangler.jsonc"): Record<string, string> {
+  const text = Deno.readTextFileSync(`${root}edge/${config}`);
   const aliases: Record<string, string> = {};
-  for (const [, from, to] of text.matchAll(/^\s*"(npm:[^"]+)":\s*"\.\.\/([^"]+)"/gm)) {
-    aliases[from] = `${root}${to}`;
+  for (const [, from, to] of text.matchAll(/^\s*"(npm:[^"]+)":\s*"(\.\.?\/[^"]+)"/gm)) {
+    aliases[from] = new URL(to, `file://${root}edge/`).pathname;
   }
   return aliases;
 }
@@ -109,7 +127,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       "--port",
       String(port),
       "--log-level",
-      "warn",
+      options.logLevel ?? "warn",
       "--persist-to",
       `${dir}/state`,
     ],
@@ -145,6 +163,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   const url = `http://127.0.0.1:${port}`;
+  if (options.waitForHealth === false) return { url, pgid: child.pid, stop, log: () => out };
   const deadline = Date.now() + (options.timeoutSeconds ?? 120) * 1000;
   while (Date.now() < deadline) {
     try {
@@ -152,7 +171,10 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
       const body = await r.text();
       if (r.ok) return { url, pgid: child.pid, stop, log: () => out };
-      if (r.status === 503 && body.includes("did not load")) break; // the Worker's load error
+      if (r.status === 503 && body.includes("did not load")) { // the Worker's load error
+        if (options.acceptLoadError) return { url, pgid: child.pid, stop, log: () => out };
+        break;
+      }
     } catch { /* starting */ }
     if (failedToStart) break;
     await new Promise((r) => setTimeout(r, 250));

@@ -1,0 +1,98 @@
+/**
+ * The default Worker build leaves onnxruntime-web out (edge/wrangler.jsonc aliases it to
+ * edge/ort_web_excluded.ts). Its fetch handler (edge/worker_handler.ts) is run here in Deno
+ * the same way (tests/support/worker_twin.ts, with an import map in place of the alias),
+ * which is quicker than workerd; tests/edge_worker_test.ts checks the same under
+ * `wrangler dev` once. A model the kernels refuse (an int8 graph) answers 503 on every
+ * route, naming the kernels' reason; an fp32 BERT runs on the kernels without onnxruntime.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { hasShared, tempDir } from "./support/paths.ts";
+import { makeTestModel } from "./support/test_model.ts";
+import { quantize } from "../src/model/quantize.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
+
+interface Answer {
+  request: string;
+  status: number;
+  body: { error?: { message: string; type: string }; engine?: string };
+}
+
+/** The default build's handler in a Deno without onnxruntime-web: each request's answer. */
+async function withoutOrtWeb(
+  modelDir: string,
+  vars: Record<string, string>,
+  requests: string[],
+): Promise<{ answers: Answer[]; log: string }> {
+  const dir = await tempDir("embedge-twin-");
+  const map = `${dir}/import_map.json`;
+  await Deno.writeTextFile(
+    map,
+    JSON.stringify({ imports: { "onnxruntime-web": `${root}edge/ort_web_excluded.ts` } }),
+  );
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--import-map",
+      map,
+      `${root}tests/support/worker_twin.ts`,
+      modelDir,
+      JSON.stringify(vars),
+      ...requests,
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
+  assertEquals(code, 0, log);
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return { answers: JSON.parse(lines[lines.length - 1]), log };
+}
+
+const ROUTES = [
+  "GET /health",
+  "GET /info",
+  'POST /embed {"inputs":"I love Paris."}',
+  'POST /tokenize {"inputs":"I love Paris."}',
+  'POST /v1/embeddings {"input":"I love Paris.","model":"x"}',
+];
+
+Deno.test({
+  name: "Worker without onnxruntime-web: an int8 model answers 503 on every route, naming why",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 43, layers: 1 });
+    await quantize(model.dir);
+    const { answers, log } = await withoutOrtWeb(
+      model.dir,
+      { EMBEDGE_DTYPE: "int8", EMBEDGE_LOG: "off", EMBEDGE_LOG_TIMINGS: "on" },
+      ROUTES,
+    );
+    for (const a of answers) {
+      assertEquals(a.status, 503, `${a.request}: ${JSON.stringify(a.body)}`);
+      const message = a.body.error?.message ?? "";
+      assertEquals(a.body.error?.type, "server_error", a.request);
+      // the kernels' reason, then what is missing and how to get it
+      assert(/the WASM kernels refused the model \(.+\)/.test(message), message);
+      assert(message.includes("onnxruntime-web is not in this Worker build"), message);
+      assert(message.includes("wrangler.ort.jsonc"), message);
+    }
+    // the refusal is kept: the model was read once, not once per request
+    assertEquals(log.match(/embedge timing: files /g)?.length, 1, log);
+  },
+});
+
+Deno.test({
+  name: "Worker without onnxruntime-web: an fp32 BERT runs on the kernels",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 41, layers: 1 });
+    const { answers, log } = await withoutOrtWeb(model.dir, { EMBEDGE_LOG: "off" }, ROUTES);
+    for (const a of answers) assertEquals(a.status, 200, `${a.request}: ${JSON.stringify(a.body)}`);
+    assertEquals(answers[1].body.engine, "embedge-kernels", log);
+  },
+});
