@@ -30,7 +30,10 @@ async function withoutOrtWeb(
   const map = `${dir}/import_map.json`;
   await Deno.writeTextFile(
     map,
-    JSON.stringify({ imports: { "onnxruntime-web": `${root}edge/ort_web_excluded.ts` } }),
+    // the library names it with a versioned npm: specifier (src/deps/onnxruntime_web.ts)
+    JSON.stringify({
+      imports: { "npm:onnxruntime-web@1.30.0": `${root}edge/ort_web_excluded.ts` },
+    }),
   );
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
