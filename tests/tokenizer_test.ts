@@ -382,7 +382,7 @@ Deno.test({
   ignore,
   async fn() {
     const bytes = bert!.toBytes();
-    // the block's place in the file (tokenizer.ts: magic, header and vocabulary lengths)
+    // the block's place in the file (precompiled.ts: magic, header and vocabulary lengths)
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const block = (16 + dv.getUint32(8, true) + dv.getUint32(12, true) + 3) & ~3;
     const at = (k: number) => dv.getUint32(block + 4 * k, true);
@@ -472,7 +472,7 @@ Deno.test("a full GC keeps encode's optimized code (no deoptimization for a free
   // the trace names every optimized function it drops, and why
   const dropped = out.split("\n").filter((l) =>
     l.includes("embedded weak objects cleared") &&
-    /SharedFunctionInfo (encode|get ids|EncodingImpl)>/.test(l)
+    /SharedFunctionInfo (encode|get ids|ArenaEncoding)>/.test(l)
   );
   assertEquals(dropped, []);
   // and there was optimized code to lose: the trace shows encode optimized

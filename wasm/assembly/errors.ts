@@ -1,4 +1,5 @@
-// Status codes the exported functions return (keep in sync with src/tokenizer/tokenizer.ts).
+// Status codes the exported functions return (keep in sync with src/tokenizer/load.ts,
+// precompiled.ts and wasm_io.ts).
 
 export const E_OK: i32 = 0;
 export const E_BAD_MODEL: i32 = -1;

@@ -3,7 +3,8 @@ import { E_BAD_MODEL, E_OK } from "./errors";
 // The compiled model: the precompiled format of a WordPiece vocabulary, in one place.
 // The builder (builder.ts) writes it, the matcher (wordpiece.ts) reads it, and `attach`
 // adopts a saved copy after checking all of it. VERSION changes whenever the layout does
-// (src/tokenizer/tokenizer.ts then rebuilds an older file from its source).
+// (src/model/tokenizer_files.ts then rebuilds an older file from its source; the JS
+// wrapper around this block is src/tokenizer/precompiled.ts).
 // The compiled model is one block, so it can be saved and loaded as bytes. Nodes are
 // numbered in BFS order and the children of a node are consecutive ids sorted by code
 // point, so a lookup scans a few adjacent records instead of probing a hash table, and
