@@ -7,8 +7,10 @@
  *   `POST /embed/words`, `POST /tokenize`, `POST /decode`, `POST /similarity`;
  * - `GET /health`, `GET /info`, `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /docs`.
  *
- * Every error is JSON `{ error: { message, type, param, code, request_id } }` with a 4xx/5xx
- * status, made in one place (errors.ts, through this app's `onError`).
+ * Every error is JSON with a 4xx/5xx status, made in one place (errors.ts, through this
+ * app's `onError`): OpenAI's `{ error: { message, type, param, code, request_id } }` on
+ * `/v1/embeddings` (and paths no route matches), TEI's `{ error, error_type, param,
+ * request_id }` with TEI's statuses on every other route.
  *
  * The parts: `middleware/` (context: request id, log line, metrics; auth: the API key;
  * deadline: timeout and client-gone), `body.ts` (reading and checking a body), `admission.ts`
@@ -31,8 +33,8 @@ import { cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
-import { apiContract } from "./contract.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { apiContract, type Route } from "./contract.ts";
+import { type ErrorFamily, errorResponse, HttpError } from "./errors.ts";
 import { Metrics } from "./metrics.ts";
 import { requestContext } from "./middleware/context.ts";
 import { apiKeyCheck } from "./middleware/auth.ts";
@@ -120,8 +122,11 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.use("*", requestContext(metrics, limits.log));
   app.use("*", apiKeyCheck(options.apiKey));
   app.use("*", deadline(limits.timeoutMs, modelBlocksEventLoop));
-  app.onError((e, c) => errorResponse(e, c.get("requestId")));
-  app.notFound(notFound(app));
+  // each error in the shape of its route's API (contract.ts `family`; OpenAI's off-route)
+  const familyOf = (path: string): ErrorFamily =>
+    (routes as Record<string, Route>)[path]?.family ?? "openai";
+  app.onError((e, c) => errorResponse(e, c.get("requestId"), familyOf(c.req.path)));
+  app.notFound(notFound(app, familyOf));
   // the sub-apps have no onError of their own: their errors reach the one above
   app.route("/", opsRoutes(server, options.docsAssets));
   app.route("/", openaiRoutes(server));
@@ -134,7 +139,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
  * The answer when no route matches: a known path with another method is a 405 with the
  * methods it has (RFC 9110 §15.5.6), anything else a 404.
  */
-function notFound(app: Hono<Env>) {
+function notFound(app: Hono<Env>, familyOf: (path: string) => ErrorFamily) {
   let methods: Record<string, string[]> | undefined; // the routes, once they are all added
   return (c: Parameters<Parameters<typeof app.notFound>[0]>[0]) => {
     const id = c.get("requestId");
@@ -155,6 +160,7 @@ function notFound(app: Hono<Env>) {
           { allow: allowed.join(", ") },
         ),
         id,
+        familyOf(c.req.path),
       );
     }
     return errorResponse(

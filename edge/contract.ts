@@ -25,12 +25,13 @@
 import type { Embedder } from "../src/model/embedder.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES } from "../src/model/layers.ts";
-import { HttpError } from "./errors.ts";
+import { type ErrorFamily, HttpError, TEI_ERROR_TYPES } from "./errors.ts";
 import {
   array,
   boolean,
   choice,
   either,
+  empty,
   field,
   type Fields,
   flag,
@@ -64,24 +65,34 @@ export interface Route<F extends Fields = Fields, R = unknown> {
   response: Schema<R>;
   /** Of a 200 (default application/json). */
   contentType?: string;
+  /** Whose error shape and statuses the route answers with (errors.ts). */
+  family: ErrorFamily;
 }
 
-const post = <F extends Fields, R>(summary: string, fields: F, response: Schema<R>) => ({
+// TEI's shape is the default: every route but OpenAI's is a TEI route or one of its kind
+const post = <F extends Fields, R>(
+  summary: string,
+  fields: F,
+  response: Schema<R>,
+  family: ErrorFamily = "tei",
+) => ({
   method: "post" as const,
   summary,
   fields,
   response,
+  family,
 });
 const get = <R>(summary: string, response: Schema<R>, contentType?: string) => ({
   method: "get" as const,
   summary,
   fields: {},
   response,
+  family: "tei" as ErrorFamily,
   ...(contentType ? { contentType } : {}),
 });
 
 /**
- * The error body every route answers with a 4xx or 5xx status (`request_id` is the
+ * The error body of OpenAI's routes with a 4xx or 5xx status (`request_id` is the
  * request's `x-request-id`, also in the log line; absent only where no request was read).
  */
 export const errorSchema = object({
@@ -93,6 +104,17 @@ export const errorSchema = object({
     request_id: string(),
   }, ["request_id"]),
 });
+
+/**
+ * The error body of TEI's routes: TEI's `ErrorResponse` (`error`, `error_type`), with
+ * embedge's `param` (the field at fault, or null) and `request_id` (as above) added.
+ */
+export const teiErrorSchema = object({
+  error: string(),
+  error_type: literal(TEI_ERROR_TYPES),
+  param: nullable(string()),
+  request_id: string(),
+}, ["param", "request_id"]);
 
 const vector = array(number());
 const tokenVectors = array(vector);
@@ -137,11 +159,16 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         if (!Array.isArray(items)) {
           throw invalid(`${name} must be a string or an array of strings`, name);
         }
-        if (items.length === 0) throw invalid(`${name} must not be empty`, name);
+        if (items.length === 0) throw empty(`${name} must not be empty`, name);
         if (items.length > limits.maxInputs) {
-          throw invalid(
+          // a 400 as OpenAI answers it; TEI's batch-size error is a 413 Validation
+          throw new HttpError(
+            400,
             `${name} has ${items.length} items; the limit is ${limits.maxInputs}`,
+            "invalid_request_error",
             name,
+            {},
+            "Validation",
           );
         }
         // OpenAI accepts one token array as well as an array of them: checked as one input
@@ -151,7 +178,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         items.forEach((x, i) => {
           const p = `${name}[${i}]`;
           if (typeof x === "string") {
-            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            if (x.length === 0) throw empty(`${p} is empty`, p);
             if (x.length > limits.maxInputChars) {
               throw new HttpError(
                 413,
@@ -161,7 +188,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
               );
             }
           } else if (allowIds && Array.isArray(x)) {
-            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            if (x.length === 0) throw empty(`${p} is empty`, p);
             checkIds(x, p);
           } else {
             throw invalid(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
@@ -287,6 +314,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         model: string(),
         usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
       }),
+      "openai",
     ),
     "/embed": post("TEI-compatible sentence embeddings", sentenceFields, array(vector)),
     "/embed_all": post(

@@ -1,9 +1,10 @@
 /**
  * The OpenAPI document is the API: every route the app serves is in it, every answer of
  * every route conforms to the document's response schema (checked with
- * tests/support/json_schema.ts), every error body to the error schema, and every
- * constraint the document states on a request field is one the route enforces (a value
- * outside it gets a 400/413 naming that field).
+ * tests/support/json_schema.ts), every error body to its family's error schema (OpenAI's
+ * on OpenAI's routes, TEI's `ErrorResponse` on the others), and every constraint the
+ * document states on a request field is one the route enforces (a value outside it gets a
+ * 400/413 naming that field on OpenAI's routes, TEI's 422/413/400 on TEI's).
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
@@ -15,6 +16,14 @@ import { train } from "../src/classifier/logistic.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 type Json = Record<string, unknown>;
+
+/** The routes that answer errors in OpenAI's shape; every other route uses TEI's. */
+const OPENAI_ROUTES = new Set(["/v1/embeddings", "/embeddings"]);
+/** The statuses a refused field gets, by family (TEI: 422 Validation, 413, 400 Empty). */
+const FIELD_STATUSES = { openai: [400, 413], tei: [422, 413, 400] };
+/** The field an error names, in either shape. */
+const paramOf = (body: Json) =>
+  typeof body.error === "string" ? body.param : (body.error as Json | undefined)?.param;
 
 /** A valid request per POST route (the test fails for a documented route without one). */
 const EXAMPLES: Record<string, Json[]> = {
@@ -82,7 +91,12 @@ Deno.test({
       const app = createApp(embedder, { log: false, classifiers: { sentiment: clf } });
       const doc = await (await app.request("/openapi.json")).json();
       const paths = doc.paths as Record<string, Record<string, Json>>;
-      const errorSchema = doc.components.schemas.Error as Json;
+      const errorSchemas = {
+        openai: doc.components.schemas.Error as Json,
+        tei: doc.components.schemas.ErrorResponse as Json,
+      };
+      // TEI's ErrorResponse, as its document requires it: error and error_type
+      assertEquals(errorSchemas.tei.required, ["error", "error_type"]);
 
       // every route the app serves is documented, with its method
       const served = app.routes.filter((r) => r.method !== "ALL");
@@ -127,6 +141,8 @@ Deno.test({
         assert("example" in answerExample, `no example answer in the document for ${path}`);
         check(`example answer of ${path}`, answerExample.example, answerExample.schema);
         const examples = [...(EXAMPLES[path] ?? []), documented];
+        const family = OPENAI_ROUTES.has(path) ? "openai" : "tei";
+        const errorSchema = errorSchemas[family];
         const request = op.requestBody.content["application/json"].schema;
         const send = (body: Json) =>
           app.request(path, { method: "POST", body: JSON.stringify(body) });
@@ -157,12 +173,12 @@ Deno.test({
           const res = await send({ ...examples[0], [name]: bad });
           const body = await res.json();
           assert(
-            res.status === 400 || res.status === 413,
+            FIELD_STATUSES[family].includes(res.status),
             `${path} ${name}=${JSON.stringify(bad)} answered ${res.status}`,
           );
           assert(
-            String(body.error.param).startsWith(name),
-            `${path} ${name}=${JSON.stringify(bad)} named ${body.error.param}`,
+            String(paramOf(body)).startsWith(name),
+            `${path} ${name}=${JSON.stringify(bad)} named ${paramOf(body)}`,
           );
           check(`error of ${path}`, body, errorSchema);
           check(
@@ -181,8 +197,8 @@ Deno.test({
           const res = await send({ ...examples[0], [unknown]: false });
           const body = await res.json();
           assertEquals(
-            [res.status, body.error?.param],
-            [400, unknown],
+            [res.status, paramOf(body)],
+            [family === "tei" ? 422 : 400, unknown],
             `${path} with ${unknown}: ${JSON.stringify(body)}`,
           );
           check(`error of ${path}`, body, errorSchema);
@@ -192,8 +208,10 @@ Deno.test({
         for (const name of (request.required ?? []) as string[]) {
           const { [name]: _, ...rest } = examples[0];
           const res = await send(rest);
-          assertEquals(res.status, 400, `${path} without ${name}`);
-          assertEquals((await res.json()).error.param, name);
+          assertEquals(res.status, family === "tei" ? 422 : 400, `${path} without ${name}`);
+          const body = await res.json();
+          assertEquals(paramOf(body), name);
+          check(`error of ${path} without ${name}`, body, errorSchema);
           errors++;
         }
       }
