@@ -23,6 +23,7 @@
  * @module
  */
 import type { Embedder } from "../src/model/embedder.ts";
+import type { TruncationDirection } from "./truncation.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES } from "../src/model/layers.ts";
 import { type ErrorFamily, HttpError, TEI_ERROR_TYPES } from "./errors.ts";
@@ -42,6 +43,7 @@ import {
   nullable,
   number,
   object,
+  type Parsed,
   required,
   type Schema,
   schema,
@@ -152,7 +154,8 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       maxItems: limits.maxInputs,
     });
     return required(field<T[] | undefined>(
-      { oneOf: allowIds ? [text, list(text), ids, list(ids)] : [text, list(text)] },
+      // TEI's Input: a text, token ids, or a batch of either (mixed)
+      { oneOf: allowIds ? [text, ids, list({ oneOf: [text, ids] })] : [text, list(text)] },
       (v, name) => {
         if (v === undefined || v === null) return undefined;
         const items = typeof v === "string" ? [v] : v;
@@ -244,38 +247,81 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     },
   };
   const truncate = flag(false);
+  // TEI's TruncationDirection: which end a cut (truncate: true) removes tokens from
+  const truncationDirection = field<TruncationDirection>(
+    { type: "string", enum: ["Left", "Right", "left", "right"], default: "Right" },
+    (v, name) => {
+      if (v === undefined || v === null) return "Right";
+      if (v === "Right" || v === "right") return "Right";
+      if (v === "Left" || v === "left") return "Left";
+      throw invalid(`${name} must be Left or Right`, name);
+    },
+  );
+  /** TEI's prompt_name: no prompts are configured here, so any name is refused. */
+  const promptName = field<undefined>({
+    type: "null",
+    description: "no prompts are configured on this server: any name is refused",
+  }, (v, name) => {
+    if (v !== undefined && v !== null) {
+      throw invalid(`${name}: this server has no prompts configured`, name);
+    }
+    return undefined;
+  });
   // TEI's request fields of the token and word routes; /embed adds the sentence ones
   const tokenFields = {
     inputs: texts,
     truncate, // TEI: refuse long inputs by default
-    truncation_direction: field<"Right">(
-      { type: "string", enum: ["Right", "right"], default: "Right" },
-      (v, name) => {
-        if (v === undefined || v === null || v === "Right" || v === "right") return "Right";
-        throw invalid(
-          `${name} must be Right (embedge cuts the end of an input; Left is not supported)`,
-          name,
-        );
-      },
-    ),
-    prompt_name: field<undefined>({
-      type: "null",
-      description: "no prompts are configured on this server: any name is refused",
-    }, (v, name) => {
-      if (v !== undefined && v !== null) {
-        throw invalid(`${name}: this server has no prompts configured`, name);
-      }
-      return undefined;
-    }),
+    truncation_direction: truncationDirection,
+    prompt_name: promptName,
     ...layerFields,
   };
+  // TEI's Input on its embedding routes: texts or token ids (as /v1/embeddings takes them)
+  const textsOrIds = inputs<string | number[]>(true);
   const sentenceFields = {
     ...tokenFields,
+    inputs: textsOrIds,
     normalize: flag(true),
     pooling,
     dimensions: integerIn(1),
   };
 
+  // TEI's SimilarityParameters, each refused by its full name (parameters.truncate)
+  const similarityFields = {
+    prompt_name: promptName,
+    truncate,
+    truncation_direction: truncationDirection,
+  };
+  const similarityParameters = field<Parsed<typeof similarityFields>>({
+    type: "object",
+    properties: Object.fromEntries(
+      Object.entries(similarityFields).map(([k, f]) => [k, f.json]),
+    ),
+    additionalProperties: false,
+  }, (v, name) => {
+    const given = v ?? {};
+    if (typeof given !== "object" || Array.isArray(given)) {
+      throw invalid(`${name} must be an object`, name);
+    }
+    for (const k of Object.keys(given)) {
+      if (!Object.hasOwn(similarityFields, k)) {
+        throw invalid(
+          `${name}.${k} is not a parameter; they are ${Object.keys(similarityFields).join(", ")}`,
+          `${name}.${k}`,
+        );
+      }
+    }
+    const out = given as Record<string, unknown>;
+    return {
+      prompt_name: promptName.parse(out.prompt_name, `${name}.prompt_name`),
+      truncate: truncate.parse(out.truncate, `${name}.truncate`),
+      truncation_direction: truncationDirection.parse(
+        out.truncation_direction,
+        `${name}.truncation_direction`,
+      ),
+    };
+  });
+
+  const health = object({ status: literal(["ok"]) });
   const labelScores = array(object({ label: string(), score: number() }));
   const token = object({
     id: integer(),
@@ -287,39 +333,46 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
   });
   const idList = array(integer({ minimum: 0, maximum: vocab - 1 }), { maxItems: 100_000 });
 
+  const openaiEmbeddings = post(
+    "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
+    {
+      input: inputs<string | number[]>(true),
+      // OpenAI's own fields are all known here, so that its clients work: `model` is
+      // echoed back (one model is served), `user` is accepted and ignored (it is an
+      // end-user id for OpenAI's abuse monitoring), encoding_format and dimensions work
+      model: text("echoed back in the answer: this server serves one model"),
+      user: text("accepted and ignored (OpenAI's end-user id)"),
+      encoding_format: choice(["float", "base64"], "float"),
+      dimensions: integerIn(1),
+      pooling,
+      // OpenAI refuses an input over the model's context length; truncate: true cuts it
+      truncate,
+      ...layerFields,
+    },
+    object({
+      object: literal(["list"]),
+      data: array(object({
+        object: literal(["embedding"]),
+        index: integer(),
+        embedding: either(vector, string({ description: "base64 of little-endian float32" })),
+      })),
+      model: string(),
+      usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
+    }),
+    "openai",
+  );
+
   return {
-    "/v1/embeddings": post(
-      "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
-      {
-        input: inputs<string | number[]>(true),
-        // OpenAI's own fields are all known here, so that its clients work: `model` is
-        // echoed back (one model is served), `user` is accepted and ignored (it is an
-        // end-user id for OpenAI's abuse monitoring), encoding_format and dimensions work
-        model: text("echoed back in the answer: this server serves one model"),
-        user: text("accepted and ignored (OpenAI's end-user id)"),
-        encoding_format: choice(["float", "base64"], "float"),
-        dimensions: integerIn(1),
-        pooling,
-        // OpenAI refuses an input over the model's context length; truncate: true cuts it
-        truncate,
-        ...layerFields,
-      },
-      object({
-        object: literal(["list"]),
-        data: array(object({
-          object: literal(["embedding"]),
-          index: integer(),
-          embedding: either(vector, string({ description: "base64 of little-endian float32" })),
-        })),
-        model: string(),
-        usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
-      }),
-      "openai",
-    ),
+    "/v1/embeddings": openaiEmbeddings,
+    // TEI serves OpenAI's route without /v1 too, outside its document; clients use it
+    "/embeddings": {
+      ...openaiEmbeddings,
+      summary: "The same as /v1/embeddings (as TEI serves it)",
+    },
     "/embed": post("TEI-compatible sentence embeddings", sentenceFields, array(vector)),
     "/embed_all": post(
       "Token embeddings (last_hidden_state per token)",
-      tokenFields,
+      { ...tokenFields, inputs: textsOrIds },
       array(tokenVectors),
     ),
     "/embed/words": post(
@@ -334,6 +387,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       {
         inputs: texts,
         add_special_tokens: flag(true),
+        prompt_name: promptName,
         max_length: integerIn(2, info.maxLength),
         padding: field<"max_length" | false | undefined>(
           { enum: ["max_length", false] },
@@ -372,7 +426,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         )),
         skip_special_tokens: flag(true),
       },
-      either(string(), array(string())),
+      array(string()), // TEI's DecodeResponse: one text per id list, a flat list too
     ),
     "/similarity": post(
       "Cosine similarity of a source sentence to candidates",
@@ -402,6 +456,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
           }
           return { source, sentences: list };
         })),
+        parameters: similarityParameters,
         pooling,
       },
       array(number()),
@@ -416,12 +471,24 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       },
       array(labelScores),
     ),
-    "/health": get("Liveness", object({ status: literal(["ok"]) })),
+    "/health": get("Liveness", health),
+    // TEI's other health routes (outside its document: load balancers and SageMaker probe them)
+    "/ping": get("Liveness (as /health)", health),
+    "/": get("Liveness (as /health)", health),
     "/info": get(
       "Model, dimensions, limits",
       object({
+        // TEI's Info (its required fields), then embedge's own
         model_id: string(),
-        model_type: literal(["embedding"]),
+        model_dtype: literal(["float32", "float16", "int8"]),
+        model_type: object({ embedding: object({ pooling: literal(POOLINGS) }) }),
+        max_concurrent_requests: integer(),
+        max_batch_tokens: integer(),
+        max_batch_requests: integer(),
+        max_client_batch_size: integer(),
+        auto_truncate: boolean(),
+        tokenization_workers: integer(),
+        version: string(),
         dimensions: integer(),
         hidden_size: integer(),
         max_input_length: integer(),

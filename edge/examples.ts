@@ -35,12 +35,24 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
       usage: { prompt_tokens: 14, total_tokens: 14 },
     },
   },
+  "/embeddings": {
+    request: { input: ["I love Paris.", "I adore Paris."], model: "embedge" },
+    response: {
+      object: "list",
+      data: [
+        { object: "embedding", index: 0, embedding: vector },
+        { object: "embedding", index: 1, embedding: vector },
+      ],
+      model: "embedge-mini-simcse",
+      usage: { prompt_tokens: 14, total_tokens: 14 },
+    },
+  },
   "/embed": {
     request: { inputs: ["I love Paris.", "I adore Paris."] },
     response: [vector, vector],
   },
   "/embed_all": {
-    request: { inputs: "I love Paris." },
+    request: { inputs: "I love Paris.", truncate: true, truncation_direction: "Left" },
     response: [[vector, vector, vector, vector, vector, vector]],
   },
   "/embed/words": {
@@ -61,7 +73,7 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
   },
   "/decode": {
     request: { ids: [101, 1045, 2293, 3000, 1012, 102] },
-    response: "i love paris.",
+    response: ["i love paris."],
   },
   "/similarity": {
     request: {
@@ -69,6 +81,7 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
         source_sentence: "I love Paris.",
         sentences: ["I adore Paris.", "I hate traffic."],
       },
+      parameters: { truncate: true, truncation_direction: "Right" },
     },
     response: [0.785, 0.735],
   },
@@ -80,4 +93,6 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
     ],
   },
   "/health": { response: { status: "ok" } },
+  "/ping": { response: { status: "ok" } },
+  "/": { response: { status: "ok" } },
 };

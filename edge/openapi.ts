@@ -20,6 +20,7 @@ import type { ModelInfo } from "../src/model/embedder.ts";
 import { errorSchema, type Route, teiErrorSchema } from "./contract.ts";
 import type { ErrorFamily } from "./errors.ts";
 import { bodySchema } from "./schema.ts";
+import { EMBEDGE_VERSION } from "./server.ts";
 import { ROUTE_EXAMPLES } from "./examples.ts";
 
 // what a POST route can answer besides 200, by its family (app.ts and errors.ts)
@@ -92,7 +93,7 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
     openapi: "3.1.0",
     info: {
       title: "embedge",
-      version: "0.1.0",
+      version: EMBEDGE_VERSION,
       description:
         `BERT embeddings at the edge. Model: ${info.modelId}, max ${info.maxLength} tokens.`,
     },

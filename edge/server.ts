@@ -12,6 +12,9 @@ import type { Batcher, Turn } from "./batcher.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Contract } from "./contract.ts";
 
+/** embedge's version (package.json's; `/info` and the OpenAPI document report it). */
+export const EMBEDGE_VERSION = "0.1.0";
+
 /** The app's limits and switches, every one set (app.ts fills in the defaults). */
 export interface Limits {
   maxBodyBytes: number;

@@ -43,15 +43,26 @@ const EXAMPLES: Record<string, Json[]> = {
     { inputs: "I love Paris." },
     { inputs: ["a", "b"], normalize: false, pooling: "mean_max", dimensions: 4 },
     { inputs: ["a"], layers: [-1, -2], layer_mix: "concat", truncate: true },
+    // TEI's Input: token ids, one list or several, mixed with texts
+    { inputs: [1045, 2293, 3000] },
+    { inputs: [[1045, 2293], "Paris"], truncate: true, truncation_direction: "Left" },
   ],
-  "/embed_all": [{ inputs: ["I love Paris.", "Unaffable"] }],
+  "/embeddings": [{ input: "I love Paris." }, { input: [[1045, 2293, 3000]] }],
+  "/embed_all": [{ inputs: ["I love Paris.", "Unaffable"] }, { inputs: [[1045, 2293], "x"] }],
   "/embed/words": [{ inputs: "Unaffable Paris", aggregate: "first" }, { inputs: ["a b"] }],
   "/tokenize": [
     { inputs: "I love Paris." },
     { inputs: ["I love Paris."], max_length: 8, padding: "max_length" },
+    { inputs: "I love Paris.", add_special_tokens: false, prompt_name: null },
   ],
   "/decode": [{ ids: [101, 1045, 102] }, { ids: [[1045], [2293, 3000]] }],
-  "/similarity": [{ inputs: { source_sentence: "I love Paris.", sentences: ["Paris", "rain"] } }],
+  "/similarity": [
+    { inputs: { source_sentence: "I love Paris.", sentences: ["Paris", "rain"] } },
+    {
+      inputs: { source_sentence: "I love Paris.", sentences: ["Paris"] },
+      parameters: { truncate: true, truncation_direction: "Left", prompt_name: null },
+    },
+  ],
   "/classify": [{ inputs: ["I love Paris.", "I hate traffic."] }, {
     inputs: "x",
     classifier: "sentiment",

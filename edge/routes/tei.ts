@@ -8,7 +8,13 @@
 import { Hono } from "../../src/deps/hono.ts";
 import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
 import { cosine } from "../../src/model/similarity.ts";
-import { admit, checkOutputSize, checkTokenVectors, TOKEN_NUMBERS } from "../admission.ts";
+import {
+  admit,
+  checkOutputSize,
+  checkTokenVectors,
+  encodings,
+  TOKEN_NUMBERS,
+} from "../admission.ts";
 import { readFields, readJson } from "../body.ts";
 import { answer } from "../contract.ts";
 import { HttpError } from "../errors.ts";
@@ -34,7 +40,7 @@ function embedRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Serve
   const route = routes["/embed"];
   app.post("/embed", async (c) => {
     const b = await readFields(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = {
       normalize: b.normalize,
       pooling: b.pooling,
@@ -83,11 +89,14 @@ function embedAllRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Se
   const route = routes["/embed_all"];
   app.post("/embed_all", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const list = encodings(
+      embedder,
+      admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction),
+    );
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const toks = await batcher.exclusive(
-      () => embedder.embedTokens(list as EncodedText[], opts),
+      () => embedder.embedTokens(list, opts),
       c.get("turn"),
       list.length,
     );
@@ -106,7 +115,7 @@ function embedWordsRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
   const route = routes["/embed/words"];
   app.post("/embed/words", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const words = await batcher.exclusive(
@@ -181,11 +190,11 @@ function decodeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
     const b = await readFields(c, limits, route);
     const options = { skipSpecialTokens: b.skip_special_tokens };
     const decode = (ids: number[]) => embedder.tokenizer.decode(ids, options);
-    // one id list, or several
+    // one id list, or several: always an array of texts, as TEI answers
     const many = b.ids.length > 0 && Array.isArray(b.ids[0]);
     return jsonResponse(answer(
       route,
-      many ? (b.ids as number[][]).map(decode) : decode(b.ids as number[]),
+      many ? (b.ids as number[][]).map(decode) : [decode(b.ids as number[])],
     ));
   });
 }
@@ -196,9 +205,18 @@ function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
   app.post("/similarity", async (c) => {
     const b = await readFields(c, limits, route);
     const all = [b.inputs.source, ...b.inputs.sentences];
-    const out = await batcher.embed(admit(embedder, all, true, "inputs.sentences"), {
+    const p = b.parameters;
+    const admitted = admit(
+      embedder,
+      all,
+      p.truncate,
+      "inputs.sentences",
+      undefined,
+      p.truncation_direction,
+    );
+    const out = await batcher.embed(admitted, {
       normalize: true,
-      truncate: true,
+      truncate: p.truncate,
       pooling: b.pooling,
     }, c.get("turn"));
     const d = out.dims[1];
