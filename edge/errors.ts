@@ -85,6 +85,7 @@ const TEI: Record<string, [number, TeiErrorType]> = {
   "400": [422, "Validation"],
   // too many inputs, too long an input or body, too big an answer: TEI's Validation is 413
   "413": [413, "Validation"],
+  "424": [424, "Backend"], // the loaded model is not of the kind the route needs
   overloaded: [429, "Overloaded"], // the queue is full
   inference_failed: [424, "Backend"], // the model failed
   // the request did not finish in time: still a 503, retryable, as on OpenAI's routes

@@ -92,6 +92,25 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
       [{ label: "negative", score: 0.77 }, { label: "positive", score: 0.23 }],
     ],
   },
+  "/predict": {
+    request: { inputs: "I love Paris." },
+    response: [{ label: "positive", score: 0.977 }, { label: "negative", score: 0.023 }],
+  },
+  "/rerank": {
+    request: {
+      query: "What is the capital of France?",
+      texts: ["Paris is the capital of France.", "Traffic is slow."],
+      return_text: true,
+    },
+    response: [
+      { index: 0, score: 0.981, text: "Paris is the capital of France." },
+      { index: 1, score: 0.012, text: "Traffic is slow." },
+    ],
+  },
+  "/embed_sparse": {
+    request: { inputs: "I love Paris." },
+    response: [[{ index: 1045, value: 0.52 }, { index: 2293, value: 1.17 }]],
+  },
   "/health": { response: { status: "ok" } },
   "/ping": { response: { status: "ok" } },
   "/": { response: { status: "ok" } },

@@ -52,8 +52,9 @@ const ERROR_SCHEMAS = { openai: errorSchema, tei: teiErrorSchema };
 /** The OpenAPI document: the routes' own fields and response schemas (contract.ts). */
 export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) {
   const paths: Record<string, unknown> = {};
-  for (const [path, route] of Object.entries(routes)) {
-    const example = ROUTE_EXAMPLES[path];
+  for (const [key, route] of Object.entries(routes)) {
+    const path = route.path ?? key;
+    const example = ROUTE_EXAMPLES[route.exampleOf ?? key];
     const ok = {
       description: "ok",
       content: {
@@ -64,6 +65,7 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
       },
     };
     paths[path] = {
+      ...(paths[path] as object | undefined),
       [route.method]: route.method === "post"
         ? {
           summary: route.summary,

@@ -13,6 +13,8 @@ import { violations } from "./support/json_schema.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { createApp } from "../edge/app.ts";
 import { train } from "../src/classifier/logistic.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
+import { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 type Json = Record<string, unknown>;
@@ -63,6 +65,12 @@ const EXAMPLES: Record<string, Json[]> = {
       parameters: { truncate: true, truncation_direction: "Left", prompt_name: null },
     },
   ],
+  "/predict": [
+    { inputs: ["I love Paris.", "Paris is in France."] },
+    { inputs: [["I love Paris."], ["a", "b"]], raw_scores: true, truncate: true },
+  ],
+  "/rerank": [{ query: "Paris", texts: "France", raw_scores: true }],
+  "/embed_sparse": [{ inputs: ["I love Paris.", "rain"], truncate: true }],
   "/classify": [{ inputs: ["I love Paris.", "I hate traffic."] }, {
     inputs: "x",
     classifier: "sentiment",
@@ -90,6 +98,7 @@ Deno.test({
   async fn() {
     const model = await makeTestModel({ seed: 5, layers: 2 });
     const embedder = await Embedder.load(model.dir, { modelId: "test-bert" });
+    const closers: (() => Promise<void>)[] = [];
     try {
       const texts = ["I love Paris.", "I hate traffic.", "Unbelievable weather in Paris."];
       const clf = train(
@@ -99,7 +108,23 @@ Deno.test({
         ["neg", "pos"],
         { embedding: { modelId: "test-bert", pooling: "mean", normalize: true } },
       );
-      const app = createApp(embedder, { log: false, classifiers: { sentiment: clf } });
+      // TEI's other model types: a one-label cross-encoder (/predict, /rerank, and POST /
+      // and /invocations dispatch to /rerank) and a SPLADE model (/embed_sparse)
+      const reranker = await TextClassifier.load(
+        (await makeTestModel({ head: "sequence-classification", labels: 1 })).dir,
+        { backend: "native" },
+      );
+      const splade = await SparseEncoder.load(
+        (await makeTestModel({ head: "masked-lm" })).dir,
+        { backend: "native" },
+      );
+      closers.push(() => reranker.close(), () => splade.close());
+      const app = createApp(embedder, {
+        log: false,
+        classifiers: { sentiment: clf },
+        textClassifier: reranker,
+        sparseEncoder: splade,
+      });
       const doc = await (await app.request("/openapi.json")).json();
       const paths = doc.paths as Record<string, Record<string, Json>>;
       const errorSchemas = {
@@ -122,7 +147,15 @@ Deno.test({
         assertEquals(v, [], `${what}: ${v.slice(0, 5).join("; ")}`);
       };
       for (const [path, ops] of Object.entries(paths)) {
-        if (ops.get) {
+        // a path with both methods (GET / and POST /) is checked for each
+        if (ops.get && ops.post) {
+          const res = await app.request(path);
+          assertEquals(res.status, 200, `GET ${path}`);
+          type Ok = { content: Record<string, { schema: Json }> };
+          const ok = (ops.get.responses as Record<string, Ok>)["200"];
+          check(`GET ${path}`, await res.json(), Object.values(ok.content)[0].schema);
+          answers++;
+        } else if (ops.get) {
           const res = await app.request(path);
           assertEquals(res.status, 200, path);
           type Ok = { content: Record<string, { schema: Json }> };
@@ -235,6 +268,7 @@ Deno.test({
         `${answers} answers, ${constraints} field constraints, ${unknowns} unknown fields, ${errors} error bodies checked`,
       );
     } finally {
+      for (const close of closers) await close();
       await embedder.close();
     }
   },

@@ -23,10 +23,10 @@ import { type Fields, type Parsed, parseFields } from "../schema.ts";
 import type { Env, Server } from "../server.ts";
 import { cut, dimensions, layerChoice } from "./vectors.ts";
 
-/** The TEI routes of `server`. */
-export function teiRoutes(server: Server): Hono<Env> {
+/** The TEI routes of `server`; `/embed` at `embedAlso` too (the dispatching routes, app.ts). */
+export function teiRoutes(server: Server, embedAlso: string[] = []): Hono<Env> {
   const app = new Hono<Env>();
-  embedRoute(app, server);
+  embedRoute(app, server, embedAlso);
   embedAllRoute(app, server);
   embedWordsRoute(app, server);
   tokenizeRoute(app, server);
@@ -36,9 +36,13 @@ export function teiRoutes(server: Server): Hono<Env> {
 }
 
 /** `/embed`: one vector per input, pooled, normalized and cut as asked. */
-function embedRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+function embedRoute(
+  app: Hono<Env>,
+  { embedder, batcher, limits, routes }: Server,
+  also: string[],
+) {
   const route = routes["/embed"];
-  app.post("/embed", async (c) => {
+  app.on("POST", ["/embed", ...also], async (c) => {
     const b = await readFields(c, limits, route);
     const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = {
