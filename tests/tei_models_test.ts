@@ -106,10 +106,18 @@ Deno.test({
       ) {
         const direct = await post(app, route, body);
         assertEquals(direct.status, 200, route);
+        // a classifier's single text comes back as a batch of one at the root (the
+        // Inference API's text-classification shape, which its clients read there)
+        const expected = route === "/predict" ? { ...direct, body: [direct.body] } : direct;
         for (const path of ["/", "/invocations"]) {
-          assertEquals(await post(app, path, body), direct, `${path} as ${route}`);
+          assertEquals(await post(app, path, body), expected, `${path} as ${route}`);
         }
       }
+      // an embedding model's root takes the Inference API's sentence-similarity body too
+      const similar = { inputs: { source_sentence: "paris", sentences: ["rain", "i love paris"] } };
+      const cosines = await post(plain, "/similarity", similar);
+      assertEquals(cosines.status, 200);
+      assertEquals(await post(plain, "/", similar), cosines);
       // and the document says so
       const doc = await (await reranking.request("/openapi.json")).json();
       assert(doc.paths["/"].post.summary.includes("/rerank"), doc.paths["/"].post.summary);

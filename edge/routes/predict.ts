@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Hono } from "../../src/deps/hono.ts";
+import { type Context, Hono } from "../../src/deps/hono.ts";
 import type { TextClassifier } from "../../src/model/classify/text_classifier.ts";
 import { readFields } from "../body.ts";
 import { answer } from "../contract.ts";
@@ -34,11 +34,17 @@ export function loadedClassifier(server: Server, what: string): TextClassifier {
   return server.textClassifier;
 }
 
-/** The `/predict` route of `server`, at `also` too (the dispatching routes, app.ts). */
+/**
+ * The `/predict` route of `server`, at `also` too (`POST /` and `/invocations` for a
+ * classifier, app.ts). There a single text or pair is answered as a batch of one,
+ * `[[{ label, score }]]`: the Inference API's text-classification shape, which Hugging
+ * Face's clients (`@huggingface/inference`'s `textClassification`) read from the root;
+ * `/predict` itself answers TEI's shape.
+ */
 export function predictRoutes(server: Server, also: string[] = []): Hono<Env> {
   const route = server.routes["/predict"];
   const app = new Hono<Env>();
-  app.on("POST", ["/predict", ...also], async (c) => {
+  const predict = (perInput: boolean) => async (c: Context<Env>) => {
     const classifier = loadedClassifier(server, "/predict");
     const b = await readFields(c, server.limits, route);
     const ranked = await classifier.classify(b.inputs.items, {
@@ -46,7 +52,9 @@ export function predictRoutes(server: Server, also: string[] = []): Hono<Env> {
       truncate: b.truncate,
       truncationDirection: b.truncation_direction === "Left" ? "left" : "right",
     });
-    return c.json(answer(route, b.inputs.batch ? ranked : ranked[0]));
-  });
+    return c.json(answer(route, b.inputs.batch || perInput ? ranked : ranked[0]));
+  };
+  app.post("/predict", predict(false));
+  if (also.length) app.on("POST", also, predict(true));
   return app;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Hono } from "../../src/deps/hono.ts";
+import { type Context, Hono } from "../../src/deps/hono.ts";
 import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
 import { cosine } from "../../src/model/similarity.ts";
 import {
@@ -15,7 +15,7 @@ import {
   encodings,
   TOKEN_NUMBERS,
 } from "../admission.ts";
-import { readFields, readJson } from "../body.ts";
+import { type Json, readFields, readJson } from "../body.ts";
 import { answer } from "../contract.ts";
 import { HttpError } from "../errors.ts";
 import { jsonResponse } from "../json_stream.ts";
@@ -31,19 +31,36 @@ export function teiRoutes(server: Server, embedAlso: string[] = []): Hono<Env> {
   embedWordsRoute(app, server);
   tokenizeRoute(app, server);
   decodeRoute(app, server);
-  similarityRoute(app, server);
   return app;
 }
 
+/** Answers one parsed JSON body (the routes read it first, so that `POST /` can choose). */
+type Answerer = (c: Context<Env>, raw: Json) => Promise<Response>;
+
+/**
+ * `/embed` (and, at `also`, `POST /` and `/invocations` for an embedding model): a body whose
+ * `inputs` is an object (`{ source_sentence, sentences }`, the Inference API's
+ * sentence-similarity request, which Hugging Face's clients send to the root) is answered as
+ * `/similarity`, any other as `/embed`.
+ */
+function embedRoute(app: Hono<Env>, server: Server, also: string[]) {
+  const embed = embedAnswerer(server), similarity = similarityAnswerer(server);
+  app.post("/embed", async (c) => embed(c, await readJson(c, server.limits)));
+  app.post("/similarity", async (c) => similarity(c, await readJson(c, server.limits)));
+  if (also.length === 0) return;
+  app.on("POST", also, async (c) => {
+    const raw = await readJson(c, server.limits);
+    const inputs = raw.inputs;
+    const pair = typeof inputs === "object" && inputs !== null && !Array.isArray(inputs);
+    return await (pair ? similarity : embed)(c, raw);
+  });
+}
+
 /** `/embed`: one vector per input, pooled, normalized and cut as asked. */
-function embedRoute(
-  app: Hono<Env>,
-  { embedder, batcher, limits, routes }: Server,
-  also: string[],
-) {
+function embedAnswerer({ embedder, batcher, limits, routes }: Server): Answerer {
   const route = routes["/embed"];
-  app.on("POST", ["/embed", ...also], async (c) => {
-    const b = await readFields(c, limits, route);
+  return async (c, raw) => {
+    const b = parseFields(raw, route.fields);
     const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = {
       normalize: b.normalize,
@@ -65,7 +82,7 @@ function embedRoute(
       route,
       list.map((_, i) => Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, b.normalize))),
     ));
-  });
+  };
 }
 
 /** The token and word routes refuse the fields of sentence vectors by name. */
@@ -204,10 +221,10 @@ function decodeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
 }
 
 /** `/similarity`: the cosine of a source sentence to each candidate. */
-function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+function similarityAnswerer({ embedder, batcher, routes }: Server): Answerer {
   const route = routes["/similarity"];
-  app.post("/similarity", async (c) => {
-    const b = await readFields(c, limits, route);
+  return async (c, raw) => {
+    const b = parseFields(raw, route.fields);
     const all = [b.inputs.source, ...b.inputs.sentences];
     const p = b.parameters;
     const admitted = admit(
@@ -229,5 +246,5 @@ function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
       route,
       b.inputs.sentences.map((_, i) => cosine(source, out.data.subarray((i + 1) * d, (i + 2) * d))),
     ));
-  });
+  };
 }
