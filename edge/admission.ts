@@ -6,12 +6,20 @@
  *
  * @module
  */
-import type { Embedder, EmbedInput, EmbedOptions } from "../src/model/embedder.ts";
+import {
+  type Embedder,
+  type EmbedInput,
+  type EmbedOptions,
+  EncodedText,
+} from "../src/model/embedder.ts";
 import { HttpError } from "./errors.ts";
+import { cutLeft, idsEncoding, type TruncationDirection } from "./truncation.ts";
 
 /**
  * The inputs as the model takes them. Token-id inputs are measured with their `[CLS]` and
- * `[SEP]`; `maxLength` is the model's unless a classifier head says otherwise.
+ * `[SEP]`; `maxLength` is the model's unless a classifier head says otherwise. With
+ * `truncate`, a long input is cut at its end (`Right`) or its start (`Left`: the text is
+ * tokenized whole, then cut, truncation.ts); token ids are cut here either way.
  */
 export function admit(
   embedder: Embedder,
@@ -19,20 +27,26 @@ export function admit(
   truncate: boolean,
   field: string,
   maxLength = embedder.info.maxLength,
+  direction: TruncationDirection = "Right",
 ): EmbedInput[] {
+  const left = truncate && direction === "Left";
   return list.map((x, i) => {
     let n: number, admitted: EmbedInput;
     if (typeof x === "string") {
-      // untruncated when truncate is off, so that the error can say how long it is
+      // untruncated when truncate is off, so that the error can say how long it is, and
+      // when cutting on the left, which happens after
       const encoded = embedder.encode(x, {
-        truncate,
-        maxLength: truncate ? maxLength : Number.MAX_SAFE_INTEGER,
+        truncate: truncate && !left,
+        maxLength: truncate && !left ? maxLength : Number.MAX_SAFE_INTEGER,
       }, `${field}[${i}]`);
+      admitted = left ? new EncodedText(x, cutLeft(encoded.encoding, maxLength)) : encoded;
       n = encoded.encoding.ids.length;
-      admitted = encoded;
     } else {
       n = x.length + 2;
-      admitted = x;
+      const room = Math.max(0, maxLength - 2);
+      admitted = truncate && x.length > room
+        ? (left ? x.slice(x.length - room) : x.slice(0, room))
+        : x;
     }
     if (!truncate && n > maxLength) {
       throw new HttpError(
@@ -44,6 +58,17 @@ export function admit(
     }
     return admitted;
   });
+}
+
+/** Admitted inputs as encodings (token ids wrapped in `[CLS] … [SEP]`), for the token routes. */
+export function encodings(embedder: Embedder, list: EmbedInput[]): EncodedText[] {
+  return list.map((x) =>
+    x instanceof EncodedText
+      ? x
+      : typeof x === "string"
+      ? embedder.encode(x)
+      : new EncodedText("", idsEncoding(embedder.tokenizer, x))
+  );
 }
 
 /**
@@ -74,7 +99,8 @@ export function checkTokenVectors(
 ): void {
   const width = embedder.dimensions("cls", opts); // one token's vector
   const tokens = list.reduce(
-    (n, x) => n + (typeof x === "object" && "encoding" in x ? x.encoding.ids.length : 0),
+    (n, x) =>
+      n + (x instanceof EncodedText ? x.encoding.ids.length : Array.isArray(x) ? x.length + 2 : 0),
     0,
   );
   checkOutputSize(tokens * width, max, `${tokens} token vectors of ${width} numbers`, "inputs");

@@ -3,12 +3,17 @@
  * Worker. Routes stand next to OpenAI's embeddings API and Hugging Face
  * text-embeddings-inference (TEI):
  *
- * - `POST /v1/embeddings` (OpenAI), `POST /embed` (TEI), `POST /embed_all`,
+ * - `POST /v1/embeddings` (OpenAI; also `/embeddings`), `POST /embed` (TEI), `POST /embed_all`,
  *   `POST /embed/words`, `POST /tokenize`, `POST /decode`, `POST /similarity`;
- * - `GET /health`, `GET /info`, `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /docs`.
+ * - TEI's other model types: `POST /predict`, `POST /rerank` (given a `textClassifier`),
+ *   `POST /embed_sparse` (given a `sparseEncoder`), 424 without; `POST /` and
+ *   `/invocations`, the loaded model's route (`dispatchOf`);
+ * - `GET /health` (also `/ping`, `/`), `GET /info`, `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /docs`.
  *
- * Every error is JSON `{ error: { message, type, param, code, request_id } }` with a 4xx/5xx
- * status, made in one place (errors.ts, through this app's `onError`).
+ * Every error is JSON with a 4xx/5xx status, made in one place (errors.ts, through this
+ * app's `onError`): OpenAI's `{ error: { message, type, param, code, request_id } }` on
+ * `/v1/embeddings` (and paths no route matches), TEI's `{ error, error_type, param,
+ * request_id }` with TEI's statuses on every other route.
  *
  * The parts: `middleware/` (context: request id, log line, metrics; auth: the API key;
  * deadline: timeout and client-gone), `body.ts` (reading and checking a body), `admission.ts`
@@ -31,8 +36,13 @@ import { cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
-import { apiContract } from "./contract.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { apiContract, type Dispatch, type Route } from "./contract.ts";
+import type { TextClassifier } from "../src/model/classify/text_classifier.ts";
+import type { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
+import { predictRoutes } from "./routes/predict.ts";
+import { rerankRoutes } from "./routes/rerank.ts";
+import { sparseRoutes } from "./routes/sparse.ts";
+import { type ErrorFamily, errorResponse, HttpError } from "./errors.ts";
 import { Metrics } from "./metrics.ts";
 import { requestContext } from "./middleware/context.ts";
 import { apiKeyCheck } from "./middleware/auth.ts";
@@ -80,6 +90,25 @@ export interface AppOptions {
   classifiers?: Record<string, Classifier>;
   /** Swagger UI's files for `/docs` (docs.ts; the Deno entry reads the installed package). */
   docsAssets?: DocsAssets;
+  /**
+   * A sequence-classification model for TEI's `/predict` and, with one label (a
+   * cross-encoder), `/rerank`. Without it those routes answer TEI's 424.
+   */
+  textClassifier?: TextClassifier;
+  /** A SPLADE model for TEI's `/embed_sparse` (without it, 424). */
+  sparseEncoder?: SparseEncoder;
+}
+
+/**
+ * The route `POST /` and `/invocations` stand for, as TEI picks it by its model's type:
+ * the classifier's (`/rerank` for a one-label model, else `/predict`), else the SPLADE
+ * model's, else `/embed`.
+ */
+export function dispatchOf(options: AppOptions): Dispatch {
+  if (options.textClassifier) {
+    return options.textClassifier.info.labels.length === 1 ? "/rerank" : "/predict";
+  }
+  return options.sparseEncoder ? "/embed_sparse" : "/embed";
 }
 
 /**
@@ -102,12 +131,25 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   metrics.queueDepth = () => batcher.depth;
   const info = embedder.info;
   const classifiers = checkedClassifiers(info, options.classifiers ?? {});
+  const dispatch = dispatchOf(options);
   const routes = apiContract(
     embedder,
     { maxInputs: limits.maxInputs, maxInputChars: limits.maxInputChars },
     Object.keys(classifiers),
+    dispatch,
   );
-  const server: Server = { embedder, info, limits, batcher, metrics, routes, classifiers };
+  const { textClassifier, sparseEncoder } = options;
+  const server: Server = {
+    embedder,
+    info,
+    limits,
+    batcher,
+    metrics,
+    routes,
+    classifiers,
+    textClassifier,
+    sparseEncoder,
+  };
   /** WASM inference on this thread: no timer can fire while it runs. */
   const modelBlocksEventLoop = info.backend === "wasm" && info.workers === 0;
 
@@ -120,13 +162,21 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.use("*", requestContext(metrics, limits.log));
   app.use("*", apiKeyCheck(options.apiKey));
   app.use("*", deadline(limits.timeoutMs, modelBlocksEventLoop));
-  app.onError((e, c) => errorResponse(e, c.get("requestId")));
-  app.notFound(notFound(app));
+  // each error in the shape of its route's API (contract.ts `family`; OpenAI's off-route)
+  const familyOf = (path: string): ErrorFamily =>
+    (routes as Record<string, Route>)[path]?.family ?? "openai";
+  app.onError((e, c) => errorResponse(e, c.get("requestId"), familyOf(c.req.path)));
+  app.notFound(notFound(app, familyOf));
   // the sub-apps have no onError of their own: their errors reach the one above
   app.route("/", opsRoutes(server, options.docsAssets));
   app.route("/", openaiRoutes(server));
-  app.route("/", teiRoutes(server));
+  // TEI's POST / and /invocations: the loaded model's route, mounted at those paths too
+  const at = (path: Dispatch) => path === dispatch ? ["/", "/invocations"] : [];
+  app.route("/", teiRoutes(server, at("/embed")));
   app.route("/", classifyRoutes(server));
+  app.route("/", predictRoutes(server, at("/predict")));
+  app.route("/", rerankRoutes(server, at("/rerank")));
+  app.route("/", sparseRoutes(server, at("/embed_sparse")));
   return app;
 }
 
@@ -134,7 +184,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
  * The answer when no route matches: a known path with another method is a 405 with the
  * methods it has (RFC 9110 §15.5.6), anything else a 404.
  */
-function notFound(app: Hono<Env>) {
+function notFound(app: Hono<Env>, familyOf: (path: string) => ErrorFamily) {
   let methods: Record<string, string[]> | undefined; // the routes, once they are all added
   return (c: Parameters<Parameters<typeof app.notFound>[0]>[0]) => {
     const id = c.get("requestId");
@@ -155,6 +205,7 @@ function notFound(app: Hono<Env>) {
           { allow: allowed.join(", ") },
         ),
         id,
+        familyOf(c.req.path),
       );
     }
     return errorResponse(

@@ -8,6 +8,7 @@
  * | --- | --- | --- |
  * | `PORT`, `HOST` (`--port`, `--host`) | where the Deno server listens (`0.0.0.0`: every interface) | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` (`--model`, `--model-id`) | model directory or Hub id (Deno) | the classifiers' model, else all-MiniLM-L6-v2 with weights, else `../shared/models/embedge-mini-simcse` |
+ * | `EMBEDGE_PREDICT_MODEL` (`--predict-model`) | a sequence-classification model directory for TEI's `/predict` and `/rerank` (Deno); `POST /` then answers as it | none |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
  * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno; 0: inline) | the core count |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
@@ -54,6 +55,7 @@ export class ConfigError extends Error {
 export const SERVER_FLAGS: Readonly<Record<string, string>> = {
   "--model": "EMBEDGE_MODEL",
   "--model-id": "EMBEDGE_MODEL", // text-embeddings-inference's spelling
+  "--predict-model": "EMBEDGE_PREDICT_MODEL",
   "--port": "PORT",
   "--host": "HOST",
   "--hostname": "HOST", // text-embeddings-inference's spelling
@@ -113,6 +115,8 @@ export interface ServerConfig {
   host: string;
   /** The model directory or Hub id (`EMBEDGE_MODEL`), when set. */
   model?: string;
+  /** The sequence-classification model (`EMBEDGE_PREDICT_MODEL`; Deno), when set. */
+  predictModel?: string;
   /** Which ONNX variant of the model to load (`EMBEDGE_DTYPE`), when set. */
   dtype?: Dtype;
   /** Most cells per model run (`EMBEDGE_BATCH_TOKENS`), when set. */
@@ -221,10 +225,15 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
   if (model !== undefined && model.trim() === "") {
     throw new ConfigError("EMBEDGE_MODEL", "is empty: unset it for the default model");
   }
+  const predictModel = get("EMBEDGE_PREDICT_MODEL");
+  if (predictModel !== undefined && predictModel.trim() === "") {
+    throw new ConfigError("EMBEDGE_PREDICT_MODEL", "is empty: unset it to serve no classifier");
+  }
   return {
     app,
     classifiers,
     ...(model !== undefined ? { model } : {}),
+    ...(predictModel !== undefined ? { predictModel } : {}),
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),
     ...(batchTokens !== undefined ? { batchTokens } : {}),
     ...(workers !== undefined ? { workers } : {}),

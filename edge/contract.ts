@@ -23,14 +23,18 @@
  * @module
  */
 import type { Embedder } from "../src/model/embedder.ts";
+import type { TruncationDirection } from "./truncation.ts";
+import type { ClassifyInput } from "../src/model/classify/text_classifier.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES } from "../src/model/layers.ts";
-import { HttpError } from "./errors.ts";
+import { type ErrorFamily, HttpError, TEI_ERROR_TYPES } from "./errors.ts";
 import {
   array,
   boolean,
   choice,
   either,
+  empty,
+  type Field,
   field,
   type Fields,
   flag,
@@ -41,6 +45,7 @@ import {
   nullable,
   number,
   object,
+  type Parsed,
   required,
   type Schema,
   schema,
@@ -64,24 +69,41 @@ export interface Route<F extends Fields = Fields, R = unknown> {
   response: Schema<R>;
   /** Of a 200 (default application/json). */
   contentType?: string;
+  /** Whose error shape and statuses the route answers with (errors.ts). */
+  family: ErrorFamily;
+  /** The URL path, where the table's key is not it (`POST /`, whose key `/` GET has). */
+  path?: string;
+  /** The route whose example (examples.ts) this one shows (a dispatching route's). */
+  exampleOf?: string;
 }
 
-const post = <F extends Fields, R>(summary: string, fields: F, response: Schema<R>) => ({
+/** The routes `POST /` and `/invocations` stand for, by the model loaded (app.ts picks). */
+export type Dispatch = "/embed" | "/predict" | "/rerank" | "/embed_sparse";
+
+// TEI's shape is the default: every route but OpenAI's is a TEI route or one of its kind
+const post = <F extends Fields, R>(
+  summary: string,
+  fields: F,
+  response: Schema<R>,
+  family: ErrorFamily = "tei",
+) => ({
   method: "post" as const,
   summary,
   fields,
   response,
+  family,
 });
 const get = <R>(summary: string, response: Schema<R>, contentType?: string) => ({
   method: "get" as const,
   summary,
   fields: {},
   response,
+  family: "tei" as ErrorFamily,
   ...(contentType ? { contentType } : {}),
 });
 
 /**
- * The error body every route answers with a 4xx or 5xx status (`request_id` is the
+ * The error body of OpenAI's routes with a 4xx or 5xx status (`request_id` is the
  * request's `x-request-id`, also in the log line; absent only where no request was read).
  */
 export const errorSchema = object({
@@ -94,11 +116,27 @@ export const errorSchema = object({
   }, ["request_id"]),
 });
 
+/**
+ * The error body of TEI's routes: TEI's `ErrorResponse` (`error`, `error_type`), with
+ * embedge's `param` (the field at fault, or null) and `request_id` (as above) added.
+ */
+export const teiErrorSchema = object({
+  error: string(),
+  error_type: literal(TEI_ERROR_TYPES),
+  param: nullable(string()),
+  request_id: string(),
+}, ["param", "request_id"]);
+
 const vector = array(number());
 const tokenVectors = array(vector);
 
 /** The routes of an app around `embedder`, with `classifiers` by name. */
-export function apiContract(embedder: Embedder, limits: ContractLimits, classifiers: string[]) {
+export function apiContract(
+  embedder: Embedder,
+  limits: ContractLimits,
+  classifiers: string[],
+  dispatch: Dispatch = "/embed",
+) {
   const info = embedder.info;
   const vocab = embedder.tokenizer.vocabSize;
   const poolings = POOLINGS.filter((p) => p !== "pooler" || info.hasPooler);
@@ -130,18 +168,24 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       maxItems: limits.maxInputs,
     });
     return required(field<T[] | undefined>(
-      { oneOf: allowIds ? [text, list(text), ids, list(ids)] : [text, list(text)] },
+      // TEI's Input: a text, token ids, or a batch of either (mixed)
+      { oneOf: allowIds ? [text, ids, list({ oneOf: [text, ids] })] : [text, list(text)] },
       (v, name) => {
         if (v === undefined || v === null) return undefined;
         const items = typeof v === "string" ? [v] : v;
         if (!Array.isArray(items)) {
           throw invalid(`${name} must be a string or an array of strings`, name);
         }
-        if (items.length === 0) throw invalid(`${name} must not be empty`, name);
+        if (items.length === 0) throw empty(`${name} must not be empty`, name);
         if (items.length > limits.maxInputs) {
-          throw invalid(
+          // a 400 as OpenAI answers it; TEI's batch-size error is a 413 Validation
+          throw new HttpError(
+            400,
             `${name} has ${items.length} items; the limit is ${limits.maxInputs}`,
+            "invalid_request_error",
             name,
+            {},
+            "Validation",
           );
         }
         // OpenAI accepts one token array as well as an array of them: checked as one input
@@ -151,7 +195,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         items.forEach((x, i) => {
           const p = `${name}[${i}]`;
           if (typeof x === "string") {
-            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            if (x.length === 0) throw empty(`${p} is empty`, p);
             if (x.length > limits.maxInputChars) {
               throw new HttpError(
                 413,
@@ -161,7 +205,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
               );
             }
           } else if (allowIds && Array.isArray(x)) {
-            if (x.length === 0) throw invalid(`${p} is empty`, p);
+            if (x.length === 0) throw empty(`${p} is empty`, p);
             checkIds(x, p);
           } else {
             throw invalid(`${p} must be a string${allowIds ? " or an array of token ids" : ""}`, p);
@@ -217,38 +261,81 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     },
   };
   const truncate = flag(false);
+  // TEI's TruncationDirection: which end a cut (truncate: true) removes tokens from
+  const truncationDirection = field<TruncationDirection>(
+    { type: "string", enum: ["Left", "Right", "left", "right"], default: "Right" },
+    (v, name) => {
+      if (v === undefined || v === null) return "Right";
+      if (v === "Right" || v === "right") return "Right";
+      if (v === "Left" || v === "left") return "Left";
+      throw invalid(`${name} must be Left or Right`, name);
+    },
+  );
+  /** TEI's prompt_name: no prompts are configured here, so any name is refused. */
+  const promptName = field<undefined>({
+    type: "null",
+    description: "no prompts are configured on this server: any name is refused",
+  }, (v, name) => {
+    if (v !== undefined && v !== null) {
+      throw invalid(`${name}: this server has no prompts configured`, name);
+    }
+    return undefined;
+  });
   // TEI's request fields of the token and word routes; /embed adds the sentence ones
   const tokenFields = {
     inputs: texts,
     truncate, // TEI: refuse long inputs by default
-    truncation_direction: field<"Right">(
-      { type: "string", enum: ["Right", "right"], default: "Right" },
-      (v, name) => {
-        if (v === undefined || v === null || v === "Right" || v === "right") return "Right";
-        throw invalid(
-          `${name} must be Right (embedge cuts the end of an input; Left is not supported)`,
-          name,
-        );
-      },
-    ),
-    prompt_name: field<undefined>({
-      type: "null",
-      description: "no prompts are configured on this server: any name is refused",
-    }, (v, name) => {
-      if (v !== undefined && v !== null) {
-        throw invalid(`${name}: this server has no prompts configured`, name);
-      }
-      return undefined;
-    }),
+    truncation_direction: truncationDirection,
+    prompt_name: promptName,
     ...layerFields,
   };
+  // TEI's Input on its embedding routes: texts or token ids (as /v1/embeddings takes them)
+  const textsOrIds = inputs<string | number[]>(true);
   const sentenceFields = {
     ...tokenFields,
+    inputs: textsOrIds,
     normalize: flag(true),
     pooling,
     dimensions: integerIn(1),
   };
 
+  // TEI's SimilarityParameters, each refused by its full name (parameters.truncate)
+  const similarityFields = {
+    prompt_name: promptName,
+    truncate,
+    truncation_direction: truncationDirection,
+  };
+  const similarityParameters = field<Parsed<typeof similarityFields>>({
+    type: "object",
+    properties: Object.fromEntries(
+      Object.entries(similarityFields).map(([k, f]) => [k, f.json]),
+    ),
+    additionalProperties: false,
+  }, (v, name) => {
+    const given = v ?? {};
+    if (typeof given !== "object" || Array.isArray(given)) {
+      throw invalid(`${name} must be an object`, name);
+    }
+    for (const k of Object.keys(given)) {
+      if (!Object.hasOwn(similarityFields, k)) {
+        throw invalid(
+          `${name}.${k} is not a parameter; they are ${Object.keys(similarityFields).join(", ")}`,
+          `${name}.${k}`,
+        );
+      }
+    }
+    const out = given as Record<string, unknown>;
+    return {
+      prompt_name: promptName.parse(out.prompt_name, `${name}.prompt_name`),
+      truncate: truncate.parse(out.truncate, `${name}.truncate`),
+      truncation_direction: truncationDirection.parse(
+        out.truncation_direction,
+        `${name}.truncation_direction`,
+      ),
+    };
+  });
+
+  const health = object({ status: literal(["ok"]) });
   const labelScores = array(object({ label: string(), score: number() }));
   const token = object({
     id: integer(),
@@ -260,38 +347,46 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
   });
   const idList = array(integer({ minimum: 0, maximum: vocab - 1 }), { maxItems: 100_000 });
 
-  return {
-    "/v1/embeddings": post(
-      "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
-      {
-        input: inputs<string | number[]>(true),
-        // OpenAI's own fields are all known here, so that its clients work: `model` is
-        // echoed back (one model is served), `user` is accepted and ignored (it is an
-        // end-user id for OpenAI's abuse monitoring), encoding_format and dimensions work
-        model: text("echoed back in the answer: this server serves one model"),
-        user: text("accepted and ignored (OpenAI's end-user id)"),
-        encoding_format: choice(["float", "base64"], "float"),
-        dimensions: integerIn(1),
-        pooling,
-        // OpenAI refuses an input over the model's context length; truncate: true cuts it
-        truncate,
-        ...layerFields,
-      },
-      object({
-        object: literal(["list"]),
-        data: array(object({
-          object: literal(["embedding"]),
-          index: integer(),
-          embedding: either(vector, string({ description: "base64 of little-endian float32" })),
-        })),
-        model: string(),
-        usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
-      }),
-    ),
+  const openaiEmbeddings = post(
+    "OpenAI-compatible embeddings (pooling, truncate, layers and layer_mix are embedge extensions)",
+    {
+      input: inputs<string | number[]>(true),
+      // OpenAI's own fields are all known here, so that its clients work: `model` is
+      // echoed back (one model is served), `user` is accepted and ignored (it is an
+      // end-user id for OpenAI's abuse monitoring), encoding_format and dimensions work
+      model: text("echoed back in the answer: this server serves one model"),
+      user: text("accepted and ignored (OpenAI's end-user id)"),
+      encoding_format: choice(["float", "base64"], "float"),
+      dimensions: integerIn(1),
+      pooling,
+      // OpenAI refuses an input over the model's context length; truncate: true cuts it
+      truncate,
+      ...layerFields,
+    },
+    object({
+      object: literal(["list"]),
+      data: array(object({
+        object: literal(["embedding"]),
+        index: integer(),
+        embedding: either(vector, string({ description: "base64 of little-endian float32" })),
+      })),
+      model: string(),
+      usage: object({ prompt_tokens: integer(), total_tokens: integer() }),
+    }),
+    "openai",
+  );
+
+  const table = {
+    "/v1/embeddings": openaiEmbeddings,
+    // TEI serves OpenAI's route without /v1 too, outside its document; clients use it
+    "/embeddings": {
+      ...openaiEmbeddings,
+      summary: "The same as /v1/embeddings (as TEI serves it)",
+    },
     "/embed": post("TEI-compatible sentence embeddings", sentenceFields, array(vector)),
     "/embed_all": post(
       "Token embeddings (last_hidden_state per token)",
-      tokenFields,
+      { ...tokenFields, inputs: textsOrIds },
       array(tokenVectors),
     ),
     "/embed/words": post(
@@ -306,6 +401,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       {
         inputs: texts,
         add_special_tokens: flag(true),
+        prompt_name: promptName,
         max_length: integerIn(2, info.maxLength),
         padding: field<"max_length" | false | undefined>(
           { enum: ["max_length", false] },
@@ -344,7 +440,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
         )),
         skip_special_tokens: flag(true),
       },
-      either(string(), array(string())),
+      array(string()), // TEI's DecodeResponse: one text per id list, a flat list too
     ),
     "/similarity": post(
       "Cosine similarity of a source sentence to candidates",
@@ -374,6 +470,7 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
           }
           return { source, sentences: list };
         })),
+        parameters: similarityParameters,
         pooling,
       },
       array(number()),
@@ -388,12 +485,24 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
       },
       array(labelScores),
     ),
-    "/health": get("Liveness", object({ status: literal(["ok"]) })),
+    "/health": get("Liveness", health),
+    // TEI's other health routes (outside its document: load balancers and SageMaker probe them)
+    "/ping": get("Liveness (as /health)", health),
+    "/": get("Liveness (as /health)", health),
     "/info": get(
       "Model, dimensions, limits",
       object({
+        // TEI's Info (its required fields), then embedge's own
         model_id: string(),
-        model_type: literal(["embedding"]),
+        model_dtype: literal(["float32", "float16", "int8"]),
+        model_type: object({ embedding: object({ pooling: literal(POOLINGS) }) }),
+        max_concurrent_requests: integer(),
+        max_batch_tokens: integer(),
+        max_batch_requests: integer(),
+        max_client_batch_size: integer(),
+        auto_truncate: boolean(),
+        tokenization_workers: integer(),
+        version: string(),
         dimensions: integer(),
         hidden_size: integer(),
         max_input_length: integer(),
@@ -432,6 +541,154 @@ export function apiContract(embedder: Embedder, limits: ContractLimits, classifi
     "/metrics": get("Prometheus metrics", string(), "text/plain"),
     "/openapi.json": get("This document", schema<unknown>({ type: "object" })),
     "/docs": get("API docs page", string(), "text/html"),
+    ...modelRoutes(limits, texts, truncate, truncationDirection, promptName),
+  };
+  // TEI's routes outside its document: the loaded model's route (its fields and answers)
+  // at the root and at SageMaker's /invocations, as TEI dispatches them by its model
+  const dispatched = {
+    ...table[dispatch],
+    summary: `The loaded model's route, ${dispatch} (as TEI serves it)`,
+    exampleOf: dispatch,
+  };
+  return {
+    ...table,
+    "/invocations": dispatched,
+    "POST /": { ...dispatched, path: "/" },
+  };
+}
+
+/** What one `/predict` request asks for: its items, and whether it was a batch. */
+export interface PredictInputs {
+  items: ClassifyInput[];
+  batch: boolean;
+}
+
+/** TEI's PredictInput: a text, a pair `[a, b]`, or a batch of `[a]` and `[a, b]`. */
+function predictInputs(limits: ContractLimits) {
+  const text = { type: "string", minLength: 1, maxLength: limits.maxInputChars };
+  const pair = { type: "array", items: text, minItems: 2, maxItems: 2 };
+  const item = { type: "array", items: text, minItems: 1, maxItems: 2 };
+  const batch = { type: "array", items: item, minItems: 1, maxItems: limits.maxInputs };
+  const checkText = (t: unknown, p: string): string => {
+    if (typeof t !== "string") throw invalid(`${p} must be a string`, p);
+    if (t.length === 0) throw empty(`${p} is empty`, p);
+    if (t.length > limits.maxInputChars) {
+      throw new HttpError(
+        413,
+        `${p} has ${t.length} characters; the limit is ${limits.maxInputChars}`,
+        "invalid_request_error",
+        p,
+      );
+    }
+    return t;
+  };
+  return required(field<PredictInputs | undefined>(
+    { oneOf: [text, pair, batch] },
+    (v, name) => {
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === "string") return { items: [checkText(v, name)], batch: false };
+      if (!Array.isArray(v)) throw invalid(`${name} must be a text, a pair or a batch`, name);
+      if (v.length === 0) throw empty(`${name} must not be empty`, name);
+      if (v.every((t) => typeof t === "string")) {
+        if (v.length !== 2) {
+          throw invalid(
+            `${name} as a list of texts must be a pair of two, got ${v.length}; a batch is [["a"], ["b"]]`,
+            name,
+          );
+        }
+        return {
+          items: [[checkText(v[0], `${name}[0]`), checkText(v[1], `${name}[1]`)]],
+          batch: false,
+        };
+      }
+      if (v.length > limits.maxInputs) {
+        throw new HttpError(
+          400,
+          `${name} has ${v.length} items; the limit is ${limits.maxInputs}`,
+          "invalid_request_error",
+          name,
+          {},
+          "Validation",
+        );
+      }
+      const items = v.map((x, i): ClassifyInput => {
+        const p = `${name}[${i}]`;
+        if (!Array.isArray(x) || x.length < 1 || x.length > 2) {
+          throw invalid(
+            `${p} must be ["text"] or a pair ["text", "text"] (a batch holds arrays)`,
+            p,
+          );
+        }
+        const [a, b] = x.map((t, k) => checkText(t, `${p}[${k}]`));
+        return b === undefined ? a : [a, b];
+      });
+      return { items, batch: true };
+    },
+  ));
+}
+
+/** The routes of the other model types: /predict, /rerank (a classifier), /embed_sparse. */
+function modelRoutes(
+  limits: ContractLimits,
+  texts: Field<string[]>,
+  truncate: Field<boolean>,
+  truncationDirection: Field<TruncationDirection>,
+  promptName: Field<undefined>,
+) {
+  const labelScores = array(object({ label: string(), score: number() }));
+  const teiTruncation = { truncate, truncation_direction: truncationDirection };
+  return {
+    "/predict": post(
+      "TEI's sequence classification (a text, a pair, or a batch); 424 without a classifier",
+      { inputs: predictInputs(limits), raw_scores: flag(false), ...teiTruncation },
+      either(labelScores, array(labelScores)),
+    ),
+    "/rerank": post(
+      "TEI's reranking of texts against a query by a cross-encoder (a one-label classifier); best first",
+      {
+        query: required(field<string | undefined>(
+          { type: "string", minLength: 1, maxLength: limits.maxInputChars },
+          (v, name) => {
+            if (v === undefined || v === null) return undefined;
+            if (typeof v !== "string") throw invalid(`${name} must be a string`, name);
+            if (v.length === 0) throw empty(`${name} is empty`, name);
+            if (v.length > limits.maxInputChars) {
+              throw new HttpError(
+                413,
+                `${name} has ${v.length} characters; the limit is ${limits.maxInputChars}`,
+                "invalid_request_error",
+                name,
+              );
+            }
+            return v;
+          },
+        )),
+        texts,
+        raw_scores: flag(false),
+        return_text: flag(false),
+        ...teiTruncation,
+        label: field<string | undefined>({
+          type: "string",
+          description: "embedge: the label whose logit scores relevance, for a model with several",
+        }, (v, name) => {
+          if (v === undefined || v === null) return undefined;
+          if (typeof v !== "string") throw invalid(`${name} must be a string`, name);
+          return v;
+        }),
+      },
+      array(
+        object({
+          index: integer(),
+          score: number(),
+          text: schema<string | undefined>({ type: "string" }), // with return_text
+        }, ["text"]),
+      ),
+    ),
+    "/embed_sparse": post(
+      "TEI's sparse (SPLADE) embeddings: non-zero entries by token id; 424 without a SPLADE model",
+      { inputs: texts, ...teiTruncation, prompt_name: promptName },
+      array(array(object({ index: integer(), value: number() }))),
+    ),
   };
 }
 

@@ -24,6 +24,7 @@ import { fitClassifier, readClassifier } from "../src/classifier/load.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import { EmbedgeError } from "../src/errors.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import type { Backend } from "../src/model/runtimes.ts";
 
 const HELP = `usage: deno run -A edge/deno.ts [options]   (or: npx deno task serve [options])
@@ -31,6 +32,8 @@ const HELP = `usage: deno run -A edge/deno.ts [options]   (or: npx deno task ser
                      the model the classifier heads name, else all-MiniLM-L6-v2 with weights,
                      else ../shared/models/embedge-mini-simcse
   --demo-model       serve embedge's generated BERT with random weights (meaningless vectors)
+  --predict-model DIR  a sequence-classification model for /predict and /rerank (env
+                     EMBEDGE_PREDICT_MODEL); POST / then answers as /predict (or /rerank)
   --port N           port (env PORT; default 8080; 0 picks a free one)
   --host ADDR        address to listen on (also --hostname; env HOST; default 127.0.0.1, this
                      machine only; 0.0.0.0 listens on every interface)
@@ -123,9 +126,17 @@ const [embedder, classifiers] = await loadModelAndHeads().catch((e) => {
   console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message.slice(0, 500)}`);
   Deno.exit(2);
 });
+// TEI's /predict and /rerank: a sequence-classification model, when one is named
+const textClassifier = config.predictModel
+  ? await TextClassifier.load(config.predictModel).catch((e) => {
+    if (!(e instanceof EmbedgeError)) throw e;
+    fail(`EMBEDGE_PREDICT_MODEL: ${e.message}`);
+  })
+  : undefined;
 const app = createApp(embedder, {
   ...config.app,
   classifiers,
+  textClassifier,
   // /docs as Swagger UI, from the installed swagger-ui-dist (a plain page without it)
   docsAssets: await installedDocsAssets(),
 });
@@ -169,3 +180,4 @@ Deno.addSignalListener("SIGTERM", async () => {
 await server.finished;
 if (socketDir) Deno.removeSync(socketDir, { recursive: true });
 await embedder.close(); // session workers keep a process alive until they are terminated
+await textClassifier?.close();

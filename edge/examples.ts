@@ -35,12 +35,24 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
       usage: { prompt_tokens: 14, total_tokens: 14 },
     },
   },
+  "/embeddings": {
+    request: { input: ["I love Paris.", "I adore Paris."], model: "embedge" },
+    response: {
+      object: "list",
+      data: [
+        { object: "embedding", index: 0, embedding: vector },
+        { object: "embedding", index: 1, embedding: vector },
+      ],
+      model: "embedge-mini-simcse",
+      usage: { prompt_tokens: 14, total_tokens: 14 },
+    },
+  },
   "/embed": {
     request: { inputs: ["I love Paris.", "I adore Paris."] },
     response: [vector, vector],
   },
   "/embed_all": {
-    request: { inputs: "I love Paris." },
+    request: { inputs: "I love Paris.", truncate: true, truncation_direction: "Left" },
     response: [[vector, vector, vector, vector, vector, vector]],
   },
   "/embed/words": {
@@ -61,7 +73,7 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
   },
   "/decode": {
     request: { ids: [101, 1045, 2293, 3000, 1012, 102] },
-    response: "i love paris.",
+    response: ["i love paris."],
   },
   "/similarity": {
     request: {
@@ -69,6 +81,7 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
         source_sentence: "I love Paris.",
         sentences: ["I adore Paris.", "I hate traffic."],
       },
+      parameters: { truncate: true, truncation_direction: "Right" },
     },
     response: [0.785, 0.735],
   },
@@ -79,5 +92,26 @@ export const ROUTE_EXAMPLES: Record<string, RouteExample> = {
       [{ label: "negative", score: 0.77 }, { label: "positive", score: 0.23 }],
     ],
   },
+  "/predict": {
+    request: { inputs: "I love Paris." },
+    response: [{ label: "positive", score: 0.977 }, { label: "negative", score: 0.023 }],
+  },
+  "/rerank": {
+    request: {
+      query: "What is the capital of France?",
+      texts: ["Paris is the capital of France.", "Traffic is slow."],
+      return_text: true,
+    },
+    response: [
+      { index: 0, score: 0.981, text: "Paris is the capital of France." },
+      { index: 1, score: 0.012, text: "Traffic is slow." },
+    ],
+  },
+  "/embed_sparse": {
+    request: { inputs: "I love Paris." },
+    response: [[{ index: 1045, value: 0.52 }, { index: 2293, value: 1.17 }]],
+  },
   "/health": { response: { status: "ok" } },
+  "/ping": { response: { status: "ok" } },
+  "/": { response: { status: "ok" } },
 };

@@ -17,30 +17,44 @@
  * @module
  */
 import type { ModelInfo } from "../src/model/embedder.ts";
-import { errorSchema, type Route } from "./contract.ts";
+import { errorSchema, type Route, teiErrorSchema } from "./contract.ts";
+import type { ErrorFamily } from "./errors.ts";
 import { bodySchema } from "./schema.ts";
+import { EMBEDGE_VERSION } from "./server.ts";
 import { ROUTE_EXAMPLES } from "./examples.ts";
 
-const error = {
-  description: "error",
-  content: { "application/json": { schema: errorSchema.json } },
+// what a POST route can answer besides 200, by its family (app.ts and errors.ts)
+const POST_ERRORS: Record<ErrorFamily, Record<string, string>> = {
+  openai: {
+    "400": "a field is missing or invalid (param names it)",
+    "401": "missing or wrong API key",
+    "404": "nothing to serve (e.g. no classifier is loaded)",
+    "408": "the request body did not arrive in time",
+    "413": "body, input or answer larger than the server accepts",
+    "499": "the client closed the request",
+    "503": "server busy or the request took too long",
+  },
+  tei: {
+    "400": "Empty: an input is empty (param names it)",
+    "401": "Validation: missing or wrong API key",
+    "404": "Validation: nothing to serve (e.g. no classifier is loaded)",
+    "408": "Validation: the request body did not arrive in time",
+    "413": "Validation: too many inputs, or body, input or answer larger than the server accepts",
+    "422": "Validation: a field is missing or invalid (param names it)",
+    "424":
+      "Backend: the model failed, did not answer in time, or is not of the kind the route needs",
+    "429": "Overloaded: the queue is full (Retry-After)",
+    "499": "Validation: the client closed the request",
+  },
 };
-// what a POST route can answer besides 200 (app.ts and errors.ts)
-const POST_ERRORS: Record<string, string> = {
-  "400": "a field is missing or invalid (param names it)",
-  "401": "missing or wrong API key",
-  "404": "nothing to serve (e.g. no classifier is loaded)",
-  "408": "the request body did not arrive in time",
-  "413": "body, input or answer larger than the server accepts",
-  "499": "the client closed the request",
-  "503": "server busy or the request took too long",
-};
+const ERROR_SCHEMAS = { openai: errorSchema, tei: teiErrorSchema };
 
 /** The OpenAPI document: the routes' own fields and response schemas (contract.ts). */
 export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) {
   const paths: Record<string, unknown> = {};
-  for (const [path, route] of Object.entries(routes)) {
-    const example = ROUTE_EXAMPLES[path];
+  for (const [key, route] of Object.entries(routes)) {
+    const path = route.path ?? key;
+    const example = ROUTE_EXAMPLES[route.exampleOf ?? key];
     const ok = {
       description: "ok",
       content: {
@@ -51,6 +65,7 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
       },
     };
     paths[path] = {
+      ...(paths[path] as object | undefined),
       [route.method]: route.method === "post"
         ? {
           summary: route.summary,
@@ -66,9 +81,10 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
           responses: {
             "200": ok,
             ...Object.fromEntries(
-              Object.entries(POST_ERRORS).map((
-                [code, why],
-              ) => [code, { ...error, description: why }]),
+              Object.entries(POST_ERRORS[route.family]).map(([code, why]) => [code, {
+                description: why,
+                content: { "application/json": { schema: ERROR_SCHEMAS[route.family].json } },
+              }]),
             ),
           },
         }
@@ -79,11 +95,12 @@ export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) 
     openapi: "3.1.0",
     info: {
       title: "embedge",
-      version: "0.1.0",
+      version: EMBEDGE_VERSION,
       description:
         `BERT embeddings at the edge. Model: ${info.modelId}, max ${info.maxLength} tokens.`,
     },
-    components: { schemas: { Error: errorSchema.json } },
+    // OpenAI's error body, and TEI's under TEI's name for it
+    components: { schemas: { Error: errorSchema.json, ErrorResponse: teiErrorSchema.json } },
     paths,
   };
 }

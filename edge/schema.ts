@@ -54,6 +54,14 @@ export function invalid(message: string, field: string): HttpError {
   return new HttpError(400, message, "invalid_request_error", field);
 }
 
+/**
+ * A 400 naming the field for an empty input (TEI answers an empty input with its own type,
+ * `Empty`, and a 400, where other bad fields are a 422).
+ */
+export function empty(message: string, field: string): HttpError {
+  return new HttpError(400, message, "invalid_request_error", field, {}, "Empty");
+}
+
 /** A schema with no check (for responses, or fields checked by hand). */
 export function schema<T>(json: JsonSchema): Schema<T> {
   return { json };

@@ -11,6 +11,11 @@ import { checkClassifier, type Classifier } from "../src/classifier/logistic.ts"
 import type { Batcher, Turn } from "./batcher.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Contract } from "./contract.ts";
+import type { TextClassifier } from "../src/model/classify/text_classifier.ts";
+import type { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
+
+/** embedge's version (package.json's; `/info` and the OpenAPI document report it). */
+export const EMBEDGE_VERSION = "0.1.0";
 
 /** The app's limits and switches, every one set (app.ts fills in the defaults). */
 export interface Limits {
@@ -32,6 +37,10 @@ export interface Server {
   metrics: Metrics;
   routes: Contract;
   classifiers: Record<string, Classifier>;
+  /** The sequence-classification model of `/predict` and `/rerank`, when one is loaded. */
+  textClassifier?: TextClassifier;
+  /** The SPLADE model of `/embed_sparse`, when one is loaded. */
+  sparseEncoder?: SparseEncoder;
 }
 
 /** Per-request values the middleware sets for the routes. */

@@ -1,9 +1,10 @@
 /**
  * The OpenAPI document is the API: every route the app serves is in it, every answer of
  * every route conforms to the document's response schema (checked with
- * tests/support/json_schema.ts), every error body to the error schema, and every
- * constraint the document states on a request field is one the route enforces (a value
- * outside it gets a 400/413 naming that field).
+ * tests/support/json_schema.ts), every error body to its family's error schema (OpenAI's
+ * on OpenAI's routes, TEI's `ErrorResponse` on the others), and every constraint the
+ * document states on a request field is one the route enforces (a value outside it gets a
+ * 400/413 naming that field on OpenAI's routes, TEI's 422/413/400 on TEI's).
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
@@ -12,9 +13,19 @@ import { violations } from "./support/json_schema.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { createApp } from "../edge/app.ts";
 import { train } from "../src/classifier/logistic.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
+import { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 type Json = Record<string, unknown>;
+
+/** The routes that answer errors in OpenAI's shape; every other route uses TEI's. */
+const OPENAI_ROUTES = new Set(["/v1/embeddings", "/embeddings"]);
+/** The statuses a refused field gets, by family (TEI: 422 Validation, 413, 400 Empty). */
+const FIELD_STATUSES = { openai: [400, 413], tei: [422, 413, 400] };
+/** The field an error names, in either shape. */
+const paramOf = (body: Json) =>
+  typeof body.error === "string" ? body.param : (body.error as Json | undefined)?.param;
 
 /** A valid request per POST route (the test fails for a documented route without one). */
 const EXAMPLES: Record<string, Json[]> = {
@@ -34,15 +45,32 @@ const EXAMPLES: Record<string, Json[]> = {
     { inputs: "I love Paris." },
     { inputs: ["a", "b"], normalize: false, pooling: "mean_max", dimensions: 4 },
     { inputs: ["a"], layers: [-1, -2], layer_mix: "concat", truncate: true },
+    // TEI's Input: token ids, one list or several, mixed with texts
+    { inputs: [1045, 2293, 3000] },
+    { inputs: [[1045, 2293], "Paris"], truncate: true, truncation_direction: "Left" },
   ],
-  "/embed_all": [{ inputs: ["I love Paris.", "Unaffable"] }],
+  "/embeddings": [{ input: "I love Paris." }, { input: [[1045, 2293, 3000]] }],
+  "/embed_all": [{ inputs: ["I love Paris.", "Unaffable"] }, { inputs: [[1045, 2293], "x"] }],
   "/embed/words": [{ inputs: "Unaffable Paris", aggregate: "first" }, { inputs: ["a b"] }],
   "/tokenize": [
     { inputs: "I love Paris." },
     { inputs: ["I love Paris."], max_length: 8, padding: "max_length" },
+    { inputs: "I love Paris.", add_special_tokens: false, prompt_name: null },
   ],
   "/decode": [{ ids: [101, 1045, 102] }, { ids: [[1045], [2293, 3000]] }],
-  "/similarity": [{ inputs: { source_sentence: "I love Paris.", sentences: ["Paris", "rain"] } }],
+  "/similarity": [
+    { inputs: { source_sentence: "I love Paris.", sentences: ["Paris", "rain"] } },
+    {
+      inputs: { source_sentence: "I love Paris.", sentences: ["Paris"] },
+      parameters: { truncate: true, truncation_direction: "Left", prompt_name: null },
+    },
+  ],
+  "/predict": [
+    { inputs: ["I love Paris.", "Paris is in France."] },
+    { inputs: [["I love Paris."], ["a", "b"]], raw_scores: true, truncate: true },
+  ],
+  "/rerank": [{ query: "Paris", texts: "France", raw_scores: true }],
+  "/embed_sparse": [{ inputs: ["I love Paris.", "rain"], truncate: true }],
   "/classify": [{ inputs: ["I love Paris.", "I hate traffic."] }, {
     inputs: "x",
     classifier: "sentiment",
@@ -70,6 +98,7 @@ Deno.test({
   async fn() {
     const model = await makeTestModel({ seed: 5, layers: 2 });
     const embedder = await Embedder.load(model.dir, { modelId: "test-bert" });
+    const closers: (() => Promise<void>)[] = [];
     try {
       const texts = ["I love Paris.", "I hate traffic.", "Unbelievable weather in Paris."];
       const clf = train(
@@ -79,10 +108,31 @@ Deno.test({
         ["neg", "pos"],
         { embedding: { modelId: "test-bert", pooling: "mean", normalize: true } },
       );
-      const app = createApp(embedder, { log: false, classifiers: { sentiment: clf } });
+      // TEI's other model types: a one-label cross-encoder (/predict, /rerank, and POST /
+      // and /invocations dispatch to /rerank) and a SPLADE model (/embed_sparse)
+      const reranker = await TextClassifier.load(
+        (await makeTestModel({ head: "sequence-classification", labels: 1 })).dir,
+        { backend: "native" },
+      );
+      const splade = await SparseEncoder.load(
+        (await makeTestModel({ head: "masked-lm" })).dir,
+        { backend: "native" },
+      );
+      closers.push(() => reranker.close(), () => splade.close());
+      const app = createApp(embedder, {
+        log: false,
+        classifiers: { sentiment: clf },
+        textClassifier: reranker,
+        sparseEncoder: splade,
+      });
       const doc = await (await app.request("/openapi.json")).json();
       const paths = doc.paths as Record<string, Record<string, Json>>;
-      const errorSchema = doc.components.schemas.Error as Json;
+      const errorSchemas = {
+        openai: doc.components.schemas.Error as Json,
+        tei: doc.components.schemas.ErrorResponse as Json,
+      };
+      // TEI's ErrorResponse, as its document requires it: error and error_type
+      assertEquals(errorSchemas.tei.required, ["error", "error_type"]);
 
       // every route the app serves is documented, with its method
       const served = app.routes.filter((r) => r.method !== "ALL");
@@ -97,7 +147,15 @@ Deno.test({
         assertEquals(v, [], `${what}: ${v.slice(0, 5).join("; ")}`);
       };
       for (const [path, ops] of Object.entries(paths)) {
-        if (ops.get) {
+        // a path with both methods (GET / and POST /) is checked for each
+        if (ops.get && ops.post) {
+          const res = await app.request(path);
+          assertEquals(res.status, 200, `GET ${path}`);
+          type Ok = { content: Record<string, { schema: Json }> };
+          const ok = (ops.get.responses as Record<string, Ok>)["200"];
+          check(`GET ${path}`, await res.json(), Object.values(ok.content)[0].schema);
+          answers++;
+        } else if (ops.get) {
           const res = await app.request(path);
           assertEquals(res.status, 200, path);
           type Ok = { content: Record<string, { schema: Json }> };
@@ -127,6 +185,8 @@ Deno.test({
         assert("example" in answerExample, `no example answer in the document for ${path}`);
         check(`example answer of ${path}`, answerExample.example, answerExample.schema);
         const examples = [...(EXAMPLES[path] ?? []), documented];
+        const family = OPENAI_ROUTES.has(path) ? "openai" : "tei";
+        const errorSchema = errorSchemas[family];
         const request = op.requestBody.content["application/json"].schema;
         const send = (body: Json) =>
           app.request(path, { method: "POST", body: JSON.stringify(body) });
@@ -157,12 +217,12 @@ Deno.test({
           const res = await send({ ...examples[0], [name]: bad });
           const body = await res.json();
           assert(
-            res.status === 400 || res.status === 413,
+            FIELD_STATUSES[family].includes(res.status),
             `${path} ${name}=${JSON.stringify(bad)} answered ${res.status}`,
           );
           assert(
-            String(body.error.param).startsWith(name),
-            `${path} ${name}=${JSON.stringify(bad)} named ${body.error.param}`,
+            String(paramOf(body)).startsWith(name),
+            `${path} ${name}=${JSON.stringify(bad)} named ${paramOf(body)}`,
           );
           check(`error of ${path}`, body, errorSchema);
           check(
@@ -181,8 +241,8 @@ Deno.test({
           const res = await send({ ...examples[0], [unknown]: false });
           const body = await res.json();
           assertEquals(
-            [res.status, body.error?.param],
-            [400, unknown],
+            [res.status, paramOf(body)],
+            [family === "tei" ? 422 : 400, unknown],
             `${path} with ${unknown}: ${JSON.stringify(body)}`,
           );
           check(`error of ${path}`, body, errorSchema);
@@ -192,8 +252,10 @@ Deno.test({
         for (const name of (request.required ?? []) as string[]) {
           const { [name]: _, ...rest } = examples[0];
           const res = await send(rest);
-          assertEquals(res.status, 400, `${path} without ${name}`);
-          assertEquals((await res.json()).error.param, name);
+          assertEquals(res.status, family === "tei" ? 422 : 400, `${path} without ${name}`);
+          const body = await res.json();
+          assertEquals(paramOf(body), name);
+          check(`error of ${path} without ${name}`, body, errorSchema);
           errors++;
         }
       }
@@ -206,6 +268,7 @@ Deno.test({
         `${answers} answers, ${constraints} field constraints, ${unknowns} unknown fields, ${errors} error bodies checked`,
       );
     } finally {
+      for (const close of closers) await close();
       await embedder.close();
     }
   },

@@ -200,14 +200,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "TEI /predict: a text, a pair and a batch in TEI's shapes; raw_scores; errors 422/413",
+  name:
+    "TEI /predict (the app's route): a text, a pair and a batch in TEI's shapes; raw_scores; errors 422/413/400",
   ignore,
   async fn() {
-    const { Hono } = await import("hono");
-    const { mountPredict } = await import("../edge/routes/predict.ts");
+    // the app's /predict, with a small batch limit, over the classifier; the embedding
+    // model is the shared one of the same family (its routes are not used here)
+    const { createApp } = await import("../edge/app.ts");
     const classifier = await TextClassifier.load(dir, { backend: "native" });
-    const app = new Hono();
-    mountPredict(app, classifier, { maxInputs: 3 });
+    const embedder = await Embedder.load(shared("models/embedge-mini-simcse"));
+    const app = createApp(embedder, { log: false, maxInputs: 3, textClassifier: classifier });
     const post = async (body: unknown) => {
       const res = await app.request("/predict", {
         method: "POST",
@@ -241,27 +243,35 @@ Deno.test({
       const long = "a very good film . ".repeat(60);
       const cut = await post({ inputs: long, truncate: true, truncation_direction: "Right" });
       assertEquals(cut.status, 200);
+      // errors in TEI's shape (one error table, errors.ts): 413 Validation for too long an
+      // input or too big a batch, 400 Empty for an empty input, 422 Validation otherwise
       for (
-        const [body, status, message] of [
-          [{ inputs: long }, 422, "inputs[0] has 302 tokens; the limit is 128"],
-          [{ inputs: long, truncate: true, truncation_direction: "Left" }, 422, "on the left"],
-          [{ inputs: ["a", "b", "c"] }, 422, "must be a pair of two"],
-          [{ inputs: [["a"], ["b"], ["c"], ["d"]] }, 413, "batch size 4 > maximum allowed 3"],
-          [{ inputs: [["a", "b", "c"]] }, 422, "inputs[0] must be"],
-          [{ inputs: "" }, 422, "non-empty"],
-          [{ inputs: "a", raw_scores: "yes" }, 422, "raw_scores must be"],
-          [{ inputs: "a", truncation_direction: "Up" }, 422, "truncation_direction must be"],
-          [{ text: "a" }, 422, "missing field inputs"],
-          ["{not json", 422, "JSON object"],
+        const [body, status, type, message] of [
+          [{ inputs: long }, 413, "Validation", "inputs[0] has 302 tokens; the limit is 128"],
+          [
+            { inputs: long, truncate: true, truncation_direction: "Left" },
+            422,
+            "Validation",
+            "on the left",
+          ],
+          [{ inputs: ["a", "b", "c"] }, 422, "Validation", "must be a pair of two"],
+          [{ inputs: [["a"], ["b"], ["c"], ["d"]] }, 413, "Validation", "4 items; the limit is 3"],
+          [{ inputs: [["a", "b", "c"]] }, 422, "Validation", "inputs[0] must be"],
+          [{ inputs: "" }, 400, "Empty", "inputs is empty"],
+          [{ inputs: "a", raw_scores: "yes" }, 422, "Validation", "raw_scores must be"],
+          [{ inputs: "a", truncation_direction: "Up" }, 422, "Validation", "must be Left or Right"],
+          [{ text: "a" }, 422, "Validation", "text is not a field"],
+          ["{not json", 422, "Validation", "not valid JSON"],
         ] as const
       ) {
         const r = await post(body);
-        assertEquals([r.status, r.json.error_type], [status, "Validation"], JSON.stringify(body));
+        assertEquals([r.status, r.json.error_type], [status, type], JSON.stringify(body));
         assert(r.json.error.includes(message), `${JSON.stringify(body)}: ${r.json.error}`);
-        assertEquals(Object.keys(r.json).sort(), ["error", "error_type"]);
+        assertEquals(Object.keys(r.json).sort(), ["error", "error_type", "param", "request_id"]);
       }
     } finally {
       await classifier.close();
+      await embedder.close();
     }
   },
 });

@@ -23,16 +23,28 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
     headers: { "content-type": "application/json", ...headers },
   });
 
+/** The status of a refused field: OpenAI's 400 on its route, TEI's 422 on the others. */
+const badField = (path: string) => path === "/v1/embeddings" ? 400 : 422;
+
+/** TEI's error types (text-embeddings-inference's ErrorType). */
+const TEI_TYPES = ["Validation", "Tokenizer", "Backend", "Overloaded", "Unhealthy", "Empty"];
+
+/**
+ * The error of `res`, checked: OpenAI's `{ error: { message, type, param, … } }` or TEI's
+ * `{ error, error_type, param, request_id }` (whichever the route's family is), returned
+ * as `{ message, type, param, request_id }` (`type` is TEI's `error_type` on TEI's routes).
+ */
 async function errorOf(res: Response, status: number, param?: string | null) {
   assertEquals(res.status, status, await res.clone().text());
   assertEquals(res.headers.get("content-type")?.startsWith("application/json"), true);
   const j = await res.json();
-  assert(
-    typeof j.error?.message === "string" && typeof j.error?.type === "string",
-    JSON.stringify(j),
-  );
-  if (param !== undefined) assertEquals(j.error.param, param);
-  return j.error;
+  const e = typeof j.error === "string"
+    ? { message: j.error, type: j.error_type, param: j.param, request_id: j.request_id }
+    : j.error;
+  assert(typeof e?.message === "string" && typeof e?.type === "string", JSON.stringify(j));
+  if (typeof j.error === "string") assert(TEI_TYPES.includes(j.error_type), JSON.stringify(j));
+  if (param !== undefined) assertEquals(e.param, param);
+  return e;
 }
 
 Deno.test({
@@ -137,22 +149,23 @@ Deno.test({
     assertEquals(tok[0][3].start, 7);
     assertEquals(
       await (await post("/decode", { ids: [101, 1045, 2293, 3000, 102] })).json(),
-      "i love paris",
+      ["i love paris"], // TEI's DecodeResponse: an array, for one id list too
     );
     assertEquals(await (await post("/decode", { ids: [[1045], [3000]] })).json(), ["i", "paris"]);
     const sim = await (await post("/similarity", {
       inputs: { source_sentence: "I love Paris.", sentences: ["I love Paris.", "Traffic jams."] },
     })).json();
     assert(Math.abs(sim[0] - 1) < 1e-5 && sim[1] < sim[0]);
-    await errorOf(await post("/decode", { ids: [-5] }), 400, "ids");
+    // TEI's routes refuse a bad field with TEI's 422 Validation
+    await errorOf(await post("/decode", { ids: [-5] }), 422, "ids");
     await errorOf(
       await post("/similarity", { inputs: { sentences: ["a"] } }),
-      400,
+      422,
       "inputs.source_sentence",
     );
     await errorOf(
       await post("/tokenize", { inputs: "x", padding: "max_length" }),
-      400,
+      422,
       "max_length",
     );
   },
@@ -222,19 +235,32 @@ Deno.test({
       413,
       "body",
     );
-    await errorOf(await post("/embed", "{not json"), 400, "body");
-    await errorOf(await post("/embed", "[1,2]"), 400, "body");
-    await errorOf(await post("/embed", { inputs: 5 }), 400, "inputs");
-    await errorOf(await post("/embed", { inputs: [] }), 400, "inputs");
+    // TEI's statuses on /embed: 422 Validation for a bad body or field, 400 Empty for an
+    // empty input, 413 Validation for a batch over the limit; OpenAI's 400s on its route
+    await errorOf(await post("/embed", "{not json"), 422, "body");
+    await errorOf(await post("/embed", "[1,2]"), 422, "body");
+    await errorOf(await post("/embed", { inputs: 5 }), 422, "inputs");
+    assertEquals(
+      (await errorOf(await post("/embed", { inputs: [] }), 400, "inputs")).type,
+      "Empty",
+    );
     await errorOf(await post("/embed", { inputs: ["ok", ""] }), 400, "inputs[1]");
-    await errorOf(await post("/embed", { inputs: "x", normalize: "yes" }), 400, "normalize");
-    await errorOf(await post("/embed", { inputs: "x", pooling: "median" }), 400, "pooling");
-    await errorOf(await post("/embed", { inputs: Array(300).fill("x") }), 400, "inputs");
+    await errorOf(await post("/embed", { inputs: "x", normalize: "yes" }), 422, "normalize");
+    await errorOf(await post("/embed", { inputs: "x", pooling: "median" }), 422, "pooling");
+    const batch = await errorOf(
+      await post("/embed", { inputs: Array(300).fill("x") }),
+      413,
+      "inputs",
+    );
+    assertEquals(batch.type, "Validation");
+    await errorOf(await post("/v1/embeddings", { input: Array(300).fill("x") }), 400, "input");
+    await errorOf(await post("/v1/embeddings", { input: [] }), 400, "input");
+    await errorOf(await post("/v1/embeddings", "{not json"), 400, "body");
   },
 });
 
 Deno.test({
-  name: "dynamic batching groups concurrent requests; a full queue answers 503 with Retry-After",
+  name: "dynamic batching groups concurrent requests; a full queue answers 429 with Retry-After",
   ignore,
   async fn() {
     const batched = createApp(embedder!, {
@@ -264,10 +290,11 @@ Deno.test({
           body: JSON.stringify({ inputs: "x y z" }),
         })),
     );
-    const refused = burst.filter((r) => r.status === 503);
+    // TEI's answer to a full queue: 429 Overloaded
+    const refused = burst.filter((r) => r.status === 429);
     assert(refused.length > 0 && burst.some((r) => r.status === 200));
     assertEquals(refused[0].headers.get("retry-after"), "1");
-    assertEquals((await refused[0].json()).error.type, "overloaded");
+    assertEquals((await refused[0].json()).error_type, "Overloaded");
   },
 });
 
@@ -294,7 +321,7 @@ Deno.test({
     const b = request("I love Paris.");
     await new Promise((r) => setTimeout(r, 10));
     gone.abort();
-    assertEquals((await errorOf(await a, 499)).type, "client_closed");
+    assertEquals((await errorOf(await a, 499)).message, "the client closed the request");
     const lib = await embedder!.embed(["I love Paris."], { normalize: true });
     assertEquals((await (await b).json())[0], Array.from(lib.data));
     const m = await (await batched.request("/metrics")).text();
@@ -447,7 +474,7 @@ Deno.test({
         ["/v1/embeddings", { input: text, layers: [5] }, "layers[0]"],
         ["/embed", { inputs: text, layers: [0], pooling: "pooler" }, "pooling"],
       ] as [string, unknown, string][]
-    ) await errorOf(await post(path, body), 400, param);
+    ) await errorOf(await post(path, body), badField(path), param);
   },
 });
 
@@ -466,7 +493,8 @@ Deno.test({
       .json();
     const rawFull = await (await post("/embed", { inputs: text, normalize: false })).json();
     assertEquals(raw[0], rawFull[0].slice(0, 4));
-    // truncation_direction Right is TEI's default and accepted; Left is refused
+    // truncation_direction: Right is TEI's default, Left is accepted (tei_compat_test checks
+    // its cut), anything else is refused
     assertEquals(
       (await post("/embed", { inputs: text, truncation_direction: "Right" })).status,
       200,
@@ -481,7 +509,7 @@ Deno.test({
     assertEquals((await post("/v1/embeddings", { input: long, truncate: true })).status, 200);
     for (
       const [path, b, param] of [
-        ["/embed", { inputs: text, truncation_direction: "Left" }, "truncation_direction"],
+        ["/embed", { inputs: text, truncation_direction: "Middle" }, "truncation_direction"],
         ["/embed", { inputs: text, truncation_direction: 1 }, "truncation_direction"],
         ["/embed", { inputs: text, prompt_name: "query" }, "prompt_name"],
         ["/embed", { inputs: text, dimensions: 0 }, "dimensions"],
@@ -502,8 +530,8 @@ Deno.test({
         ["/embed/words", { inputs: text, layer_mix: "mean" }, "layer_mix"],
         ["/v1/embeddings", { input: text, layer_mix: "concat" }, "layer_mix"],
       ] as [string, unknown, string][]
-    ) await errorOf(await post(path, b), 400, param);
-    const misspelt = await errorOf(await post("/embed", { inputs: text, normalise: false }), 400);
+    ) await errorOf(await post(path, b), badField(path), param);
+    const misspelt = await errorOf(await post("/embed", { inputs: text, normalise: false }), 422);
     assert(misspelt.message.includes("did you mean normalize?"), misspelt.message);
     // OpenAI's fields (its client sends them) are known, even those embedge ignores
     assertEquals(
@@ -543,7 +571,7 @@ Deno.test({
       const statuses = await Promise.all(
         Array.from({ length: 10 }, async () => (await req(path, ["a b", "c d"])).status),
       );
-      assert(statuses.includes(503), `${path}: ${statuses}`);
+      assert(statuses.includes(429), `${path}: ${statuses}`); // TEI's Overloaded
       assert(statuses.includes(200), `${path}: ${statuses}`);
     }
     const metrics = await (await small.request("/metrics")).text();
@@ -692,9 +720,10 @@ Deno.test({
         body: JSON.stringify({ ids: [101, 102] }),
         headers: { "x-request-id": "req-500" },
       });
+      // TEI's shape on /decode: its types have no internal error, Backend is the nearest
       const e = await errorOf(res, 500, null);
       assertEquals([e.type, e.message, e.request_id], [
-        "server_error",
+        "Backend",
         "internal error",
         "req-500",
       ]);
@@ -711,7 +740,7 @@ Deno.test({
       const denied = await keyed.request("/info", { headers: { "x-request-id": "req-401" } });
       assertEquals((await errorOf(denied, 401)).request_id, "req-401");
       const bad = await post("/embed", { inputs: 7 }, { "x-request-id": "req-400" });
-      assertEquals((await errorOf(bad, 400, "inputs")).request_id, "req-400");
+      assertEquals((await errorOf(bad, 422, "inputs")).request_id, "req-400");
     } finally {
       console.log = log;
       console.error = error;
@@ -769,7 +798,7 @@ Deno.test({
     }
     const [health, bad] = await Promise.all(small);
     assertEquals(health.status, 200);
-    await errorOf(bad, 400, "inputs");
+    await errorOf(bad, 422, "inputs");
     // Every answer still had chunks to write once both small ones were answered: the first
     // had begun to be written, the others waited for their model runs. An answer written in
     // one piece (one JSON.stringify) is read as a single chunk, so it has at most 1 here, and

@@ -6,7 +6,8 @@
 import OpenAI from "openai";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { ConfigError, serverConfig, serverFlags } from "../edge/config.ts";
-import { hasShared } from "./support/paths.ts";
+import { hasShared, shared } from "./support/paths.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { freePort, startDenoServer } from "./support/local_server.ts";
@@ -50,6 +51,37 @@ Deno.test({
       assertEquals(status, 401);
       await lib.close();
     } finally {
+      proc.kill("SIGTERM");
+      await proc.status;
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Deno server with EMBEDGE_PREDICT_MODEL: /predict answers as the classifier, POST / dispatches to it",
+  ignore: ignore || !hasShared("models/embedge-mini-sst2/onnx/model.onnx"),
+  async fn() {
+    const sst2 = shared("models/embedge-mini-sst2");
+    const { url, proc } = await startDenoServer(shared("models/embedge-mini-simcse"), {
+      EMBEDGE_PREDICT_MODEL: sst2,
+      EMBEDGE_WORKERS: "0",
+      EMBEDGE_HEADER_TIMEOUT_MS: "0",
+    }, 60);
+    const classifier = await TextClassifier.load(sst2);
+    try {
+      const [expected] = await classifier.classify(["i love paris ."]);
+      // /predict in TEI's shape; the root as a batch of one (the Inference API's shape)
+      for (const [path, answer] of [["/predict", expected], ["/", [expected]]] as const) {
+        const res = await fetch(`${url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ inputs: "i love paris ." }),
+        });
+        assertEquals([res.status, await res.json()], [200, answer], path);
+      }
+    } finally {
+      await classifier.close();
       proc.kill("SIGTERM");
       await proc.status;
     }
@@ -126,6 +158,15 @@ Deno.test("server flags: --port, --host, --model and TEI's --model-id/--hostname
   const c = serverConfig({ PORT: "8080", ...serverFlags(["--port", "9999"]).vars });
   assertEquals(c.port, 9999);
   assertEquals(serverConfig({ PORT: "007" }).port, 7);
+  // TEI's classifier routes: --predict-model sets EMBEDGE_PREDICT_MODEL; empty is refused
+  const p = serverFlags(["--predict-model", "dir"]).vars;
+  assertEquals(p, { EMBEDGE_PREDICT_MODEL: "dir" });
+  assertEquals(serverConfig(p).predictModel, "dir");
+  assertEquals(serverConfig({}).predictModel, undefined);
+  assertEquals(
+    assertThrows(() => serverConfig({ EMBEDGE_PREDICT_MODEL: " " }), ConfigError).variable,
+    "EMBEDGE_PREDICT_MODEL",
+  );
   for (
     const [args, name] of [[["--frob"], "--frob"], [["--port"], "--port"], [["x"], "x"]] as [
       string[],

@@ -9,7 +9,7 @@ import { HttpError } from "../errors.ts";
 import type { Env } from "../server.ts";
 
 /** The routes open without the key: probes and the API's own description. */
-const OPEN = /^\/(health|docs|openapi\.json)$/;
+const OPEN = /^\/(health|ping|docs|openapi\.json)$/;
 
 /** Checks the bearer token against `apiKey` (nothing to check when it is unset). */
 export function apiKeyCheck(apiKey: string | undefined): MiddlewareHandler<Env> {

@@ -13,12 +13,13 @@ import { jsonResponse } from "../json_stream.ts";
 import type { Env, Server } from "../server.ts";
 import { base64, cut, dimensions, layerChoice } from "./vectors.ts";
 
-/** The OpenAI route of `server`. */
+/** The OpenAI route of `server` (at `/v1/embeddings` and, as TEI serves it, `/embeddings`). */
 export function openaiRoutes(server: Server): Hono<Env> {
   const { embedder, info, batcher, limits } = server;
   const route = server.routes["/v1/embeddings"];
   const app = new Hono<Env>();
-  app.post("/v1/embeddings", async (c) => {
+  // TEI serves the same route without /v1 (outside its document): clients use both
+  app.on("POST", ["/v1/embeddings", "/embeddings"], async (c) => {
     const b = await readFields(c, limits, route);
     const layers = layerChoice(b);
     const admitted = admit(embedder, b.input, b.truncate, "input");

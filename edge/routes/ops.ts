@@ -9,7 +9,7 @@ import { POOLINGS } from "../../src/model/pooling.ts";
 import { answer } from "../contract.ts";
 import { openApiDocument } from "../openapi.ts";
 import { type DocsAssets, docsRoutes } from "../docs.ts";
-import type { Env, Server } from "../server.ts";
+import { EMBEDGE_VERSION, type Env, type Server } from "../server.ts";
 
 /**
  * The operations routes of `server`; `/docs` is Swagger UI where its files are given
@@ -18,7 +18,10 @@ import type { Env, Server } from "../server.ts";
 export function opsRoutes(server: Server, docsAssets?: DocsAssets): Hono<Env> {
   const { routes, info, metrics } = server;
   const app = new Hono<Env>();
-  app.get("/health", (c) => c.json(answer(routes["/health"], { status: "ok" })));
+  // /ping and GET / are TEI's other health routes (probes use them)
+  for (const path of ["/health", "/ping", "/"] as const) {
+    app.get(path, (c) => c.json(answer(routes[path], { status: "ok" })));
+  }
   app.get("/info", (c) => c.json(answer(routes["/info"], infoOf(server))));
   app.get(
     "/metrics",
@@ -29,11 +32,33 @@ export function opsRoutes(server: Server, docsAssets?: DocsAssets): Hono<Env> {
   return app;
 }
 
-/** The `/info` answer: the model, its choices, the classifier heads and every limit. */
+/**
+ * The ONNX file's number type, as its name tells it (the Hub's conventions:
+ * `model_fp16.onnx`, `model_quantized.onnx`, `model_int8.onnx`, …); float32 otherwise.
+ */
+export function modelDtype(onnxFile: string): "float32" | "float16" | "int8" {
+  if (/fp16|float16/i.test(onnxFile)) return "float16";
+  if (/quantized|int8|uint8|q8/i.test(onnxFile)) return "int8";
+  return "float32";
+}
+
+/**
+ * The `/info` answer: TEI's `Info` (its required fields and `max_batch_requests`), then
+ * the model, its choices, the classifier heads and every limit.
+ */
 function infoOf({ embedder, info, classifiers, limits, batcher }: Server) {
   return {
     model_id: info.modelId,
-    model_type: "embedding" as const,
+    model_dtype: modelDtype(info.onnxFile),
+    model_type: { embedding: { pooling: info.pooling } },
+    // the queue bound is what limits concurrent work here (in inputs, not requests)
+    max_concurrent_requests: batcher.options.maxQueue,
+    max_batch_tokens: info.batchTokens,
+    max_batch_requests: batcher.options.maxBatchInputs,
+    max_client_batch_size: limits.maxInputs,
+    auto_truncate: false, // long inputs are refused unless a request sets truncate
+    tokenization_workers: 1, // each request is tokenized on the thread that reads it
+    version: EMBEDGE_VERSION,
     dimensions: embedder.dimensions(),
     hidden_size: info.hiddenSize,
     max_input_length: info.maxLength,

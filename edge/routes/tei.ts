@@ -5,11 +5,17 @@
  *
  * @module
  */
-import { Hono } from "../../src/deps/hono.ts";
+import { type Context, Hono } from "../../src/deps/hono.ts";
 import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
 import { cosine } from "../../src/model/similarity.ts";
-import { admit, checkOutputSize, checkTokenVectors, TOKEN_NUMBERS } from "../admission.ts";
-import { readFields, readJson } from "../body.ts";
+import {
+  admit,
+  checkOutputSize,
+  checkTokenVectors,
+  encodings,
+  TOKEN_NUMBERS,
+} from "../admission.ts";
+import { type Json, readFields, readJson } from "../body.ts";
 import { answer } from "../contract.ts";
 import { HttpError } from "../errors.ts";
 import { jsonResponse } from "../json_stream.ts";
@@ -17,24 +23,45 @@ import { type Fields, type Parsed, parseFields } from "../schema.ts";
 import type { Env, Server } from "../server.ts";
 import { cut, dimensions, layerChoice } from "./vectors.ts";
 
-/** The TEI routes of `server`. */
-export function teiRoutes(server: Server): Hono<Env> {
+/** The TEI routes of `server`; `/embed` at `embedAlso` too (the dispatching routes, app.ts). */
+export function teiRoutes(server: Server, embedAlso: string[] = []): Hono<Env> {
   const app = new Hono<Env>();
-  embedRoute(app, server);
+  embedRoute(app, server, embedAlso);
   embedAllRoute(app, server);
   embedWordsRoute(app, server);
   tokenizeRoute(app, server);
   decodeRoute(app, server);
-  similarityRoute(app, server);
   return app;
 }
 
+/** Answers one parsed JSON body (the routes read it first, so that `POST /` can choose). */
+type Answerer = (c: Context<Env>, raw: Json) => Promise<Response>;
+
+/**
+ * `/embed` (and, at `also`, `POST /` and `/invocations` for an embedding model): a body whose
+ * `inputs` is an object (`{ source_sentence, sentences }`, the Inference API's
+ * sentence-similarity request, which Hugging Face's clients send to the root) is answered as
+ * `/similarity`, any other as `/embed`.
+ */
+function embedRoute(app: Hono<Env>, server: Server, also: string[]) {
+  const embed = embedAnswerer(server), similarity = similarityAnswerer(server);
+  app.post("/embed", async (c) => embed(c, await readJson(c, server.limits)));
+  app.post("/similarity", async (c) => similarity(c, await readJson(c, server.limits)));
+  if (also.length === 0) return;
+  app.on("POST", also, async (c) => {
+    const raw = await readJson(c, server.limits);
+    const inputs = raw.inputs;
+    const pair = typeof inputs === "object" && inputs !== null && !Array.isArray(inputs);
+    return await (pair ? similarity : embed)(c, raw);
+  });
+}
+
 /** `/embed`: one vector per input, pooled, normalized and cut as asked. */
-function embedRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+function embedAnswerer({ embedder, batcher, limits, routes }: Server): Answerer {
   const route = routes["/embed"];
-  app.post("/embed", async (c) => {
-    const b = await readFields(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+  return async (c, raw) => {
+    const b = parseFields(raw, route.fields);
+    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = {
       normalize: b.normalize,
       pooling: b.pooling,
@@ -55,7 +82,7 @@ function embedRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Serve
       route,
       list.map((_, i) => Array.from(cut(out.data.subarray(i * d, (i + 1) * d), dims, b.normalize))),
     ));
-  });
+  };
 }
 
 /** The token and word routes refuse the fields of sentence vectors by name. */
@@ -83,11 +110,14 @@ function embedAllRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Se
   const route = routes["/embed_all"];
   app.post("/embed_all", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const list = encodings(
+      embedder,
+      admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction),
+    );
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const toks = await batcher.exclusive(
-      () => embedder.embedTokens(list as EncodedText[], opts),
+      () => embedder.embedTokens(list, opts),
       c.get("turn"),
       list.length,
     );
@@ -106,7 +136,7 @@ function embedWordsRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
   const route = routes["/embed/words"];
   app.post("/embed/words", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs");
+    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const words = await batcher.exclusive(
@@ -181,24 +211,33 @@ function decodeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
     const b = await readFields(c, limits, route);
     const options = { skipSpecialTokens: b.skip_special_tokens };
     const decode = (ids: number[]) => embedder.tokenizer.decode(ids, options);
-    // one id list, or several
+    // one id list, or several: always an array of texts, as TEI answers
     const many = b.ids.length > 0 && Array.isArray(b.ids[0]);
     return jsonResponse(answer(
       route,
-      many ? (b.ids as number[][]).map(decode) : decode(b.ids as number[]),
+      many ? (b.ids as number[][]).map(decode) : [decode(b.ids as number[])],
     ));
   });
 }
 
 /** `/similarity`: the cosine of a source sentence to each candidate. */
-function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Server) {
+function similarityAnswerer({ embedder, batcher, routes }: Server): Answerer {
   const route = routes["/similarity"];
-  app.post("/similarity", async (c) => {
-    const b = await readFields(c, limits, route);
+  return async (c, raw) => {
+    const b = parseFields(raw, route.fields);
     const all = [b.inputs.source, ...b.inputs.sentences];
-    const out = await batcher.embed(admit(embedder, all, true, "inputs.sentences"), {
+    const p = b.parameters;
+    const admitted = admit(
+      embedder,
+      all,
+      p.truncate,
+      "inputs.sentences",
+      undefined,
+      p.truncation_direction,
+    );
+    const out = await batcher.embed(admitted, {
       normalize: true,
-      truncate: true,
+      truncate: p.truncate,
       pooling: b.pooling,
     }, c.get("turn"));
     const d = out.dims[1];
@@ -207,5 +246,5 @@ function similarityRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
       route,
       b.inputs.sentences.map((_, i) => cosine(source, out.data.subarray((i + 1) * d, (i + 2) * d))),
     ));
-  });
+  };
 }
