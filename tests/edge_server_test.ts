@@ -11,7 +11,6 @@ import { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { freePort, startDenoServer } from "./support/local_server.ts";
-import { concat } from "../src/model/protobuf.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 

@@ -30,11 +30,7 @@ import {
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
 import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
 import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
-import {
-  kernelSessionOrReason,
-  kernelsUnavailable,
-  plainKernelsReason,
-} from "./kernel_session.ts";
+import { kernelSessionOrReason, kernelsUnavailable, plainKernelsReason } from "./kernel_session.ts";
 
 /** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
 export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
