@@ -264,7 +264,13 @@ Deno.test({
         method: "POST",
         body: JSON.stringify({ inputs: "x", classifier: name }),
       });
-      assertEquals(missing.status, 400, name);
+      // /classify answers in TEI's error shape (edge/errors.ts): 422 Validation naming it
+      const body = await missing.json();
+      assertEquals(
+        [missing.status, body.error_type, body.param],
+        [422, "Validation", "classifier"],
+        name,
+      );
     }
     await embedder.close();
     await Deno.remove(dir, { recursive: true });
