@@ -361,6 +361,184 @@ export function embed(
   }
 }
 
+// ---- int8 projections (quantize.ts's graphs) ----
+//
+// The arithmetic is onnxruntime's for `DynamicQuantizeLinear` → `MatMulInteger` → `Cast` →
+// `Mul(·, x_scale · w_scale[n])` (→ bias `Add`), so that the answers equal its int8 answers:
+// the activations are quantized per tensor to uint8 (quantizeActivations), the products are
+// summed exactly in i32, and only the rescaling rounds, in the same order onnxruntime does.
+// Each multiply-add step is `i32x4.dot_i16x8_s`: 8 products of i16 pairs per instruction
+// (2 rows of the input for 4 columns), against 4 fused multiply-adds per instruction in
+// `linear` above.
+//
+// Worked example of the packed int8 layout (`packedInt8Bytes`, K = 4 rows, N = 20 columns;
+// kernel_session.ts packs it): each panel of 16 columns holds pairs of rows, and for each
+// pair the two rows' values of a column sit side by side:
+//   panel 0, rows 0–1: [B[0][0], B[1][0], B[0][1], B[1][1], …, B[0][15], B[1][15]]  (32 bytes)
+//   panel 0, rows 2–3: [B[2][0], B[3][0], …]
+//   panel 1, rows 0–1: [B[0][16], B[1][16], …, B[0][19], B[1][19], 0 × 24]
+// so `v128.load8x8_s` of 8 bytes gives the i16 pairs of 4 columns, and a dot product of it
+// with the input's pair (x[k], x[k+1]), splatted, adds x[k]·B[k][n] + x[k+1]·B[k+1][n] to
+// each of the 4 columns' sums.
+
+/** Bytes the packed int8 layout takes for a K × N matrix (K even; N in whole panels). */
+export function packedInt8Bytes(K: i32, N: i32): i32 {
+  return K * ((N + PANEL - 1) / PANEL) * PANEL;
+}
+
+/**
+ * Quantizes x [n] (n % 4 == 0) as onnxruntime's `DynamicQuantizeLinear` does, and writes
+ * q − zero point as i16 to `q` [n]; returns the scale. Range: [min(x, 0), max(x, 0)]; scale
+ * = (max − min) / 255 (1 when max = min); zero point = round-half-even(clamp(−min / scale,
+ * 0, 255)); q = round-half-even(clamp(x / scale, −zp, 255 − zp)) + zp, which is MLAS's order
+ * (divide, clamp, round, add the zero point): the same uint8, so q − zp is what MatMulInteger
+ * multiplies. Example: x = [−1, 0, 0.5, 2] → scale 3/255, zp 85, q − zp = [−85, 0, 43, 170].
+ */
+export function quantizeActivations(x: usize, q: usize, n: i32): f32 {
+  let lo = f32x4.splat(0), hi = f32x4.splat(0);
+  const end = x + (<usize>n << 2);
+  for (let p = x; p < end; p += 16) {
+    const v = v128.load(p);
+    lo = f32x4.min(lo, v);
+    hi = f32x4.max(hi, v);
+  }
+  const min = Mathf.min(
+    Mathf.min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)),
+    Mathf.min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)),
+  );
+  const max = Mathf.max(
+    Mathf.max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)),
+    Mathf.max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)),
+  );
+  const scale: f32 = max == min ? 1 : (max - min) / <f32>255;
+  const zero: f32 = nearest<f32>(Mathf.max(0, Mathf.min(255, <f32>0 - min / scale)));
+  const scaleV = f32x4.splat(scale);
+  const low = f32x4.splat(-zero), high = f32x4.splat(<f32>255 - zero);
+  let o = q;
+  for (let p = x; p < end; p += 16) {
+    const v = f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p), scaleV), low), high));
+    const i = i32x4.trunc_sat_f32x4_s(v);
+    v128.store64_lane(o, i16x8.narrow_i32x4_s(i, i), 0);
+    o += 8;
+  }
+  return scale;
+}
+
+/**
+ * Rescales four columns' i32 sums as onnxruntime does: float(sum) · (x_scale · w_scale[n]),
+ * then + bias[n] (two roundings, no fused multiply-add, as its Mul and Add nodes).
+ */
+@inline function rescale(sum: v128, xs: v128, scales: usize, bias: usize, offset: usize): v128 {
+  const factor = f32x4.mul(xs, v128.load(scales + offset));
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(sum), factor), v128.load(bias + offset));
+}
+
+/**
+ * C [M, N] = rescale(Aq [M, K] · Bq) + bias: Aq i16 from quantizeActivations (its scale
+ * `xScale`), Bq int8 packed (layout above), `scales` and `bias` float [N] padded to whole
+ * panels. Two rows of A at a time, as `linear`: 8 i32x4 sums, 4 widened weight vectors and
+ * 2 splatted input pairs in registers.
+ */
+export function linearInt8(
+  a: usize, bp: usize, scales: usize, bias: usize, xScale: f32, c: usize, M: i32, K: i32, N: i32,
+): void {
+  const rowA = <usize>K << 1, rowC = <usize>N << 2, panel = <usize>K * PANEL;
+  const xs = f32x4.splat(xScale);
+  let m = 0;
+  for (; m + 2 <= M; m += 2) {
+    for (let p = 0; p < N; p += PANEL) {
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+      let w = bp + <usize>(p / PANEL) * panel;
+      let x = a + <usize>m * rowA;
+      const end = x + rowA;
+      while (x < end) {
+        const b0 = v128.load8x8_s(w), b1 = v128.load8x8_s(w, 8);
+        const b2 = v128.load8x8_s(w, 16), b3 = v128.load8x8_s(w, 24);
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + rowA);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, b0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, b1));
+        c02 = i32x4.add(c02, i32x4.dot_i16x8_s(x0, b2));
+        c03 = i32x4.add(c03, i32x4.dot_i16x8_s(x0, b3));
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, b0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, b1));
+        c12 = i32x4.add(c12, i32x4.dot_i16x8_s(x1, b2));
+        c13 = i32x4.add(c13, i32x4.dot_i16x8_s(x1, b3));
+        w += PANEL << 1;
+        x += 4;
+      }
+      const o = c + <usize>m * rowC + (<usize>p << 2), at = <usize>p << 2;
+      storeRow(
+        o,
+        rescale(c00, xs, scales, bias, at),
+        rescale(c01, xs, scales, bias, at + 16),
+        rescale(c02, xs, scales, bias, at + 32),
+        rescale(c03, xs, scales, bias, at + 48),
+        N - p,
+      );
+      storeRow(
+        o + rowC,
+        rescale(c10, xs, scales, bias, at),
+        rescale(c11, xs, scales, bias, at + 16),
+        rescale(c12, xs, scales, bias, at + 32),
+        rescale(c13, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+  }
+  if (m < M) {
+    for (let p = 0; p < N; p += PANEL) {
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let w = bp + <usize>(p / PANEL) * panel;
+      let x = a + <usize>m * rowA;
+      const end = x + rowA;
+      while (x < end) {
+        const x0 = v128.load32_splat(x);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w)));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 8)));
+        c02 = i32x4.add(c02, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 16)));
+        c03 = i32x4.add(c03, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 24)));
+        w += PANEL << 1;
+        x += 4;
+      }
+      const at = <usize>p << 2;
+      storeRow(
+        c + <usize>m * rowC + at,
+        rescale(c00, xs, scales, bias, at),
+        rescale(c01, xs, scales, bias, at + 16),
+        rescale(c02, xs, scales, bias, at + 32),
+        rescale(c03, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+  }
+}
+
+/**
+ * `embed` with an int8 word table (one scale per row, quantize.ts): each word row read back
+ * as float(q) · scale (onnxruntime's Cast then Mul), then added as `embed` adds.
+ */
+export function embedInt8(
+  ids: usize, types: usize, word: usize, wordScales: usize, position: usize, type: usize,
+  out: usize, B: i32, S: i32, H: i32,
+): void {
+  const row = <usize>H << 2;
+  for (let t = 0; t < B * S; t++) {
+    const id = <usize>load<i32>(ids + (<usize>t << 2));
+    const w = word + id * <usize>H, scale = v128.load32_splat(wordScales + (id << 2));
+    const p = position + <usize>(t % S) * row;
+    const y = type + <usize>load<i32>(types + (<usize>t << 2)) * row;
+    const o = out + <usize>t * row;
+    for (let i: usize = 0; i < row; i += 16) {
+      // four int8 → i16 → i32 → float
+      const q = i32x4.extend_low_i16x8_s(v128.load8x8_s(w + (i >> 2)));
+      let v = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(q), scale), v128.load(p + i));
+      if (type) v = f32x4.add(v, v128.load(y + i));
+      v128.store(o + i, v);
+    }
+  }
+}
+
 /** Where callers may start placing tensors (after this module's own data). */
 export function heapStart(): usize {
   return (__heap_base + 63) & ~63;
