@@ -414,14 +414,31 @@ export function quantizeActivations(x: usize, q: usize, n: i32): f32 {
   const zero: f32 = nearest<f32>(Mathf.max(0, Mathf.min(255, <f32>0 - min / scale)));
   const scaleV = f32x4.splat(scale);
   const low = f32x4.splat(-zero), high = f32x4.splat(<f32>255 - zero);
-  let o = q;
-  for (let p = x; p < end; p += 16) {
-    const v = f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p), scaleV), low), high));
-    const i = i32x4.trunc_sat_f32x4_s(v);
-    v128.store64_lane(o, i16x8.narrow_i32x4_s(i, i), 0);
-    o += 8;
+  let o = q, p = x;
+  for (; p + 32 <= end; p += 32) {
+    const a = roundedSteps(v128.load(p), scaleV, low, high);
+    const b = roundedSteps(v128.load(p, 16), scaleV, low, high);
+    v128.store(o, i16x8.narrow_i32x4_s(a, b));
+    o += 16;
+  }
+  if (p < end) {
+    const a = roundedSteps(v128.load(p), scaleV, low, high);
+    v128.store64_lane(o, i16x8.narrow_i32x4_s(a, a), 0);
   }
   return scale;
+}
+
+/** 1.5 · 2²³: a float in [−2²², 2²²] plus this has its value, rounded half to even, in its low bits. */
+const ROUNDER: f32 = 12582912;
+
+/**
+ * round-half-even(clamp(x / scale, low, high)) as i32, four lanes: the rounding by adding
+ * ROUNDER (wasm floats round to nearest even) and reading the bits back, two instructions
+ * instead of `f32x4.nearest` and `i32x4.trunc_sat_f32x4_s` (which V8 expands to ~8 on x64).
+ */
+@inline function roundedSteps(x: v128, scale: v128, low: v128, high: v128): v128 {
+  const v = f32x4.min(f32x4.max(f32x4.div(x, scale), low), high);
+  return i32x4.sub(f32x4.add(v, f32x4.splat(ROUNDER)), f32x4.splat(ROUNDER));
 }
 
 /**
