@@ -21,7 +21,7 @@ import { quantizeModel } from "../src/model/quantize.ts";
 import { encodeModel } from "../src/model/onnx_writer.ts";
 import { readGraph, tensorFloats } from "../src/model/onnx_graph.ts";
 import { loadRuntime } from "../src/model/runtimes.ts";
-import { kernelsUrl, packInt8 } from "../src/model/kernel_session.ts";
+import { kernelsUrl, packInt8, packInt8Quads } from "../src/model/kernel_session.ts";
 import { rng } from "../src/random.ts";
 
 /** Largest difference allowed from onnxruntime's int8 answers (measured: ≤ 2e-6). */
@@ -232,62 +232,74 @@ Deno.test("int8 kernels refuse int8 graphs whose arithmetic differs from quantiz
  * the kernels (quantizeActivations, linearInt8) from the same float input: integer sums are
  * exact and the float steps are onnxruntime's, so the answers are the same floats.
  */
-Deno.test("int8 kernels: one projection equals onnxruntime's int8 bit for bit (both builds, odd rows, partial panels)", async () => {
-  const [V, K, N] = [7, 64, 40]; // 7 rows: pairs and a last single row; 40 = 2½ panels
-  const r = rng(11);
-  const random = (n: number, scale: number) =>
-    Float32Array.from({ length: n }, () => (r() - 0.5) * 2 * scale);
-  const table = random(V * K, 3), w = random(N * K, 0.5), c = random(N, 0.1);
-  const fp32 = encodeModel({
-    opset: 17,
-    nodes: [
-      { op: "Gather", inputs: ["table", "input_ids"], outputs: ["x"] },
-      { op: "Gemm", inputs: ["x", "w", "c"], outputs: ["y"], attributes: { transB: { i: 1 } } },
-    ],
-    initializers: [
-      { name: "table", dims: [V, K], data: table },
-      { name: "w", dims: [N, K], data: w },
-      { name: "c", dims: [N], data: c },
-    ],
-    inputs: [{ name: "input_ids", type: "int64", dims: ["n"] }],
-    outputs: [{ name: "y", type: "float", dims: ["n", N] }],
-  });
-  const int8 = quantizeModel(fp32, { embeddings: false }).model;
-  const tensors = new Map(readGraph(int8).initializers.map((t) => [t.name, t]));
-  const q = new Int8Array(tensors.get("wᵀ_int8")!.raw!.slice().buffer);
-  const scales = tensorFloats(tensors.get("wᵀ_scale")!, () => new Uint8Array());
-  const ids = [0, 1, 2, 3, 4, 5, 6];
-  const runtimes = await Promise.all((["wasm", "native"] as const).map(loadRuntime));
-  const expected = await Promise.all(runtimes.map(async (runtime) => {
-    const session = await runtime.create(int8, { threads: 1 });
-    const out = await session.run(
-      { input_ids: runtime.int64(BigInt64Array.from(ids, BigInt), [V]) },
-      ["y"],
-    );
-    await session.release();
-    return out.y.data as Float32Array;
-  }));
-  for (const build of ["bert_kernels.wasm", "bert_kernels_simd.wasm"]) {
-    const module = await WebAssembly.compile(await Deno.readFile(kernelsUrl(build)));
-    const k = new WebAssembly.Instance(module, {}).exports as Record<string, CallableFunction> & {
-      memory: WebAssembly.Memory;
-    };
-    k.memory.grow(4);
-    const base = (k.heapStart() as number) + 64;
-    const bytes = k.packedInt8Bytes(K, N) as number;
-    const [xAt, xqAt, wAt] = [base, base + 4096, base + 8192];
-    const [sAt, cAt, yAt] = [wAt + bytes, wAt + bytes + 256, wAt + bytes + 512];
-    new Float32Array(k.memory.buffer, xAt, V * K).set(table);
-    packInt8(new Int8Array(k.memory.buffer, wAt, bytes), q, K, N);
-    new Float32Array(k.memory.buffer, sAt, N).set(scales);
-    new Float32Array(k.memory.buffer, cAt, N).set(c);
-    const xScale = k.quantizeActivations(xAt, xqAt, V * K);
-    k.linearInt8(xqAt, wAt, sAt, cAt, xScale, yAt, V, K, N);
-    const y = new Float32Array(k.memory.buffer, yAt, V * N);
-    expected.forEach((e, side) => {
-      for (let i = 0; i < V * N; i++) {
-        assertEquals(y[i], e[i], `${build} vs ${runtimes[side].name}: y[${i}]`);
-      }
+for (const reduceRange of [false, true]) {
+  Deno.test(`int8 kernels: one projection equals onnxruntime's int8 bit for bit (both builds, odd rows, partial panels${reduceRange ? ", 7-bit weights: relaxed dot products" : ""})`, async () => {
+    const [V, K, N] = [7, 64, 40]; // 7 rows: pairs and a last single row; 40 = 2½ panels
+    const r = rng(11);
+    const random = (n: number, scale: number) =>
+      Float32Array.from({ length: n }, () => (r() - 0.5) * 2 * scale);
+    const table = random(V * K, 3), w = random(N * K, 0.5), c = random(N, 0.1);
+    const fp32 = encodeModel({
+      opset: 17,
+      nodes: [
+        { op: "Gather", inputs: ["table", "input_ids"], outputs: ["x"] },
+        { op: "Gemm", inputs: ["x", "w", "c"], outputs: ["y"], attributes: { transB: { i: 1 } } },
+      ],
+      initializers: [
+        { name: "table", dims: [V, K], data: table },
+        { name: "w", dims: [N, K], data: w },
+        { name: "c", dims: [N], data: c },
+      ],
+      inputs: [{ name: "input_ids", type: "int64", dims: ["n"] }],
+      outputs: [{ name: "y", type: "float", dims: ["n", N] }],
     });
-  }
-});
+    const int8 = quantizeModel(fp32, { embeddings: false, reduceRange }).model;
+    const tensors = new Map(readGraph(int8).initializers.map((t) => [t.name, t]));
+    const q = new Int8Array(tensors.get("wᵀ_int8")!.raw!.slice().buffer);
+    const scales = tensorFloats(tensors.get("wᵀ_scale")!, () => new Uint8Array());
+    const ids = [0, 1, 2, 3, 4, 5, 6];
+    const runtimes = await Promise.all((["wasm", "native"] as const).map(loadRuntime));
+    const expected = await Promise.all(runtimes.map(async (runtime) => {
+      const session = await runtime.create(int8, { threads: 1 });
+      const out = await session.run(
+        { input_ids: runtime.int64(BigInt64Array.from(ids, BigInt), [V]) },
+        ["y"],
+      );
+      await session.release();
+      return out.y.data as Float32Array;
+    }));
+    for (const build of ["bert_kernels.wasm", "bert_kernels_simd.wasm"]) {
+      const module = await WebAssembly.compile(await Deno.readFile(kernelsUrl(build)));
+      const k = new WebAssembly.Instance(module, {}).exports as Record<string, CallableFunction> & {
+        memory: WebAssembly.Memory;
+      };
+      k.memory.grow(4);
+      const base = (k.heapStart() as number) + 64;
+      const bytes = k.packedInt8Bytes(K, N) as number;
+      const [xAt, xqAt, wAt] = [base, base + 4096, base + 8192];
+      const [sAt, cAt, yAt] = [wAt + bytes, wAt + bytes + 256, wAt + bytes + 512];
+      new Float32Array(k.memory.buffer, xAt, V * K).set(table);
+      new Float32Array(k.memory.buffer, sAt, N).set(scales);
+      new Float32Array(k.memory.buffer, cAt, N).set(c);
+      if (reduceRange) {
+        // column sums after the weights' 64 bytes of padding room
+        const sumsAt = yAt + V * N * 4 + 64;
+        const sums = packInt8Quads(new Int8Array(k.memory.buffer, wAt, bytes), q, K, N);
+        new Int32Array(k.memory.buffer, sumsAt, N).set(sums);
+        const xScale = k.quantizeActivationsI8(xAt, xqAt, V * K);
+        const zero = k.activationZeroPoint();
+        k.linearInt8Relaxed(xqAt, wAt, sumsAt, sAt, cAt, xScale, zero, yAt, V, K, N);
+      } else {
+        packInt8(new Int8Array(k.memory.buffer, wAt, bytes), q, K, N);
+        const xScale = k.quantizeActivations(xAt, xqAt, V * K);
+        k.linearInt8(xqAt, wAt, sAt, cAt, xScale, yAt, V, K, N);
+      }
+      const y = new Float32Array(k.memory.buffer, yAt, V * N);
+      expected.forEach((e, side) => {
+        for (let i = 0; i < V * N; i++) {
+          assertEquals(y[i], e[i], `${build} vs ${runtimes[side].name}: y[${i}]`);
+        }
+      });
+    }
+  });
+}

@@ -17,6 +17,7 @@
  * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to token 0 of the hidden output (a `Gather` or `Slice` along axis 1) |
  * | attention arithmetic | the scalar `Mul`/`Div`s on the query and key paths and between the scores and the `Softmax` (over the last axis) multiply to 1/√head (so the config's head count must be the graph's); anything added to the scores is computed from `attention_mask` and small constants only, and adds 0 for mask 1 and ≤ −10⁴ for mask 0 (the sub-graph evaluated on both) |
  * | positions, token types | position ids are 0, 1, 2, … (a `Range` from 0 by 1, or an arange constant sliced from 0); a graph without a `token_type_ids` input looks up zeros |
+ * | int8 (quantize.ts) | a projection may be `DynamicQuantizeLinear(x)` → `MatMulInteger(xq, Wq int8 [in, out], x_zero)` (weight zero point absent or 0) → `Cast` to float → `Mul` by `Mul(x_scale, Ws [out])`, in place of `MatMul(x, W)`; the word table may be `Mul(Cast(Gather(Tq int8, ids)), Gather(Ts [V, 1], ids))`. Any other arrangement of int8 ops is refused with the step that differs |
  *
  * Worked example (the all-MiniLM-L6-v2 export, opset 18): boundary `layer_norm` is read by
  * `MatMul(layer_norm, val_62)`, `(…, val_70)` and `(…, val_78)`; their `Add`s feed `view`,

@@ -6,8 +6,12 @@
  * BERT sizes the encoder is matrix products and the kernels multiply with relaxed-SIMD
  * fused multiply-adds, which onnxruntime-web's build does not use.
  *
+ * int8 graphs (quantize.ts) run their projections on `linearInt8` (integer dot products,
+ * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts) and read their
+ * int8 word table row by row (`embedInt8`); bench/int8_kernels.ts measures them.
+ *
  * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
- * model ~90 MB); activations are placed after them for each run and released after it.
+ * model ~90 MB, ~24 MB int8); activations are placed after them for each run and released after it.
  * The memory ends at 4 GiB (wasm32) or earlier where the host refuses to grow it: weights
  * that do not fit are a ModelLoadError (session.ts then runs the graph on onnxruntime-web),
  * a run that does not fit an InputError naming the batch's size, checked before anything
@@ -79,6 +83,22 @@ interface Kernels {
   ): void;
   heapStart(): number;
   packedInt8Bytes(K: number, N: number): number;
+  relaxedBuild(): number;
+  activationZeroPoint(): number;
+  quantizeActivationsI8(x: number, q: number, n: number): number;
+  linearInt8Relaxed(
+    a: number,
+    bp: number,
+    colSums: number,
+    scales: number,
+    bias: number,
+    xScale: number,
+    zero: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
   quantizeActivations(x: number, q: number, n: number): number;
   linearInt8(
     a: number,
@@ -209,6 +229,8 @@ export function kernelSizeProblem(w: BertGraphWeights): string | undefined {
 interface PlacedMatrix {
   at: number;
   scales?: number;
+  /** 7-bit weights in linearInt8Relaxed's layout: its column sums (i32, padded). */
+  colSums?: number;
 }
 
 interface Layer {
@@ -343,14 +365,43 @@ export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): vo
   }
 }
 
+/**
+ * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (bert.ts has a
+ * worked example): per panel of 16 columns, per group of 4 rows, each column's 4 values + 64
+ * side by side (padding columns: 64, weight 0). Returns each column's Σ q.
+ */
+export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number): Int32Array {
+  const sums = new Int32Array(N);
+  let o = 0;
+  for (let p = 0; p < N; p += 16) {
+    for (let r = 0; r < K; r += 4) {
+      for (let j = 0; j < 16; j++) {
+        for (let i = 0; i < 4; i++, o++) {
+          const v = p + j < N ? q[(r + i) * N + p + j] : 0;
+          dst[o] = v + 64;
+          if (p + j < N) sums[p + j] += v;
+        }
+      }
+    }
+  }
+  return sums;
+}
+
 /** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
 function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const H = w.hidden, I = w.intermediate;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
   const packed = (m: Matrix, K: number, N: number): PlacedMatrix => {
     if (!(m instanceof Float32Array)) {
-      const at = arena.alloc(k.packedInt8Bytes(K, N));
-      packInt8(new Int8Array(arena.memory.buffer, at, k.packedInt8Bytes(K, N)), m.q, K, N);
+      const bytes = k.packedInt8Bytes(K, N);
+      const at = arena.alloc(bytes);
+      const dst = new Int8Array(arena.memory.buffer, at, bytes);
+      // 7-bit weights (quantize --reduce-range) on the relaxed build: 16 products per step
+      if (k.relaxedBuild() && m.q.every((v) => v >= -63 && v <= 63)) {
+        const sums = packInt8Quads(dst, m.q, K, N);
+        return { at, scales: bias(m.scales), colSums: arena.put(sums, Math.ceil(N / 16) * 64) };
+      }
+      packInt8(dst, m.q, K, N);
       return { at, scales: bias(m.scales) };
     }
     const at = arena.alloc(k.packedBytes(K, N));
@@ -495,6 +546,23 @@ function forward(
     N: number,
   ) => {
     if (m.scales === undefined) return k.linear(x, m.at, bias, out, M, K, N);
+    if (m.colSums !== undefined) {
+      const xScale = k.quantizeActivationsI8(x, quantized, M * K);
+      const zero = k.activationZeroPoint();
+      return k.linearInt8Relaxed(
+        quantized,
+        m.at,
+        m.colSums,
+        m.scales,
+        bias,
+        xScale,
+        zero,
+        out,
+        M,
+        K,
+        N,
+      );
+    }
     // per tensor, as the graph's DynamicQuantizeLinear: every row, padding included
     const xScale = k.quantizeActivations(x, quantized, M * K);
     k.linearInt8(quantized, m.at, m.scales, bias, xScale, out, M, K, N);

@@ -386,6 +386,9 @@ export function packedInt8Bytes(K: i32, N: i32): i32 {
   return K * ((N + PANEL - 1) / PANEL) * PANEL;
 }
 
+/** The zero point quantizeActivations found last (quantizeActivationsI8 reads it). */
+let lastZeroF: f32 = 0;
+
 /**
  * Quantizes x [n] (n % 4 == 0) as onnxruntime's `DynamicQuantizeLinear` does, and writes
  * q − zero point as i16 to `q` [n]; returns the scale. Range: [min(x, 0), max(x, 0)]; scale
@@ -412,6 +415,7 @@ export function quantizeActivations(x: usize, q: usize, n: i32): f32 {
   );
   const scale: f32 = max == min ? 1 : (max - min) / <f32>255;
   const zero: f32 = nearest<f32>(Mathf.max(0, Mathf.min(255, <f32>0 - min / scale)));
+  lastZeroF = zero;
   const scaleV = f32x4.splat(scale);
   const low = f32x4.splat(-zero), high = f32x4.splat(<f32>255 - zero);
   let o = q, p = x;
@@ -525,6 +529,148 @@ export function linearInt8(
         rescale(c01, xs, scales, bias, at + 16),
         rescale(c02, xs, scales, bias, at + 32),
         rescale(c03, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+  }
+}
+
+// ---- int8 projections with 7-bit weights (quantize --reduce-range): relaxed dot products ----
+//
+// `i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c)` adds to each i32 lane the sum of 4 products
+// of i8 `a` and 7-bit `b` bytes (16 products per instruction; one `vpdpbusd` where the CPU
+// has AVX-VNNI). Its `b` must lie in 0…127 for the answer to be the same everywhere, and
+// uint8 activations do not fit i8, so both are shifted: a = q − 128 (i8), b = w + 64 (1…127
+// for |w| ≤ 63), and the shifts are taken back exactly in i32:
+//   Σ (q − zp)·w = Σ a·b − 64·Σ a + (128 − zp)·Σ w
+// (Σ a per input row, computed here; Σ w per column, stored with the weights).
+//
+// Worked example of the packed layout (`packedInt8Bytes` bytes, K = 8, N = 20): per panel of
+// 16 columns, per group of 4 rows, each column's 4 values (+ 64) side by side:
+//   panel 0, rows 0–3: [B[0][0]+64, B[1][0]+64, B[2][0]+64, B[3][0]+64, B[0][1]+64, …]  (64 bytes)
+//   panel 0, rows 4–7: […]
+//   panel 1, rows 0–3: [columns 16…19, then 12 × 4 bytes of 64 (weight 0)]
+// so one v128.load holds 4 columns × 4 rows, and the input's 4 bytes, splatted, meet them.
+
+/** Whether this build has relaxed SIMD (the layout above is for it; kernel_session.ts asks). */
+export function relaxedBuild(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}
+
+/** The zero point of the last `quantizeActivationsI8`. */
+let lastZero: i32 = 0;
+
+/** The zero point `quantizeActivationsI8` found last. */
+export function activationZeroPoint(): i32 {
+  return lastZero;
+}
+
+/**
+ * quantizeActivations' uint8 values, stored as i8 q − 128 [n] (n % 4 == 0) for
+ * linearInt8Relaxed; returns the scale (the zero point: activationZeroPoint()).
+ */
+export function quantizeActivationsI8(x: usize, q: usize, n: i32): f32 {
+  const scale = quantizeActivations(x, q, n); // q − zp as i16, in place below
+  lastZero = <i32>lastZeroF;
+  const shift = i16x8.splat(<i16>(lastZero - 128));
+  // i16 → i8 front to back: element i moves from 2i to i, never over one not yet read
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const a = i16x8.add(v128.load(q + (<usize>i << 1)), shift);
+    const b = i16x8.add(v128.load(q + (<usize>i << 1), 16), shift);
+    v128.store(q + <usize>i, i8x16.narrow_i16x8_s(a, b));
+  }
+  for (; i < n; i++) {
+    store<i8>(q + <usize>i, <i8>(load<i16>(q + (<usize>i << 1)) + <i16>(lastZero - 128)));
+  }
+  return scale;
+}
+
+/** a·b summed in fours onto c: relaxed where built with it, else the same sums in plain SIMD. */
+@inline function dot4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_u(b));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_u(b));
+  const sums = i32x4.add(
+    v128.shuffle<i32>(lo, hi, 0, 2, 4, 6),
+    v128.shuffle<i32>(lo, hi, 1, 3, 5, 7),
+  );
+  return i32x4.add(c, sums);
+}
+
+/** Σ of a row's K i8 values (K % 4 == 0). */
+@inline function rowSum(x: usize, K: i32): i32 {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += <i32>load<i8>(x + <usize>k);
+  return s;
+}
+
+/**
+ * Four columns' exact Σ (q − zp)·w from the shifted sums (formula above), rescaled as
+ * `rescale` does.
+ */
+@inline function unshift(
+  sum: v128, rowTerm: v128, zeroTerm: v128, colSums: usize, xs: v128, scales: usize,
+  bias: usize, offset: usize,
+): v128 {
+  const exact = i32x4.add(i32x4.sub(sum, rowTerm), i32x4.mul(zeroTerm, v128.load(colSums + offset)));
+  return rescale(exact, xs, scales, bias, offset);
+}
+
+/**
+ * C [M, N] = rescale(Σ (q − zp)·w) + bias for 7-bit weights: Aq i8 (q − 128) from
+ * quantizeActivationsI8 (scale `xScale`, zero point `zero`), Bq packed as above, `colSums`
+ * i32 [N] (Σ w of each column) and `scales`, `bias` float [N], all padded to whole panels.
+ */
+export function linearInt8Relaxed(
+  a: usize, bp: usize, colSums: usize, scales: usize, bias: usize, xScale: f32, zero: i32,
+  c: usize, M: i32, K: i32, N: i32,
+): void {
+  const rowA = <usize>K, rowC = <usize>N << 2, panel = <usize>K * PANEL;
+  const xs = f32x4.splat(xScale), zeroTerm = i32x4.splat(128 - zero);
+  for (let m = 0; m < M; m += 2) {
+    const two = m + 1 < M;
+    const r0 = i32x4.splat(64 * rowSum(a + <usize>m * rowA, K));
+    const r1 = two ? i32x4.splat(64 * rowSum(a + <usize>(m + 1) * rowA, K)) : r0;
+    // a last single row is read twice (its own row as the second): stored once
+    const second = two ? <usize>(m + 1) * rowA : <usize>m * rowA;
+    for (let p = 0; p < N; p += PANEL) {
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+      let w = bp + <usize>(p / PANEL) * panel;
+      let x = a + <usize>m * rowA, y = a + second;
+      const end = x + rowA;
+      while (x < end) {
+        const b0 = v128.load(w), b1 = v128.load(w, 16), b2 = v128.load(w, 32), b3 = v128.load(w, 48);
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(y);
+        c00 = dot4(x0, b0, c00);
+        c01 = dot4(x0, b1, c01);
+        c02 = dot4(x0, b2, c02);
+        c03 = dot4(x0, b3, c03);
+        c10 = dot4(x1, b0, c10);
+        c11 = dot4(x1, b1, c11);
+        c12 = dot4(x1, b2, c12);
+        c13 = dot4(x1, b3, c13);
+        w += PANEL << 2;
+        x += 4;
+        y += 4;
+      }
+      const o = c + <usize>m * rowC + (<usize>p << 2), at = <usize>p << 2;
+      storeRow(
+        o,
+        unshift(c00, r0, zeroTerm, colSums, xs, scales, bias, at),
+        unshift(c01, r0, zeroTerm, colSums, xs, scales, bias, at + 16),
+        unshift(c02, r0, zeroTerm, colSums, xs, scales, bias, at + 32),
+        unshift(c03, r0, zeroTerm, colSums, xs, scales, bias, at + 48),
+        N - p,
+      );
+      if (!two) continue;
+      storeRow(
+        o + rowC,
+        unshift(c10, r1, zeroTerm, colSums, xs, scales, bias, at),
+        unshift(c11, r1, zeroTerm, colSums, xs, scales, bias, at + 16),
+        unshift(c12, r1, zeroTerm, colSums, xs, scales, bias, at + 32),
+        unshift(c13, r1, zeroTerm, colSums, xs, scales, bias, at + 48),
         N - p,
       );
     }
