@@ -381,6 +381,9 @@ export function embed(
 // with the input's pair (x[k], x[k+1]), splatted, adds x[k]·B[k][n] + x[k+1]·B[k+1][n] to
 // each of the 4 columns' sums.
 
+/** Rows of the input the int8 products take per pass over the weights (even). */
+const ROW_BLOCK: i32 = 32;
+
 /** Bytes the packed int8 layout takes for a K × N matrix (K even; N in whole panels). */
 export function packedInt8Bytes(K: i32, N: i32): i32 {
   return K * ((N + PANEL - 1) / PANEL) * PANEL;
@@ -465,12 +468,19 @@ export function linearInt8(
 ): void {
   const rowA = <usize>K << 1, rowC = <usize>N << 2, panel = <usize>K * PANEL;
   const xs = f32x4.splat(xScale);
-  let m = 0;
-  for (; m + 2 <= M; m += 2) {
-    for (let p = 0; p < N; p += PANEL) {
+  // blocks of ROW_BLOCK rows (48 KiB of input at K = 768), and in each, panels outside and
+  // rows inside: a panel (K × 16 bytes) stays in L1 while the block's rows pass it, and the
+  // block stays in L2 while the panels pass; rows outside instead streamed the whole matrix
+  // through L1 for each pair of rows, panels outside the whole input for each panel
+  for (let m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+  const mEnd = min(M, m0 + ROW_BLOCK);
+  for (let p = 0; p < N; p += PANEL) {
+    const wp = bp + <usize>(p / PANEL) * panel, at = <usize>p << 2;
+    let m = m0;
+    for (; m + 2 <= mEnd; m += 2) {
       let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
       let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-      let w = bp + <usize>(p / PANEL) * panel;
+      let w = wp;
       let x = a + <usize>m * rowA;
       const end = x + rowA;
       while (x < end) {
@@ -488,7 +498,7 @@ export function linearInt8(
         w += PANEL << 1;
         x += 4;
       }
-      const o = c + <usize>m * rowC + (<usize>p << 2), at = <usize>p << 2;
+      const o = c + <usize>m * rowC + at;
       storeRow(
         o,
         rescale(c00, xs, scales, bias, at),
@@ -506,11 +516,9 @@ export function linearInt8(
         N - p,
       );
     }
-  }
-  if (m < M) {
-    for (let p = 0; p < N; p += PANEL) {
+    if (m < mEnd) {
       let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
-      let w = bp + <usize>(p / PANEL) * panel;
+      let w = wp;
       let x = a + <usize>m * rowA;
       const end = x + rowA;
       while (x < end) {
@@ -522,7 +530,6 @@ export function linearInt8(
         w += PANEL << 1;
         x += 4;
       }
-      const at = <usize>p << 2;
       storeRow(
         c + <usize>m * rowC + at,
         rescale(c00, xs, scales, bias, at),
@@ -532,6 +539,7 @@ export function linearInt8(
         N - p,
       );
     }
+  }
   }
 }
 
@@ -619,8 +627,9 @@ export function quantizeActivationsI8(x: usize, q: usize, n: i32): f32 {
 
 /**
  * C [M, N] = rescale(Σ (q − zp)·w) + bias for 7-bit weights: Aq i8 (q − 128) from
- * quantizeActivationsI8 (scale `xScale`, zero point `zero`), Bq packed as above, `colSums`
- * i32 [N] (Σ w of each column) and `scales`, `bias` float [N], all padded to whole panels.
+ * quantizeActivationsI8 (scale `xScale`, zero point `zero`; its buffer of M·K·2 bytes, whose
+ * second half this overwrites), Bq packed as above, `colSums` i32 [N] (Σ w of each column) and
+ * `scales`, `bias` float [N], all padded to whole panels.
  */
 export function linearInt8Relaxed(
   a: usize, bp: usize, colSums: usize, scales: usize, bias: usize, xScale: f32, zero: i32,
@@ -628,16 +637,24 @@ export function linearInt8Relaxed(
 ): void {
   const rowA = <usize>K, rowC = <usize>N << 2, panel = <usize>K * PANEL;
   const xs = f32x4.splat(xScale), zeroTerm = i32x4.splat(128 - zero);
-  for (let m = 0; m < M; m += 2) {
-    const two = m + 1 < M;
-    const r0 = i32x4.splat(64 * rowSum(a + <usize>m * rowA, K));
-    const r1 = two ? i32x4.splat(64 * rowSum(a + <usize>(m + 1) * rowA, K)) : r0;
-    // a last single row is read twice (its own row as the second): stored once
-    const second = two ? <usize>(m + 1) * rowA : <usize>m * rowA;
-    for (let p = 0; p < N; p += PANEL) {
+  // 64 · Σ a of each row, once, after the values (quantizeActivationsI8 leaves them half of
+  // an i16 buffer, so M · K bytes are free there)
+  const rowTerms = a + <usize>M * rowA; // 4·M bytes ≤ M·K for K ≥ 4 (unaligned: allowed)
+  for (let m = 0; m < M; m++) store<i32>(rowTerms + (<usize>m << 2), 64 * rowSum(a + <usize>m * rowA, K));
+  // blocks of rows, panels outside and rows inside in each, as linearInt8
+  for (let m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+  const mEnd = min(M, m0 + ROW_BLOCK);
+  for (let p = 0; p < N; p += PANEL) {
+    const wp = bp + <usize>(p / PANEL) * panel, at = <usize>p << 2;
+    for (let m = m0; m < mEnd; m += 2) {
+      const two = m + 1 < mEnd;
+      const r0 = v128.load32_splat(rowTerms + (<usize>m << 2));
+      const r1 = two ? v128.load32_splat(rowTerms + (<usize>(m + 1) << 2)) : r0;
+      // a last single row is read twice (its own row as the second): stored once
+      const second = two ? <usize>(m + 1) * rowA : <usize>m * rowA;
       let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
       let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-      let w = bp + <usize>(p / PANEL) * panel;
+      let w = wp;
       let x = a + <usize>m * rowA, y = a + second;
       const end = x + rowA;
       while (x < end) {
@@ -655,7 +672,7 @@ export function linearInt8Relaxed(
         x += 4;
         y += 4;
       }
-      const o = c + <usize>m * rowC + (<usize>p << 2), at = <usize>p << 2;
+      const o = c + <usize>m * rowC + at;
       storeRow(
         o,
         unshift(c00, r0, zeroTerm, colSums, xs, scales, bias, at),
@@ -674,6 +691,7 @@ export function linearInt8Relaxed(
         N - p,
       );
     }
+  }
   }
 }
 
