@@ -10,10 +10,10 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { writeMiniLmStructure } from "./support/minilm_structure.ts";
+import { compareKernelsWithOrt } from "./support/compare_engines.ts";
 import { bertGraphWeights } from "../src/model/bert_graph.ts";
 import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
 import { createSession, type SessionOptions } from "../src/model/session.ts";
-import { quantizeModel } from "../src/model/quantize.ts";
 import { readGraph } from "../src/model/onnx_graph.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { InputError, ModelLoadError } from "../src/errors.ts";
@@ -25,60 +25,8 @@ import {
 } from "../src/model/kernel_session.ts";
 
 const TOLERANCE = 1e-4;
-
-/**
- * Runs both engines on padded batches and compares every output value of every real
- * (unpadded) token; returns how many values were compared.
- */
-async function compareEngines(
-  bytes: Uint8Array,
-  options: SessionOptions,
-  vocab: number,
-): Promise<number> {
-  const kernels = await createSession(bytes, { ...options, backend: "wasm" });
-  const ort = await createSession(bytes, { ...options, backend: "wasm", kernels: false });
-  assertEquals(kernels.engine, "embedge-kernels", kernels.engineNote);
-  assertEquals(ort.engine, "onnxruntime-web");
-  assertEquals(kernels.stateOutputs, ort.stateOutputs);
-  assertEquals(kernels.poolerOutput, ort.poolerOutput);
-  const all = kernels.stateOutputs.map((_, i) => i);
-  let compared = 0;
-  for (const [batch, seq] of [[1, 5], [3, 11], [2, 17]]) {
-    const n = batch * seq;
-    const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(1 + (i * 7919) % (vocab - 1)));
-    // row r has r × 3 padding tokens at its end
-    const lengths = Array.from({ length: batch }, (_, r) => Math.max(1, seq - 3 * r));
-    const mask = BigInt64Array.from(
-      { length: n },
-      (_, i) => i % seq < lengths[(i / seq) | 0] ? 1n : 0n,
-    );
-    const types = BigInt64Array.from({ length: n }, (_, i) => (i % seq) > seq / 2 ? 1n : 0n);
-    const a = await kernels.run(ids, mask, types, batch, seq, all);
-    const b = await ort.run(ids, mask, types, batch, seq, all);
-    const H = a.hiddenSize;
-    const tokens = (x: Float32Array, y: Float32Array, what: string) => {
-      assertEquals(x.length, y.length, `${what}: length`);
-      for (let i = 0; i < x.length; i++) {
-        if (!mask[Math.floor(i / H)]) continue;
-        const d = Math.abs(x[i] - y[i]);
-        assert(d <= TOLERANCE, `${what}[${i}] (batch ${batch}×${seq}): ${x[i]} vs ${y[i]}`);
-        compared++;
-      }
-    };
-    tokens(a.hidden, b.hidden, "hidden");
-    a.states!.forEach((s, k) => tokens(s, b.states![k], `state ${k}`));
-    assertEquals(a.pooler === undefined, b.pooler === undefined, "pooler presence");
-    if (a.pooler) {
-      for (let i = 0; i < a.pooler.length; i++) {
-        assert(Math.abs(a.pooler[i] - b.pooler![i]) <= TOLERANCE, `pooler[${i}]`);
-        compared++;
-      }
-    }
-  }
-  await kernels.release();
-  await ort.release();
-  return compared;
-}
+const compareEngines = async (bytes: Uint8Array, options: SessionOptions, vocab: number) =>
+  (await compareKernelsWithOrt(bytes, options, vocab, TOLERANCE)).compared;
 
 const generated: [string, BertShape][] = [
   ["types and pooler", { vocabSize: 500, hidden: 32, layers: 2, heads: 4, intermediate: 64 }],
@@ -150,10 +98,11 @@ Deno.test({
 Deno.test("kernels refuse what they cannot run, and the model runs on onnxruntime-web", async () => {
   const w = bertWeights({ vocabSize: 100, hidden: 16, layers: 1, heads: 2, intermediate: 32 });
   const fp32 = bertOnnx(w);
-  const int8 = quantizeModel(fp32).model;
-  const reason = bertGraphWeights(int8, { heads: 2 });
-  assert(typeof reason === "string", "an int8 graph is not read as float weights");
-  const session = await createSession(int8, { heads: 2, backend: "wasm" });
+  // an attention scale other than 1/√head (kernels_int8_test.ts: int8 graphs it refuses)
+  const other = withInitializer(fp32, "attn_scale", [0.5]);
+  const reason = bertGraphWeights(other, { heads: 2 });
+  assert(typeof reason === "string", "a graph with another attention scale is refused");
+  const session = await createSession(other, { heads: 2, backend: "wasm" });
   assertEquals(session.engine, "onnxruntime-web");
   assertEquals(session.engineNote, reason);
   await session.release();

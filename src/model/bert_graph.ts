@@ -17,6 +17,7 @@
  * | pooler | the `Tanh` of a `Gemm` (or `MatMul` + `Add`) producing a pooler output, applied to token 0 of the hidden output (a `Gather` or `Slice` along axis 1) |
  * | attention arithmetic | the scalar `Mul`/`Div`s on the query and key paths and between the scores and the `Softmax` (over the last axis) multiply to 1/√head (so the config's head count must be the graph's); anything added to the scores is computed from `attention_mask` and small constants only, and adds 0 for mask 1 and ≤ −10⁴ for mask 0 (the sub-graph evaluated on both) |
  * | positions, token types | position ids are 0, 1, 2, … (a `Range` from 0 by 1, or an arange constant sliced from 0); a graph without a `token_type_ids` input looks up zeros |
+ * | int8 (quantize.ts) | a projection may be `DynamicQuantizeLinear(x)` → `MatMulInteger(xq, Wq int8 [in, out], x_zero)` (weight zero point absent or 0) → `Cast` to float → `Mul` by `Mul(x_scale, Ws [out])`, in place of `MatMul(x, W)`; the word table may be `Mul(Cast(Gather(Tq int8, ids)), Gather(Ts [V, 1], ids))`. Any other arrangement of int8 ops is refused with the step that differs |
  *
  * Worked example (the all-MiniLM-L6-v2 export, opset 18): boundary `layer_norm` is read by
  * `MatMul(layer_norm, val_62)`, `(…, val_70)` and `(…, val_78)`; their `Add`s feed `view`,
@@ -61,22 +62,35 @@ export interface Norm {
 }
 
 /**
+ * An int8 matrix as quantize.ts writes it: `q` [rows, cols] row-major, one float scale per
+ * column (a projection's output column) or per row (the word-embedding table); a value
+ * reads back as q × its scale.
+ */
+export interface Int8Matrix {
+  q: Int8Array;
+  scales: Float32Array;
+}
+
+/** A projection's weight: float32 [in, out], or int8 with one scale per output column. */
+export type Matrix = Float32Array | Int8Matrix;
+
+/**
  * One encoder layer: matrices as [in, out], row-major. Arrays may be views of the model's
  * bytes (read them, do not keep them past the model).
  */
 export interface LayerWeights {
-  query: Float32Array;
+  query: Matrix;
   queryBias: Float32Array;
-  key: Float32Array;
+  key: Matrix;
   keyBias: Float32Array;
-  value: Float32Array;
+  value: Matrix;
   valueBias: Float32Array;
-  output: Float32Array;
+  output: Matrix;
   outputBias: Float32Array;
   attentionNorm: Norm;
-  intermediate: Float32Array;
+  intermediate: Matrix;
   intermediateBias: Float32Array;
-  down: Float32Array;
+  down: Matrix;
   downBias: Float32Array;
   outputNorm: Norm;
 }
@@ -86,8 +100,11 @@ export interface BertGraphWeights {
   hidden: number;
   heads: number;
   intermediate: number;
-  /** [rows, hidden] each; `types` absent when the graph adds no token-type table. */
-  words: Float32Array;
+  /**
+   * [rows, hidden] each; `types` absent when the graph adds no token-type table. `words` is
+   * int8 (one scale per row) in quantize.ts's int8 graphs.
+   */
+  words: Float32Array | Int8Matrix;
   wordRows: number;
   positions: Float32Array;
   positionRows: number;
@@ -95,7 +112,7 @@ export interface BertGraphWeights {
   typeRows: number;
   embeddingNorm: Norm;
   layers: LayerWeights[];
-  pooler?: { weight: Float32Array; bias: Float32Array };
+  pooler?: { weight: Matrix; bias: Float32Array };
   /** The graph's inputs (`input_ids`, and `attention_mask` / `token_type_ids` when present). */
   inputs: string[];
   /** Output names: the hidden output, the pooler output, the layer boundaries (0 … N−1). */
@@ -125,6 +142,8 @@ export const POOLER_NAMES = ["pooler_output", "pooled_output", "tanh", "sentence
 
 const SHAPE_ONLY = new Set(["Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity"]);
 const PASS_THROUGH = new Set(["Reshape", "Transpose", "Mul", "Div", "Squeeze", "Unsqueeze"]);
+/** TensorProto.DataType.INT8. */
+const INT8 = 3;
 const GELU_OPS = new Set(["Div", "Erf", "Add", "Mul"]);
 const NORM_OPS = new Set([
   "LayerNormalization",
@@ -209,12 +228,78 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     check(bias && bias[1].length === 1 && bias[1][0] === width, `${add.outputs[0]} adds no bias`);
     return [bias[0], add.outputs[0]];
   };
-  /** A `MatMul(x, W)` with a constant W of `rows` rows: [node, W, out width]. */
-  const projection = (node: GraphNode, x: string, rows: number) => {
-    if (node.op !== "MatMul" || node.domain !== "" || node.inputs[0] !== x) return undefined;
+  /**
+   * A projection of `x` by a constant W of `rows` rows: `MatMul(x, W)`, or its int8 form
+   * (int8Projection) starting at the `DynamicQuantizeLinear` of x. Its input (x), output
+   * (the product, before any bias) and weight; undefined when `node` starts neither.
+   */
+  const projection = (
+    node: GraphNode,
+    x: string,
+    rows: number,
+  ): { input: string; output: string; weight: Matrix; width: number } | undefined => {
+    if (node.domain !== "" || node.inputs[0] !== x) return undefined;
+    if (node.op === "DynamicQuantizeLinear") return int8Projection(node, rows);
+    if (node.op !== "MatMul") return undefined;
     const w = constant(node.inputs[1]);
     if (!w || w[1].length !== 2 || w[1][0] !== rows) return undefined;
-    return { node, weight: w[0], width: w[1][1] };
+    return { input: x, output: node.outputs[0], weight: w[0], width: w[1][1] };
+  };
+  /** The `DynamicQuantizeLinear` an int8 projection's last `Mul` comes from, if it is one. */
+  const int8Start = (mul: GraphNode | undefined): GraphNode | undefined => {
+    if (mul?.op !== "Mul") return undefined;
+    const cast = mul.inputs.map((i) => producer.get(i)).find((n) => n?.op === "Cast");
+    const mm = cast && producer.get(cast.inputs[0]);
+    const dq = mm?.op === "MatMulInteger" ? producer.get(mm.inputs[0]) : undefined;
+    return dq?.op === "DynamicQuantizeLinear" ? dq : undefined;
+  };
+  /** The one consumer of `t` that is a standard `op` node (else the graph is refused). */
+  const oneConsumer = (t: string, op: string): GraphNode => {
+    const found = (consumers.get(t) ?? []).filter((n) => n.op === op && n.domain === "");
+    check(found.length === 1, `${t} is read by ${found.length} ${op} nodes, not one`);
+    return found[0];
+  };
+  /**
+   * quantize.ts's int8 projection from its `DynamicQuantizeLinear` (`dq`) of x: exactly
+   * `Mul(Cast(MatMulInteger(xq, Wq, x_zero), float), Mul(x_scale, Ws))`, Wq a constant int8
+   * [rows, N] with zero point 0 (absent or zeros), Ws a constant float [N]. The kernels
+   * compute that arithmetic (kernel_session.ts); any other use of the quantized x is refused.
+   */
+  const int8Projection = (dq: GraphNode, rows: number) => {
+    const [xq, xScale, xZero] = dq.outputs;
+    const mm = oneConsumer(xq, "MatMulInteger");
+    check(
+      mm.inputs[0] === xq && mm.inputs[2] === xZero,
+      `${mm.outputs[0]} does not read ${xq} with its zero point`,
+    );
+    const zero = mm.inputs[3] ? numbers(mm.inputs[3]) : [0];
+    check(zero?.every((z) => z === 0), `${mm.outputs[0]}: the weight's zero point is not 0`);
+    const t = constants.get(mm.inputs[1]);
+    check(t?.dataType === INT8 && t.dims.length === 2, `${mm.inputs[1]} is not an int8 matrix`);
+    const [k, n] = t.dims;
+    if (k !== rows) return undefined;
+    const bytes = tensorBytes(t, readExternal);
+    check(bytes.length === k * n, `${t.name}: ${bytes.length} bytes for ${k} × ${n}`);
+    const cast = oneConsumer(mm.outputs[0], "Cast");
+    check(cast.attributes.get("to") === 1, `${cast.outputs[0]} is not a cast to float`);
+    const mul = oneConsumer(cast.outputs[0], "Mul");
+    const factor = producer.get(mul.inputs[0] === cast.outputs[0] ? mul.inputs[1] : mul.inputs[0]);
+    check(
+      factor?.op === "Mul" && factor.inputs.includes(xScale),
+      `${mul.outputs[0]} is not scaled by ${xScale} times the weight's scales`,
+    );
+    const scales = constant(factor.inputs[0] === xScale ? factor.inputs[1] : factor.inputs[0]);
+    check(
+      scales && scales[1].length === 1 && scales[1][0] === n,
+      `${factor.outputs[0]}: the weight's scales are not a constant of ${n}`,
+    );
+    const q = new Int8Array(bytes.buffer, bytes.byteOffset, k * n);
+    return {
+      input: dq.inputs[0],
+      output: mul.outputs[0],
+      weight: { q, scales: scales[0] },
+      width: n,
+    };
   };
   /** Follows `x` forwards through `through` ops to the first node `stop` accepts. */
   const forward = <T>(x: string, through: Set<string>, stop: (n: GraphNode, from: string) => T) => {
@@ -455,14 +540,15 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
   );
   const headSize = hidden / options.heads;
   check(embeddingNorm.beta.length === hidden, "embedding LayerNorm widths differ");
-  const gathers: { table: Float32Array; rows: number; indices: string }[] = [];
+  const gathers: { table: Float32Array | Int8Matrix; rows: number; indices: string }[] = [];
   const collect = (t: string) => {
     const n = producer.get(t);
     check(
-      n && (n.op === "Add" || n.op === "Gather"),
+      n && (n.op === "Add" || n.op === "Gather" || n.op === "Mul"),
       `embedding sum has a ${n?.op ?? "graph input"}`,
     );
     if (n.op === "Add") return n.inputs.forEach(collect);
+    if (n.op === "Mul") return gathers.push(int8Lookup(n));
     const table = constant(n.inputs[0]);
     check(
       table && table[1].length === 2 && table[1][1] === hidden,
@@ -471,7 +557,50 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     check((n.attributes.get("axis") ?? 0) === 0, `${t} gathers along another axis`);
     gathers.push({ table: table[0], rows: table[1][0], indices: n.inputs[1] });
   };
+  /**
+   * quantize.ts's int8 lookup, `Mul(Cast(Gather(Tq, ids), float), Gather(Ts, ids))`: Tq a
+   * constant int8 [V, hidden], Ts a constant float [V, 1] (one scale per row).
+   */
+  const int8Lookup = (mul: NonNullable<ReturnType<typeof producer.get>>) => {
+    const [cast, scaleGather] = producer.get(mul.inputs[0])?.op === "Cast"
+      ? [producer.get(mul.inputs[0]), producer.get(mul.inputs[1])]
+      : [producer.get(mul.inputs[1]), producer.get(mul.inputs[0])];
+    check(
+      cast?.op === "Cast" && cast.attributes.get("to") === 1,
+      `${mul.outputs[0]}: the int8 rows are not cast to float`,
+    );
+    const rowGather = producer.get(cast.inputs[0]);
+    check(
+      rowGather?.op === "Gather" && scaleGather?.op === "Gather" &&
+        rowGather.inputs[1] === scaleGather.inputs[1] &&
+        (rowGather.attributes.get("axis") ?? 0) === 0 &&
+        (scaleGather.attributes.get("axis") ?? 0) === 0,
+      `${mul.outputs[0]} is not an int8 embedding lookup`,
+    );
+    const t = constants.get(rowGather.inputs[0]);
+    check(
+      t?.dataType === INT8 && t.dims.length === 2 && t.dims[1] === hidden,
+      `${rowGather.inputs[0]} is not an int8 table of width ${hidden}`,
+    );
+    const [v] = t.dims;
+    const scales = constant(scaleGather.inputs[0]);
+    check(
+      scales && scales[0].length === v && scales[1][0] === v,
+      `${scaleGather.inputs[0]} is not one scale per row of ${t.name}`,
+    );
+    const bytes = tensorBytes(t, readExternal);
+    check(bytes.length === v * hidden, `${t.name}: ${bytes.length} bytes for ${v} × ${hidden}`);
+    const q = new Int8Array(bytes.buffer, bytes.byteOffset, v * hidden);
+    return { table: { q, scales: scales[0] }, rows: v, indices: rowGather.inputs[1] };
+  };
   collect(embeddingSum);
+  // only the word table may be int8 (quantize.ts leaves positions and types float)
+  for (const g of gathers) {
+    check(
+      g.indices === "input_ids" || g.table instanceof Float32Array,
+      "an int8 embedding table other than the words'",
+    );
+  }
   const words = only(gathers.filter((g) => g.indices === "input_ids"), "word embedding");
   const typed = gathers.filter((g) => g.indices === "token_type_ids");
   const rest = gathers.filter((g) => g !== words && !typed.includes(g))
@@ -480,7 +609,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     rest.length >= 1 && rest.length + typed.length <= 2,
     "embeddings are not words + positions + types",
   );
-  const positions = rest[0];
+  const positions = rest[0] as { table: Float32Array; rows: number; indices: string };
   check(countsFromZero(positions.indices), "position ids are not 0, 1, 2, …");
   // a graph without a token_type_ids input adds the type table's row 0 (rows of zeros ids)
   const types = typed[0] ?? rest[1];
@@ -497,7 +626,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     check(projections.length === 3, `layer ${l}: ${projections.length} projections of ${x}`);
     const heads = projections.map((p) => {
       check(p.width === hidden, `layer ${l}: a projection of width ${p.width}`);
-      const [bias, sum] = biasOf(p.node.outputs[0], hidden);
+      const [bias, sum] = biasOf(p.output, hidden);
       const reached = forward(
         sum,
         PASS_THROUGH,
@@ -543,16 +672,16 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       (n, from) => projection(n, from, hidden),
     );
     check(out && out.width === hidden, `layer ${l}: no attention output projection`);
-    const [outputBias, attended] = biasOf(out.node.outputs[0], hidden);
+    const [outputBias, attended] = biasOf(out.output, hidden);
     const up = forward(attended, NORM_OPS, (n, from) => projection(n, from, hidden));
     check(up, `layer ${l}: no feed-forward projection`);
-    const [attentionNorm, attentionSum] = normOf(up.node.inputs[0], hidden);
+    const [attentionNorm, attentionSum] = normOf(up.input, hidden);
     check(
       isSum(attentionSum, x, attended),
       `layer ${l}: attention LayerNorm is not of the residual sum`,
     );
     intermediate = up.width;
-    const [intermediateBias, raised] = biasOf(up.node.outputs[0], intermediate);
+    const [intermediateBias, raised] = biasOf(up.output, intermediate);
     const ops = new Set<string>();
     const down = forward(raised, GELU_OPS, (n, from) => {
       const p = projection(n, from, intermediate);
@@ -564,11 +693,11 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
       ops.has("Erf") && [...ops].every((o) => GELU_OPS.has(o)),
       `layer ${l}: the activation is not exact gelu (${[...ops]})`,
     );
-    checkGelu(view, raised, down.node.inputs[0], `layer ${l}`);
-    const [downBias, lowered] = biasOf(down.node.outputs[0], hidden);
+    checkGelu(view, raised, down.input, `layer ${l}`);
+    const [downBias, lowered] = biasOf(down.output, hidden);
     const [outputNorm, outputSum] = normOf(y, hidden);
     check(
-      isSum(outputSum, up.node.inputs[0], lowered),
+      isSum(outputSum, up.input, lowered),
       `layer ${l}: output LayerNorm is not of the residual sum`,
     );
     layers.push({
@@ -613,13 +742,20 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
         bias: b[0],
       };
     } else {
-      check(dense?.op === "Add", "pooler has no dense layer");
-      const mm = dense.inputs.map((i) => producer.get(i)).find((n) => n?.op === "MatMul");
-      check(mm, "pooler has no MatMul");
-      checkPoolerToken(view, mm.inputs[0], hiddenOutput);
-      const p = projection(mm, mm.inputs[0], hidden);
+      // MatMul + Add, or the int8 form of either pooler (its product is a Mul, and a Gemm
+      // without C has no Add after it)
+      check(dense?.op === "Add" || dense?.op === "Mul", "pooler has no dense layer");
+      const start = [dense, ...dense.inputs.map((i) => producer.get(i))]
+        .map((n) => n?.op === "MatMul" ? n : int8Start(n))
+        .find((n) => n !== undefined);
+      check(start, "pooler has no MatMul");
+      checkPoolerToken(view, start.inputs[0], hiddenOutput);
+      const p = projection(start, start.inputs[0], hidden);
       check(p && p.width === hidden, "pooler weights");
-      pooler = { weight: p.weight, bias: biasOf(mm.outputs[0], hidden)[0] };
+      const bias = p.output === tanh.inputs[0]
+        ? new Float32Array(hidden)
+        : biasOf(p.output, hidden)[0];
+      pooler = { weight: p.weight, bias };
     }
   }
   return {
@@ -630,7 +766,7 @@ function read(model: Uint8Array, options: GraphReadOptions): BertGraphWeights {
     wordRows: words.rows,
     positions: positions.table,
     positionRows: positions.rows,
-    ...(types ? { types: types.table } : {}),
+    ...(types ? { types: types.table as Float32Array } : {}),
     typeRows: types?.rows ?? 0,
     embeddingNorm,
     layers,

@@ -6,8 +6,12 @@
  * BERT sizes the encoder is matrix products and the kernels multiply with relaxed-SIMD
  * fused multiply-adds, which onnxruntime-web's build does not use.
  *
+ * int8 graphs (quantize.ts) run their projections on `linearInt8` (integer dot products,
+ * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts) and read their
+ * int8 word table row by row (`embedInt8`); bench/int8_kernels.ts measures them.
+ *
  * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
- * model ~90 MB); activations are placed after them for each run and released after it.
+ * model ~90 MB, ~24 MB int8); activations are placed after them for each run and released after it.
  * The memory ends at 4 GiB (wasm32) or earlier where the host refuses to grow it: weights
  * that do not fit are a ModelLoadError (session.ts then runs the graph on onnxruntime-web),
  * a run that does not fit an InputError naming the batch's size, checked before anything
@@ -35,7 +39,7 @@
  */
 import { InputError, ModelLoadError } from "../errors.ts";
 import { readUrl } from "../host.ts";
-import type { BertGraphWeights, Norm } from "./bert_graph.ts";
+import type { BertGraphWeights, Int8Matrix, Matrix, Norm } from "./bert_graph.ts";
 import type { OrtSession } from "./runtimes.ts";
 
 interface Kernels {
@@ -78,6 +82,47 @@ interface Kernels {
     H: number,
   ): void;
   heapStart(): number;
+  packedInt8Bytes(K: number, N: number): number;
+  relaxedBuild(): number;
+  activationZeroPoint(): number;
+  quantizeActivationsI8(x: number, q: number, n: number): number;
+  linearInt8Relaxed(
+    a: number,
+    bp: number,
+    colSums: number,
+    scales: number,
+    bias: number,
+    xScale: number,
+    zero: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
+  quantizeActivations(x: number, q: number, n: number): number;
+  linearInt8(
+    a: number,
+    bp: number,
+    scales: number,
+    bias: number,
+    xScale: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
+  embedInt8(
+    ids: number,
+    types: number,
+    word: number,
+    wordScales: number,
+    position: number,
+    type: number,
+    out: number,
+    B: number,
+    S: number,
+    H: number,
+  ): void;
 }
 
 /** The tensors `run` takes (int64 `[batch, seq]`) and gives. */
@@ -177,15 +222,26 @@ export function kernelSizeProblem(w: BertGraphWeights): string | undefined {
   return undefined;
 }
 
+/**
+ * A packed projection weight: float32 for `linear`, or int8 for `linearInt8` with its
+ * per-column scales at `scales` (padded to whole panels).
+ */
+interface PlacedMatrix {
+  at: number;
+  scales?: number;
+  /** 7-bit weights in linearInt8Relaxed's layout: its column sums (i32, padded). */
+  colSums?: number;
+}
+
 interface Layer {
-  qkv: number;
+  qkv: PlacedMatrix;
   qkvBias: number;
-  output: number;
+  output: PlacedMatrix;
   outputBias: number;
   attentionNorm: [number, number, number];
-  intermediate: number;
+  intermediate: PlacedMatrix;
   intermediateBias: number;
-  down: number;
+  down: PlacedMatrix;
   downBias: number;
   outputNorm: [number, number, number];
 }
@@ -193,12 +249,14 @@ interface Layer {
 /** The weights in the kernels' memory: byte offsets (norms: gamma, beta and ε). */
 interface Placed {
   words: number;
+  /** The int8 word table's row scales; 0: the table is float. */
+  wordScales: number;
   positions: number;
   /** 0: no token-type table. */
   types: number;
   embeddingNorm: [number, number, number];
   layers: Layer[];
-  pooler?: { weight: number; bias: number };
+  pooler?: { weight: PlacedMatrix; bias: number };
 }
 
 /** What a kernel session may use. */
@@ -258,7 +316,7 @@ class Arena {
   }
 
   /** A copy of `a` at the top (with room for `bytes`); its offset. */
-  put(a: Float32Array | Int32Array, bytes = a.byteLength): number {
+  put(a: Float32Array | Int32Array | Int8Array, bytes = a.byteLength): number {
     const at = this.alloc(bytes);
     new Uint8Array(this.memory.buffer, at, a.byteLength).set(
       new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
@@ -267,16 +325,90 @@ class Arena {
   }
 }
 
+/**
+ * Query, key and value side by side ([H, 3H]), for one product: all three float, or all
+ * three int8 (their scales side by side too; one quantized input serves all three, as the
+ * graph's three DynamicQuantizeLinear of the same tensor give the same numbers).
+ */
+function concatColumns(parts: Matrix[], H: number): Matrix {
+  const float = parts.filter((p) => p instanceof Float32Array).length;
+  if (float !== 0 && float !== parts.length) {
+    throw new ModelLoadError("query, key and value are not all float or all int8", "onnx");
+  }
+  const rows = <T extends Float32Array | Int8Array>(out: T, of: (p: Matrix) => T): T => {
+    for (let r = 0; r < H; r++) {
+      parts.forEach((p, i) => out.set(of(p).subarray(r * H, (r + 1) * H), (r * 3 + i) * H));
+    }
+    return out;
+  };
+  if (float) return rows(new Float32Array(H * 3 * H), (p) => p as Float32Array);
+  const scales = new Float32Array(3 * H);
+  parts.forEach((p, i) => scales.set((p as Int8Matrix).scales, i * H));
+  return { q: rows(new Int8Array(H * 3 * H), (p) => (p as Int8Matrix).q), scales };
+}
+
+/**
+ * Packs q [K, N] (K even) into `dst` in linearInt8's layout (bert.ts has a worked example):
+ * per panel of 16 columns, per pair of rows, each column's two values side by side.
+ */
+export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): void {
+  let o = 0;
+  for (let p = 0; p < N; p += 16) {
+    for (let r = 0; r < K; r += 2) {
+      for (let j = 0; j < 16; j++, o += 2) {
+        // padding columns are written too: earlier weights' scratch may have been here
+        const inside = p + j < N;
+        dst[o] = inside ? q[r * N + p + j] : 0;
+        dst[o + 1] = inside ? q[(r + 1) * N + p + j] : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (bert.ts has a
+ * worked example): per panel of 16 columns, per group of 4 rows, each column's 4 values + 64
+ * side by side (padding columns: 64, weight 0). Returns each column's Σ q.
+ */
+export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number): Int32Array {
+  const sums = new Int32Array(N);
+  let o = 0;
+  for (let p = 0; p < N; p += 16) {
+    for (let r = 0; r < K; r += 4) {
+      for (let j = 0; j < 16; j++) {
+        for (let i = 0; i < 4; i++, o++) {
+          const v = p + j < N ? q[(r + i) * N + p + j] : 0;
+          dst[o] = v + 64;
+          if (p + j < N) sums[p + j] += v;
+        }
+      }
+    }
+  }
+  return sums;
+}
+
 /** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
 function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const H = w.hidden, I = w.intermediate;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
-  const packed = (m: Float32Array, K: number, N: number) => {
+  const packed = (m: Matrix, K: number, N: number): PlacedMatrix => {
+    if (!(m instanceof Float32Array)) {
+      const bytes = k.packedInt8Bytes(K, N);
+      const at = arena.alloc(bytes);
+      const dst = new Int8Array(arena.memory.buffer, at, bytes);
+      // 7-bit weights (quantize --reduce-range) on the relaxed build: 16 products per step
+      if (k.relaxedBuild() && m.q.every((v) => v >= -63 && v <= 63)) {
+        const sums = packInt8Quads(dst, m.q, K, N);
+        return { at, scales: bias(m.scales), colSums: arena.put(sums, Math.ceil(N / 16) * 64) };
+      }
+      packInt8(dst, m.q, K, N);
+      return { at, scales: bias(m.scales) };
+    }
     const at = arena.alloc(k.packedBytes(K, N));
     const scratch = arena.top;
     k.packB(arena.put(m), at, K, N);
     arena.top = scratch;
-    return at;
+    return { at };
   };
   /**
    * A bias with room to whole panels of 16 (linear reads whole panels; the padding lanes,
@@ -288,16 +420,13 @@ function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
     arena.put(n.beta),
     n.epsilon,
   ];
-  const words = arena.put(w.words), positions = arena.put(w.positions);
+  const words = arena.put(w.words instanceof Float32Array ? w.words : w.words.q);
+  const wordScales = w.words instanceof Float32Array ? 0 : arena.put(w.words.scales);
+  const positions = arena.put(w.positions);
   const types = w.types ? arena.put(w.types) : 0;
   const embeddingNorm = norm(w.embeddingNorm);
   const layers: Layer[] = w.layers.map((L) => {
-    const qkv = new Float32Array(H * 3 * H);
-    for (let r = 0; r < H; r++) {
-      qkv.set(L.query.subarray(r * H, (r + 1) * H), r * 3 * H);
-      qkv.set(L.key.subarray(r * H, (r + 1) * H), r * 3 * H + H);
-      qkv.set(L.value.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
-    }
+    const qkv = concatColumns([L.query, L.key, L.value], H);
     const qkvBias = new Float32Array(3 * H);
     qkvBias.set(L.queryBias);
     qkvBias.set(L.keyBias, H);
@@ -318,15 +447,25 @@ function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const pooler = w.pooler
     ? { weight: packed(w.pooler.weight, H, H), bias: bias(w.pooler.bias) }
     : undefined;
-  return { words, positions, types, embeddingNorm, layers, ...(pooler ? { pooler } : {}) };
+  return {
+    words,
+    wordScales,
+    positions,
+    types,
+    embeddingNorm,
+    layers,
+    ...(pooler ? { pooler } : {}),
+  };
 }
 
 /** Bytes one run of `batch` × `seq` tokens places after the weights (as `forward` does). */
 function runBytes(k: Kernels, w: BertGraphWeights, batch: number, seq: number): number {
   const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
   const H = w.hidden, I = w.intermediate;
+  // the quantized input of int8 projections: i16, the widest input (I)
   return 3 * r(T * 4) + 5 * r(T * H * 4) + r(T * 3 * H * 4) + r(T * I * 4) +
-    r(k.attentionScratch(seq, H / w.heads) * 4) + (w.pooler ? 2 * r(batch * H * 4) : 0);
+    r(k.attentionScratch(seq, H / w.heads) * 4) + (w.pooler ? 2 * r(batch * H * 4) : 0) +
+    r(T * Math.max(H, I) * 2);
 }
 
 /** `[batch, seq]` int64 → i32, each value checked against `rows`. */
@@ -362,7 +501,7 @@ function forward(
   const [B, S] = ids.dims;
   const T = B * S, H = w.hidden, I = w.intermediate, headSize = H / w.heads;
   const { memory } = arena;
-  const { words, positions, types, embeddingNorm, layers, pooler } = placed;
+  const { words, wordScales, positions, types, embeddingNorm, layers, pooler } = placed;
   const maskFeed = feeds.attention_mask as Tensor | undefined;
   const idsAt = arena.put(indices(ids, T, w.wordRows, "input_ids"));
   const typesAt = arena.put(
@@ -394,19 +533,53 @@ function forward(
   const sum = alloc(T * H * 4), attended = alloc(T * H * 4);
   const qkv = alloc(T * 3 * H * 4), context = alloc(T * H * 4);
   const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
+  const quantized = alloc(T * Math.max(H, I) * 2);
   const scale = 1 / Math.sqrt(headSize);
-  k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
+  /** out [M, N] = x [M, K] · m + bias, on `linear` or, for an int8 m, `linearInt8`. */
+  const project = (
+    x: number,
+    m: PlacedMatrix,
+    bias: number,
+    out: number,
+    M: number,
+    K: number,
+    N: number,
+  ) => {
+    if (m.scales === undefined) return k.linear(x, m.at, bias, out, M, K, N);
+    if (m.colSums !== undefined) {
+      const xScale = k.quantizeActivationsI8(x, quantized, M * K);
+      const zero = k.activationZeroPoint();
+      return k.linearInt8Relaxed(
+        quantized,
+        m.at,
+        m.colSums,
+        m.scales,
+        bias,
+        xScale,
+        zero,
+        out,
+        M,
+        K,
+        N,
+      );
+    }
+    // per tensor, as the graph's DynamicQuantizeLinear: every row, padding included
+    const xScale = k.quantizeActivations(x, quantized, M * K);
+    k.linearInt8(quantized, m.at, m.scales, bias, xScale, out, M, K, N);
+  };
+  if (wordScales) k.embedInt8(idsAt, typesAt, words, wordScales, positions, types, sum, B, S, H);
+  else k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
   k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);
   layers.forEach((L, l) => {
     keep(w.states[l], x);
-    k.linear(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
+    project(x, L.qkv, L.qkvBias, qkv, T, H, 3 * H);
     k.attention(qkv, maskAt, context, scratch, B, S, w.heads, headSize, scale);
-    k.linear(context, L.output, L.outputBias, sum, T, H, H);
+    project(context, L.output, L.outputBias, sum, T, H, H);
     const [g1, b1, e1] = L.attentionNorm;
     k.addLayerNorm(sum, x, g1, b1, attended, T, H, e1);
-    k.linear(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
+    project(attended, L.intermediate, L.intermediateBias, raised, T, H, I);
     k.gelu(raised, T * I);
-    k.linear(raised, L.down, L.downBias, sum, T, I, H);
+    project(raised, L.down, L.downBias, sum, T, I, H);
     const [g2, b2, e2] = L.outputNorm;
     k.addLayerNorm(sum, attended, g2, b2, spare, T, H, e2);
     [x, spare] = [spare, x];
@@ -419,7 +592,7 @@ function forward(
       new Float32Array(memory.buffer, first + b * H * 4, H)
         .set(new Float32Array(memory.buffer, x + b * S * H * 4, H));
     }
-    k.linear(first, pooler.weight, pooler.bias, dense, B, H, H);
+    project(first, pooler.weight, pooler.bias, dense, B, H, H);
     const data = new Float32Array(memory.buffer, dense, B * H).map(Math.tanh);
     out[w.poolerOutput] = { data, dims: [B, H], type: "float32" };
   }

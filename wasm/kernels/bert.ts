@@ -361,6 +361,365 @@ export function embed(
   }
 }
 
+// ---- int8 projections (quantize.ts's graphs) ----
+//
+// The arithmetic is onnxruntime's for `DynamicQuantizeLinear` → `MatMulInteger` → `Cast` →
+// `Mul(·, x_scale · w_scale[n])` (→ bias `Add`), so that the answers equal its int8 answers:
+// the activations are quantized per tensor to uint8 (quantizeActivations), the products are
+// summed exactly in i32, and only the rescaling rounds, in the same order onnxruntime does.
+// Each multiply-add step is `i32x4.dot_i16x8_s`: 8 products of i16 pairs per instruction
+// (2 rows of the input for 4 columns), against 4 fused multiply-adds per instruction in
+// `linear` above.
+//
+// Worked example of the packed int8 layout (`packedInt8Bytes`, K = 4 rows, N = 20 columns;
+// kernel_session.ts packs it): each panel of 16 columns holds pairs of rows, and for each
+// pair the two rows' values of a column sit side by side:
+//   panel 0, rows 0–1: [B[0][0], B[1][0], B[0][1], B[1][1], …, B[0][15], B[1][15]]  (32 bytes)
+//   panel 0, rows 2–3: [B[2][0], B[3][0], …]
+//   panel 1, rows 0–1: [B[0][16], B[1][16], …, B[0][19], B[1][19], 0 × 24]
+// so `v128.load8x8_s` of 8 bytes gives the i16 pairs of 4 columns, and a dot product of it
+// with the input's pair (x[k], x[k+1]), splatted, adds x[k]·B[k][n] + x[k+1]·B[k+1][n] to
+// each of the 4 columns' sums.
+
+/** Rows of the input the int8 products take per pass over the weights (even). */
+const ROW_BLOCK: i32 = 32;
+
+/** Bytes the packed int8 layout takes for a K × N matrix (K even; N in whole panels). */
+export function packedInt8Bytes(K: i32, N: i32): i32 {
+  return K * ((N + PANEL - 1) / PANEL) * PANEL;
+}
+
+/** The zero point quantizeActivations found last (quantizeActivationsI8 reads it). */
+let lastZeroF: f32 = 0;
+
+/**
+ * Quantizes x [n] (n % 4 == 0) as onnxruntime's `DynamicQuantizeLinear` does, and writes
+ * q − zero point as i16 to `q` [n]; returns the scale. Range: [min(x, 0), max(x, 0)]; scale
+ * = (max − min) / 255 (1 when max = min); zero point = round-half-even(clamp(−min / scale,
+ * 0, 255)); q = round-half-even(clamp(x / scale, −zp, 255 − zp)) + zp, which is MLAS's order
+ * (divide, clamp, round, add the zero point): the same uint8, so q − zp is what MatMulInteger
+ * multiplies. Example: x = [−1, 0, 0.5, 2] → scale 3/255, zp 85, q − zp = [−85, 0, 43, 170].
+ */
+export function quantizeActivations(x: usize, q: usize, n: i32): f32 {
+  let lo = f32x4.splat(0), hi = f32x4.splat(0);
+  const end = x + (<usize>n << 2);
+  for (let p = x; p < end; p += 16) {
+    const v = v128.load(p);
+    lo = f32x4.min(lo, v);
+    hi = f32x4.max(hi, v);
+  }
+  const min = Mathf.min(
+    Mathf.min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)),
+    Mathf.min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)),
+  );
+  const max = Mathf.max(
+    Mathf.max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)),
+    Mathf.max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)),
+  );
+  const scale: f32 = max == min ? 1 : (max - min) / <f32>255;
+  const zero: f32 = nearest<f32>(Mathf.max(0, Mathf.min(255, <f32>0 - min / scale)));
+  lastZeroF = zero;
+  const scaleV = f32x4.splat(scale);
+  const low = f32x4.splat(-zero), high = f32x4.splat(<f32>255 - zero);
+  let o = q, p = x;
+  for (; p + 32 <= end; p += 32) {
+    const a = roundedSteps(v128.load(p), scaleV, low, high);
+    const b = roundedSteps(v128.load(p, 16), scaleV, low, high);
+    v128.store(o, i16x8.narrow_i32x4_s(a, b));
+    o += 16;
+  }
+  if (p < end) {
+    const a = roundedSteps(v128.load(p), scaleV, low, high);
+    v128.store64_lane(o, i16x8.narrow_i32x4_s(a, a), 0);
+  }
+  return scale;
+}
+
+/** 1.5 · 2²³: a float in [−2²², 2²²] plus this has its value, rounded half to even, in its low bits. */
+const ROUNDER: f32 = 12582912;
+
+/**
+ * round-half-even(clamp(x / scale, low, high)) as i32, four lanes: the rounding by adding
+ * ROUNDER (wasm floats round to nearest even) and reading the bits back, two instructions
+ * instead of `f32x4.nearest` and `i32x4.trunc_sat_f32x4_s` (which V8 expands to ~8 on x64).
+ */
+@inline function roundedSteps(x: v128, scale: v128, low: v128, high: v128): v128 {
+  const v = f32x4.min(f32x4.max(f32x4.div(x, scale), low), high);
+  return i32x4.sub(f32x4.add(v, f32x4.splat(ROUNDER)), f32x4.splat(ROUNDER));
+}
+
+/**
+ * Rescales four columns' i32 sums as onnxruntime does: float(sum) · (x_scale · w_scale[n]),
+ * then + bias[n] (two roundings, no fused multiply-add, as its Mul and Add nodes).
+ */
+@inline function rescale(sum: v128, xs: v128, scales: usize, bias: usize, offset: usize): v128 {
+  const factor = f32x4.mul(xs, v128.load(scales + offset));
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(sum), factor), v128.load(bias + offset));
+}
+
+/**
+ * C [M, N] = rescale(Aq [M, K] · Bq) + bias: Aq i16 from quantizeActivations (its scale
+ * `xScale`), Bq int8 packed (layout above), `scales` and `bias` float [N] padded to whole
+ * panels. Two rows of A at a time, as `linear`: 8 i32x4 sums, 4 widened weight vectors and
+ * 2 splatted input pairs in registers.
+ */
+export function linearInt8(
+  a: usize, bp: usize, scales: usize, bias: usize, xScale: f32, c: usize, M: i32, K: i32, N: i32,
+): void {
+  const rowA = <usize>K << 1, rowC = <usize>N << 2, panel = <usize>K * PANEL;
+  const xs = f32x4.splat(xScale);
+  // blocks of ROW_BLOCK rows (48 KiB of input at K = 768), and in each, panels outside and
+  // rows inside: a panel (K × 16 bytes) stays in L1 while the block's rows pass it, and the
+  // block stays in L2 while the panels pass; rows outside instead streamed the whole matrix
+  // through L1 for each pair of rows, panels outside the whole input for each panel
+  for (let m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+  const mEnd = min(M, m0 + ROW_BLOCK);
+  for (let p = 0; p < N; p += PANEL) {
+    const wp = bp + <usize>(p / PANEL) * panel, at = <usize>p << 2;
+    let m = m0;
+    for (; m + 2 <= mEnd; m += 2) {
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+      let w = wp;
+      let x = a + <usize>m * rowA;
+      const end = x + rowA;
+      while (x < end) {
+        const b0 = v128.load8x8_s(w), b1 = v128.load8x8_s(w, 8);
+        const b2 = v128.load8x8_s(w, 16), b3 = v128.load8x8_s(w, 24);
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + rowA);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, b0));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, b1));
+        c02 = i32x4.add(c02, i32x4.dot_i16x8_s(x0, b2));
+        c03 = i32x4.add(c03, i32x4.dot_i16x8_s(x0, b3));
+        c10 = i32x4.add(c10, i32x4.dot_i16x8_s(x1, b0));
+        c11 = i32x4.add(c11, i32x4.dot_i16x8_s(x1, b1));
+        c12 = i32x4.add(c12, i32x4.dot_i16x8_s(x1, b2));
+        c13 = i32x4.add(c13, i32x4.dot_i16x8_s(x1, b3));
+        w += PANEL << 1;
+        x += 4;
+      }
+      const o = c + <usize>m * rowC + at;
+      storeRow(
+        o,
+        rescale(c00, xs, scales, bias, at),
+        rescale(c01, xs, scales, bias, at + 16),
+        rescale(c02, xs, scales, bias, at + 32),
+        rescale(c03, xs, scales, bias, at + 48),
+        N - p,
+      );
+      storeRow(
+        o + rowC,
+        rescale(c10, xs, scales, bias, at),
+        rescale(c11, xs, scales, bias, at + 16),
+        rescale(c12, xs, scales, bias, at + 32),
+        rescale(c13, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+    if (m < mEnd) {
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let w = wp;
+      let x = a + <usize>m * rowA;
+      const end = x + rowA;
+      while (x < end) {
+        const x0 = v128.load32_splat(x);
+        c00 = i32x4.add(c00, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w)));
+        c01 = i32x4.add(c01, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 8)));
+        c02 = i32x4.add(c02, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 16)));
+        c03 = i32x4.add(c03, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w, 24)));
+        w += PANEL << 1;
+        x += 4;
+      }
+      storeRow(
+        c + <usize>m * rowC + at,
+        rescale(c00, xs, scales, bias, at),
+        rescale(c01, xs, scales, bias, at + 16),
+        rescale(c02, xs, scales, bias, at + 32),
+        rescale(c03, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+  }
+  }
+}
+
+// ---- int8 projections with 7-bit weights (quantize --reduce-range): relaxed dot products ----
+//
+// `i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c)` adds to each i32 lane the sum of 4 products
+// of i8 `a` and 7-bit `b` bytes (16 products per instruction; one `vpdpbusd` where the CPU
+// has AVX-VNNI). Its `b` must lie in 0…127 for the answer to be the same everywhere, and
+// uint8 activations do not fit i8, so both are shifted: a = q − 128 (i8), b = w + 64 (1…127
+// for |w| ≤ 63), and the shifts are taken back exactly in i32:
+//   Σ (q − zp)·w = Σ a·b − 64·Σ a + (128 − zp)·Σ w
+// (Σ a per input row, computed here; Σ w per column, stored with the weights).
+//
+// Worked example of the packed layout (`packedInt8Bytes` bytes, K = 8, N = 20): per panel of
+// 16 columns, per group of 4 rows, each column's 4 values (+ 64) side by side:
+//   panel 0, rows 0–3: [B[0][0]+64, B[1][0]+64, B[2][0]+64, B[3][0]+64, B[0][1]+64, …]  (64 bytes)
+//   panel 0, rows 4–7: […]
+//   panel 1, rows 0–3: [columns 16…19, then 12 × 4 bytes of 64 (weight 0)]
+// so one v128.load holds 4 columns × 4 rows, and the input's 4 bytes, splatted, meet them.
+
+/** Whether this build has relaxed SIMD (the layout above is for it; kernel_session.ts asks). */
+export function relaxedBuild(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}
+
+/** The zero point of the last `quantizeActivationsI8`. */
+let lastZero: i32 = 0;
+
+/** The zero point `quantizeActivationsI8` found last. */
+export function activationZeroPoint(): i32 {
+  return lastZero;
+}
+
+/**
+ * quantizeActivations' uint8 values, stored as i8 q − 128 [n] (n % 4 == 0) for
+ * linearInt8Relaxed; returns the scale (the zero point: activationZeroPoint()).
+ */
+export function quantizeActivationsI8(x: usize, q: usize, n: i32): f32 {
+  const scale = quantizeActivations(x, q, n); // q − zp as i16, in place below
+  lastZero = <i32>lastZeroF;
+  const shift = i16x8.splat(<i16>(lastZero - 128));
+  // i16 → i8 front to back: element i moves from 2i to i, never over one not yet read
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const a = i16x8.add(v128.load(q + (<usize>i << 1)), shift);
+    const b = i16x8.add(v128.load(q + (<usize>i << 1), 16), shift);
+    v128.store(q + <usize>i, i8x16.narrow_i16x8_s(a, b));
+  }
+  for (; i < n; i++) {
+    store<i8>(q + <usize>i, <i8>(load<i16>(q + (<usize>i << 1)) + <i16>(lastZero - 128)));
+  }
+  return scale;
+}
+
+/** a·b summed in fours onto c: relaxed where built with it, else the same sums in plain SIMD. */
+@inline function dot4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, c);
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_u(b));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_u(b));
+  const sums = i32x4.add(
+    v128.shuffle<i32>(lo, hi, 0, 2, 4, 6),
+    v128.shuffle<i32>(lo, hi, 1, 3, 5, 7),
+  );
+  return i32x4.add(c, sums);
+}
+
+/** Σ of a row's K i8 values (K % 4 == 0). */
+@inline function rowSum(x: usize, K: i32): i32 {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += <i32>load<i8>(x + <usize>k);
+  return s;
+}
+
+/**
+ * Four columns' exact Σ (q − zp)·w from the shifted sums (formula above), rescaled as
+ * `rescale` does.
+ */
+@inline function unshift(
+  sum: v128, rowTerm: v128, zeroTerm: v128, colSums: usize, xs: v128, scales: usize,
+  bias: usize, offset: usize,
+): v128 {
+  const exact = i32x4.add(i32x4.sub(sum, rowTerm), i32x4.mul(zeroTerm, v128.load(colSums + offset)));
+  return rescale(exact, xs, scales, bias, offset);
+}
+
+/**
+ * C [M, N] = rescale(Σ (q − zp)·w) + bias for 7-bit weights: Aq i8 (q − 128) from
+ * quantizeActivationsI8 (scale `xScale`, zero point `zero`; its buffer of M·K·2 bytes, whose
+ * second half this overwrites), Bq packed as above, `colSums` i32 [N] (Σ w of each column) and
+ * `scales`, `bias` float [N], all padded to whole panels.
+ */
+export function linearInt8Relaxed(
+  a: usize, bp: usize, colSums: usize, scales: usize, bias: usize, xScale: f32, zero: i32,
+  c: usize, M: i32, K: i32, N: i32,
+): void {
+  const rowA = <usize>K, rowC = <usize>N << 2, panel = <usize>K * PANEL;
+  const xs = f32x4.splat(xScale), zeroTerm = i32x4.splat(128 - zero);
+  // 64 · Σ a of each row, once, after the values (quantizeActivationsI8 leaves them half of
+  // an i16 buffer, so M · K bytes are free there)
+  const rowTerms = a + <usize>M * rowA; // 4·M bytes ≤ M·K for K ≥ 4 (unaligned: allowed)
+  for (let m = 0; m < M; m++) store<i32>(rowTerms + (<usize>m << 2), 64 * rowSum(a + <usize>m * rowA, K));
+  // blocks of rows, panels outside and rows inside in each, as linearInt8
+  for (let m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+  const mEnd = min(M, m0 + ROW_BLOCK);
+  for (let p = 0; p < N; p += PANEL) {
+    const wp = bp + <usize>(p / PANEL) * panel, at = <usize>p << 2;
+    for (let m = m0; m < mEnd; m += 2) {
+      const two = m + 1 < mEnd;
+      const r0 = v128.load32_splat(rowTerms + (<usize>m << 2));
+      const r1 = two ? v128.load32_splat(rowTerms + (<usize>(m + 1) << 2)) : r0;
+      // a last single row is read twice (its own row as the second): stored once
+      const second = two ? <usize>(m + 1) * rowA : <usize>m * rowA;
+      let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+      let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+      let w = wp;
+      let x = a + <usize>m * rowA, y = a + second;
+      const end = x + rowA;
+      while (x < end) {
+        const b0 = v128.load(w), b1 = v128.load(w, 16), b2 = v128.load(w, 32), b3 = v128.load(w, 48);
+        const x0 = v128.load32_splat(x), x1 = v128.load32_splat(y);
+        c00 = dot4(x0, b0, c00);
+        c01 = dot4(x0, b1, c01);
+        c02 = dot4(x0, b2, c02);
+        c03 = dot4(x0, b3, c03);
+        c10 = dot4(x1, b0, c10);
+        c11 = dot4(x1, b1, c11);
+        c12 = dot4(x1, b2, c12);
+        c13 = dot4(x1, b3, c13);
+        w += PANEL << 2;
+        x += 4;
+        y += 4;
+      }
+      const o = c + <usize>m * rowC + at;
+      storeRow(
+        o,
+        unshift(c00, r0, zeroTerm, colSums, xs, scales, bias, at),
+        unshift(c01, r0, zeroTerm, colSums, xs, scales, bias, at + 16),
+        unshift(c02, r0, zeroTerm, colSums, xs, scales, bias, at + 32),
+        unshift(c03, r0, zeroTerm, colSums, xs, scales, bias, at + 48),
+        N - p,
+      );
+      if (!two) continue;
+      storeRow(
+        o + rowC,
+        unshift(c10, r1, zeroTerm, colSums, xs, scales, bias, at),
+        unshift(c11, r1, zeroTerm, colSums, xs, scales, bias, at + 16),
+        unshift(c12, r1, zeroTerm, colSums, xs, scales, bias, at + 32),
+        unshift(c13, r1, zeroTerm, colSums, xs, scales, bias, at + 48),
+        N - p,
+      );
+    }
+  }
+  }
+}
+
+/**
+ * `embed` with an int8 word table (one scale per row, quantize.ts): each word row read back
+ * as float(q) · scale (onnxruntime's Cast then Mul), then added as `embed` adds.
+ */
+export function embedInt8(
+  ids: usize, types: usize, word: usize, wordScales: usize, position: usize, type: usize,
+  out: usize, B: i32, S: i32, H: i32,
+): void {
+  const row = <usize>H << 2;
+  for (let t = 0; t < B * S; t++) {
+    const id = <usize>load<i32>(ids + (<usize>t << 2));
+    const w = word + id * <usize>H, scale = v128.load32_splat(wordScales + (id << 2));
+    const p = position + <usize>(t % S) * row;
+    const y = type + <usize>load<i32>(types + (<usize>t << 2)) * row;
+    const o = out + <usize>t * row;
+    for (let i: usize = 0; i < row; i += 16) {
+      // four int8 → i16 → i32 → float
+      const q = i32x4.extend_low_i16x8_s(v128.load8x8_s(w + (i >> 2)));
+      let v = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(q), scale), v128.load(p + i));
+      if (type) v = f32x4.add(v, v128.load(y + i));
+      v128.store(o + i, v);
+    }
+  }
+}
+
 /** Where callers may start placing tensors (after this module's own data). */
 export function heapStart(): usize {
   return (__heap_base + 63) & ~63;
