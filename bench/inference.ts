@@ -500,7 +500,7 @@ const md = [
     int8Cosines.wasm.mean.toFixed(6)
   } / min ${
     int8Cosines.wasm.min.toFixed(6)
-  }. Engines: native fp32 and int8 on ${native.info.engine}; wasm fp32 on ${wasm.info.engine}, int8 on ${int8Embedders.wasm.info.engine} (the kernels run float graphs only).`,
+  }. Engines: native fp32 and int8 on ${native.info.engine}; wasm fp32 on ${wasm.info.engine}, int8 on ${int8Embedders.wasm.info.engine}.`,
   "",
   "| backend / batch | fp32 | int8 | speed-up |",
   "| --- | ---: | ---: | ---: |",
