@@ -17,7 +17,9 @@
  * ```
  * @module
  */
-import type { Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
+import type { Encoding } from "../src/tokenizer/tokenizer.ts";
+// token-id inputs as encodings: the library's own (src/model/rows.ts), re-exported for the routes
+export { idsEncoding } from "../src/model/rows.ts";
 
 /** Which end of a long input a cut removes from: TEI's `TruncationDirection`. */
 export type TruncationDirection = "Left" | "Right";
@@ -55,25 +57,5 @@ export function cutLeft(encoding: Encoding, maxLength: number): Encoding {
     sequenceIds: pick(encoding.sequenceIds, (m) => new Int8Array(m)),
     offsets,
     tokens: kept.map((k) => encoding.tokens[k]),
-  };
-}
-
-/** Token ids as the encoding of `[CLS] ids [SEP]` (no text: offsets 0, no words). */
-export function idsEncoding(tokenizer: Tokenizer, ids: readonly number[]): Encoding {
-  const cls = tokenizer.tokenToId(tokenizer.config.clsToken)!;
-  const sep = tokenizer.tokenToId(tokenizer.config.sepToken)!;
-  const all = Int32Array.from([cls, ...ids, sep]);
-  const n = all.length;
-  const special = new Uint8Array(n);
-  special[0] = special[n - 1] = 1;
-  return {
-    ids: all,
-    typeIds: new Int32Array(n),
-    attentionMask: new Int32Array(n).fill(1),
-    specialTokensMask: special,
-    wordIds: new Int32Array(n).fill(-1),
-    sequenceIds: new Int8Array(n),
-    offsets: new Uint32Array(2 * n),
-    tokens: tokenizer.convertIdsToTokens(all),
   };
 }

@@ -173,10 +173,17 @@ function encodeStrings(
 
 /** Token ids as a row: `[CLS] ids [SEP]`, cut to `maxLength` when truncating. */
 function wrapIds(tokenizer: Tokenizer, ids: readonly number[], o: RowOptions): Encoding {
-  const body = o.truncate ? ids.slice(0, Math.max(0, o.maxLength - 2)) : ids;
+  return idsEncoding(tokenizer, o.truncate ? ids.slice(0, Math.max(0, o.maxLength - 2)) : ids);
+}
+
+/**
+ * Token ids as the encoding of `[CLS] ids [SEP]`: no text, so offsets are 0 and no token
+ * belongs to a word; the token strings are made only when read.
+ */
+export function idsEncoding(tokenizer: Tokenizer, ids: readonly number[]): Encoding {
   const all = Int32Array.from([
     tokenizer.tokenToId(tokenizer.config.clsToken)!,
-    ...body,
+    ...ids,
     tokenizer.tokenToId(tokenizer.config.sepToken)!,
   ]);
   const n = all.length;
