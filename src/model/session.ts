@@ -274,14 +274,34 @@ async function ortSession(
 }
 
 /**
- * The int64 tensor maker of a session: the kernels read `data` and `dims` only, so their
- * feeds need no onnxruntime (which a Worker build may leave out); onnxruntime's own sessions
- * take its Tensor class.
+ * The feeds of a session's runs: `[batch, seq]` int64 tensors for the inputs its graph has
+ * (`input_ids`, and `attention_mask` / `token_type_ids` where present). The kernels read
+ * `data` and `dims` only, so their feeds need no onnxruntime (which a Worker build may leave
+ * out); onnxruntime's own sessions take its Tensor class.
  */
-function int64Of(runtime: Runtime, engine: Engine): Runtime["int64"] {
-  return engine === "embedge-kernels"
+function feedsOf(
+  runtime: Runtime,
+  engine: Engine,
+  inputNames: readonly string[],
+): (
+  ids: BigInt64Array,
+  mask: BigInt64Array,
+  types: BigInt64Array,
+  batch: number,
+  seq: number,
+) => Record<string, unknown> {
+  const int64: Runtime["int64"] = engine === "embedge-kernels"
     ? (data, dims) => ({ type: "int64", data, dims })
     : runtime.int64;
+  const hasAttentionMask = inputNames.includes("attention_mask");
+  const hasTokenTypes = inputNames.includes("token_type_ids");
+  return (ids, mask, types, batch, seq) => {
+    const dims = [batch, seq];
+    const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
+    if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
+    if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
+    return feeds;
+  };
 }
 
 /** Refuses (and releases) a session whose inputs embedge cannot feed. */
@@ -332,7 +352,7 @@ async function modelSession(
   const hasTokenTypes = inputNames.includes("token_type_ids");
   const hasAttentionMask = inputNames.includes("attention_mask");
   const stateOutputs = layered ? [...states, hiddenOutput] : [];
-  const int64 = int64Of(runtime, engine);
+  const feeds = feedsOf(runtime, engine, inputNames);
   return {
     inputNames,
     outputNames,
@@ -346,14 +366,10 @@ async function modelSession(
     threads,
     stateOutputs,
     async run(ids, mask, types, batch, seq, states) {
-      const dims = [batch, seq];
-      const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
-      if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
-      if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
       const fetches = poolerOutput ? [hiddenOutput, poolerOutput] : [hiddenOutput];
       const stateNames = (states ?? []).map((k) => stateOutputs[k]);
       for (const name of stateNames) if (!fetches.includes(name)) fetches.push(name);
-      const out = await session.run(feeds, fetches);
+      const out = await session.run(feeds(ids, mask, types, batch, seq), fetches);
       const h = out[hiddenOutput];
       if (h.dims.length !== 3 || h.type !== "float32") {
         throw new ModelLoadError(
@@ -458,7 +474,7 @@ export async function createLogitsSession(
   const hasTokenTypes = inputNames.includes("token_type_ids");
   const hasAttentionMask = inputNames.includes("attention_mask");
   const loaded = session;
-  const int64 = int64Of(runtime, engine);
+  const feeds = feedsOf(runtime, engine, inputNames);
   return {
     inputNames,
     outputNames,
@@ -470,11 +486,9 @@ export async function createLogitsSession(
     threads,
     rank,
     async run(ids, mask, types, batch, seq) {
-      const dims = [batch, seq];
-      const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
-      if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
-      if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
-      const out = (await loaded.run(feeds, [LOGITS_OUTPUT]))[LOGITS_OUTPUT];
+      const out = (await loaded.run(feeds(ids, mask, types, batch, seq), [LOGITS_OUTPUT]))[
+        LOGITS_OUTPUT
+      ];
       const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
       // the other head kind is another class's to load: say which
       const other = out.dims.length === 3 && rank === 2
