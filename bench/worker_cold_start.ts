@@ -26,15 +26,10 @@
  * @module
  */
 import os from "node:os";
-import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
-import {
-  startWranglerDev,
-  type WorkerBuild,
-  WRANGLER,
-  wranglerConfig,
-} from "../tests/support/wrangler_dev.ts";
+import { startWranglerDev, type WorkerBuild } from "../tests/support/wrangler_dev.ts";
+import { workerBundle } from "./worker_bundle.ts";
 import { machine, median } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
 
@@ -196,52 +191,8 @@ function compileMs(path: string): { file: string; bytes: number; ms: number } {
   return { file: path, bytes: bytes.length, ms: median(times) };
 }
 
-/** What `wrangler deploy` would upload for a build (the model is not in it). */
-async function bundle(build: WorkerBuild) {
-  const outdir = await Deno.makeTempDir({ prefix: "embedge-bundle-" });
-  const configDir = await Deno.makeTempDir({ prefix: "embedge-bundle-config-" });
-  await Deno.writeTextFile(
-    `${configDir}/wrangler.jsonc`,
-    JSON.stringify(wranglerConfig({ assetsDir, build }, {})),
-  );
-  const dry = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      WRANGLER,
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      outdir,
-      "-c",
-      `${configDir}/wrangler.jsonc`,
-    ],
-    env: { WRANGLER_SEND_METRICS: "false", CI: "1", HOME: configDir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (dry.code !== 0) throw new Error(new TextDecoder().decode(dry.stderr).slice(-2000));
-  const files = [];
-  for (const e of Deno.readDirSync(outdir)) {
-    if (!e.isFile || e.name.endsWith(".map") || e.name === "README.md") continue;
-    const bytes = Deno.readFileSync(`${outdir}/${e.name}`);
-    files.push({
-      file: e.name,
-      bytes: bytes.length,
-      gzipBytes: gzipSync(bytes, { level: 9 }).length,
-    });
-  }
-  await Deno.remove(outdir, { recursive: true });
-  await Deno.remove(configDir, { recursive: true });
-  return {
-    files,
-    bytes: files.reduce((n, f) => n + f.bytes, 0),
-    gzipBytes: files.reduce((n, f) => n + f.gzipBytes, 0),
-  };
-}
-
 const bundles = Object.fromEntries(
-  await Promise.all(builds.map(async (b) => [b, await bundle(b)])),
+  await Promise.all(builds.map(async (b) => [b, await workerBundle(assetsDir, b)])),
 );
 const compiles = [
   compileMs("wasm/build/tokenizer.wasm"),

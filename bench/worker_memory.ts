@@ -24,22 +24,16 @@
  * @module
  */
 import os from "node:os";
-import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { PART_BYTES } from "../edge/assets.ts";
 import { quantize } from "../src/model/quantize.ts";
 import { writeGeneratedModel } from "../src/model/demo_model.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
-import {
-  groupPids,
-  groupRssMiB,
-  startWranglerDev,
-  WRANGLER,
-  wranglerConfig,
-} from "../tests/support/wrangler_dev.ts";
+import { groupPids, groupRssMiB, startWranglerDev } from "../tests/support/wrangler_dev.ts";
 import { machine, median } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
+import { workerBundle } from "./worker_bundle.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -233,55 +227,9 @@ for (let r = 0; r < workerdRounds; r++) {
   }
 }
 
-// the deployable bundle: what `wrangler deploy` would upload (the model is not in it)
-const outdir = await Deno.makeTempDir({ prefix: "embedge-bundle-" });
-const configDir = await Deno.makeTempDir({ prefix: "embedge-bundle-config-" });
-await Deno.writeTextFile(
-  `${configDir}/wrangler.jsonc`,
-  // the build with onnxruntime-web, which the int8 model needs (bench/worker_cold_start.ts
-  // measures both builds)
-  JSON.stringify(wranglerConfig({ assetsDir: assets["MiniLM int8"].dir, build: "ort" }, {})),
-);
-const dry = await new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    WRANGLER,
-    "deploy",
-    "--dry-run",
-    "--outdir",
-    outdir,
-    "-c",
-    `${configDir}/wrangler.jsonc`,
-  ],
-  env: { WRANGLER_SEND_METRICS: "false", CI: "1", HOME: configDir },
-  stdout: "piped",
-  stderr: "piped",
-}).output();
-if (dry.code !== 0) throw new Error(new TextDecoder().decode(dry.stderr).slice(-2000));
-const files: { file: string; bytes: number; gzipBytes: number }[] = [];
-const walk = (d: string, rel = "") => {
-  for (const e of Deno.readDirSync(d)) {
-    const path = `${d}/${e.name}`;
-    if (e.isDirectory) walk(path, `${rel}${e.name}/`);
-    else if (!e.name.endsWith(".map")) {
-      const bytes = Deno.readFileSync(path);
-      files.push({
-        file: rel + e.name,
-        bytes: bytes.length,
-        gzipBytes: gzipSync(bytes, { level: 9 }).length,
-      });
-    }
-  }
-};
-walk(outdir);
-await Deno.remove(outdir, { recursive: true });
-await Deno.remove(configDir, { recursive: true });
-const bundle = {
-  files,
-  bytes: files.reduce((n, f) => n + f.bytes, 0),
-  gzipBytes: files.reduce((n, f) => n + f.gzipBytes, 0),
-};
+// the deployable bundle of the build with onnxruntime-web, the engine this run's int8 side
+// is measured on (bench/worker_cold_start.ts measures both builds)
+const bundle = await workerBundle(assets["MiniLM int8"].dir, "ort");
 const loadAfter = os.loadavg();
 
 const m = machine();
@@ -387,7 +335,7 @@ const md = [
   "",
   "| file | bytes | gzip |",
   "| --- | ---: | ---: |",
-  ...files.map((x) =>
+  ...bundle.files.map((x) =>
     `| ${x.file} | ${x.bytes.toLocaleString("en")} | ${x.gzipBytes.toLocaleString("en")} |`
   ),
   "",
