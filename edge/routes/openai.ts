@@ -6,12 +6,12 @@
  * @module
  */
 import { Hono } from "../../src/deps/hono.ts";
-import { admit, checkOutputSize } from "../admission.ts";
+import { admit } from "../admission.ts";
 import { readFields } from "../body.ts";
 import { answer } from "../contract.ts";
 import { jsonResponse } from "../json_stream.ts";
 import type { Env, Server } from "../server.ts";
-import { base64, cut, dimensions, layerChoice } from "./vectors.ts";
+import { answerWidth, base64, cut, layerChoice } from "./vectors.ts";
 
 /** The OpenAI route of `server` (at `/v1/embeddings` and, as TEI serves it, `/embeddings`). */
 export function openaiRoutes(server: Server): Hono<Env> {
@@ -24,13 +24,7 @@ export function openaiRoutes(server: Server): Hono<Env> {
     const layers = layerChoice(b);
     const admitted = admit(embedder, b.input, b.truncate, "input");
     const full = embedder.dimensions(b.pooling, layers);
-    const dims = dimensions(b.dimensions, full);
-    checkOutputSize(
-      admitted.length * dims,
-      limits.maxOutputFloats,
-      `${admitted.length} vectors of ${dims} numbers`,
-      "input",
-    );
+    const dims = answerWidth(b.dimensions, full, admitted.length, limits.maxOutputFloats, "input");
     const out = await batcher.embed(
       admitted,
       { normalize: true, truncate: b.truncate, pooling: b.pooling, ...layers },

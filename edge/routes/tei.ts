@@ -21,7 +21,7 @@ import { HttpError } from "../errors.ts";
 import { jsonResponse } from "../json_stream.ts";
 import { type Fields, type Parsed, parseFields } from "../schema.ts";
 import type { Env, Server } from "../server.ts";
-import { cut, dimensions, layerChoice } from "./vectors.ts";
+import { answerWidth, cut, layerChoice } from "./vectors.ts";
 
 /** The TEI routes of `server`; `/embed` at `embedAlso` too (the dispatching routes, app.ts). */
 export function teiRoutes(server: Server, embedAlso: string[] = []): Hono<Env> {
@@ -69,13 +69,7 @@ function embedAnswerer({ embedder, batcher, limits, routes }: Server): Answerer 
       ...layerChoice(b),
     };
     const full = embedder.dimensions(b.pooling, opts);
-    const dims = dimensions(b.dimensions, full);
-    checkOutputSize(
-      list.length * dims,
-      limits.maxOutputFloats,
-      `${list.length} vectors of ${dims} numbers`,
-      "inputs",
-    );
+    const dims = answerWidth(b.dimensions, full, list.length, limits.maxOutputFloats, "inputs");
     const out = await batcher.embed(list, opts, c.get("turn"));
     const d = out.dims[1];
     return jsonResponse(answer(

@@ -7,6 +7,7 @@
  */
 import type { LayerMix } from "../../src/model/layers.ts";
 import { HttpError } from "../errors.ts";
+import { checkOutputSize } from "../admission.ts";
 
 /**
  * `layers` and `layer_mix` as embed options (the last layer when `layers` is absent);
@@ -40,6 +41,22 @@ export function dimensions(v: number | undefined, full: number): number {
     );
   }
   return v;
+}
+
+/**
+ * The width of an answer's vectors (the `dimensions` field, else the full width), with the
+ * answer budget checked for `count` of them before the model runs (413 naming `field`).
+ */
+export function answerWidth(
+  requested: number | undefined,
+  full: number,
+  count: number,
+  maxOutputFloats: number,
+  field: string,
+): number {
+  const dims = dimensions(requested, full);
+  checkOutputSize(count * dims, maxOutputFloats, `${count} vectors of ${dims} numbers`, field);
+  return dims;
 }
 
 /** The first `dims` values of a vector, re-normalized when the vector was normalized. */
