@@ -35,6 +35,7 @@ import { Embedder } from "../src/model/embedder.ts";
 import { quantize } from "../src/model/quantize.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
+import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median, quantile } from "./machine.ts";
 
 const { values: args } = parseArgs({
@@ -56,15 +57,7 @@ const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
 const cache = await benchMiniLmStructure(sharedDir);
 const lines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 0);
-const sample = (n: number, seed = 1) => {
-  const out: string[] = [];
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out.push(lines[x % lines.length]);
-  }
-  return out;
-};
+const sample = (n: number, seed = 1) => sampleLines(lines, n, seed);
 const texts = sample(quick ? 16 : 128, 7);
 const BATCHES = quick ? [1, 8] : [1, 8, 32];
 
@@ -125,24 +118,6 @@ for (const k of ["native", "wasm"] as const) {
     runMs[k] += performance.now() - t0;
     return out;
   };
-}
-
-/** Times each of `sides` REPS times, interleaved (A, B, A, B …) after one warm-up each. */
-async function interleaved<K extends string>(
-  sides: Record<K, () => Promise<unknown>>,
-  reps = REPS,
-): Promise<Record<K, number[]>> {
-  const keys = Object.keys(sides) as K[];
-  for (const k of keys) await sides[k]();
-  const ms = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
-  for (let r = 0; r < reps; r++) {
-    for (const k of keys) {
-      const t0 = performance.now();
-      await sides[k]();
-      ms[k].push(performance.now() - t0);
-    }
-  }
-  return ms;
 }
 
 // 1. latency per sentence (batch 1) by padding and pooling, native backend; the poolings
@@ -227,7 +202,7 @@ for (const bs of BATCHES) {
   const b = native.tokenizer.encodeBatch(texts.slice(0, bs), { maxLength: 128, truncation: true });
   const go = (k: "native" | "wasm") => () =>
     rawRun[k](b.inputIds, b.attentionMask, b.tokenTypeIds, b.batchSize, b.sequenceLength);
-  const t = await interleaved({ native: go("native"), wasm: go("wasm") });
+  const t = await interleaved({ native: go("native"), wasm: go("wasm") }, REPS);
   backends[`batch ${bs} (seq ${b.sequenceLength})`] = {
     native: spread(t.native),
     wasm1: spread(t.wasm),
@@ -316,7 +291,7 @@ for (const bs of quick ? [8] : BATCHES) {
     transformersJs: async () => {
       for (const s of slices) await extractor(s, { pooling: "mean", normalize: true });
     },
-  });
+  }, REPS);
   const a = (await native.embed(slices[0], { pooling: "mean", normalize: true })).data;
   const b = (await extractor(slices[0], { pooling: "mean", normalize: true })).data as Float32Array;
   for (let i = 0; i < a.length; i++) tjsMaxDiff = Math.max(tjsMaxDiff, Math.abs(a[i] - b[i]));
@@ -373,7 +348,7 @@ for (const k of ["native", "wasm"] as const) {
     const t = await interleaved({
       fp32: () => rawRun[k](...args),
       int8: () => int8Session.run(...args),
-    });
+    }, REPS);
     int8Speed[`${k} / batch ${bs}`] = {
       fp32: spread(t.fp32),
       int8: spread(t.int8),

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { Embedder } from "../src/model/embedder.ts";
 import { inlineExternalData, INT8_FILE, quantizeModel } from "../src/model/quantize.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
+import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
 
@@ -70,11 +71,7 @@ for (const side of ["int8Kernels", "int8ReducedKernels"] as const) {
 
 const lines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 0);
-let x = 7;
-const texts = Array.from({ length: 128 }, () => {
-  x = (x * 1103515245 + 12345) % 2147483648;
-  return lines[x % lines.length];
-});
+const texts = sampleLines(lines, 128, 7);
 
 const loadBefore = os.loadavg();
 const options = { pooling: "mean", normalize: true } as const;
@@ -85,18 +82,16 @@ for (const bs of [1, 8, 32]) {
     { length: Math.ceil(texts.length / bs) },
     (_, i) => texts.slice(i * bs, (i + 1) * bs),
   );
-  const pass = async (side: Side) => {
+  const pass = (side: Side) => async () => {
     for (const s of slices) await embedders[side].embed(s, options);
   };
-  const ms = Object.fromEntries(SIDES.map((s) => [s, [] as number[]])) as Record<Side, number[]>;
-  for (const side of SIDES) await pass(side);
-  for (let r = 0; r < REPS; r++) {
-    for (const side of SIDES) {
-      const t0 = performance.now();
-      await pass(side);
-      ms[side].push(performance.now() - t0);
-    }
-  }
+  const ms = await interleaved(
+    Object.fromEntries(SIDES.map((side) => [side, pass(side)])) as Record<
+      Side,
+      () => Promise<void>
+    >,
+    REPS,
+  );
   // the two int8 engines' vectors (rounding flips included: tests/kernels_int8_test.ts)
   const a = (await embedders.int8Kernels.embed(slices[0], options)).data;
   const b = (await embedders.int8Ort.embed(slices[0], options)).data;

@@ -26,6 +26,7 @@ import { parseArgs } from "node:util";
 import { Embedder } from "../src/model/embedder.ts";
 import { inlineExternalData } from "../src/model/quantize.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
+import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
 
@@ -86,11 +87,7 @@ const embedgeOrt = await Embedder.load(dir, { backend: "wasm", threads: 1, kerne
 
 const lines = Deno.readTextFileSync(`${sharedDir}/corpus/big.txt`).split("\n")
   .map((l) => l.trim()).filter((l) => l.length > 0);
-let x = 7;
-const texts = Array.from({ length: 128 }, () => {
-  x = (x * 1103515245 + 12345) % 2147483648;
-  return lines[x % lines.length];
-});
+const texts = sampleLines(lines, 128, 7);
 
 const loadBefore = os.loadavg();
 const options = { pooling: "mean", normalize: true } as const;
@@ -112,21 +109,7 @@ for (const bs of [1, 8, 32]) {
       for (const s of slices) await extractor(s, options);
     },
   };
-  const ms = {
-    embedge: [] as number[],
-    embedgeOrt: [] as number[],
-    transformersJs: [] as number[],
-  };
-  await sides.embedge();
-  await sides.embedgeOrt();
-  await sides.transformersJs();
-  for (let r = 0; r < REPS; r++) {
-    for (const k of ["embedge", "embedgeOrt", "transformersJs"] as const) {
-      const t0 = performance.now();
-      await sides[k]();
-      ms[k].push(performance.now() - t0);
-    }
-  }
+  const ms = await interleaved(sides, REPS);
   const a = (await embedge.embed(slices[0], options)).data;
   const b = (await extractor(slices[0], options)).data as Float32Array;
   const c = (await embedgeOrt.embed(slices[0], options)).data;

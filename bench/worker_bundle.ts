@@ -7,8 +7,10 @@
  * @example
  * ```ts
  * import { workerBundle } from "./worker_bundle.ts";
- * const b = await workerBundle(".cache/worker-assets", "default");
+ * const assets = await Deno.makeTempDir(); // the model is not bundled: any directory will do
+ * const b = await workerBundle(assets, "default");
  * console.log(b.gzipBytes < 300_000); // true
+ * await Deno.remove(assets);
  * ```
  * @module
  */
