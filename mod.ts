@@ -128,15 +128,18 @@ export {
   type SparseOptions,
 } from "./src/model/sparse/sparse_encoder.ts";
 export type { SparseEntry } from "./src/model/sparse/splade.ts";
-export { type GeneratedModelOptions, writeGeneratedModel } from "./src/model/demo_model.ts";
-export type { BertHead, BertShape } from "./src/model/generated_bert.ts";
+export {
+  type GeneratedModelOptions,
+  writeGeneratedModel,
+} from "./src/model/fixtures/demo_model.ts";
+export type { BertHead, BertShape } from "./src/model/fixtures/generated_bert.ts";
 export {
   type LabelScore,
   SCORE_FUNCTIONS,
   type ScoreFunction,
 } from "./src/model/classify/scores.ts";
-export { type Backend, BACKENDS } from "./src/model/runtimes.ts";
-export type { Engine } from "./src/model/session.ts";
+export { type Backend, BACKENDS } from "./src/model/engine/runtimes.ts";
+export type { Engine } from "./src/model/engine/session.ts";
 export { cosine, dot, type Hit, topK } from "./src/model/similarity.ts";
 export { downloadModel, type HubOptions } from "./src/model/hub.ts";
 export {
@@ -146,7 +149,7 @@ export {
   quantizeModel,
   type QuantizeOptions,
   type QuantizeReport,
-} from "./src/model/quantize.ts";
+} from "./src/model/onnx/quantize.ts";
 export {
   checkClassifier,
   type Classifier,

@@ -32,7 +32,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
-import { quantize } from "../src/model/quantize.ts";
+import { quantize } from "../src/model/onnx/quantize.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { interleaved, sampleLines } from "./sides.ts";

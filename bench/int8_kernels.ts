@@ -18,7 +18,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { Embedder } from "../src/model/embedder.ts";
-import { inlineExternalData, INT8_FILE, quantizeModel } from "../src/model/quantize.ts";
+import { inlineExternalData, INT8_FILE, quantizeModel } from "../src/model/onnx/quantize.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median } from "./machine.ts";

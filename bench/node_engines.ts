@@ -6,7 +6,7 @@
  * batch 1 / 8 / 32, interleaved, median of `--reps` (default 5) with min–max. The run is made
  * twice, plain `node` and `node --experimental-wasm-relaxed-simd`, so the relaxed build is
  * measured on the same Node too. Which engine the library picks where relaxed SIMD is
- * missing follows from these numbers (src/model/kernel_session.ts).
+ * missing follows from these numbers (src/model/kernels/kernel_session.ts).
  *
  * @example
  * ```sh

@@ -26,7 +26,7 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { loadOrDemo } from "../src/model/demo_model.ts";
+import { loadOrDemo } from "../src/model/fixtures/demo_model.ts";
 import { parseTable } from "../src/classifier/dataset.ts";
 import { embedCachedMany } from "../src/classifier/cache.ts";
 import { bagOfWords } from "../src/classifier/bag_of_words.ts";

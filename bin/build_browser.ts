@@ -11,7 +11,7 @@
  * ```
  *
  * The library finds its wasm files relative to its own module (`new URL(…, import.meta.url)`),
- * written for the repository's layout (`../../wasm/build/`); the bundle is one file, so the
+ * written for the repository's layout (`../../wasm/build/`, `../../../wasm/build/`); the bundle is one file, so the
  * build points those two URLs at the bundle's folder. onnxruntime-web's bundled loader fetches
  * its wasm beside the module that holds it, which is `embedge.js` too. Node-only code (files,
  * onnxruntime-node) is reached through computed dynamic imports that a bundler does not
@@ -35,8 +35,8 @@ import { runCli, UsageError } from "./run_cli.ts";
 const root = new URL("../", import.meta.url).pathname;
 
 /** The files whose wasm URL is rewritten, and the folder the repository layout names. */
-const WASM_URL_FILES = /src\/(tokenizer\/wasm|model\/kernel_session)\.ts$/;
-const REPOSITORY_WASM = /(["`])\.\.\/\.\.\/wasm\/build\//g;
+const WASM_URL_FILES = /src\/(tokenizer\/wasm|model\/kernels\/kernel_session)\.ts$/;
+const REPOSITORY_WASM = /(["`])(\.\.\/)+wasm\/build\//g;
 
 /**
  * Points the library's wasm URLs at the bundle's folder, and resolves `npm:` specifiers
@@ -56,7 +56,7 @@ const browserLayout: Plugin = {
       const source = await Deno.readTextFile(args.path);
       const rewritten = source.replace(REPOSITORY_WASM, "$1./");
       if (rewritten === source) {
-        throw new Error(`${args.path} no longer names ../../wasm/build/: update the build`);
+        throw new Error(`${args.path} no longer names ../(../)wasm/build/: update the build`);
       }
       return { contents: rewritten, loader: "ts" };
     });

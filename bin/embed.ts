@@ -30,7 +30,7 @@ import {
 } from "./run_cli.ts";
 import { tokenSteps, wholeNumber } from "./tokenize.ts";
 import type { Dtype, Embedder, EmbedOptions } from "../src/model/embedder.ts";
-import type { Backend } from "../src/model/runtimes.ts";
+import type { Backend } from "../src/model/engine/runtimes.ts";
 import type { Pooling } from "../src/model/pooling.ts";
 import { cosine } from "../src/model/similarity.ts";
 import {

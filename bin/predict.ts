@@ -19,7 +19,7 @@ import {
   TextClassifier,
 } from "../src/model/classify/text_classifier.ts";
 import type { ScoreFunction } from "../src/model/classify/scores.ts";
-import type { Backend } from "../src/model/runtimes.ts";
+import type { Backend } from "../src/model/engine/runtimes.ts";
 
 const HELP = `usage: predict --model DIR [options] [text ...] [--pair A B ...]
   --model DIR                 a sequence-classification model directory (Hub layout:

@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { quantize } from "../src/model/quantize.ts";
+import { quantize } from "../src/model/onnx/quantize.ts";
 import { resolveModel } from "../src/model/hub.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { cosine } from "../src/model/similarity.ts";

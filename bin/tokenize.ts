@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { defaultModel } from "../src/model/demo_model.ts";
+import { defaultModel } from "../src/model/fixtures/demo_model.ts";
 import { parseArgs } from "node:util";
 import { type Encoding, Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { EmbedgeError } from "../src/errors.ts";

@@ -17,7 +17,7 @@ import { runCli, UsageError } from "./run_cli.ts";
 import { PART_BYTES, partName, type PartsManifest } from "../edge/assets.ts";
 import { readModelFiles } from "../src/model/files.ts";
 import { type Dtype, DTYPE_FILES } from "../src/model/embedder.ts";
-import { externalDataLocations } from "../src/model/onnx_external.ts";
+import { externalDataLocations } from "../src/model/onnx/external.ts";
 import { parseArgs } from "node:util";
 import { chooseModel, requireWeights } from "../src/model/default_model.ts";
 import { isHubId } from "../src/model/hub.ts";

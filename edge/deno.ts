@@ -25,7 +25,7 @@ import type { Classifier } from "../src/classifier/logistic.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import { EmbedgeError } from "../src/errors.ts";
 import { TextClassifier } from "../src/model/classify/text_classifier.ts";
-import type { Backend } from "../src/model/runtimes.ts";
+import type { Backend } from "../src/model/engine/runtimes.ts";
 
 const HELP = `usage: deno run -A edge/deno.ts [options]   (or: npx deno task serve [options])
   --model DIR|ID     model directory or Hub id (also --model-id; env EMBEDGE_MODEL); default:

@@ -18,7 +18,7 @@
  * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load took).
  *
  * This build carries the tokenizer and embedge's kernels only (fp32 BERT graphs that
- * src/model/bert_graph.ts recognises): onnxruntime-web is left out (edge/wrangler.jsonc
+ * src/model/kernels/bert_graph.ts recognises): onnxruntime-web is left out (edge/wrangler.jsonc
  * aliases it to edge/ort_web_excluded.ts), and with it 14 MB of wasm. A model the kernels
  * refuse does not load: every route answers 503 with their reason. `edge/worker_ort.ts`
  * (`-c edge/wrangler.ort.jsonc`) is the build with onnxruntime-web, for such models.

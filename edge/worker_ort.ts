@@ -1,7 +1,7 @@
 /**
  * The opt-in Cloudflare Worker build with onnxruntime-web (`-c edge/wrangler.ort.jsonc`):
  * edge/worker.ts plus onnxruntime-web's JS and its 14 MB wasm, which run the models the
- * kernels refuse (int8 graphs, graphs src/model/bert_graph.ts does not recognise). Models
+ * kernels refuse (int8 graphs, graphs src/model/kernels/bert_graph.ts does not recognise). Models
  * the kernels run still run on them. Bindings and variables: see edge/worker.ts.
  *
  * @example

@@ -7,7 +7,7 @@
  * rewrite to bare names.
  */
 import { bareSpecifiers } from "../bin/npm_specifiers.ts";
-import { nativeSpecifier, ONNXRUNTIME_NODE_VERSION } from "../src/model/runtimes.ts";
+import { nativeSpecifier, ONNXRUNTIME_NODE_VERSION } from "../src/model/engine/runtimes.ts";
 import { SWAGGER_UI_DIST_VERSION, swaggerUiSpecifier } from "../edge/docs.ts";
 import { workerAliases } from "./support/wrangler_dev.ts";
 import { assert, assertEquals } from "./support/assert.ts";

@@ -14,12 +14,12 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { exists, hasShared, shared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { readGraph } from "../src/model/onnx_graph.ts";
+import { readGraph } from "../src/model/onnx/graph.ts";
 import { train } from "../src/classifier/logistic.ts";
 import { createApp } from "../edge/app.ts";
 import { startWranglerDev, WRANGLER, type WranglerDev } from "./support/wrangler_dev.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
-import { quantize } from "../src/model/quantize.ts";
+import { quantize } from "../src/model/onnx/quantize.ts";
 import { PRECOMPILED_TOKENIZER } from "../src/model/tokenizer_files.ts";
 import { RuntimeRestarted, timeoutBurst } from "./support/timeout_burst.ts";
 

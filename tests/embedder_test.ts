@@ -11,12 +11,12 @@ import {
   assertRejects,
   assertThrows,
 } from "./support/assert.ts";
-import { bertOnnx, bertWeights } from "../src/model/generated_bert.ts";
+import { bertOnnx, bertWeights } from "../src/model/fixtures/generated_bert.ts";
 import { referenceForward, renameInput } from "./support/bert_reference.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { Embedder, MAX_BATCH_TOKENS } from "../src/model/embedder.ts";
-import type { ModelSession } from "../src/model/session.ts";
+import type { ModelSession } from "../src/model/engine/session.ts";
 import type { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { normalizeRows, pool } from "../src/model/pooling.ts";
 import { cosine, dot, topK } from "../src/model/similarity.ts";

@@ -1,5 +1,5 @@
 /**
- * The generated BERT's task heads (src/model/generated_bert.ts), as Hugging Face exports
+ * The generated BERT's task heads (src/model/fixtures/generated_bert.ts), as Hugging Face exports
  * them: onnxruntime-node's `logits` against the float64 reference forward pass
  * (tests/support/bert_reference.ts), for a sequence-classification head (two labels, and
  * one: a reranker) and a masked-LM head, on a padded batch with token types 0 and 1.
@@ -10,8 +10,8 @@ import {
   referenceForward,
   referenceMaskedLmLogits,
 } from "./support/bert_reference.ts";
-import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
-import { createLogitsSession } from "../src/model/session.ts";
+import { bertOnnx, type BertShape, bertWeights } from "../src/model/fixtures/generated_bert.ts";
+import { createLogitsSession } from "../src/model/engine/session.ts";
 
 const SHAPE: BertShape = { vocabSize: 500, hidden: 32, layers: 2, heads: 4, intermediate: 64 };
 // three rows, the last two padded; the first a pair (token types 0 then 1)

@@ -9,7 +9,7 @@ import { guardHeaders, parseRequestHead } from "../edge/header_guard.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { startDenoServer } from "./support/local_server.ts";
-import { concat } from "../src/model/protobuf.ts";
+import { concat } from "../src/model/onnx/protobuf.ts";
 
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 const text = new TextEncoder();

@@ -14,14 +14,14 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { writeMiniLmStructure } from "./support/minilm_structure.ts";
 import { compareKernelsWithOrt } from "./support/compare_engines.ts";
-import { bertGraphWeights } from "../src/model/bert_graph.ts";
-import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
-import { createSession, type SessionOptions } from "../src/model/session.ts";
-import { quantizeModel } from "../src/model/quantize.ts";
-import { encodeModel } from "../src/model/onnx_writer.ts";
-import { readGraph, tensorFloats } from "../src/model/onnx_graph.ts";
-import { loadRuntime } from "../src/model/runtimes.ts";
-import { kernelsUrl, packInt8, packInt8Quads } from "../src/model/kernel_session.ts";
+import { bertGraphWeights } from "../src/model/kernels/bert_graph.ts";
+import { bertOnnx, type BertShape, bertWeights } from "../src/model/fixtures/generated_bert.ts";
+import { createSession, type SessionOptions } from "../src/model/engine/session.ts";
+import { quantizeModel } from "../src/model/onnx/quantize.ts";
+import { encodeModel } from "../src/model/onnx/writer.ts";
+import { readGraph, tensorFloats } from "../src/model/onnx/graph.ts";
+import { loadRuntime } from "../src/model/engine/runtimes.ts";
+import { kernelsUrl, packInt8, packInt8Quads } from "../src/model/kernels/kernel_session.ts";
 import { rng } from "../src/random.ts";
 
 /** Largest difference allowed from onnxruntime's int8 answers (measured: ≤ 2e-6). */

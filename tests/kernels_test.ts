@@ -11,10 +11,10 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { writeMiniLmStructure } from "./support/minilm_structure.ts";
 import { compareKernelsWithOrt } from "./support/compare_engines.ts";
-import { bertGraphWeights } from "../src/model/bert_graph.ts";
-import { bertOnnx, type BertShape, bertWeights } from "../src/model/generated_bert.ts";
-import { createSession, type SessionOptions } from "../src/model/session.ts";
-import { readGraph } from "../src/model/onnx_graph.ts";
+import { bertGraphWeights } from "../src/model/kernels/bert_graph.ts";
+import { bertOnnx, type BertShape, bertWeights } from "../src/model/fixtures/generated_bert.ts";
+import { createSession, type SessionOptions } from "../src/model/engine/session.ts";
+import { readGraph } from "../src/model/onnx/graph.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { InputError, ModelLoadError } from "../src/errors.ts";
 import {
@@ -22,7 +22,7 @@ import {
   kernelSessionOrReason,
   kernelsUnavailable,
   kernelsUrl,
-} from "../src/model/kernel_session.ts";
+} from "../src/model/kernels/kernel_session.ts";
 
 const TOLERANCE = 1e-4;
 const compareEngines = async (bytes: Uint8Array, options: SessionOptions, vocab: number) =>

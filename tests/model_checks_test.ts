@@ -10,9 +10,9 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./support/ass
 import { hasShared, shared } from "./support/paths.ts";
 import { makeTestModel, type TestModel } from "./support/test_model.ts";
 import { Embedder } from "../src/model/embedder.ts";
-import { bertOnnx } from "../src/model/generated_bert.ts";
-import { quantizeModel } from "../src/model/quantize.ts";
-import { readGraph } from "../src/model/onnx_graph.ts";
+import { bertOnnx } from "../src/model/fixtures/generated_bert.ts";
+import { quantizeModel } from "../src/model/onnx/quantize.ts";
+import { readGraph } from "../src/model/onnx/graph.ts";
 import { maxLengthOf, positionTableRows } from "../src/model/load_checks.ts";
 import { InputError, InputTooLongError, ModelLoadError } from "../src/errors.ts";
 

@@ -8,13 +8,13 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { writeMiniLmStructure } from "./support/minilm_structure.ts";
-import { encodeModel, type ModelSpec } from "../src/model/onnx_writer.ts";
-import { quantize, quantizeModel } from "../src/model/quantize.ts";
-import { readGraph, tensorFloats } from "../src/model/onnx_graph.ts";
-import { loadRuntime } from "../src/model/runtimes.ts";
+import { encodeModel, type ModelSpec } from "../src/model/onnx/writer.ts";
+import { quantize, quantizeModel } from "../src/model/onnx/quantize.ts";
+import { readGraph, tensorFloats } from "../src/model/onnx/graph.ts";
+import { loadRuntime } from "../src/model/engine/runtimes.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { rng } from "../src/random.ts";
-import { field, varintField } from "../src/model/protobuf.ts";
+import { field, varintField } from "../src/model/onnx/protobuf.ts";
 import { InputError, ModelLoadError } from "../src/errors.ts";
 
 const backends = ["native", "wasm"] as const;

@@ -8,8 +8,8 @@ import { hasShared, shared } from "./support/paths.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { createApp } from "../edge/app.ts";
 import { InferenceError, ModelLoadError } from "../src/errors.ts";
-import { createSessionPool, type SessionPool } from "../src/model/session_pool.ts";
-import { loadRuntime } from "../src/model/runtimes.ts";
+import { createSessionPool, type SessionPool } from "../src/model/engine/session_pool.ts";
+import { loadRuntime } from "../src/model/engine/runtimes.ts";
 import { startDenoServer } from "./support/local_server.ts";
 
 const ignore = !hasShared("models/embedge-mini-mlm/onnx/model.onnx") ||

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { prepareWorkerAssets } from "../bin/worker_assets.ts";
 import { UsageError } from "../bin/run_cli.ts";
 import { PART_BYTES, partedReader } from "../edge/assets.ts";
-import { quantize } from "../src/model/quantize.ts";
+import { quantize } from "../src/model/onnx/quantize.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { rng } from "../src/random.ts";
 import { exists, tempDir } from "./support/paths.ts";

@@ -10,8 +10,8 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
-import { quantize } from "../src/model/quantize.ts";
-import { readGraph } from "../src/model/onnx_graph.ts";
+import { quantize } from "../src/model/onnx/quantize.ts";
+import { readGraph } from "../src/model/onnx/graph.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");

@@ -2,7 +2,7 @@
  * Builds the WordPiece tokenizer: generates the Unicode tables, then compiles
  * `wasm/assembly/index.ts` with AssemblyScript to `wasm/build/tokenizer.wasm`; and the
  * BERT kernels, `wasm/kernels/bert.ts` to `wasm/build/bert_kernels.wasm` (SIMD and relaxed
- * SIMD: the WASM backend's engine, src/model/kernel_session.ts).
+ * SIMD: the WASM backend's engine, src/model/kernels/kernel_session.ts).
  * Skips work whose output is newer than its inputs. Both outputs are committed (the
  * package ships the prebuilt wasm, and the tables pin the Unicode data this machine's
  * ICU gave); `tests/wasm_build_test.ts` rebuilds them with `--force --out DIR` and

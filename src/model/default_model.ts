@@ -25,7 +25,7 @@
  * @module
  */
 import { DTYPE_FILES, Embedder, type LoadOptions } from "./embedder.ts";
-import { DEMO_MODEL_ID, ensureDemoModel } from "./demo_model.ts";
+import { DEMO_MODEL_ID, ensureDemoModel } from "./fixtures/demo_model.ts";
 import { ModelLoadError } from "../errors.ts";
 import { env, hostFiles } from "../host.ts";
 import { defaultCacheDir, isHubId } from "./hub.ts";

@@ -23,7 +23,7 @@ import { planGroups, rowWidth } from "./plan.ts";
 import { normalizeRows, pool, pooledSize, type Pooling } from "./pooling.ts";
 import { type EmbedInput, EncodedText, inputRows, type Rows, textOf } from "./rows.ts";
 import type { ModelSource } from "./files.ts";
-import type { ModelSession, SessionOutput } from "./session.ts";
+import type { ModelSession, SessionOutput } from "./engine/session.ts";
 import { aggregateWords } from "./words.ts";
 
 // the public types of the parts, re-exported: mod.ts and the servers import them from here

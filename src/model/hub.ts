@@ -25,7 +25,7 @@
  */
 import { ModelLoadError } from "../errors.ts";
 import { env, hostFiles } from "../host.ts";
-import { externalDataLocations } from "./onnx_external.ts";
+import { externalDataLocations } from "./onnx/external.ts";
 
 /** Files of a BERT model in the Hub layout; `?` marks optional ones. */
 export const MODEL_FILES = [

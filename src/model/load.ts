@@ -21,12 +21,12 @@ import { modelConfig, normalizesByDefault, poolingFromSentenceTransformers } fro
 import { modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { defaultCacheDir, isHubId, MODEL_FILES, resolveModel } from "./hub.ts";
 import { checkModelFiles, probeHiddenSize } from "./load_checks.ts";
-import { externalDataLocations } from "./onnx_external.ts";
+import { externalDataLocations } from "./onnx/external.ts";
 import { checkBatchTokens, checkThreads } from "./options.ts";
 import type { Pooling } from "./pooling.ts";
-import type { Backend } from "./runtimes.ts";
-import { createSession, type Engine, type ModelSession } from "./session.ts";
-import { createSessionPool } from "./session_pool.ts";
+import type { Backend } from "./engine/runtimes.ts";
+import { createSession, type Engine, type ModelSession } from "./engine/session.ts";
+import { createSessionPool } from "./engine/session_pool.ts";
 import { directoryTokenizerCache, loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 
 /** A step of `Embedder.load`, as reported to `LoadOptions.onLoadStep`. */

@@ -13,7 +13,7 @@
  * - the weights: no NaN or ±Inf in a floating-point initializer (such a model answers NaN
  *   vectors, which JSON writes as `null`);
  * - the layers: config.json's `num_hidden_layers` against the layer boundaries the graph
- *   shows (onnx_layers.ts); when they differ, choosing layers is refused with that reason.
+ *   shows (onnx/layers.ts); when they differ, choosing layers is refused with that reason.
  *
  * @example
  * ```ts
@@ -34,9 +34,9 @@ import {
   type GraphTensor,
   readGraph,
   tensorBytes,
-} from "./onnx_graph.ts";
-import { encoderLayerStates, wordEmbeddingRows } from "./onnx_layers.ts";
-import type { ModelSession } from "./session.ts";
+} from "./onnx/graph.ts";
+import { encoderLayerStates, wordEmbeddingRows } from "./onnx/layers.ts";
+import type { ModelSession } from "./engine/session.ts";
 import { PRECOMPILED_TOKENIZER } from "./tokenizer_files.ts";
 
 // TensorProto.DataType values of floating-point tensors

@@ -1,12 +1,12 @@
 /**
- * The float64 reference forward pass of the generated BERT (src/model/generated_bert.ts):
+ * The float64 reference forward pass of the generated BERT (src/model/fixtures/generated_bert.ts):
  * what the tests compare onnxruntime's output with, every layer's state included, and a
  * helper that renames a graph input (for models whose inputs are not BERT's).
  *
  * @example
  * ```ts
  * import { referenceForward } from "./bert_reference.ts";
- * import { bertWeights } from "../../src/model/generated_bert.ts";
+ * import { bertWeights } from "../../src/model/fixtures/generated_bert.ts";
  * const w = bertWeights({ vocabSize: 100, hidden: 8, layers: 1, heads: 2, intermediate: 16 });
  * const out = referenceForward(w, [[1, 5, 2]], [[1, 1, 1]], [[0, 0, 0]]);
  * console.log(out.hidden[0].length, out.states.length); // 3 2
@@ -14,7 +14,7 @@
  * @module
  */
 import onnxProto from "onnx-proto";
-import type { BertWeights } from "../../src/model/generated_bert.ts";
+import type { BertWeights } from "../../src/model/fixtures/generated_bert.ts";
 
 // onnx-proto is CommonJS: its default export is the protobuf root holding `onnx`.
 const { onnx } = onnxProto;

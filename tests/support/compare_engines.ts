@@ -1,6 +1,6 @@
 /** Kernels against onnxruntime-web, value by value (kernels_test.ts, kernels_int8_test.ts). */
 import { assert, assertEquals } from "./assert.ts";
-import { createSession, type SessionOptions } from "../../src/model/session.ts";
+import { createSession, type SessionOptions } from "../../src/model/engine/session.ts";
 
 /**
  * Runs both engines (the reference: onnxruntime-web, or onnxruntime-node) on padded batches and compares every output value of every real

@@ -13,7 +13,7 @@
  */
 import onnxProto from "onnx-proto";
 import { rng } from "../../src/random.ts";
-import { externalDataLocations } from "../../src/model/onnx_external.ts";
+import { externalDataLocations } from "../../src/model/onnx/external.ts";
 
 /** Writes the model directory into `dir`; returns it and the external data file name. */
 export async function writeMiniLmStructure(

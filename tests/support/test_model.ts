@@ -10,8 +10,11 @@
  * ```
  * @module
  */
-import type { BertShape, BertWeights } from "../../src/model/generated_bert.ts";
-import { type GeneratedModelOptions, writeGeneratedModel } from "../../src/model/demo_model.ts";
+import type { BertShape, BertWeights } from "../../src/model/fixtures/generated_bert.ts";
+import {
+  type GeneratedModelOptions,
+  writeGeneratedModel,
+} from "../../src/model/fixtures/demo_model.ts";
 import { shared, tempDir } from "./paths.ts";
 
 /** A generated model on disk. */

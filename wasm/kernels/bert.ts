@@ -1,6 +1,6 @@
 // BERT encoder kernels: the arithmetic of one encoder forward pass, in WebAssembly SIMD with
-// relaxed fused multiply-add. src/model/kernel_session.ts drives them (which kernel runs
-// when, and where each tensor lives); src/model/bert_graph.ts finds the weights in an ONNX
+// relaxed fused multiply-add. src/model/kernels/kernel_session.ts drives them (which kernel runs
+// when, and where each tensor lives); src/model/kernels/bert_graph.ts finds the weights in an ONNX
 // graph. Why they exist: at one sentence per call the model is ~87 % matrix products, and
 // onnxruntime-web's single-threaded SGEMM runs at ~14.5 GMAC/s on this machine; `linear`
 // below reaches ~20 (17×384 · 384×1536: 497 vs 707 µs), because it accumulates with

@@ -21,7 +21,7 @@
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { ModelSource } from "../files.ts";
-import type { Engine, LogitsSession } from "../session.ts";
+import type { Engine, LogitsSession } from "../engine/session.ts";
 import {
   defaultScoreFunction,
   type LabelScore,

@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import { foldScalar } from "./bert_checks.ts";
- * import type { GraphNode } from "../onnx_graph.ts";
+ * import type { GraphNode } from "../onnx/graph.ts";
  * // y = (x + 1) · 3, with the constants as a graph's numbers
  * const node = (op: string, inputs: string[], output: string): GraphNode =>
  *   ({ op, domain: "", inputs, outputs: [output], attributes: new Map(), hasSubgraph: false, span: [0, 0] });
@@ -29,7 +29,7 @@
  * ```
  * @module
  */
-import type { GraphNode } from "../onnx_graph.ts";
+import type { GraphNode } from "../onnx/graph.ts";
 
 /** Thrown inside the graph reader with the reason the graph is not recognised. */
 export class Unrecognized extends Error {}

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { SparseEncoder } from "./sparse_encoder.ts";
- * import { writeGeneratedModel } from "../demo_model.ts";
+ * import { writeGeneratedModel } from "../fixtures/demo_model.ts";
  * const dir = await Deno.makeTempDir();
  * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", { head: "masked-lm" });
  * const encoder = await SparseEncoder.load(dir);
@@ -27,7 +27,7 @@
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { ModelSource } from "../files.ts";
-import type { Engine, LogitsSession } from "../session.ts";
+import type { Engine, LogitsSession } from "../engine/session.ts";
 import { type SparseEntry, spladePool } from "./splade.ts";
 import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 
@@ -74,7 +74,7 @@ const positiveInteger = (value: unknown, name: string) => {
  * @example A text's heaviest terms, as tokens
  * ```ts
  * import { SparseEncoder } from "./sparse_encoder.ts";
- * import { writeGeneratedModel } from "../demo_model.ts";
+ * import { writeGeneratedModel } from "../fixtures/demo_model.ts";
  * const dir = await Deno.makeTempDir();
  * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2", { head: "masked-lm" });
  * const encoder = await SparseEncoder.load(dir, { backend: "native" });

@@ -12,14 +12,14 @@
  * ```ts
  * import { createSession } from "./session.ts";
  * const session = await createSession(
- *   await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx"),
+ *   await Deno.readFile("../../shared/models/embedge-mini-mlm/onnx/model.onnx"),
  *   { layers: 4 },
  * );
  * console.log(session.backend, session.hiddenOutput, session.stateOutputs.length); // native last_hidden_state 5
  * ```
  * @module
  */
-import { ModelLoadError } from "../errors.ts";
+import { ModelLoadError } from "../../errors.ts";
 import {
   type Backend,
   loadRuntime,
@@ -28,9 +28,13 @@ import {
   type Runtime,
 } from "./runtimes.ts";
 import { withCompiledOrtWasm } from "./ort_wasm.ts";
-import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
-import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "./bert_graph.ts";
-import { kernelSessionOrReason, kernelsUnavailable, plainKernelsReason } from "./kernel_session.ts";
+import { encoderLayerStates, withOutputs } from "../onnx/layers.ts";
+import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "../kernels/bert_graph.ts";
+import {
+  kernelSessionOrReason,
+  kernelsUnavailable,
+  plainKernelsReason,
+} from "../kernels/kernel_session.ts";
 
 /** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
 export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
@@ -102,7 +106,7 @@ export interface SessionOptions {
   kernelsWasm?: WebAssembly.Module;
   /**
    * Encoder layers the config declares (`num_hidden_layers`): per-layer states are exposed
-   * only when the graph shows exactly that many layer boundaries (onnx_layers.ts).
+   * only when the graph shows exactly that many layer boundaries (onnx/layers.ts).
    */
   layers?: number;
   /** `auto` (default: native where it loads), `native` or `wasm`; a precompiled `wasm`
@@ -156,7 +160,7 @@ async function kernelSession(
   return await kernelSessionOrReason(weights, options.kernelsWasm);
 }
 
-/** The graph's encoder layer boundaries (onnx_layers.ts), or none when it cannot be read. */
+/** The graph's encoder layer boundaries (onnx/layers.ts), or none when it cannot be read. */
 function layerStatesOf(bytes: Uint8Array): string[] {
   try {
     return encoderLayerStates(bytes);

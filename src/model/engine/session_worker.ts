@@ -13,7 +13,7 @@
  * @module
  */
 import { createSession, type ModelSession, type SessionOptions } from "./session.ts";
-import { EmbedgeError } from "../errors.ts";
+import { EmbedgeError } from "../../errors.ts";
 import { loadRuntime } from "./runtimes.ts";
 
 /** What the main thread sends. */

@@ -18,8 +18,8 @@
  * ```
  * @module
  */
-import type * as OrtWeb from "../deps/onnxruntime_web.ts";
-import { InputError, ModelLoadError } from "../errors.ts";
+import type * as OrtWeb from "../../deps/onnxruntime_web.ts";
+import { InputError, ModelLoadError } from "../../errors.ts";
 
 let ortWebModule: Promise<typeof OrtWeb> | undefined;
 /**
@@ -29,7 +29,7 @@ let ortWebModule: Promise<typeof OrtWeb> | undefined;
  * model they recognise without it. A failed import is not kept: the next session tries again.
  */
 export function loadOrtWeb(): Promise<typeof OrtWeb> {
-  ortWebModule ??= import("../deps/onnxruntime_web.ts").catch((e) => {
+  ortWebModule ??= import("../../deps/onnxruntime_web.ts").catch((e) => {
     ortWebModule = undefined;
     throw e;
   });

@@ -23,7 +23,7 @@
  *
  * @example
  * ```ts
- * import { encoderLayerStates, withOutputs } from "./onnx_layers.ts";
+ * import { encoderLayerStates, withOutputs } from "./layers.ts";
  * import { field } from "./protobuf.ts";
  * // a graph whose input x is read by three MatMuls (one "layer" boundary)
  * const node = (op: string, input: string, output: string) =>
@@ -35,7 +35,7 @@
  * ```
  * @module
  */
-import { ModelLoadError } from "../errors.ts";
+import { ModelLoadError } from "../../errors.ts";
 import { field, fields, integers, strings, varint, varintField } from "./protobuf.ts";
 
 const PROJECTIONS = new Set(["MatMul", "Gemm", "MatMulInteger"]);

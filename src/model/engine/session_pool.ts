@@ -13,14 +13,14 @@
  * @example
  * ```ts
  * import { createSessionPool } from "./session_pool.ts";
- * const bytes = await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx");
+ * const bytes = await Deno.readFile("../../shared/models/embedge-mini-mlm/onnx/model.onnx");
  * const pool = await createSessionPool(bytes, { layers: 4, backend: "wasm" }, 2);
  * console.log(pool.capacity, pool.hiddenOutput); // 2 last_hidden_state
  * await pool.release();
  * ```
  * @module
  */
-import { EmbedgeError, InferenceError, ModelLoadError } from "../errors.ts";
+import { EmbedgeError, InferenceError, ModelLoadError } from "../../errors.ts";
 import type { ModelSession, SessionOptions, SessionOutput } from "./session.ts";
 import type { PoolReply, PoolRequest } from "./session_worker.ts";
 

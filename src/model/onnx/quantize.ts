@@ -37,7 +37,7 @@
  * @example
  * ```ts
  * import { quantizeModel } from "./quantize.ts";
- * import { encodeModel } from "./onnx_writer.ts";
+ * import { encodeModel } from "./writer.ts";
  * const fp32 = encodeModel({
  *   opset: 17,
  *   nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }],
@@ -50,7 +50,7 @@
  * ```
  * @module
  */
-import { InputError, ModelLoadError } from "../errors.ts";
+import { InputError, ModelLoadError } from "../../errors.ts";
 import {
   FLOAT,
   type Graph,
@@ -59,12 +59,12 @@ import {
   readGraph,
   tensorBytes,
   tensorFloats,
-} from "./onnx_graph.ts";
-import { hostFiles } from "../host.ts";
-import { externalDataLocations } from "./onnx_external.ts";
-import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./onnx_writer.ts";
+} from "./graph.ts";
+import { hostFiles } from "../../host.ts";
+import { externalDataLocations } from "./external.ts";
+import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./writer.ts";
 import { allFields, concat, field, varint } from "./protobuf.ts";
-import { checkFiniteWeights } from "./load_checks.ts";
+import { checkFiniteWeights } from "../load_checks.ts";
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -377,7 +377,7 @@ function spliceGraph(model: Uint8Array, old: Graph, graph: Uint8Array): Uint8Arr
  * @example
  * ```ts
  * import { inlineExternalData } from "./quantize.ts";
- * import { encodeModel } from "./onnx_writer.ts";
+ * import { encodeModel } from "./writer.ts";
  * const model = encodeModel({ opset: 17, nodes: [], initializers: [], inputs: [], outputs: [] });
  * console.log(inlineExternalData(model, () => new Uint8Array(0)).length === model.length); // true
  * ```
@@ -401,9 +401,9 @@ export const INT8_FILE = "onnx/model_int8.onnx";
  * @example
  * ```ts
  * import { quantize } from "./quantize.ts";
- * import { writeGeneratedModel } from "./demo_model.ts";
+ * import { writeGeneratedModel } from "../fixtures/demo_model.ts";
  * const dir = await Deno.makeTempDir();
- * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2");
+ * await writeGeneratedModel(dir, "../../shared/models/all-MiniLM-L6-v2");
  * const report = await quantize(dir);
  * console.log(report.file.endsWith("onnx/model_int8.onnx"), report.bytesAfter < report.bytesBefore);
  * // true true

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { readGraph } from "./onnx_graph.ts";
- * import { encodeModel } from "./onnx_writer.ts";
+ * import { readGraph } from "./graph.ts";
+ * import { encodeModel } from "./writer.ts";
  * const model = encodeModel({
  *   opset: 17,
  *   nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }],
@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { ModelLoadError } from "../errors.ts";
+import { ModelLoadError } from "../../errors.ts";
 import { allFields, fields, integers, strings } from "./protobuf.ts";
 
 // ModelProto.graph / .opset_import; GraphProto.node / .initializer / .input / .output;

@@ -6,12 +6,12 @@
  *
  * @example
  * ```ts
- * import { externalDataLocations } from "./onnx_external.ts";
+ * import { externalDataLocations } from "./external.ts";
  * console.log(externalDataLocations(new Uint8Array(0))); // []
  * ```
  * @module
  */
-import { ModelLoadError } from "../errors.ts";
+import { ModelLoadError } from "../../errors.ts";
 import { fields } from "./protobuf.ts";
 
 /** External data file names referenced by the model (deduplicated). */

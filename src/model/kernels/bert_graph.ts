@@ -8,7 +8,7 @@
  *
  * | part | found as |
  * | --- | --- |
- * | layer boundaries | onnx_layers.ts: tensors read by three projections, then the hidden output |
+ * | layer boundaries | onnx/layers.ts: tensors read by three projections, then the hidden output |
  * | query, key, value | the three `MatMul`s (constant weight) reading a boundary, each with its bias `Add`; followed through `Reshape`/`Transpose`/`Mul`/`Div`, two meet in the scores `MatMul` (query = its first input), the third (value) in the `MatMul` after the `Softmax` |
  * | attention output | the first constant-weight `MatMul` after the context, with its bias |
  * | feed-forward | the next constant-weight `MatMul` (in: the attention's LayerNorm), then, through exact gelu (`Div`, `Erf`, `Add`, `Mul`, whose constants are checked by evaluating it: kernels/bert_checks.ts), the one back to the hidden size |
@@ -28,7 +28,7 @@
  * @example
  * ```ts
  * import { bertGraphWeights } from "./bert_graph.ts";
- * import { bertOnnx, bertWeights } from "./generated_bert.ts";
+ * import { bertOnnx, bertWeights } from "../fixtures/generated_bert.ts";
  * const model = bertOnnx(bertWeights({ vocabSize: 50, hidden: 8, layers: 2, heads: 2, intermediate: 16 }));
  * const found = bertGraphWeights(model, { heads: 2 });
  * if (typeof found === "string") throw new Error(found);
@@ -42,8 +42,8 @@ import {
   readGraph,
   tensorBytes,
   tensorFloats,
-} from "./onnx_graph.ts";
-import { encoderLayerStates } from "./onnx_layers.ts";
+} from "../onnx/graph.ts";
+import { encoderLayerStates } from "../onnx/layers.ts";
 import {
   check,
   checkGelu,
@@ -52,7 +52,7 @@ import {
   type GraphView,
   maskValues,
   Unrecognized,
-} from "./kernels/bert_checks.ts";
+} from "./bert_checks.ts";
 
 /** A LayerNorm's parameters. */
 export interface Norm {
@@ -132,7 +132,7 @@ export interface GraphReadOptions {
   epsilon?: number;
   /** External data files by the name the graph uses. */
   readExternal?: (location: string) => Uint8Array;
-  /** The graph's layer boundaries, when the caller has found them (onnx_layers.ts). */
+  /** The graph's layer boundaries, when the caller has found them (onnx/layers.ts). */
   states?: string[];
 }
 

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { encodeModel } from "./onnx_writer.ts";
- * import { encoderLayerStates } from "./onnx_layers.ts";
+ * import { encodeModel } from "./writer.ts";
+ * import { encoderLayerStates } from "./layers.ts";
  * const bytes = encodeModel({
  *   opset: 17,
  *   nodes: [{ op: "Relu", inputs: ["x"], outputs: ["y"] }],

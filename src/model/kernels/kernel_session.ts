@@ -24,7 +24,7 @@
  * ```ts
  * import { bertGraphWeights } from "./bert_graph.ts";
  * import { createKernelSession } from "./kernel_session.ts";
- * import { bertOnnx, bertWeights } from "./generated_bert.ts";
+ * import { bertOnnx, bertWeights } from "../fixtures/generated_bert.ts";
  * const weights = bertGraphWeights(
  *   bertOnnx(bertWeights({ vocabSize: 50, hidden: 8, layers: 1, heads: 2, intermediate: 16 })),
  *   { heads: 2 },
@@ -37,10 +37,10 @@
  * ```
  * @module
  */
-import { InputError, ModelLoadError } from "../errors.ts";
-import { readUrl } from "../host.ts";
+import { InputError, ModelLoadError } from "../../errors.ts";
+import { readUrl } from "../../host.ts";
 import type { BertGraphWeights, Int8Matrix, Matrix, Norm } from "./bert_graph.ts";
-import type { OrtSession } from "./runtimes.ts";
+import type { OrtSession } from "../engine/runtimes.ts";
 
 interface Kernels {
   memory: WebAssembly.Memory;
@@ -141,7 +141,7 @@ const PLAIN_BUILD = "bert_kernels_simd.wasm";
  * is handed the module and never asks).
  */
 export const kernelsUrl = (name: string = RELAXED_BUILD): URL =>
-  new URL(`../../wasm/build/${name}`, import.meta.url);
+  new URL(`../../../wasm/build/${name}`, import.meta.url);
 let compiled: Promise<WebAssembly.Module | string> | undefined;
 /** Why the packaged relaxed-SIMD build did not compile, when the plain build runs instead. */
 let plainBuildReason: string | undefined;
