@@ -7,7 +7,7 @@
  * ```ts
  * import { readExternalData } from "./external_data.ts";
  * import { readModelFiles } from "../files.ts";
- * const dir = "../../shared/models/embedge-mini-sst2";
+ * const dir = "../shared/models/embedge-mini-sst2";
  * const files = await readModelFiles(dir, ["onnx/model.onnx"]);
  * console.log((await readExternalData(dir, files, "onnx/model.onnx")).length); // 0
  * ```
