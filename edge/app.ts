@@ -35,7 +35,7 @@
 import { cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
-import { Batcher, type BatcherOptions } from "./batcher.ts";
+import { Batcher, type BatcherOptions } from "./batching/batcher.ts";
 import { apiContract } from "./contract/table.ts";
 import type { Dispatch, Route } from "./contract/route.ts";
 import type { TextClassifier } from "../src/model/classify/text_classifier.ts";
