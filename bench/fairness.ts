@@ -1,5 +1,5 @@
 /**
- * Head-of-line blocking, before and after fair turns (edge/batcher.ts): while one client's
+ * Head-of-line blocking, before and after fair turns (edge/batching/): while one client's
  * request of 256 inputs × 128 tokens runs in a pool of two workers (the trained
  * embedge-mini-mlm), another client sends one-sentence requests one after another. Measures
  * each small request's latency and the bulk request's throughput, and the bulk alone.

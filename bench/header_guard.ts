@@ -1,5 +1,5 @@
 /**
- * What the header guard (edge/header_guard.ts) costs: `GET /health` through the Deno
+ * What the header guard (edge/header_guard/) costs: `GET /health` through the Deno
  * server (`edge/deno.ts`) with the guard (`EMBEDGE_HEADER_TIMEOUT_MS=10000`, the default)
  * and without it (`0`), on 127.0.0.1. `--connections` keep-alive clients send one request
  * at a time each (raw HTTP/1.1, cheaper than fetch, so that the server is what is

@@ -20,7 +20,7 @@
  * (tokenizing once, length limits, answer budgets), `json_stream.ts` (big answers in
  * chunks), and the routes in `routes/` (`openai.ts`, `tei.ts`, `classify.ts`, `ops.ts`), each
  * a sub-app around the shared `Server` (server.ts); the fields and answers of every route
- * are in `contract.ts`.
+ * are in `contract/`.
  *
  * @example
  * ```ts
@@ -35,8 +35,9 @@
 import { cors, Hono } from "../src/deps/hono.ts";
 import type { Embedder } from "../src/model/embedder.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
-import { Batcher, type BatcherOptions } from "./batcher.ts";
-import { apiContract, type Dispatch, type Route } from "./contract.ts";
+import { Batcher, type BatcherOptions } from "./batching/batcher.ts";
+import { apiContract } from "./contract/table.ts";
+import type { Dispatch, Route } from "./contract/route.ts";
 import type { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import type { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
 import { predictRoutes } from "./routes/predict.ts";
@@ -162,7 +163,7 @@ export function createApp(embedder: Embedder, options: AppOptions = {}): Hono<En
   app.use("*", requestContext(metrics, limits.log));
   app.use("*", apiKeyCheck(options.apiKey));
   app.use("*", deadline(limits.timeoutMs, modelBlocksEventLoop));
-  // each error in the shape of its route's API (contract.ts `family`; OpenAI's off-route)
+  // each error in the shape of its route's API (contract/route.ts `family`; OpenAI's off-route)
   const familyOf = (path: string): ErrorFamily =>
     (routes as Record<string, Route>)[path]?.family ?? "openai";
   app.onError((e, c) => errorResponse(e, c.get("requestId"), familyOf(c.req.path)));

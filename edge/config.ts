@@ -17,7 +17,7 @@
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
  * | `EMBEDGE_TIMEOUT_MS` | request timeout | 30000 |
  * | `EMBEDGE_BODY_TIMEOUT_MS` | time for the whole request body to arrive (408 past it) | 10000 |
- * | `EMBEDGE_HEADER_TIMEOUT_MS` | time for a request's headers to arrive from their first byte (408 past it; Deno: edge/header_guard.ts; 0: no guard) | 10000 |
+ * | `EMBEDGE_HEADER_TIMEOUT_MS` | time for a request's headers to arrive from their first byte (408 past it; Deno: edge/header_guard/; 0: no guard) | 10000 |
  * | `EMBEDGE_BATCHING` | `on` / `off` | on |
  * | `EMBEDGE_MAX_QUEUE` | most inputs queued or running | 1024 |
  * | `EMBEDGE_BATCH_WAIT_MS` | longest wait for a batch to fill | 5 |

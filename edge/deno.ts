@@ -17,7 +17,7 @@
  */
 import { createApp } from "./app.ts";
 import { installedDocsAssets } from "./docs.ts";
-import { guardHeaders, type HeaderGuard } from "./header_guard.ts";
+import { guardHeaders, type HeaderGuard } from "./header_guard/guard.ts";
 import { ConfigError, serverConfig, serverFlags } from "./config.ts";
 import { chooseDemoModel, chooseModel, loadChoice } from "../src/model/default_model.ts";
 import { fitClassifier, readClassifier } from "../src/classifier/load.ts";

@@ -1,12 +1,12 @@
 /**
- * The OpenAPI 3.1 document of the API, printed from the route contract (contract.ts: the
+ * The OpenAPI 3.1 document of the API, printed from the route contract (contract/: the
  * same fields that check requests, the schemas that type the answers), with an example
  * request and answer per route (examples.ts); docs.ts renders it at `/docs`.
  *
  * @example
  * ```ts
  * import { openApiDocument } from "./openapi.ts";
- * import { apiContract } from "./contract.ts";
+ * import { apiContract } from "./contract/table.ts";
  * import { Embedder } from "../src/model/embedder.ts";
  * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
  * const routes = apiContract(embedder, { maxInputs: 256, maxInputChars: 100_000 }, []);
@@ -17,7 +17,8 @@
  * @module
  */
 import type { ModelInfo } from "../src/model/embedder.ts";
-import { errorSchema, type Route, teiErrorSchema } from "./contract.ts";
+import { errorSchema, teiErrorSchema } from "./contract/error_bodies.ts";
+import type { Route } from "./contract/route.ts";
 import type { ErrorFamily } from "./errors.ts";
 import { bodySchema } from "./schema.ts";
 import { EMBEDGE_VERSION } from "./server.ts";
@@ -49,7 +50,7 @@ const POST_ERRORS: Record<ErrorFamily, Record<string, string>> = {
 };
 const ERROR_SCHEMAS = { openai: errorSchema, tei: teiErrorSchema };
 
-/** The OpenAPI document: the routes' own fields and response schemas (contract.ts). */
+/** The OpenAPI document: the routes' own fields and response schemas (contract/). */
 export function openApiDocument(info: ModelInfo, routes: Record<string, Route>) {
   const paths: Record<string, unknown> = {};
   for (const [key, route] of Object.entries(routes)) {

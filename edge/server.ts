@@ -8,9 +8,10 @@
  */
 import type { Embedder, ModelInfo } from "../src/model/embedder.ts";
 import { checkClassifier, type Classifier } from "../src/classifier/logistic.ts";
-import type { Batcher, Turn } from "./batcher.ts";
+import type { Batcher } from "./batching/batcher.ts";
+import type { Turn } from "./batching/jobs.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Contract } from "./contract.ts";
+import type { Contract } from "./contract/table.ts";
 import type { TextClassifier } from "../src/model/classify/text_classifier.ts";
 import type { SparseEncoder } from "../src/model/sparse/sparse_encoder.ts";
 

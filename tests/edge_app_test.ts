@@ -602,7 +602,7 @@ Deno.test({
       assert(String(e.param).startsWith("input"), JSON.stringify(e));
     }
     // the batcher itself: a member that fails inside the model run fails alone
-    const { Batcher } = await import("../edge/batcher.ts");
+    const { Batcher } = await import("../edge/batching/batcher.ts");
     const batcher = new Batcher(embedder!, { maxWaitMs: 30 });
     const [ok, broken] = await Promise.allSettled([
       batcher.embed(["I love Paris."], { normalize: false }),

@@ -1,11 +1,12 @@
 /**
- * edge/header_guard.ts: the time limit on request heads in front of Deno.serve. Most tests
+ * edge/header_guard/: the time limit on request heads in front of Deno.serve. Most tests
  * run the guard in this process in front of a small Deno.serve on a Unix socket and talk
  * raw HTTP/1.1 to it; the ones about the served API (slowloris, descriptors, SIGTERM)
  * start the real Deno server (edge/deno.ts).
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { guardHeaders, parseRequestHead } from "../edge/header_guard.ts";
+import { guardHeaders } from "../edge/header_guard/guard.ts";
+import { parseRequestHead } from "../edge/header_guard/request_head.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { startDenoServer } from "./support/local_server.ts";
@@ -293,7 +294,7 @@ Deno.test({
 
 /**
  * Slowloris: clients that trickle their headers. Deno.serve has no limit on them, so the
- * Deno entry serves through edge/header_guard.ts: a head that does not arrive within
+ * Deno entry serves through edge/header_guard/: a head that does not arrive within
  * EMBEDGE_HEADER_TIMEOUT_MS of its first byte gets a 408 naming `headers` and the
  * connection closes, while the server answers others; keep-alive, pipelined requests and
  * a chunked body pass through as before, and an oversized head gets a 431.

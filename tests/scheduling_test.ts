@@ -1,5 +1,5 @@
 /**
- * Fair turns in the batcher (edge/batcher.ts): a bulk request is cut into parts and jobs
+ * Fair turns in the batcher (edge/batching/): a bulk request is cut into parts and jobs
  * take turns part by part, so a small request overtakes it; a job whose requests all gave
  * up stops after its running part. Asserts on what ran and in which order (hooked
  * `session.run`), not on wall-clock margins. Runs on the trained embedge-mini-mlm in a
@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared, shared } from "./support/paths.ts";
 import { Embedder, type EncodedText } from "../src/model/embedder.ts";
-import { Batcher } from "../edge/batcher.ts";
+import { Batcher } from "../edge/batching/batcher.ts";
 import { createApp } from "../edge/app.ts";
 
 const ignore = !hasShared("models/embedge-mini-mlm/onnx/model.onnx") ||

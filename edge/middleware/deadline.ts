@@ -1,12 +1,13 @@
 /**
- * The request's deadline and its way out of the batching queue: a `Turn` (batcher.ts) whose
- * signal aborts when the request times out (503) or its client goes away (499), set on the
- * context for the routes. The timeout is thrown, so app.ts's `onError` answers it.
+ * The request's deadline and its way out of the batching queue: a `Turn`
+ * (batching/jobs.ts) whose signal aborts when the request times out (503) or its client
+ * goes away (499), set on the context for the routes. The timeout is thrown, so app.ts's
+ * `onError` answers it.
  *
  * @module
  */
 import type { MiddlewareHandler } from "../../src/deps/hono.ts";
-import type { Turn } from "../batcher.ts";
+import type { Turn } from "../batching/jobs.ts";
 import { HttpError } from "../errors.ts";
 import type { Env } from "../server.ts";
 

@@ -10,7 +10,7 @@ import type { Pooling } from "../../src/model/pooling.ts";
 import { predictProba } from "../../src/classifier/logistic.ts";
 import { admit } from "../admission.ts";
 import { readFields } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import { jsonResponse } from "../json_stream.ts";
 import type { Env, Server } from "../server.ts";

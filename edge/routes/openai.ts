@@ -8,7 +8,7 @@
 import { Hono } from "../../src/deps/hono.ts";
 import { admit } from "../admission.ts";
 import { readFields } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { jsonResponse } from "../json_stream.ts";
 import type { Env, Server } from "../server.ts";
 import { answerWidth, base64, cut, layerChoice } from "./vectors.ts";

@@ -6,7 +6,7 @@
  */
 import { Hono } from "../../src/deps/hono.ts";
 import { POOLINGS } from "../../src/model/pooling.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { openApiDocument } from "../openapi.ts";
 import { type DocsAssets, docsRoutes } from "../docs.ts";
 import { EMBEDGE_VERSION, type Env, type Server } from "../server.ts";

@@ -4,7 +4,7 @@
  *
  * - request `{ inputs, raw_scores?, truncate?, truncation_direction? }`, where `inputs` is a
  *   text, a pair `["a", "b"]`, or a batch `[["a"], ["b", "c"]]` of singles and pairs
- *   (contract.ts checks them);
+ *   (contract/models.ts checks them);
  * - answer: for a text or a pair its labels `[{ label, score }]` by descending score
  *   (the model's function over the logits, or the logits themselves with `raw_scores`); for
  *   a batch one such list per item;
@@ -18,7 +18,7 @@
 import { type Context, Hono } from "../../src/deps/hono.ts";
 import type { TextClassifier } from "../../src/model/classify/text_classifier.ts";
 import { readFields } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import type { Env, Server } from "../server.ts";
 

@@ -10,7 +10,7 @@
  */
 import { Hono } from "../../src/deps/hono.ts";
 import { readFields } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import type { Env, Server } from "../server.ts";
 import { loadedClassifier } from "./predict.ts";

@@ -10,7 +10,7 @@
 import { Hono } from "../../src/deps/hono.ts";
 import type { SparseEncoder } from "../../src/model/sparse/sparse_encoder.ts";
 import { readFields } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import { invalid } from "../schema.ts";
 import type { Env, Server } from "../server.ts";

@@ -16,7 +16,7 @@ import {
   TOKEN_NUMBERS,
 } from "../admission.ts";
 import { type Json, readFields, readJson } from "../body.ts";
-import { answer } from "../contract.ts";
+import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import { jsonResponse } from "../json_stream.ts";
 import { type Fields, type Parsed, parseFields } from "../schema.ts";

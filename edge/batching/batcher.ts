@@ -22,10 +22,14 @@
  * it finishes even if that request has answered. A request that gives up (its `signal`
  * aborts, e.g. on the request timeout) leaves the queue, or its job's remaining parts.
  *
+ * The parts: this file (the queue: admission, groups, turns, withdrawals), jobs.ts (the
+ * `Turn` a request lends, and the queue's records), parts.ts (cutting an embed job into
+ * parts by length and running them).
+ *
  * @example
  * ```ts
  * import { Batcher } from "./batcher.ts";
- * import { Embedder } from "../src/model/embedder.ts";
+ * import { Embedder } from "../../src/model/embedder.ts";
  * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
  * const batcher = new Batcher(embedder, { maxWaitMs: 5, partTokens: 4096 });
  * const out = await batcher.embed(["I love Paris."], { pooling: "mean" });
@@ -34,10 +38,12 @@
  * ```
  * @module
  */
-import type { Embedder, Embeddings, EmbedInput, EmbedOptions } from "../src/model/embedder.ts";
-import { HttpError } from "./errors.ts";
-import { InputError } from "../src/errors.ts";
-import type { Metrics } from "./metrics.ts";
+import type { Embedder, Embeddings, EmbedOptions } from "../../src/model/embedder.ts";
+import { HttpError } from "../errors.ts";
+import { InputError } from "../../src/errors.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Group, Input, Job, Turn, Waiter } from "./jobs.ts";
+import { JobParts } from "./parts.ts";
 
 /** Batching limits. */
 export interface BatcherOptions {
@@ -58,70 +64,6 @@ export interface BatcherOptions {
   partTokens?: number;
 }
 
-/** What a request lends the batcher: when it gives up, and how to outlive its answer. */
-export interface Turn {
-  /** Aborts when the request no longer wants an answer (its inputs leave the queue). */
-  signal?: AbortSignal;
-  /** Keeps the request's context alive until a job it runs is done (`waitUntil`). */
-  keepAlive?: (work: Promise<unknown>) => void;
-  /**
-   * When the request stops wanting an answer (ms since the epoch): a job that starts after
-   * it leaves the request out and answers it with `expired()`. Timers are late on a busy
-   * event loop (inference runs inline) and on workerd, so this check at the start of the
-   * batch is what keeps a timed-out request's inputs out of the model.
-   */
-  deadline?: number;
-  /** The error for a request whose deadline passed before its batch started. */
-  expired?: () => unknown;
-  /** Set by the batcher when the request's job starts: from then on its answer is owed
-   * (its inputs run), and a timer that fires late must not turn it into a timeout. */
-  started?: boolean;
-}
-
-/** What is queued: encoded texts (admission tokenized them) or token ids. */
-type Input = EmbedInput;
-
-/** One waiting request. */
-interface Waiter {
-  inputs: readonly Input[];
-  turn?: Turn;
-  state: "grouped" | "ready" | "running" | "done";
-  group?: Group;
-  job?: Job;
-  ok?: boolean;
-  value?: unknown;
-  wake?: () => void;
-}
-
-/** Requests with the same options, waiting for more company until `deadline`. */
-interface Group {
-  key: string;
-  options: EmbedOptions;
-  members: Waiter[];
-  size: number;
-  deadline: number;
-}
-
-/** One input of an embed job: whose it is, where in its request, its length in tokens. */
-interface Row {
-  member: Waiter;
-  index: number;
-  length: number;
-}
-
-/** A batch of embed requests (run part by part), or one exclusive task. */
-interface Job {
-  members: Waiter[];
-  options?: EmbedOptions;
-  task?: () => Promise<unknown>;
-  /** The rows cut into parts, sorted by length; made when the job first gets a turn. */
-  parts?: Row[][];
-  /** Parts taken so far. */
-  taken?: number;
-  /** Per member: its vectors as the parts come in, and its token counts. */
-  results?: Map<Waiter, { data?: Float32Array; tokenCounts: Int32Array; last?: Embeddings }>;
-}
-
 /** Queues and groups embed requests. */
 export class Batcher {
   readonly options: Required<BatcherOptions>;
@@ -132,6 +74,7 @@ export class Batcher {
   #running = 0;
   #waiters = new Set<Waiter>();
   #waiting = 0;
+  #parts: JobParts;
 
   constructor(
     readonly embedder: Embedder,
@@ -148,6 +91,12 @@ export class Batcher {
     if (!(Number.isInteger(this.options.partTokens) && this.options.partTokens >= 1)) {
       throw new InputError("partTokens must be a positive integer", "partTokens");
     }
+    this.#parts = new JobParts(
+      embedder,
+      this.options.partTokens,
+      (w, ok, value) => this.#settle(w, ok, value),
+      metrics,
+    );
   }
 
   /** Inputs queued or running. */
@@ -318,9 +267,9 @@ export class Batcher {
       if (job.taken! < job.parts!.length) {
         // rows of requests that left meanwhile do not run
         const part = job.parts![job.taken!++].filter((r) => r.member.state !== "done");
-        if (part.length) await this.#runPart(job, part);
+        if (part.length) await this.#parts.runPart(job, part);
       }
-      for (const w of job.members) await this.#finish(job, w);
+      for (const w of job.members) await this.#parts.finish(job, w);
     } catch (e) {
       for (const w of job.members) this.#settle(w, false, e);
     }
@@ -347,86 +296,8 @@ export class Batcher {
       if (w.turn) w.turn.started = true;
     }
     if (job.task) return true;
-    const rows = job.members.flatMap((member) =>
-      member.inputs.map((input, index) => ({
-        member,
-        index,
-        length: this.#tokens(input, job.options!),
-      }))
-    );
-    rows.sort((a, b) => a.length - b.length); // stable: equal lengths keep request order
-    job.parts = cut(rows, this.options.partTokens);
-    job.results = new Map(job.members.map((w) => [w, {
-      tokenCounts: new Int32Array(w.inputs.length),
-    }]));
+    this.#parts.cutIntoParts(job);
     return true;
-  }
-
-  /** Tokens an input will have in the model (`[CLS]` and `[SEP]` included). */
-  #tokens(input: Input, options: EmbedOptions): number {
-    const limit = options.maxLength ?? this.embedder.info.maxLength;
-    if (typeof input === "string") {
-      // not tokenized yet (library callers; the server admits encodings): about four
-      // characters a token, which only decides where parts are cut
-      return Math.min(limit, Math.ceil(input.length / 4) + 2);
-    }
-    const n = Array.isArray(input)
-      ? input.length + 2
-      : (input as Extract<Input, { encoding: unknown }>).encoding.ids.length;
-    return options.truncate === false ? n : Math.min(n, limit);
-  }
-
-  /**
-   * Runs one part as one `embed` call and hands each member its rows. A failure names the
-   * part's inputs, not the request's: an input's fault is found again by running each
-   * member's own request alone (so the error names its own field, and the others in the
-   * part get their answers); any other failure (a worker's, the options') is everyone's.
-   */
-  async #runPart(job: Job, part: Row[]): Promise<void> {
-    let out: Embeddings;
-    try {
-      out = await this.embedder.embed(part.map((r) => r.member.inputs[r.index]), job.options!);
-    } catch (e) {
-      const members = [...new Set(part.map((r) => r.member))];
-      const param = (e as { param?: unknown })?.param;
-      if (typeof param === "string" && /^inputs\[\d+\]/.test(param)) {
-        for (const w of members) await this.#alone(w, job.options!);
-      } else for (const w of members) this.#settle(w, false, e);
-      return;
-    }
-    this.metrics?.batch(part.length, out.tokenCounts.reduce((a, b) => a + b, 0));
-    const d = out.dims[1];
-    part.forEach((r, k) => {
-      const result = job.results!.get(r.member)!;
-      result.data ??= new Float32Array(r.member.inputs.length * d);
-      result.data.set(out.data.subarray(k * d, (k + 1) * d), r.index * d);
-      result.tokenCounts[r.index] = out.tokenCounts[k];
-      result.last = out;
-    });
-  }
-
-  /** Answers `w` once every part holding its rows has run. */
-  async #finish(job: Job, w: Waiter): Promise<void> {
-    if (w.state === "done") return;
-    if (job.parts!.slice(job.taken).some((p) => p.some((r) => r.member === w))) return;
-    const result = job.results!.get(w)!;
-    // no rows (an empty list): the embedder's own answer, as when it runs alone
-    if (!result.last) return await this.#alone(w, job.options!);
-    this.#settle(w, true, {
-      ...result.last,
-      data: result.data!,
-      dims: [w.inputs.length, result.last.dims[1]],
-      tokenCounts: result.tokenCounts,
-    });
-  }
-
-  /** Runs `w`'s request on its own and answers it. */
-  async #alone(w: Waiter, options: EmbedOptions): Promise<void> {
-    try {
-      this.#settle(w, true, await this.embedder.embed(w.inputs, options));
-    } catch (e) {
-      this.#settle(w, false, e);
-    }
   }
 
   /** Takes a job nobody waits for out of the turn order (if it is there). */
@@ -464,22 +335,4 @@ export class Batcher {
     w.group = undefined;
     this.#settle(w, false, reason ?? new Error("the request gave up"));
   }
-}
-
-/**
- * Cuts rows sorted by length into parts of at most `budget` cells (rows × the longest
- * row's length); a row longer than the budget is a part on its own.
- */
-function cut(rows: Row[], budget: number): Row[][] {
-  const parts: Row[][] = [];
-  let part: Row[] = [];
-  for (const r of rows) {
-    if (part.length && (part.length + 1) * r.length > budget) {
-      parts.push(part);
-      part = [];
-    }
-    part.push(r);
-  }
-  if (part.length) parts.push(part);
-  return parts;
 }
