@@ -164,8 +164,12 @@ async function runChild(side: Side, mode: Kind, childArgs: object) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** Wall seconds each measurement took, children's start-up and model loads included. */
+const secondsPerKind: Partial<Record<Kind, number>> = {};
+
 /** `rounds` children of `mode` per side, interleaved; each side's results in order. */
 async function measure(mode: Kind, childArgs: object) {
+  const t0 = performance.now();
   const results: Record<Side, { engine: string; metrics: Record<string, number> }[]> = {
     before: [],
     after: [],
@@ -177,6 +181,7 @@ async function measure(mode: Kind, childArgs: object) {
   };
   // each child warms up before it times, so no warm-up children
   await interleaved({ before: side("before"), after: side("after") }, rounds, false);
+  secondsPerKind[mode] = (performance.now() - t0) / 1000;
   return results;
 }
 
@@ -217,6 +222,7 @@ async function run() {
     settings,
     model: "all-MiniLM-L6-v2 structure (generated weights); tokenizer: all-MiniLM-L6-v2's",
     wallSeconds: (performance.now() - started) / 1000,
+    secondsPerKind,
     kinds: Object.fromEntries(
       Object.entries(kinds).map(([kind, r]) => [kind, summarize(r.before, r.after)]),
     ),

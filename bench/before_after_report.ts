@@ -81,6 +81,7 @@ export interface BeforeAfterReport {
     backend?: string;
   };
   wallSeconds: number;
+  secondsPerKind?: Record<string, number>;
   kinds: Record<string, Summary>;
 }
 
@@ -98,7 +99,7 @@ export function beforeAfterMarkdown(r: BeforeAfterReport): string {
         f(v.after.median)
       } (${f(v.after.min)}–${f(v.after.max)}) | ${v.ratio.toFixed(3)}${
         lowerIsBetter(name) ? " (lower is better)" : ""
-      } |`
+      } | ${v.before.min <= v.after.median && v.after.median <= v.before.max ? "yes" : "**no**"} |`
     )
   );
   const engineLines = Object.entries(r.kinds).map(([kind, k]) =>
@@ -116,7 +117,14 @@ export function beforeAfterMarkdown(r: BeforeAfterReport): string {
       r.load.before[0].toFixed(2)
     } before, ${r.load.after[0].toFixed(2)} after, ${Math.min(...loads).toFixed(2)}–${
       Math.max(...loads).toFixed(2)
-    } when the children started · ${(r.wallSeconds / 60).toFixed(1)} minutes in all`,
+    } when the children started · ${(r.wallSeconds / 60).toFixed(1)} minutes in all${
+      r.secondsPerKind
+        ? ` (${
+          Object.entries(r.secondsPerKind).map(([k, sec]) => `${k} ${(sec / 60).toFixed(1)}`)
+            .join(", ")
+        })`
+        : ""
+    }`,
     "",
     `Each side's measurements run in child processes in that revision's git worktree, in turn (before, after, before, after …: ${s.rounds} round${
       s.rounds === 1 ? "" : "s"
@@ -134,8 +142,8 @@ export function beforeAfterMarkdown(r: BeforeAfterReport): string {
     "",
     ...engineLines,
     "",
-    "| measurement | number | before | after | after/before |",
-    "| --- | --- | ---: | ---: | ---: |",
+    "| measurement | number | before | after | after/before | after's median within before's min–max |",
+    "| --- | --- | ---: | ---: | ---: | :---: |",
     ...rows,
     "",
   ].join("\n");

@@ -290,9 +290,9 @@ const report = [
     );
     return `- Before/after (\`${r.commits.before.sha.slice(0, 7)}\` → \`${
       r.commits.after.sha.slice(0, 7)
-    }\`, ${r.settings.rounds} interleaved rounds, load ${f(Math.min(...r.load.atEachChild), 1)}–${
-      f(Math.max(...r.load.atEachChild), 1)
-    }), after / before: ${ratios.join("; ")}.`;
+    }\`, ${r.settings.rounds} interleaved round${r.settings.rounds === 1 ? "" : "s"}, load ${
+      f(Math.min(...r.load.atEachChild), 1)
+    }–${f(Math.max(...r.load.atEachChild), 1)}), after / before: ${ratios.join("; ")}.`;
   }),
   ...optional(
     "worker-memory-",
