@@ -85,6 +85,10 @@ export interface BeforeAfterReport {
   kinds: Record<string, Summary>;
 }
 
+/** Whether `x` lies in `side`'s min–max; one round has no range to lie in. */
+const within = (side: Spread, x: number) =>
+  side.values.length < 2 ? "n/a (1 round)" : side.min <= x && x <= side.max ? "yes" : "**no**";
+
 const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 /** The results file's Markdown: commits, machine and load, one table row per number. */
@@ -99,7 +103,7 @@ export function beforeAfterMarkdown(r: BeforeAfterReport): string {
         f(v.after.median)
       } (${f(v.after.min)}–${f(v.after.max)}) | ${v.ratio.toFixed(3)}${
         lowerIsBetter(name) ? " (lower is better)" : ""
-      } | ${v.before.min <= v.after.median && v.after.median <= v.before.max ? "yes" : "**no**"} |`
+      } | ${within(v.before, v.after.median)} |`
     )
   );
   const engineLines = Object.entries(r.kinds).map(([kind, k]) =>
