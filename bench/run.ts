@@ -1,13 +1,15 @@
 /**
  * The whole benchmark suite in one command: tokenizer, inference and HTTP load (and in a
- * full run WASM-vs-WASM peers and the Worker's memory and bundle), each in
- * its own process, then SVG plots (vega-lite) and `bench/results/REPORT.md` with the
- * headline ratios, machine and date. `--quick` runs every suite in smoke mode (under a
- * minute, for CI) into a temporary directory, leaving `bench/results/` untouched.
+ * full run WASM-vs-WASM peers and the Worker's memory and bundle), and in a git checkout
+ * the same three on the before commit of issue 25's restructure and on HEAD
+ * (bench/before_after.ts), each in its own process, then SVG plots (vega-lite) and
+ * `bench/results/REPORT.md` with the headline ratios, machine and date. `--quick` runs every
+ * suite in smoke mode (a minute or two, for CI) into a temporary directory, leaving
+ * `bench/results/` untouched.
  *
  * @example
  * ```sh
- * deno run --allow-all bench/run.ts          # full: about 10 minutes
+ * deno run --allow-all bench/run.ts          # full: about 20 minutes
  * deno run --allow-all bench/run.ts --quick  # smoke run
  * deno run --allow-all bench/run.ts --report-only  # redo plots and REPORT.md
  * ```
@@ -21,12 +23,31 @@ const results = new URL("./results/", import.meta.url).pathname;
 const out = quick ? await Deno.makeTempDir({ prefix: "embedge-bench-" }) : results;
 await Deno.mkdir(`${out}/plots`, { recursive: true });
 
+/** Whether this is a git checkout (bench/before_after.ts needs one). */
+async function gitCheckout(): Promise<boolean> {
+  const root = new URL("..", import.meta.url).pathname;
+  try {
+    const { code } = await new Deno.Command("git", {
+      args: ["-C", root, "rev-parse", "HEAD"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return code === 0;
+  } catch {
+    return false; // no git at all
+  }
+}
+const inGit = await gitCheckout();
+if (!inGit) console.error("not a git checkout: bench/before_after.ts skipped");
+
 const suites: [string, string[]][] = [
   ["tokenizer.ts", quick ? ["--quick"] : []],
   ["inference.ts", quick ? ["--quick"] : []],
   ["load.ts", quick ? ["--quick"] : ["--seconds", "60", "--connections", "64"]],
   // full runs only: minutes each, and their smoke is the quick inference suite
   ...(quick ? [] : [["wasm_peers.ts", []], ["worker_memory.ts", []]] as [string, string[]][]),
+  // it compares two commits in git worktrees: a checkout without git (a tarball) skips it
+  ...(inGit ? [["before_after.ts", quick ? ["--quick"] : []]] : []) as [string, string[]][],
 ];
 // --report-only: plots and REPORT.md from the results already in bench/results/
 for (const [script, args] of Deno.args.includes("--report-only") ? [] : suites) {
@@ -260,6 +281,19 @@ const report = [
           .join(", ")
       } (embedge / transformers.js, ${r.machine.date.slice(0, 10)}).`,
   ),
+  ...optional("before-after-", (r) => {
+    const ratios = Object.entries(r.kinds).map(([kind, k]: [string, Json]) =>
+      `${kind} ${
+        Object.entries(k.metrics).map(([name, v]: [string, Json]) => `${name} ${f(v.ratio, 2)}×`)
+          .join(", ")
+      }`
+    );
+    return `- Before/after (\`${r.commits.before.sha.slice(0, 7)}\` → \`${
+      r.commits.after.sha.slice(0, 7)
+    }\`, ${r.settings.rounds} interleaved round${r.settings.rounds === 1 ? "" : "s"}, load ${
+      f(Math.min(...r.load.atEachChild), 1)
+    }–${f(Math.max(...r.load.atEachChild), 1)}), after / before: ${ratios.join("; ")}.`;
+  }),
   ...optional(
     "worker-memory-",
     (r) =>

@@ -25,13 +25,18 @@ export function sampleLines(lines: readonly string[], n: number, seed = 1): stri
   return out;
 }
 
-/** Times each of `sides` `reps` times, interleaved (A, B, A, B …) after one warm-up each. */
+/**
+ * Times each of `sides` `reps` times, interleaved (A, B, A, B …) after one warm-up each;
+ * `warmUp` false skips the warm-up, for sides that warm up themselves (a child process
+ * that runs its own untimed pass first: a warm-up child would only cost time).
+ */
 export async function interleaved<K extends string>(
   sides: Record<K, () => Promise<unknown>>,
   reps: number,
+  warmUp = true,
 ): Promise<Record<K, number[]>> {
   const keys = Object.keys(sides) as K[];
-  for (const k of keys) await sides[k]();
+  if (warmUp) { for (const k of keys) await sides[k](); }
   const ms = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
   for (let r = 0; r < reps; r++) {
     for (const k of keys) {
