@@ -24,6 +24,45 @@ import type { Kernels } from "./kernels_module.ts";
 import type { Placed, PlacedMatrix } from "./packing.ts";
 import type { BertGraphWeights } from "./weights.ts";
 
+/**
+ * What a run needs of the graph once its weights are packed: sizes and names, no arrays.
+ * A session keeps this, not the `BertGraphWeights` it was made from, whose arrays are views
+ * of the model's bytes: keeping them would hold the whole ONNX file (and its external data)
+ * beside the packed copy for as long as the session lives (~24 MB for MiniLM int8, ~87 MB
+ * of external data for fp32).
+ */
+export interface RunShape {
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  wordRows: number;
+  positionRows: number;
+  typeRows: number;
+  /** Whether a pooler was packed. */
+  pooler: boolean;
+  inputs: readonly string[];
+  hiddenOutput: string;
+  poolerOutput?: string;
+  states: readonly string[];
+}
+
+/** The sizes and names of `w`, without its arrays. */
+export function runShape(w: BertGraphWeights): RunShape {
+  return {
+    hidden: w.hidden,
+    heads: w.heads,
+    intermediate: w.intermediate,
+    wordRows: w.wordRows,
+    positionRows: w.positionRows,
+    typeRows: w.typeRows,
+    pooler: w.pooler !== undefined,
+    inputs: [...w.inputs],
+    hiddenOutput: w.hiddenOutput,
+    ...(w.poolerOutput ? { poolerOutput: w.poolerOutput } : {}),
+    states: [...w.states],
+  };
+}
+
 /** The tensors `run` takes (int64 `[batch, seq]`) and gives. */
 export interface Tensor {
   data: unknown;
@@ -31,7 +70,7 @@ export interface Tensor {
 }
 
 /** Bytes one run of `batch` × `seq` tokens places after the weights (as `forward` does). */
-export function runBytes(k: Kernels, w: BertGraphWeights, batch: number, seq: number): number {
+export function runBytes(k: Kernels, w: RunShape, batch: number, seq: number): number {
   const r = (bytes: number) => Math.ceil(bytes / 64) * 64, T = batch * seq;
   const H = w.hidden, I = w.intermediate;
   // the quantized input of int8 projections: i16, the widest input (I)
@@ -64,7 +103,7 @@ export type Outputs = Record<string, { data: Float32Array; dims: number[]; type:
 export function forward(
   k: Kernels,
   arena: Arena,
-  w: BertGraphWeights,
+  w: RunShape,
   placed: Placed,
   feeds: Record<string, unknown>,
   fetches: readonly string[],

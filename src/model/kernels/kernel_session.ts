@@ -42,7 +42,7 @@ import { InputError, ModelLoadError } from "../../errors.ts";
 import type { BertGraphWeights } from "./bert_graph.ts";
 import type { OrtSession } from "../engine/runtimes.ts";
 import { Arena, MemoryShort, mib, WASM32_BYTES } from "./arena.ts";
-import { forward, runBytes, type Tensor } from "./forward.ts";
+import { forward, runBytes, type RunShape, runShape, type Tensor } from "./forward.ts";
 import { type Kernels, kernelsModule } from "./kernels_module.ts";
 import { type Placed, placeWeights } from "./packing.ts";
 
@@ -115,10 +115,19 @@ export async function createKernelSession(
     const message = `the kernels' memory cannot hold the weights: ${e.message}`;
     throw new ModelLoadError(message, "onnx", { cause: e });
   }
+  return session(k, arena, placed, runShape(w));
+}
+
+/**
+ * The session over weights packed at the start of `arena` (up to its top). It holds the
+ * run's sizes and names only (forward.ts's `RunShape`): the graph's arrays, views of the
+ * model's bytes, are left to the collector once packed.
+ */
+function session(k: Kernels, arena: Arena, placed: Placed, w: RunShape): OrtSession {
   const weightsEnd = arena.top;
   let released = false;
   return {
-    inputNames: w.inputs,
+    inputNames: [...w.inputs],
     outputNames: [w.hiddenOutput, ...(w.poolerOutput ? [w.poolerOutput] : []), ...w.states],
     run(feeds, fetches) {
       if (released) return Promise.reject(new ModelLoadError("the session was released", "onnx"));
