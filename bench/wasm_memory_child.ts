@@ -2,9 +2,8 @@
  * Child process of bench/worker_memory.ts: loads one model on the WASM backend and prints,
  * as one JSON line, the size of every WebAssembly memory (onnxruntime-web's and the
  * tokenizer's) and the JS heap after a GC, after load and after a request mix (24
- * requests of 8 sentences, then 32 inputs of 512 tokens). The
- * memories are found by wrapping `WebAssembly.Memory`, `Instance` and `instantiate`
- * before anything else is imported (a benchmark may patch globals; the library never does).
+ * requests of 8 sentences, then 32 inputs of 512 tokens). The memories are found by
+ * wasm_memories.ts, imported before anything else.
  *
  * @example
  * ```sh
@@ -12,40 +11,7 @@
  * ```
  * @module
  */
-const memories: WebAssembly.Memory[] = [];
-const NativeMemory = WebAssembly.Memory;
-const patched = function (descriptor: WebAssembly.MemoryDescriptor) {
-  const m = new NativeMemory(descriptor);
-  memories.push(m);
-  return m;
-};
-patched.prototype = NativeMemory.prototype;
-const exported = (instance: WebAssembly.Instance) => {
-  for (const v of Object.values(instance.exports)) {
-    if (v instanceof NativeMemory && !memories.includes(v)) memories.push(v);
-  }
-};
-const NativeInstance = WebAssembly.Instance;
-const instanceOf = function (module: WebAssembly.Module, imports?: WebAssembly.Imports) {
-  const instance = new NativeInstance(module, imports);
-  exported(instance);
-  return instance;
-};
-instanceOf.prototype = NativeInstance.prototype;
-const nativeInstantiate = WebAssembly.instantiate;
-Object.assign(WebAssembly, {
-  Memory: patched,
-  Instance: instanceOf,
-  instantiate: async (...a: Parameters<typeof WebAssembly.instantiate>) => {
-    const result = (await nativeInstantiate(...a)) as unknown;
-    exported(
-      result instanceof NativeInstance
-        ? result
-        : (result as WebAssembly.WebAssemblyInstantiatedSource).instance,
-    );
-    return result;
-  },
-});
+import { memories } from "./wasm_memories.ts";
 
 const [dir, dtype, batchTokens, corpus] = Deno.args;
 const { Embedder } = await import("../src/model/embedder.ts");

@@ -35,7 +35,7 @@ import { runCli, UsageError } from "./run_cli.ts";
 const root = new URL("../", import.meta.url).pathname;
 
 /** The files whose wasm URL is rewritten, and the folder the repository layout names. */
-const WASM_URL_FILES = /src\/(tokenizer\/wasm|model\/kernels\/kernel_session)\.ts$/;
+const WASM_URL_FILES = /src\/(tokenizer\/wasm|model\/kernels\/kernels_module)\.ts$/;
 const REPOSITORY_WASM = /(["`])(\.\.\/)+wasm\/build\//g;
 
 /**
