@@ -28,6 +28,7 @@ import type { ClassifyInput } from "../src/model/classify/text_classifier.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES } from "../src/model/layers.ts";
 import { type ErrorFamily, HttpError, TEI_ERROR_TYPES } from "./errors.ts";
+import { promptNameField } from "./prompt_name.ts";
 import {
   array,
   boolean,
@@ -271,16 +272,8 @@ export function apiContract(
       throw invalid(`${name} must be Left or Right`, name);
     },
   );
-  /** TEI's prompt_name: no prompts are configured here, so any name is refused. */
-  const promptName = field<undefined>({
-    type: "null",
-    description: "no prompts are configured on this server: any name is refused",
-  }, (v, name) => {
-    if (v !== undefined && v !== null) {
-      throw invalid(`${name}: this server has no prompts configured`, name);
-    }
-    return undefined;
-  });
+  /** TEI's prompt_name: the routes check the name against their model (prompt_name.ts). */
+  const promptName = promptNameField(info);
   // TEI's request fields of the token and word routes; /embed adds the sentence ones
   const tokenFields = {
     inputs: texts,
@@ -508,6 +501,13 @@ export function apiContract(
         max_input_length: integer(),
         pooling: literal(POOLINGS),
         normalize: boolean(),
+        // the model's prompts (config_sentence_transformers.json) and the one applied when
+        // a request names none: TEI's Info does not list them
+        prompts: schema<Record<string, string>>({
+          type: "object",
+          additionalProperties: { type: "string" },
+        }),
+        default_prompt_name: nullable(string()),
         poolings: array(literal(POOLINGS)),
         layers: integer(),
         layer_selection: boolean(),
@@ -541,7 +541,7 @@ export function apiContract(
     "/metrics": get("Prometheus metrics", string(), "text/plain"),
     "/openapi.json": get("This document", schema<unknown>({ type: "object" })),
     "/docs": get("API docs page", string(), "text/html"),
-    ...modelRoutes(limits, texts, truncate, truncationDirection, promptName),
+    ...modelRoutes(limits, texts, truncate, truncationDirection, promptNameField()),
   };
   // TEI's routes outside its document: the loaded model's route (its fields and answers)
   // at the root and at SageMaker's /invocations, as TEI dispatches them by its model
@@ -633,7 +633,7 @@ function modelRoutes(
   texts: Field<string[]>,
   truncate: Field<boolean>,
   truncationDirection: Field<TruncationDirection>,
-  promptName: Field<undefined>,
+  promptName: Field<string | undefined>,
 ) {
   const labelScores = array(object({ label: string(), score: number() }));
   const teiTruncation = { truncate, truncation_direction: truncationDirection };
