@@ -22,7 +22,7 @@ import { checkInputs, type EmbedOptions, type Resolved, resolveOptions } from ".
 import { planGroups, rowWidth } from "./plan.ts";
 import { type PromptChoice, promptText } from "./prompts.ts";
 import { normalizeRows, pool, pooledSize, type Pooling } from "./pooling.ts";
-import { type EmbedInput, EncodedText, inputRows, type Rows, textOf } from "./rows.ts";
+import { type EmbedInput, EncodedText, inputRows, prompted, type Rows, textOf } from "./rows.ts";
 import type { ModelSource } from "./files.ts";
 import type { ModelSession, SessionOutput } from "./engine/session.ts";
 import { aggregateWords } from "./words.ts";
@@ -401,13 +401,4 @@ export class Embedder {
   async close(): Promise<void> {
     await this.session.release();
   }
-}
-
-/**
- * The inputs with `prompt` put before each text (sentence-transformers' string
- * concatenation); encodings (`encode` prompted them) and token ids as they are.
- */
-function prompted<T extends EmbedInput>(texts: readonly T[], prompt: string): readonly T[] {
-  if (prompt === "") return texts;
-  return texts.map((t) => (typeof t === "string" ? prompt + t : t) as T);
 }
