@@ -50,6 +50,8 @@ const HELP = `usage: embed [options] [text ...]   (each text is one input)
   --layers=LIST      encoder layers to read, e.g. --layers=-2 or --layers=-4,-3,-2,-1
                      (0 the embeddings, -1 the last layer: the default)
   --layer-mix MODE   how several layers combine per token: mean (default) | concat
+  --prompt-name NAME put the model's prompt NAME (config_sentence_transformers.json, e.g.
+                     query) before each text (default: the model's default prompt, if any)
   --normalize        L2-normalize sentence vectors (--no-normalize to turn off)
   --max-length N     truncate inputs to N tokens
   --pad-to N         pad the walkthrough's row to N tokens (default 8; never cuts a text)
@@ -78,6 +80,7 @@ function parse(args: string[]) {
       pooling: { type: "string" },
       layers: { type: "string" },
       "layer-mix": { type: "string" },
+      "prompt-name": { type: "string" },
       normalize: { type: "boolean" },
       "no-normalize": { type: "boolean" },
       "max-length": { type: "string" },
@@ -124,6 +127,7 @@ async function main(): Promise<number> {
     batchTokens: a["batch-tokens"] ? Number(a["batch-tokens"]) : undefined,
     layers: parseLayers(a.layers),
     layerMix: a["layer-mix"] as EmbedOptions["layerMix"],
+    promptName: a["prompt-name"],
   };
   const padTo = wholeNumber("pad-to", a["pad-to"]!, 0);
   const { embedder, choice } = await load(a);
@@ -193,8 +197,9 @@ async function embedFile(
 /** The steps of one text as the model ran them (one JSON object's fields). */
 async function steps(embedder: Embedder, text: string, options: EmbedOptions, padTo: number) {
   const tok = embedder.tokenizer;
+  // the steps show the text as the model runs it: the prompt's tokens first
   const plain = tok.encode(
-    text,
+    embedder.promptText(options) + text,
     options.maxLength ? { maxLength: options.maxLength, truncation: true } : {},
   );
   const [tokens] = await embedder.embedTokens([text], options);

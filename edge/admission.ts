@@ -20,6 +20,10 @@ import { cutLeft, idsEncoding, type TruncationDirection } from "./truncation.ts"
  * `[SEP]`; `maxLength` is the model's unless a classifier head says otherwise. With
  * `truncate`, a long input is cut at its end (`Right`) or its start (`Left`: the text is
  * tokenized whole, then cut, truncation.ts); token ids are cut here either way.
+ *
+ * The prompt (`promptName`, checked by the caller, else the model's default) goes before
+ * each text; token ids with a prompt are decoded, prompted and tokenized again, as TEI
+ * does (the library's embed calls give token ids no prompt).
  */
 export function admit(
   embedder: Embedder,
@@ -28,18 +32,28 @@ export function admit(
   field: string,
   maxLength = embedder.info.maxLength,
   direction: TruncationDirection = "Right",
+  promptName?: string,
 ): EmbedInput[] {
   const left = truncate && direction === "Left";
-  return list.map((x, i) => {
+  const prompt = embedder.promptText({ promptName }, "prompt_name");
+  // ids that are all special tokens decode to nothing: a space tokenizes to nothing as
+  // well, where encode refuses an empty text
+  const decode = (ids: number[]) =>
+    embedder.tokenizer.decode(ids, { skipSpecialTokens: true }) || " ";
+  return list.map((input, i) => {
     let n: number, admitted: EmbedInput;
+    const x = prompt !== "" && typeof input !== "string" ? decode(input) : input;
     if (typeof x === "string") {
       // untruncated when truncate is off, so that the error can say how long it is, and
       // when cutting on the left, which happens after
       const encoded = embedder.encode(x, {
         truncate: truncate && !left,
         maxLength: truncate && !left ? maxLength : Number.MAX_SAFE_INTEGER,
+        prompt,
       }, `${field}[${i}]`);
-      admitted = left ? new EncodedText(x, cutLeft(encoded.encoding, maxLength)) : encoded;
+      admitted = left
+        ? new EncodedText(encoded.text, cutLeft(encoded.encoding, maxLength))
+        : encoded;
       n = encoded.encoding.ids.length;
     } else {
       n = x.length + 2;

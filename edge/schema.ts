@@ -46,8 +46,11 @@ export interface Field<T> extends Schema<T> {
   readonly required?: boolean;
 }
 
-/** The type a schema describes. */
-export type Infer<S> = S extends Schema<infer T> ? T : never;
+/**
+ * The type a schema describes; a field's is what its parse returns (inferred from the
+ * optional `type?: T` alone, `string | undefined` would lose its `undefined`).
+ */
+export type Infer<S> = S extends Field<infer T> ? T : S extends Schema<infer T> ? T : never;
 
 /** A 400 naming the field. */
 export function invalid(message: string, field: string): HttpError {

@@ -85,6 +85,8 @@ function breaking(schema: Json): unknown {
   if (schema.type === "integer" && typeof schema.minimum === "number") return schema.minimum - 1;
   if (schema.type === "integer" && typeof schema.maximum === "number") return schema.maximum + 1;
   if (schema.type === "string") return 7;
+  // a nullable text (`["string", "null"]`): a number is neither
+  if (Array.isArray(schema.type) && schema.type.join() === "string,null") return 7;
   if (schema.type === "array") return "not an array";
   if (schema.type === "object") return ["not an object"];
   if (schema.oneOf) return { not: "any of them" };

@@ -61,6 +61,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "embed --prompt-name puts the model's prompt before each text; an unknown name exits 2",
+  ignore,
+  async fn() {
+    const prompts = { query: "query: ", passage: "passage: " };
+    const model = await makeTestModel({ seed: 3, layers: 1 }, {}, {
+      "config_sentence_transformers.json": { prompts },
+    });
+    const file = [bin("embed.ts"), "--model", model.dir, "--file", "-"];
+    const named = await run([...file, "--prompt-name", "query"], "I love Paris.\n");
+    const byHand = await run(file, "query: I love Paris.\n");
+    assertEquals([named.code, byHand.code], [0, 0], named.err + byHand.err);
+    const [n, h] = [JSON.parse(named.out), JSON.parse(byHand.out)];
+    assertEquals(n.tokens, h.tokens);
+    assertEquals(n.embedding, h.embedding);
+    const json = await run([
+      bin("embed.ts"),
+      "--model",
+      model.dir,
+      "--prompt-name",
+      "query",
+      "--json",
+      "I love Paris.",
+    ]);
+    assertEquals(json.code, 0, json.err);
+    assertEquals(JSON.parse(json.out).tokens.slice(0, 3), ["[CLS]", "query", ":"]);
+    const bad = await run([...file, "--prompt-name", "question"], "x\n");
+    assertEquals(bad.code, 2);
+    assert(bad.err.includes("promptName") && bad.err.includes("query, passage"), bad.err);
+  },
+});
+
+Deno.test({
   name:
     "embed refuses a model directory without weights (one line, exit 2); --demo-model runs the random model and every output says so",
   ignore,

@@ -511,7 +511,8 @@ Deno.test({
       const [path, b, param] of [
         ["/embed", { inputs: text, truncation_direction: "Middle" }, "truncation_direction"],
         ["/embed", { inputs: text, truncation_direction: 1 }, "truncation_direction"],
-        ["/embed", { inputs: text, prompt_name: "query" }, "prompt_name"],
+        // an unknown prompt name is TEI's 413 (tests/tei_prompts_test.ts); a number is a 422
+        ["/embed", { inputs: text, prompt_name: 7 }, "prompt_name"],
         ["/embed", { inputs: text, dimensions: 0 }, "dimensions"],
         ["/embed", { inputs: text, dimensions: 1e6 }, "dimensions"],
         ["/embed_all", { inputs: text, normalize: true }, "normalize"],

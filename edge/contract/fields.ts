@@ -25,6 +25,7 @@ import { LAYER_MIXES } from "../../src/model/layers.ts";
 import { HttpError } from "../errors.ts";
 import { array, choice, empty, field, flag, invalid, number, required } from "../schema.ts";
 import type { ContractLimits } from "./route.ts";
+import { promptNameField } from "../prompt_name.ts";
 
 /** One embedding in an answer. */
 export const vector = array(number());
@@ -174,19 +175,6 @@ function truncationDirectionField() {
   );
 }
 
-/** TEI's prompt_name: no prompts are configured here, so any name is refused. */
-function promptNameField() {
-  return field<undefined>({
-    type: "null",
-    description: "no prompts are configured on this server: any name is refused",
-  }, (v, name) => {
-    if (v !== undefined && v !== null) {
-      throw invalid(`${name}: this server has no prompts configured`, name);
-    }
-    return undefined;
-  });
-}
-
 /** The fields the routes of an app around `embedder` share, under `limits`. */
 export function sharedFields(embedder: Embedder, limits: ContractLimits) {
   const info = embedder.info;
@@ -205,7 +193,8 @@ export function sharedFields(embedder: Embedder, limits: ContractLimits) {
     layerFields: layerFieldsOf(embedder),
     truncate: flag(false),
     truncationDirection: truncationDirectionField(),
-    promptName: promptNameField(),
+    // TEI's prompt_name, checked by each route against the model that runs it (prompt_name.ts)
+    promptName: promptNameField(info),
   };
 }
 

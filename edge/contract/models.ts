@@ -101,7 +101,7 @@ export function modelContract(
   texts: Field<string[]>,
   truncate: Field<boolean>,
   truncationDirection: Field<TruncationDirection>,
-  promptName: Field<undefined>,
+  promptName: Field<string | undefined>,
 ) {
   const labelScores = array(object({ label: string(), score: number() }));
   const teiTruncation = { truncate, truncation_direction: truncationDirection };

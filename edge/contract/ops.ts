@@ -6,7 +6,17 @@
  * @module
  */
 import { POOLINGS } from "../../src/model/pooling.ts";
-import { array, boolean, integer, literal, number, object, schema, string } from "../schema.ts";
+import {
+  array,
+  boolean,
+  integer,
+  literal,
+  nullable,
+  number,
+  object,
+  schema,
+  string,
+} from "../schema.ts";
 import { get } from "./route.ts";
 
 /** `/info`'s answer. */
@@ -28,6 +38,13 @@ function infoSchema() {
     max_input_length: integer(),
     pooling: literal(POOLINGS),
     normalize: boolean(),
+    // the model's prompts (config_sentence_transformers.json) and the one applied when
+    // a request names none: TEI's Info does not list them
+    prompts: schema<Record<string, string>>({
+      type: "object",
+      additionalProperties: { type: "string" },
+    }),
+    default_prompt_name: nullable(string()),
     poolings: array(literal(POOLINGS)),
     layers: integer(),
     layer_selection: boolean(),

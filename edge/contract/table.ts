@@ -39,6 +39,7 @@ import { openaiContract } from "./openai.ts";
 import { opsContract } from "./ops.ts";
 import type { ContractLimits, Dispatch } from "./route.ts";
 import { teiContract } from "./tei.ts";
+import { promptNameField } from "../prompt_name.ts";
 
 /** The routes of an app around `embedder`, with `classifiers` by name. */
 export function apiContract(
@@ -48,14 +49,15 @@ export function apiContract(
   dispatch: Dispatch = "/embed",
 ) {
   const shared = sharedFields(embedder, limits);
-  const { texts, truncate, truncationDirection, promptName } = shared;
+  const { texts, truncate, truncationDirection } = shared;
   // in the order the document lists them
   const table = {
     ...openaiContract(shared),
     ...teiContract(shared),
     ...classifyContract(texts, classifiers),
     ...opsContract(),
-    ...modelContract(limits, texts, truncate, truncationDirection, promptName),
+    // the second models' prompts are their own: the field names none of the embedder's
+    ...modelContract(limits, texts, truncate, truncationDirection, promptNameField()),
   };
   // TEI's routes outside its document: the loaded model's route (its fields and answers)
   // at the root and at SageMaker's /invocations, as TEI dispatches them by its model

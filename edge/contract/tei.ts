@@ -31,7 +31,7 @@ const tokenVectors = array(vector);
 
 /** TEI's SimilarityParameters, each refused by its full name (parameters.truncate). */
 function similarityParameters(
-  promptName: Field<undefined>,
+  promptName: Field<string | undefined>,
   truncate: Field<boolean>,
   truncationDirection: Field<TruncationDirection>,
 ) {

@@ -64,6 +64,8 @@ function infoOf({ embedder, info, classifiers, limits, batcher }: Server) {
     max_input_length: info.maxLength,
     pooling: info.pooling,
     normalize: info.normalize,
+    prompts: { ...info.prompts },
+    default_prompt_name: info.defaultPromptName ?? null,
     poolings: POOLINGS.filter((p) => p !== "pooler" || info.hasPooler),
     layers: info.layers,
     layer_selection: info.layerStates,

@@ -1,6 +1,6 @@
 /**
  * TEI's `POST /embed_sparse` over the app's `SparseEncoder` (a SPLADE model): `{ inputs,
- * truncate?, truncation_direction? }` → one `[{ index, value }]` per input (non-zero
+ * truncate?, truncation_direction?, prompt_name? }` → one `[{ index, value }]` per input (non-zero
  * entries by ascending token id). No SPLADE model loaded: TEI's 424. The encoder's
  * tokenizer cuts on the right only, so `Left` is refused (422 naming it) when an input
  * would need a cut, and works when none does.
@@ -13,6 +13,8 @@ import { readFields } from "../body.ts";
 import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import { invalid } from "../schema.ts";
+import { checkPromptName } from "../prompt_name.ts";
+import { promptText } from "../../src/model/prompts.ts";
 import type { Env, Server } from "../server.ts";
 
 /** The SPLADE model, or TEI's 424 when the server has none. */
@@ -34,10 +36,12 @@ export function sparseRoutes(server: Server, also: string[] = []): Hono<Env> {
   app.on("POST", ["/embed_sparse", ...also], async (c) => {
     const encoder = loadedEncoder(server);
     const b = await readFields(c, server.limits, route);
+    const promptName = checkPromptName(encoder.info, b.prompt_name, "prompt_name");
     if (b.truncate && b.truncation_direction === "Left") {
       const max = encoder.info.maxLength;
+      const prompt = promptText(encoder.info, { promptName }, "prompt_name");
       b.inputs.forEach((text, i) => {
-        if (encoder.tokenizer.encode(text).ids.length > max) {
+        if (encoder.tokenizer.encode(prompt + text).ids.length > max) {
           throw invalid(
             `inputs[${i}] needs a cut and this model's tokenizer cuts on the right only: use Right`,
             "truncation_direction",
@@ -45,7 +49,7 @@ export function sparseRoutes(server: Server, also: string[] = []): Hono<Env> {
         }
       });
     }
-    const vectors = await encoder.embedSparse(b.inputs, { truncate: b.truncate });
+    const vectors = await encoder.embedSparse(b.inputs, { truncate: b.truncate, promptName });
     return c.json(answer(route, vectors));
   });
   return app;

@@ -1,7 +1,8 @@
 /**
  * The routes in the shape of Hugging Face text-embeddings-inference (TEI): `POST /embed`
  * (sentence vectors), `/embed_all` (a vector per token), `/embed/words` (a vector per
- * word, an embedge extension), `/tokenize`, `/decode` and `/similarity`.
+ * word, an embedge extension), `/tokenize`, `/decode` and `/similarity`. Each but `/decode`
+ * takes TEI's `prompt_name` (prompt_name.ts; the prompt goes before each input, admission.ts).
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
 import { type Json, readFields, readJson } from "../body.ts";
 import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
+import { checkPromptName } from "../prompt_name.ts";
 import { jsonResponse } from "../json_stream.ts";
 import { type Fields, type Parsed, parseFields } from "../schema.ts";
 import type { Env, Server } from "../server.ts";
@@ -61,7 +63,15 @@ function embedAnswerer({ embedder, batcher, limits, routes }: Server): Answerer 
   const route = routes["/embed"];
   return async (c, raw) => {
     const b = parseFields(raw, route.fields);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
+    const list = admit(
+      embedder,
+      b.inputs,
+      b.truncate,
+      "inputs",
+      undefined,
+      b.truncation_direction,
+      checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
+    );
     const opts: EmbedOptions = {
       normalize: b.normalize,
       pooling: b.pooling,
@@ -106,7 +116,15 @@ function embedAllRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Se
     const b = await tokenRequest(c, limits, route);
     const list = encodings(
       embedder,
-      admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction),
+      admit(
+        embedder,
+        b.inputs,
+        b.truncate,
+        "inputs",
+        undefined,
+        b.truncation_direction,
+        checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
+      ),
     );
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
@@ -130,7 +148,15 @@ function embedWordsRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
   const route = routes["/embed/words"];
   app.post("/embed/words", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(embedder, b.inputs, b.truncate, "inputs", undefined, b.truncation_direction);
+    const list = admit(
+      embedder,
+      b.inputs,
+      b.truncate,
+      "inputs",
+      undefined,
+      b.truncation_direction,
+      checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
+    );
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const words = await batcher.exclusive(
@@ -163,9 +189,14 @@ function tokenizeRoute(app: Hono<Env>, { embedder, limits, routes }: Server) {
       throw new HttpError(400, "padding needs max_length", "invalid_request_error", "max_length");
     }
     const special = b.add_special_tokens;
+    // the prompt's tokens are shown too, their offsets (like the others) in the prompted text
+    const prompt = embedder.promptText(
+      { promptName: checkPromptName(embedder.info, b.prompt_name, "prompt_name") },
+      "prompt_name",
+    );
     const encodings = b.inputs.map((text) =>
       embedder.tokenizer.encode(
-        text,
+        prompt + text,
         padTo
           ? { addSpecialTokens: special, maxLength: padTo, truncation: true, padding }
           : { addSpecialTokens: special },
@@ -228,6 +259,7 @@ function similarityAnswerer({ embedder, batcher, routes }: Server): Answerer {
       "inputs.sentences",
       undefined,
       p.truncation_direction,
+      checkPromptName(embedder.info, p.prompt_name, "parameters.prompt_name"),
     );
     const out = await batcher.embed(admitted, {
       normalize: true,

@@ -20,8 +20,9 @@ import { loadModel, type LoadOptions, type ModelInfo } from "./load.ts";
 import { checkFiniteOutput } from "./load_checks.ts";
 import { checkInputs, type EmbedOptions, type Resolved, resolveOptions } from "./options.ts";
 import { planGroups, rowWidth } from "./plan.ts";
+import { type PromptChoice, promptText } from "./prompts.ts";
 import { normalizeRows, pool, pooledSize, type Pooling } from "./pooling.ts";
-import { type EmbedInput, EncodedText, inputRows, type Rows, textOf } from "./rows.ts";
+import { type EmbedInput, EncodedText, inputRows, prompted, type Rows, textOf } from "./rows.ts";
 import type { ModelSource } from "./files.ts";
 import type { ModelSession, SessionOutput } from "./engine/session.ts";
 import { aggregateWords } from "./words.ts";
@@ -160,7 +161,7 @@ export class Embedder {
     /** Hidden states to fetch (by index) besides the graph's outputs. */
     fetch: readonly number[] | undefined = o.states ?? undefined,
   ): Promise<Rows> {
-    const rows = inputRows(this.tokenizer, texts, o);
+    const rows = inputRows(this.tokenizer, prompted(texts, o.prompt), o);
     const lengths = rows.lengths;
     const groups = planGroups(lengths, o, this.session.capacity ?? 1);
     let done = 0;
@@ -241,10 +242,28 @@ export class Embedder {
   }
 
   /**
-   * Tokenizes a text the way embed calls do, once: cut at `maxLength` (default the
-   * model's) when `truncate` (default true), else an `InputTooLongError` naming `param`.
-   * Pass the result to `embed`, `embedMany`, `embedTokens` or `embedWords` instead of the
-   * text.
+   * The prompt text a call's options apply (`""` for none): `prompt`, else the prompt named
+   * `promptName`, else the model's default (prompts.ts). An unknown name is an `InputError`
+   * naming `field` and listing the model's prompts.
+   *
+   * @example
+   * ```ts
+   * import { Embedder } from "./embedder.ts";
+   * const embedder = await Embedder.load("../shared/models/embedge-mini-mlm");
+   * console.log(JSON.stringify(embedder.promptText({})), embedder.info.prompts); // "" {}
+   * await embedder.close();
+   * ```
+   */
+  promptText(choice: PromptChoice, field = "promptName"): string {
+    return promptText(this.info, choice, field);
+  }
+
+  /**
+   * Tokenizes a text the way embed calls do, once: the prompt put before it (`promptName`
+   * or `prompt`, else the model's default; `text` of the result is the prompted text), cut
+   * at `maxLength` (default the model's) when `truncate` (default true), else an
+   * `InputTooLongError` naming `param`. Pass the result to `embed`, `embedMany`,
+   * `embedTokens` or `embedWords` instead of the text (they do not prompt it again).
    *
    * @example
    * ```ts
@@ -259,12 +278,13 @@ export class Embedder {
    */
   encode(
     text: string,
-    options: { truncate?: boolean; maxLength?: number } = {},
+    options: { truncate?: boolean; maxLength?: number } & PromptChoice = {},
     param = "inputs",
   ): EncodedText {
     if (typeof text !== "string" || text.length === 0) {
       throw new InputError(`${param} must be a non-empty string`, param);
     }
+    text = this.promptText(options) + text;
     const maxLength = options.maxLength ?? this.info.maxLength;
     const truncate = options.truncate ?? true;
     const encoding = this.tokenizer.encode(
@@ -293,7 +313,7 @@ export class Embedder {
    * Sentence embeddings of the same texts in several ways (poolings, layers,
    * normalization) from one model run: each option set gives one `Embeddings`. The
    * options that shape the run itself (`truncate`, `maxLength`, `padding`, `batchTokens`,
-   * `maxPaddingWaste`, `onProgress`) are taken from the first.
+   * `maxPaddingWaste`, `onProgress`, the prompt) are taken from the first.
    *
    * @example
    * ```ts
@@ -321,7 +341,8 @@ export class Embedder {
     }));
   }
 
-  /** Contextual token vectors (`last_hidden_state` per real token). */
+  /** Contextual token vectors (`last_hidden_state` per real token, the prompt's included;
+   * offsets index the prompted text). */
   async embedTokens(
     texts: readonly (string | EncodedText)[],
     options: EmbedOptions = {},
@@ -333,7 +354,7 @@ export class Embedder {
   async #tokens(
     texts: readonly (string | EncodedText)[],
     options: EmbedOptions,
-  ): Promise<{ embeddings: TokenEmbeddings; encoding: Encoding }[]> {
+  ): Promise<{ embeddings: TokenEmbeddings; encoding: Encoding; text: string }[]> {
     const o = this.#options(texts, options);
     const vectors: Float32Array[] = new Array(texts.length);
     let hiddenSize = 0;
@@ -355,10 +376,12 @@ export class Embedder {
         hiddenSize,
       },
       encoding: e,
+      text: textOf(prompted(texts, o.prompt)[i] as string | EncodedText),
     }));
   }
 
-  /** Word vectors: the subword vectors of each word (by word ids), `first` or `mean`. */
+  /** Word vectors: the subword vectors of each word (by word ids), `first` or `mean`; a
+   * prompt's words come first, and offsets index the prompted text. */
   async embedWords(
     texts: readonly (string | EncodedText)[],
     options: EmbedOptions & { aggregate?: "first" | "mean" } = {},
@@ -369,8 +392,8 @@ export class Embedder {
     }
     // word ids come from the same encodings the model ran on: no second tokenization
     const toks = await this.#tokens(texts, options);
-    return toks.map(({ embeddings, encoding }, i) =>
-      aggregateWords(textOf(texts[i]), embeddings, encoding, aggregate)
+    return toks.map(({ embeddings, encoding, text }) =>
+      aggregateWords(text, embeddings, encoding, aggregate)
     );
   }
 

@@ -93,7 +93,13 @@ export async function loadHeadModel(
   const threads = options.threads ?? 0;
   integerIn(threads, 0, 256, "threads");
   const onnxFile = options.onnxFile ?? "onnx/model.onnx";
-  const files = await readModelFiles(source, ["config.json", ...TOKENIZER_FILES, onnxFile]);
+  // config_sentence_transformers.json: the prompts of a SPLADE model (sparse_encoder.ts)
+  const files = await readModelFiles(source, [
+    "config.json",
+    ...TOKENIZER_FILES,
+    "config_sentence_transformers.json",
+    onnxFile,
+  ]);
   const onnx = files.get(onnxFile);
   if (!onnx) {
     throw new ModelLoadError(

@@ -35,6 +35,7 @@ export const MODEL_FILES = [
   "vocab.txt?",
   "modules.json?",
   "1_Pooling/config.json?",
+  "config_sentence_transformers.json?",
   "onnx/model.onnx",
 ];
 

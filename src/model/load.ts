@@ -24,6 +24,7 @@ import { checkModelFiles, probeHiddenSize } from "./load_checks.ts";
 import { externalDataLocations } from "./onnx/external.ts";
 import { checkBatchTokens, checkThreads } from "./options.ts";
 import type { Pooling } from "./pooling.ts";
+import { type ModelPrompts, promptsOf } from "./prompts.ts";
 import type { Backend } from "./engine/runtimes.ts";
 import { createSession, type Engine, type ModelSession } from "./engine/session.ts";
 import { createSessionPool } from "./engine/session_pool.ts";
@@ -108,8 +109,11 @@ export const DTYPE_FILES: Readonly<Record<Dtype, readonly string[]>> = {
   fp16: ["onnx/model_fp16.onnx"],
 };
 
-/** Facts about a loaded model. */
-export interface ModelInfo {
+/**
+ * Facts about a loaded model. Its prompts (`prompts`, `defaultPromptName`, `includePrompt`)
+ * are `config_sentence_transformers.json`'s (prompts.ts).
+ */
+export interface ModelInfo extends ModelPrompts {
   modelId: string;
   hiddenSize: number;
   maxLength: number;
@@ -192,6 +196,7 @@ export async function loadModel(
     ...TOKENIZER_FILES,
     "1_Pooling/config.json",
     "modules.json",
+    "config_sentence_transformers.json",
     ...candidates,
   ]);
   await options.onLoadStep?.("files");
@@ -217,6 +222,11 @@ export async function loadModel(
   await options.onLoadStep?.("tokenizer");
   const externalData = await readExternalData(source, files.name, onnxFile, onnx);
   const config = modelConfig(json("config.json"));
+  const prompts = promptsOf(
+    json("config_sentence_transformers.json"),
+    json("1_Pooling/config.json"),
+    files.name,
+  );
   // the files must agree with each other before a session is made (load_checks.ts)
   const checked = checkModelFiles({ files, onnxFile, onnx, externalData, tokenizer, config });
   const sessionOptions = {
@@ -249,6 +259,7 @@ export async function loadModel(
     maxLength: checked.maxLength,
     pooling: poolingFromSentenceTransformers(json("1_Pooling/config.json")) ?? "mean",
     normalize: normalizesByDefault(json("modules.json")),
+    ...prompts,
     hasPooler: !!session.poolerOutput,
     hasTokenTypes: session.hasTokenTypes,
     inputs: session.inputNames,

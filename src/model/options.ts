@@ -6,9 +6,9 @@
  * @example
  * ```ts
  * import { checkInputs, resolveOptions } from "./options.ts";
- * const info = { modelId: "m", pooling: "mean", normalize: false, maxLength: 128, batchTokens: 16384, hasPooler: false } as const;
- * const o = resolveOptions({ pooling: "cls" }, info, () => null);
- * console.log(o.pooling, o.maxLength, o.padding, o.states); // cls 128 longest null
+ * const info = { modelId: "m", pooling: "mean", normalize: false, maxLength: 128, batchTokens: 16384, hasPooler: false, prompts: { query: "query: " }, includePrompt: true } as const;
+ * const o = resolveOptions({ pooling: "cls", promptName: "query" }, info, () => null);
+ * console.log(o.pooling, o.maxLength, o.padding, o.states, JSON.stringify(o.prompt)); // cls 128 longest null "query: "
  * try {
  *   checkInputs(["a", ""], 100, false);
  * } catch (e) {
@@ -21,13 +21,19 @@ import { InputError } from "../errors.ts";
 import { LAYER_MIXES, type LayerMix } from "./layers.ts";
 import type { ModelInfo } from "./load.ts";
 import { type Pooling, POOLINGS } from "./pooling.ts";
+import { type PromptChoice, promptText } from "./prompts.ts";
 import { EncodedText } from "./rows.ts";
 
 /** How rows of a batch are padded. */
 export type PaddingStrategy = "longest" | "max_length" | "buckets";
 
-/** Options of every embed call. */
-export interface EmbedOptions {
+/**
+ * Options of every embed call. `promptName` (one of `info.prompts`) or `prompt` (a text)
+ * puts a prompt before each text input, as sentence-transformers' `encode` does; without
+ * either the model's default prompt (`info.defaultPromptName`) applies, and `prompt: ""`
+ * turns it off. Token-id inputs and `EncodedText`s (which `encode` prompted) get none.
+ */
+export interface EmbedOptions extends PromptChoice {
   /** Sentence pooling (default: the model's sentence-transformers pooling, else mean). */
   pooling?: Pooling;
   /** L2-normalize sentence vectors (default: the model's Normalize module, else false). */
@@ -59,16 +65,25 @@ export interface EmbedOptions {
 }
 
 /** Options with every default filled in; `states` are the absolute layer indices to read,
- * `null` for the graph's own hidden output (the last layer). */
+ * `null` for the graph's own hidden output (the last layer); `prompt` the prompt's text
+ * (`""` for none). */
 export type Resolved =
-  & Required<Omit<EmbedOptions, "onProgress">>
+  & Required<Omit<EmbedOptions, "onProgress" | "promptName">>
   & Pick<EmbedOptions, "onProgress">
   & { states: number[] | null };
 
 /** The model facts the defaults and checks of a call read. */
 export type OptionDefaults = Pick<
   ModelInfo,
-  "modelId" | "pooling" | "normalize" | "maxLength" | "batchTokens" | "hasPooler"
+  | "modelId"
+  | "pooling"
+  | "normalize"
+  | "maxLength"
+  | "batchTokens"
+  | "hasPooler"
+  | "prompts"
+  | "defaultPromptName"
+  | "includePrompt"
 >;
 
 /**
@@ -151,10 +166,13 @@ export function resolveOptions(
     layers: [-1],
     layerMix: "mean",
     states: null,
+    prompt: "",
   };
+  const { promptName, ...given } = o ?? {};
   const opts = {
     ...defaults,
-    ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)),
+    ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+    prompt: promptText(info, { promptName, prompt: o?.prompt }),
   };
   if (!POOLINGS.includes(opts.pooling)) {
     throw new InputError(`pooling must be one of ${POOLINGS.join(", ")}`, "pooling");

@@ -46,6 +46,16 @@ export function textOf(t: string | EncodedText): string {
   return t instanceof EncodedText ? t.text : t;
 }
 
+/**
+ * The inputs with `prompt` put before each text (sentence-transformers' string
+ * concatenation, prompts.ts); encodings (`Embedder.encode` prompted them) and token ids as
+ * they are.
+ */
+export function prompted<T extends EmbedInput>(texts: readonly T[], prompt: string): readonly T[] {
+  if (prompt === "") return texts;
+  return texts.map((t) => (typeof t === "string" ? prompt + t : t) as T);
+}
+
 /** The inputs of one call, ready to batch (see `inputRows`). */
 export interface Rows {
   /** Tokens per input, special tokens included. */

@@ -24,10 +24,14 @@ export interface TestModel {
   onnx: Uint8Array;
 }
 
-/** Writes a generated model directory (tokenizer from shared MiniLM) into a temp dir. */
+/**
+ * Writes a generated model directory (tokenizer from shared MiniLM) into a temp dir;
+ * `json` adds JSON files by path (e.g. `config_sentence_transformers.json` with prompts).
+ */
 export async function makeTestModel(
   shape: Partial<BertShape> = {},
   options: GeneratedModelOptions = {},
+  json: Record<string, unknown> = {},
 ): Promise<TestModel> {
   const dir = await tempDir("embedge-test-model-");
   const { weights, onnx } = await writeGeneratedModel(
@@ -36,5 +40,8 @@ export async function makeTestModel(
     shape,
     options,
   );
+  for (const [path, value] of Object.entries(json)) {
+    await Deno.writeTextFile(`${dir}/${path}`, JSON.stringify(value));
+  }
   return { dir, weights, onnx };
 }

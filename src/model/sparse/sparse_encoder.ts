@@ -26,7 +26,8 @@
  */
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
-import type { ModelSource } from "../files.ts";
+import { modelJson, type ModelSource } from "../files.ts";
+import { type ModelPrompts, type PromptChoice, promptsOf, promptText } from "../prompts.ts";
 import type { Engine, LogitsSession } from "../engine/session.ts";
 import { type SparseEntry, spladePool } from "./splade.ts";
 import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
@@ -37,8 +38,11 @@ import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
  */
 export type SparseLoadOptions = HeadLoadOptions;
 
-/** Options of `embedSparse`. */
-export interface SparseOptions {
+/**
+ * Options of `embedSparse`. `promptName` or `prompt` puts a prompt before each text (else
+ * the model's default, from `config_sentence_transformers.json`), as `Embedder` does.
+ */
+export interface SparseOptions extends PromptChoice {
   /** Cut texts longer than `maxLength` on the right (default true); false → InputTooLongError. */
   truncate?: boolean;
   /** Token limit per text, special tokens included (default: the model's). */
@@ -47,8 +51,8 @@ export interface SparseOptions {
   batchTokens?: number;
 }
 
-/** Facts about a loaded sparse encoder. */
-export interface SparseInfo {
+/** Facts about a loaded sparse encoder (its prompts: prompts.ts). */
+export interface SparseInfo extends ModelPrompts {
   modelId: string;
   /** The logits' width: the indices of the vectors are below it. */
   vocabSize: number;
@@ -110,6 +114,14 @@ export class SparseEncoder {
       kernels: false,
     });
     const { session } = model;
+    let prompts: ModelPrompts;
+    try {
+      const stConfig = modelJson(model.files, "config_sentence_transformers.json");
+      prompts = promptsOf(stConfig, undefined, model.files.name);
+    } catch (cause) {
+      await session.release();
+      throw cause;
+    }
     const encoder = new SparseEncoder(model.tokenizer, session, {
       modelId: model.modelId,
       vocabSize: 0,
@@ -120,6 +132,7 @@ export class SparseEncoder {
       ...(session.engineNote ? { engineNote: session.engineNote } : {}),
       threads: session.threads,
       batchTokens: model.batchTokens,
+      ...prompts,
     });
     await encoder.#probe(model.files.name);
     return encoder;
@@ -149,8 +162,13 @@ export class SparseEncoder {
     (this.info as { vocabSize: number }).vocabSize = vocab;
   }
 
-  /** The texts tokenized and cut (or refused) at `maxLength`. */
-  #rows(texts: readonly string[], truncate: boolean, maxLength: number): TokenRows {
+  /** The texts, `prompt` before each, tokenized and cut (or refused) at `maxLength`. */
+  #rows(
+    texts: readonly string[],
+    truncate: boolean,
+    maxLength: number,
+    prompt: string,
+  ): TokenRows {
     if (!Array.isArray(texts) || texts.length === 0) {
       throw new InputError("texts must be a non-empty array of strings", "texts");
     }
@@ -160,7 +178,7 @@ export class SparseEncoder {
       }
     });
     const rows = this.tokenizer.encodeRows(
-      texts,
+      prompt === "" ? texts : texts.map((text) => prompt + text),
       truncate ? { maxLength, truncation: true } : undefined,
     );
     const over = rows.lengths.findIndex((n) => n > maxLength);
@@ -196,7 +214,7 @@ export class SparseEncoder {
     }
     const batchTokens = options.batchTokens ?? this.info.batchTokens;
     positiveInteger(batchTokens, "batchTokens");
-    const rows = this.#rows(texts, truncate, maxLength);
+    const rows = this.#rows(texts, truncate, maxLength, promptText(this.info, options));
     const lengths = rows.lengths;
     const order = Array.from(lengths.keys()).sort((a, b) => lengths[a] - lengths[b] || a - b);
     const vectors = new Array<SparseEntry[]>(texts.length);
