@@ -28,6 +28,7 @@ import type { ClassifyInput } from "../src/model/classify/text_classifier.ts";
 import { type Pooling, POOLINGS } from "../src/model/pooling.ts";
 import { LAYER_MIXES } from "../src/model/layers.ts";
 import { type ErrorFamily, HttpError, TEI_ERROR_TYPES } from "./errors.ts";
+import { modelTypeSchema } from "./routes/model_type.ts";
 import {
   array,
   boolean,
@@ -432,6 +433,17 @@ export function apiContract(
             ) {
               return v as number[][];
             }
+            if (Array.isArray(v) && v.length > limits.maxInputs && v.every(valid)) {
+              // too many id lists: TEI's batch-size error (413 Validation), as on /embed
+              throw new HttpError(
+                400,
+                `${name} has ${v.length} id lists; the limit is ${limits.maxInputs}`,
+                "invalid_request_error",
+                name,
+                {},
+                "Validation",
+              );
+            }
             throw invalid(
               `${name} must be an array of token ids (or an array of such arrays)`,
               name,
@@ -466,7 +478,16 @@ export function apiContract(
           }
           const list = texts.parse(sentences, `${name}.sentences`);
           if (list.length + 1 > limits.maxInputs) {
-            throw invalid(`at most ${limits.maxInputs - 1} sentences`, `${name}.sentences`);
+            // TEI embeds the source and the sentences as one batch: its batch-size error
+            // (413 Validation), as on /embed
+            throw new HttpError(
+              400,
+              `at most ${limits.maxInputs - 1} sentences`,
+              "invalid_request_error",
+              `${name}.sentences`,
+              {},
+              "Validation",
+            );
           }
           return { source, sentences: list };
         })),
@@ -495,7 +516,7 @@ export function apiContract(
         // TEI's Info (its required fields), then embedge's own
         model_id: string(),
         model_dtype: literal(["float32", "float16", "int8"]),
-        model_type: object({ embedding: object({ pooling: literal(POOLINGS) }) }),
+        model_type: modelTypeSchema, // the model POST / answers with (routes/model_type.ts)
         max_concurrent_requests: integer(),
         max_batch_tokens: integer(),
         max_batch_requests: integer(),
