@@ -76,12 +76,21 @@ function availability(served: Served) {
   };
 }
 
+/** Adds a case: a 200 unless `extra` says otherwise. */
+type Add = (path: string, body: Record<string, unknown>, extra?: Partial<Case>) => void;
+
 /** Every request shape TEI documents, route by route, and TEI's status for it. */
 export function validCases(served: Served): Case[] {
-  const model = availability(served);
   const cases: Case[] = [];
-  const add = (path: string, body: Record<string, unknown>, extra: Partial<Case> = {}) =>
-    cases.push({ path, body, status: 200, ...extra });
+  const add: Add = (path, body, extra = {}) => cases.push({ path, body, status: 200, ...extra });
+  embeddingCases(add);
+  otherModelCases(add, served);
+  textCases(add);
+  return cases;
+}
+
+/** The embedding model's routes: /embed, /embed_all and the OpenAI route (at both paths). */
+function embeddingCases(add: Add): void {
   for (const [inputs, n] of INPUTS) {
     add("/embed", { inputs }, { answer: items(n) });
     add("/embed_all", { inputs }, { answer: items(n) });
@@ -105,7 +114,11 @@ export function validCases(served: Served): Case[] {
   add("/v1/embeddings", { input: TEXT, encoding_format: "base64" });
   add("/v1/embeddings", { input: TEXT, encoding_format: "float", model: "m", user: "u" });
   add("/v1/embeddings", { input: TEXT, model: null, user: null });
+}
 
+/** The routes of TEI's other model types: /embed_sparse, /predict, /rerank (else 424). */
+function otherModelCases(add: Add, served: Served): void {
+  const model = availability(served);
   // /embed_sparse: texts; token ids are embedge's known difference (module comment)
   for (const [inputs, n] of INPUTS) {
     const ids = typeof inputs !== "string" && !(Array.isArray(inputs) && inputs.every(isText));
@@ -159,7 +172,10 @@ export function validCases(served: Served): Case[] {
   add("/rerank", { query: "Paris", texts, truncate: null, truncation_direction: "Left" }, {
     ...model.rerank,
   });
+}
 
+/** The routes every model has: /similarity, /tokenize, /decode. */
+function textCases(add: Add): void {
   const similarity = { source_sentence: TEXT, sentences: ["Paris", "rain"] };
   add("/similarity", { inputs: similarity }, { answer: items(2) });
   add("/similarity", {
@@ -185,7 +201,6 @@ export function validCases(served: Served): Case[] {
       if (!(body as string[])[0]?.includes("[CLS]")) fail(`${label}: special tokens skipped`);
     },
   });
-  return cases;
 }
 
 const isText = (x: unknown) => typeof x === "string";
