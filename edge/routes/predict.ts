@@ -28,7 +28,7 @@ export function loadedClassifier(server: Server, what: string): TextClassifier {
   if (!server.textClassifier) {
     throw new HttpError(
       424,
-      `${what}: no sequence-classification model is loaded (--predict-model)`,
+      `${what}: no sequence-classification model is loaded (--predict-model, EMBEDGE_PREDICT_MODEL)`,
       "server_error",
     );
   }
