@@ -8,7 +8,7 @@
  * | --- | --- | --- |
  * | `PORT`, `HOST` (`--port`, `--host`) | where the Deno server listens (`0.0.0.0`: every interface) | 8080, 127.0.0.1 |
  * | `EMBEDGE_MODEL` (`--model`, `--model-id`) | model directory or Hub id (Deno) | the classifiers' model, else all-MiniLM-L6-v2 with weights, else `../shared/models/embedge-mini-simcse` |
- * | `EMBEDGE_PREDICT_MODEL` (`--predict-model`) | a sequence-classification model directory for TEI's `/predict` and `/rerank` (Deno); `POST /` then answers as it | none |
+ * | `EMBEDGE_PREDICT_MODEL` (`--predict-model`) | a sequence-classification model directory for TEI's `/predict` and `/rerank` (Workers: a directory in the model's assets or bucket, onnxruntime-web build only); `POST /` then answers as it | none |
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
  * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno; 0: inline) | the core count |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |

@@ -15,6 +15,9 @@
  * `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
  * within a 128 MB isolate; it needs the opt-in build below), `EMBEDGE_TIMEOUT_MS`,
  * `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory),
+ * `EMBEDGE_PREDICT_MODEL` (a sequence-classification model for TEI's `/predict` and
+ * `/rerank`: a directory under that path in the same assets or bucket, e.g. `sst2`; it runs on
+ * onnxruntime-web, so the opt-in build only: this one answers 503 saying so),
  * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load took).
  *
  * This build carries the tokenizer and embedge's kernels only (fp32 BERT graphs that

@@ -27,6 +27,7 @@ import { ModelLoadError } from "../src/errors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { partedReader } from "./assets.ts";
 import type { Classifier } from "../src/classifier/logistic.ts";
+import { TextClassifier } from "../src/model/classify/text_classifier.ts";
 
 /** The part of a Workers `Fetcher` binding that is used here. */
 export interface AssetsBinding {
@@ -180,11 +181,46 @@ async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
     classifiers[name] = JSON.parse(new TextDecoder().decode(bytes)); // checked by createApp
   }
   if (config.classifiers.length) await timer.step("classifiers");
-  const app = createApp(embedder, { ...config.app, classifiers });
+  const textClassifier = config.predictModel
+    ? await loadPredictModel(read, config.predictModel, modules, config.batchTokens)
+    : undefined;
+  const app = createApp(embedder, { ...config.app, classifiers, textClassifier });
   if (env.EMBEDGE_LOG_TIMINGS === "on") {
     timer.log("load", Date.now() - started, ` (engine ${embedder.info.engine})`);
   }
   return app;
+}
+
+/**
+ * The sequence-classification model of `/predict` and `/rerank` (`EMBEDGE_PREDICT_MODEL`): a
+ * model directory under that path in the same assets or bucket as the embedding model (e.g.
+ * `sst2/`, prepared there by bin/worker_assets.ts). Its head (a Gemm to `logits`) is not a
+ * graph embedge's kernels run, so it runs on onnxruntime-web: the opt-in build only; in the
+ * default build the load fails saying so, and the Worker answers 503 with that reason.
+ */
+async function loadPredictModel(
+  read: (path: string) => Promise<Uint8Array | undefined>,
+  directory: string,
+  modules: WorkerModules,
+  batchTokens: number | undefined,
+): Promise<TextClassifier> {
+  const prefix = directory.replace(/\/*$/, "/");
+  try {
+    return await TextClassifier.load((path) => read(prefix + path), {
+      modelId: prefix.slice(0, -1).split("/").pop(),
+      backend: "wasm",
+      tokenizerWasm: modules.tokenizerWasm,
+      kernelsWasm: modules.kernelsWasm,
+      ...(modules.ortWasm ? { ortWasm: modules.ortWasm } : {}),
+      batchTokens: batchTokens ?? WORKER_BATCH_TOKENS,
+    });
+  } catch (e) {
+    // named, so that the 503 says which of the two models did not load (a refused graph
+    // stays a lasting ModelLoadError: not retried per request)
+    const message = `EMBEDGE_PREDICT_MODEL ${prefix}: ${(e as Error).message}`;
+    if (e instanceof ModelLoadError) throw new ModelLoadError(message, e.param, { cause: e });
+    throw new Error(message, { cause: e });
+  }
 }
 
 /**

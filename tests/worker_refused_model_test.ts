@@ -8,7 +8,7 @@
  * the kernels without onnxruntime.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { hasShared, tempDir } from "./support/paths.ts";
+import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
 import { quantize } from "../src/model/onnx/quantize.ts";
 import { readGraph } from "../src/model/onnx/graph.ts";
@@ -124,5 +124,27 @@ Deno.test({
     const { answers, log } = await withoutOrtWeb(model.dir, { EMBEDGE_LOG: "off" }, ROUTES);
     for (const a of answers) assertEquals(a.status, 200, `${a.request}: ${JSON.stringify(a.body)}`);
     assertEquals(answers[1].body.engine, "embedge-kernels", log);
+  },
+});
+
+Deno.test({
+  name:
+    "Worker without onnxruntime-web: EMBEDGE_PREDICT_MODEL (a classifier's head the kernels refuse) answers 503 on every route, naming why",
+  ignore: ignore || !hasShared("models/embedge-mini-sst2/onnx/model.onnx"),
+  async fn() {
+    const model = await makeTestModel({ seed: 41, layers: 1 });
+    // the classifier in a directory beside the embedding model's files, as in the assets
+    await Deno.symlink(shared("models/embedge-mini-sst2"), `${model.dir}/sst2`);
+    const { answers } = await withoutOrtWeb(
+      model.dir,
+      { EMBEDGE_LOG: "off", EMBEDGE_PREDICT_MODEL: "sst2" },
+      [...ROUTES, 'POST /predict {"inputs":"I love Paris."}'],
+    );
+    for (const a of answers) {
+      assertEquals(a.status, 503, `${a.request}: ${JSON.stringify(a.body)}`);
+      const message = typeof a.body.error === "string" ? a.body.error : a.body.error?.message ?? "";
+      assert(message.includes("onnxruntime-web is not in this Worker build"), message);
+      assert(message.includes("sst2"), message);
+    }
   },
 });

@@ -24,6 +24,7 @@ import {
   required,
   string,
 } from "../schema.ts";
+import { HttpError } from "../errors.ts";
 import { type SharedFields, vector } from "./fields.ts";
 import { type ContractLimits, post } from "./route.ts";
 
@@ -87,6 +88,17 @@ function decodeIds(limits: ContractLimits, vocab: number) {
       ) {
         return v as number[][];
       }
+      if (Array.isArray(v) && v.length > limits.maxInputs && v.every(valid)) {
+        // too many id lists: TEI's batch-size error (413 Validation), as on /embed
+        throw new HttpError(
+          400,
+          `${name} has ${v.length} id lists; the limit is ${limits.maxInputs}`,
+          "invalid_request_error",
+          name,
+          {},
+          "Validation",
+        );
+      }
       throw invalid(
         `${name} must be an array of token ids (or an array of such arrays)`,
         name,
@@ -118,7 +130,16 @@ function similarityInputs(texts: Field<string[]>, limits: ContractLimits) {
     }
     const list = texts.parse(sentences, `${name}.sentences`);
     if (list.length + 1 > limits.maxInputs) {
-      throw invalid(`at most ${limits.maxInputs - 1} sentences`, `${name}.sentences`);
+      // TEI embeds the source and the sentences as one batch: its batch-size error
+      // (413 Validation), as on /embed
+      throw new HttpError(
+        400,
+        `at most ${limits.maxInputs - 1} sentences`,
+        "invalid_request_error",
+        `${name}.sentences`,
+        {},
+        "Validation",
+      );
     }
     return { source, sentences: list };
   }));

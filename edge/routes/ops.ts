@@ -10,6 +10,7 @@ import { answer } from "../contract/route.ts";
 import { openApiDocument } from "../openapi.ts";
 import { type DocsAssets, docsRoutes } from "../docs.ts";
 import { EMBEDGE_VERSION, type Env, type Server } from "../server.ts";
+import { teiModelType } from "./model_type.ts";
 
 /**
  * The operations routes of `server`; `/docs` is Swagger UI where its files are given
@@ -44,13 +45,20 @@ export function modelDtype(onnxFile: string): "float32" | "float16" | "int8" {
 
 /**
  * The `/info` answer: TEI's `Info` (its required fields and `max_batch_requests`), then
- * the model, its choices, the classifier heads and every limit.
+ * the model, its choices, the classifier heads and every limit. `model_type` is the type of
+ * the model `POST /` answers with (model_type.ts); every other field describes the
+ * embedding model.
  */
-function infoOf({ embedder, info, classifiers, limits, batcher }: Server) {
+function infoOf(server: Server) {
+  const { embedder, info, classifiers, limits, batcher, textClassifier, sparseEncoder } = server;
   return {
     model_id: info.modelId,
     model_dtype: modelDtype(info.onnxFile),
-    model_type: { embedding: { pooling: info.pooling } },
+    model_type: teiModelType({
+      pooling: info.pooling,
+      ...(textClassifier ? { labels: textClassifier.info.labels } : {}),
+      sparse: sparseEncoder !== undefined,
+    }),
     // the queue bound is what limits concurrent work here (in inputs, not requests)
     max_concurrent_requests: batcher.options.maxQueue,
     max_batch_tokens: info.batchTokens,

@@ -9,7 +9,8 @@
  *   (the model's function over the logits, or the logits themselves with `raw_scores`); for
  *   a batch one such list per item;
  * - errors through the app's one error path in TEI's shape (errors.ts): 424 `Backend` when
- *   no classifier is loaded (TEI: "the model is not a classifier"), 422 `Validation` for a
+ *   no classifier is loaded (TEI: "Model is not a classifier model"; for a request that is
+ *   valid, as TEI checks the body first), 422 `Validation` for a
  *   malformed input or one needing a cut on the left (the classifier's tokenizer cuts on
  *   the right only), 413 for too long an input with truncate off or too big a batch.
  *
@@ -27,7 +28,7 @@ export function loadedClassifier(server: Server, what: string): TextClassifier {
   if (!server.textClassifier) {
     throw new HttpError(
       424,
-      `${what}: no sequence-classification model is loaded (--predict-model)`,
+      `${what}: no sequence-classification model is loaded (--predict-model, EMBEDGE_PREDICT_MODEL)`,
       "server_error",
     );
   }
@@ -45,8 +46,10 @@ export function predictRoutes(server: Server, also: string[] = []): Hono<Env> {
   const route = server.routes["/predict"];
   const app = new Hono<Env>();
   const predict = (perInput: boolean) => async (c: Context<Env>) => {
-    const classifier = loadedClassifier(server, "/predict");
+    // the body first, as TEI reads it (axum's JSON extractor, then its batch-size check)
+    // before the model's type: a malformed request is a 422 or 413 whatever is loaded
     const b = await readFields(c, server.limits, route);
+    const classifier = loadedClassifier(server, "/predict");
     const ranked = await classifier.classify(b.inputs.items, {
       ...(b.raw_scores ? { function: "none" as const } : {}),
       truncate: b.truncate,

@@ -20,8 +20,10 @@ export function rerankRoutes(server: Server, also: string[] = []): Hono<Env> {
   const route = server.routes["/rerank"];
   const app = new Hono<Env>();
   app.on("POST", ["/rerank", ...also], async (c) => {
-    const classifier = loadedClassifier(server, "/rerank");
+    // the body first, as TEI reads it (its JSON extractor and empty-texts check) before the
+    // model's type; TEI checks the number of texts after it, embedge with the body
     const b = await readFields(c, server.limits, route);
+    const classifier = loadedClassifier(server, "/rerank");
     const labels = classifier.info.labels;
     if (labels.length !== 1 && b.label === undefined) {
       throw new HttpError(

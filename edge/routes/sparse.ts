@@ -34,6 +34,9 @@ export function sparseRoutes(server: Server, also: string[] = []): Hono<Env> {
   const route = server.routes["/embed_sparse"];
   const app = new Hono<Env>();
   app.on("POST", ["/embed_sparse", ...also], async (c) => {
+    // the model before the body, unlike /predict and /rerank: TEI's Input takes token ids
+    // here too, which this route does not, so a valid TEI body with ids on a server without
+    // a SPLADE model gets TEI's 424 rather than a 422 about the ids
     const encoder = loadedEncoder(server);
     const b = await readFields(c, server.limits, route);
     const promptName = checkPromptName(encoder.info, b.prompt_name, "prompt_name");

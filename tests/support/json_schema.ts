@@ -1,8 +1,8 @@
 /**
- * A small JSON Schema checker for the subset the API document uses (type, enum,
- * properties, required, additionalProperties: false, items, oneOf, minItems/maxItems,
- * minimum/maximum, minLength/maxLength): the answers of every route are checked against
- * the document's own schemas. Written here (no validator package is a dependency).
+ * A small JSON Schema checker for the subset the API documents use (type, enum,
+ * properties, required, additionalProperties: false or the schema of a map's values, items,
+ * oneOf, minItems/maxItems, minimum/maximum, minLength/maxLength): the answers of every
+ * route are checked against the document's own schemas and TEI's (tei_schemas.ts). Written here (no validator package is a dependency).
  *
  * @example
  * ```ts
@@ -77,8 +77,13 @@ export function violations(value: unknown, schema: Schema, at = "$"): string[] {
       if (!(name in record)) out.push(`${at}: lacks ${name}`);
     }
     for (const [name, v] of Object.entries(record)) {
+      const extra = schema.additionalProperties;
       if (props[name]) out.push(...violations(v, props[name], `${at}.${name}`));
-      else if (schema.additionalProperties === false) out.push(`${at}: has undeclared ${name}`);
+      else if (extra === false) out.push(`${at}: has undeclared ${name}`);
+      // a map's values (TEI's id2label): every undeclared property checked by one schema
+      else if (typeof extra === "object" && extra !== null) {
+        out.push(...violations(v, extra as Schema, `${at}.${name}`));
+      }
     }
   }
   return out;
