@@ -21,7 +21,7 @@ import { InputError, ModelLoadError } from "../errors.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { type ModelConfig, modelConfig } from "./config.ts";
-import { readExternalData } from "./onnx/external_data.ts";
+import { readExternalData } from "./external_data.ts";
 import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { wordEmbeddingRows } from "./onnx/layers.ts";
 import type { Backend } from "./engine/runtimes.ts";

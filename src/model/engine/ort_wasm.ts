@@ -18,7 +18,7 @@
  *   await Deno.readFile("node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"),
  * );
  * // wraps the first InferenceSession.create, which initialises ORT's runtime
- * const bytes = await Deno.readFile("../../shared/models/embedge-mini-mlm/onnx/model.onnx");
+ * const bytes = await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx");
  * const session = await withCompiledOrtWasm(module, () => ort.InferenceSession.create(bytes));
  * console.log(session.inputNames); // ["input_ids", "attention_mask", "token_type_ids"]
  * ```

@@ -12,7 +12,7 @@
  * ```ts
  * import { createSession } from "./session.ts";
  * const session = await createSession(
- *   await Deno.readFile("../../shared/models/embedge-mini-mlm/onnx/model.onnx"),
+ *   await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx"),
  *   { layers: 4 },
  * );
  * console.log(session.backend, session.hiddenOutput, session.stateOutputs.length); // native last_hidden_state 5

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { createSessionPool } from "./session_pool.ts";
- * const bytes = await Deno.readFile("../../shared/models/embedge-mini-mlm/onnx/model.onnx");
+ * const bytes = await Deno.readFile("../shared/models/embedge-mini-mlm/onnx/model.onnx");
  * const pool = await createSessionPool(bytes, { layers: 4, backend: "wasm" }, 2);
  * console.log(pool.capacity, pool.hiddenOutput); // 2 last_hidden_state
  * await pool.release();

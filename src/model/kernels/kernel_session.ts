@@ -40,7 +40,7 @@
 import { InputError, ModelLoadError } from "../../errors.ts";
 import { readUrl } from "../../host.ts";
 import type { BertGraphWeights, Int8Matrix, Matrix, Norm } from "./bert_graph.ts";
-import type { OrtSession } from "../engine/runtimes.ts";
+import type { OrtSession } from "../onnx/ort_session.ts";
 
 interface Kernels {
   memory: WebAssembly.Memory;

@@ -64,7 +64,7 @@ import { hostFiles } from "../../host.ts";
 import { externalDataLocations } from "./external.ts";
 import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./writer.ts";
 import { allFields, concat, field, varint } from "./protobuf.ts";
-import { checkFiniteWeights } from "../load_checks.ts";
+import { checkFiniteWeights } from "./finite_weights.ts";
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -403,7 +403,7 @@ export const INT8_FILE = "onnx/model_int8.onnx";
  * import { quantize } from "./quantize.ts";
  * import { writeGeneratedModel } from "../fixtures/demo_model.ts";
  * const dir = await Deno.makeTempDir();
- * await writeGeneratedModel(dir, "../../shared/models/all-MiniLM-L6-v2");
+ * await writeGeneratedModel(dir, "../shared/models/all-MiniLM-L6-v2");
  * const report = await quantize(dir);
  * console.log(report.file.endsWith("onnx/model_int8.onnx"), report.bytesAfter < report.bytesBefore);
  * // true true
