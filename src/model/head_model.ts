@@ -25,7 +25,7 @@ import { readExternalData } from "./external_data.ts";
 import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { wordEmbeddingRows } from "./onnx/layers.ts";
 import type { Backend } from "./engine/runtimes.ts";
-import { createLogitsSession, type LogitsSession } from "./engine/session.ts";
+import { createLogitsSession, type LogitsSession } from "./engine/logits_session.ts";
 import { directoryTokenizerCache, loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 
 /** Load options every head model takes. */
