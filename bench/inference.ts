@@ -30,13 +30,14 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { env as tjsEnv, pipeline } from "@huggingface/transformers";
 import { Embedder } from "../src/model/embedder.ts";
 import { quantize } from "../src/model/onnx/quantize.ts";
 import type { TokenPooling } from "../src/model/pooling.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median, quantile } from "./machine.ts";
+import { compareTransformersJs } from "./inference_tjs.ts";
+import { inferenceMarkdown } from "./inference_markdown.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -242,78 +243,14 @@ console.error(
   `wasm threads: ${JSON.stringify(Object.values(wasmThreading).map((w) => +w.speedup.toFixed(2)))}`,
 );
 
-// 4. embedge (native) vs transformers.js feature-extraction (onnxruntime-node) with the
-// same intra-op threads, on the same texts and model. transformers.js wants the external
-// data named onnx/model.onnx_data, so it reads a linked copy of the directory.
-const tjsRoot = new URL("../.cache/tjs/", import.meta.url).pathname;
-const tjsDir = `${tjsRoot}bench-minilm-structure`;
-await Deno.remove(tjsDir, { recursive: true }).catch(() => {});
-await Deno.mkdir(`${tjsDir}/onnx`, { recursive: true });
-for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
-  await Deno.link(`${cache}/${f}`, `${tjsDir}/${f}`);
-}
-for (const e of Deno.readDirSync(`${cache}/onnx`)) {
-  if (e.name === "model.onnx") continue; // the graph's external data, under both names
-  await Deno.link(`${cache}/onnx/${e.name}`, `${tjsDir}/onnx/${e.name}`);
-  await Deno.link(`${cache}/onnx/${e.name}`, `${tjsDir}/onnx/model.onnx_data`).catch(() => {});
-}
-tjsEnv.allowRemoteModels = false;
-tjsEnv.localModelPath = tjsRoot;
-const extractor = await pipeline("feature-extraction", "bench-minilm-structure", {
-  dtype: "fp32",
-  device: "cpu",
-  use_external_data_format: true,
-  session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-} as never);
-const vsTjs: Record<string, unknown> = {};
-const sameBatching = {
-  pooling: "mean",
-  normalize: true,
-  maxPaddingWaste: Infinity,
-  batchTokens: 1 << 20, // the largest allowed: no call is split
-} as const;
-let tjsMaxDiff = 0;
-for (const bs of quick ? [8] : BATCHES) {
-  const slices = Array.from(
-    { length: Math.ceil(texts.length / bs) },
-    (_, i) => texts.slice(i * bs, (i + 1) * bs),
-  );
-  const t = await interleaved({
-    embedge: async () => {
-      for (const s of slices) await native.embed(s, { pooling: "mean", normalize: true });
-    },
-    // embedge batched as transformers.js batches (each call one run, padded to its longest
-    // text): the gap to transformers.js is then the engine and the code around it, and the
-    // gap to `embedge` is what embedge's length-sorted grouping buys
-    embedgeAsPadded: async () => {
-      for (const s of slices) await native.embed(s, sameBatching);
-    },
-    transformersJs: async () => {
-      for (const s of slices) await extractor(s, { pooling: "mean", normalize: true });
-    },
-  }, REPS);
-  const a = (await native.embed(slices[0], { pooling: "mean", normalize: true })).data;
-  const b = (await extractor(slices[0], { pooling: "mean", normalize: true })).data as Float32Array;
-  for (let i = 0; i < a.length; i++) tjsMaxDiff = Math.max(tjsMaxDiff, Math.abs(a[i] - b[i]));
-  const sps = (ms: number) => texts.length / (ms / 1000);
-  vsTjs[`batch ${bs}`] = {
-    embedge: sps(median(t.embedge)),
-    embedgeRange: [sps(Math.max(...t.embedge)), sps(Math.min(...t.embedge))],
-    embedgeAsPadded: sps(median(t.embedgeAsPadded)),
-    embedgeAsPaddedRange: [
-      sps(Math.max(...t.embedgeAsPadded)),
-      sps(Math.min(...t.embedgeAsPadded)),
-    ],
-    transformersJs: sps(median(t.transformersJs)),
-    transformersJsRange: [sps(Math.max(...t.transformersJs)), sps(Math.min(...t.transformersJs))],
-    ratio: median(t.transformersJs) / median(t.embedge),
-    // same engine and same batching: what is left is embedge's code around the model
-    sameBatchingRatio: median(t.transformersJs) / median(t.embedgeAsPadded),
-    // same engine, same code: what embedge's length-sorted grouping adds
-    batchingRatio: median(t.embedgeAsPadded) / median(t.embedge),
-  };
-  console.error(`transformers.js batch ${bs}: ${JSON.stringify(vsTjs[`batch ${bs}`])}`);
-}
+// 4. embedge (native) vs transformers.js feature-extraction (bench/inference_tjs.ts)
+const { vsTjs, tjsMaxDiff } = await compareTransformersJs(native, {
+  cache,
+  texts,
+  threads,
+  batches: quick ? [8] : BATCHES,
+  reps: REPS,
+});
 
 // 6. int8 (embedge quantize) vs fp32 of the same model: the same tensors on each backend,
 // interleaved; vectors compared by cosine over all the texts
@@ -380,6 +317,7 @@ const int8Report = {
   sessionRunMs: int8Speed,
   cosineOverTexts: int8Cosines,
 };
+const int8Engine = int8Embedders.wasm.info.engine;
 for (const e of Object.values(int8Embedders)) await e.close();
 
 // 5. fixed 512 vs dynamic padding on real sentence lengths (FLOPs model + measured above)
@@ -419,139 +357,18 @@ const report = {
       paddingSweep["longest"].p50,
   },
 };
-const f = (x: number, d = 2) => x.toFixed(d);
-const overloaded = Math.max(loadBefore[0], loadAfter[0]) > m.cores;
-const md = [
-  `# Inference benchmark (${report.mode})`,
-  "",
-  `${m.date} · ${m.cpu} · ${m.cores} cores · Deno ${m.deno} · load ${f(loadBefore[0])} before, ${
-    f(loadAfter[0])
-  } after · ${report.runtime}`,
-  ...(overloaded
-    ? ["", `**Warning: the load exceeded the ${m.cores} cores during the run.**`]
-    : []),
-  "",
-  `Model: ${report.model} (6 layers, hidden 384, 12 heads). Comparisons: median of ${REPS} interleaved repetitions after a warm-up, (min–max) beside it.`,
-  "",
-  `## embedge vs transformers.js`,
-  "",
-  `Feature-extraction (mean + normalize), ${texts.length} big.txt sentences in request-sized slices, both on onnxruntime-node with ${threads} intra-op threads; vectors agree within ${
-    tjsMaxDiff.toExponential(1)
-  }. Sentences/s:`,
-  "",
-  "The ratio splits into two effects: *same batching* runs embedge batched as transformers.js",
-  "batches (one run per call, padded to its longest text), so only the code around the shared",
-  "engine differs; *batching* is embedge against itself, length-sorted groups vs one padded run.",
-  "",
-  "| batch | embedge (native) | embedge, batched as transformers.js | transformers.js | embedge / transformers.js | same batching: embedge / transformers.js | batching: sorted / padded |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ...Object.entries(vsTjs).map(([k, v]) => {
-    const s = v as {
-      embedge: number;
-      embedgeRange: number[];
-      embedgeAsPadded: number;
-      embedgeAsPaddedRange: number[];
-      transformersJs: number;
-      transformersJsRange: number[];
-      ratio: number;
-      sameBatchingRatio: number;
-      batchingRatio: number;
-    };
-    const cell = (x: number, r: number[]) => `${f(x, 1)} (${f(r[0], 1)}–${f(r[1], 1)})`;
-    return `| ${k} | ${cell(s.embedge, s.embedgeRange)} | ${
-      cell(s.embedgeAsPadded, s.embedgeAsPaddedRange)
-    } | ${cell(s.transformersJs, s.transformersJsRange)} | ${f(s.ratio)}× | ${
-      f(s.sameBatchingRatio)
-    }× | ${f(s.batchingRatio)}× |`;
-  }),
-  "",
-  "## int8 (`embedge quantize`) vs fp32 of the same model (ms per session.run, same tensors)",
-  "",
-  `Size ${f(int8Report.bytes.int8 / 1e6, 1)} MB vs ${f(int8Report.bytes.fp32 / 1e6, 1)} MB (${
-    f((100 * int8Report.bytes.int8) / int8Report.bytes.fp32, 1)
-  } %); cosine int8 vs fp32 over the ${texts.length} texts (mean pooling): native mean ${
-    int8Cosines.native.mean.toFixed(6)
-  } / min ${int8Cosines.native.min.toFixed(6)}, wasm mean ${
-    int8Cosines.wasm.mean.toFixed(6)
-  } / min ${
-    int8Cosines.wasm.min.toFixed(6)
-  }. Engines: native fp32 and int8 on ${native.info.engine}; wasm fp32 on ${wasm.info.engine}, int8 on ${int8Embedders.wasm.info.engine}.`,
-  "",
-  "| backend / batch | fp32 | int8 | speed-up |",
-  "| --- | ---: | ---: | ---: |",
-  ...Object.entries(int8Speed).map(([k, v]) => {
-    const s = v as {
-      fp32: { ms: number; minMs: number; maxMs: number };
-      int8: { ms: number; minMs: number; maxMs: number };
-      speedup: number;
-    };
-    return `| ${k} | ${f(s.fp32.ms)} (${f(s.fp32.minMs)}–${f(s.fp32.maxMs)}) | ${f(s.int8.ms)} (${
-      f(s.int8.minMs)
-    }–${f(s.int8.maxMs)}) | ${f(s.speedup)}× |`;
-  }),
-  "",
-  "## Backends on the same tensors (ms per session.run)",
-  "",
-  `| batch | native (${threads} threads) | wasm (${wasm.info.engine}, 1 thread) | wasm / native |`,
-  "| --- | ---: | ---: | ---: |",
-  ...Object.entries(backends).map(([k, v]) => {
-    const s = v as {
-      native: { ms: number; minMs: number; maxMs: number };
-      wasm1: { ms: number; minMs: number; maxMs: number };
-      webOverNode: number;
-    };
-    return `| ${k} | ${f(s.native.ms)} (${f(s.native.minMs)}–${f(s.native.maxMs)}) | ${
-      f(s.wasm1.ms)
-    } (${f(s.wasm1.minMs)}–${f(s.wasm1.maxMs)}) | ${f(s.webOverNode)}× |`;
-  }),
-  "",
-  `onnxruntime-web (kernels off) with ${wasmThreads} threads vs 1 thread (separate processes, alternated 1, ${wasmThreads}, 1, ${wasmThreads} …; ms per session.run):`,
-  "",
-  `| batch | 1 thread | ${wasmThreads} threads | speed-up |`,
-  "| --- | ---: | ---: | ---: |",
-  ...Object.entries(wasmThreading).map(([k, w]) =>
-    `| ${k} | ${f(w.oneThread.ms)} (${f(w.oneThread.minMs)}–${f(w.oneThread.maxMs)}) | ${
-      f(w.nThreads.ms)
-    } (${f(w.nThreads.minMs)}–${f(w.nThreads.maxMs)}) | ${f(w.speedup)}× |`
-  ),
-  "",
-  `## Latency per sentence, batch 1 (native; ms, p50 over ${sentences.length} big.txt sentences)`,
-  "",
-  'By padding and pooling (fixed lengths below a sentence\'s length truncate it; "none" = token vectors):',
-  "",
-  `| pooling | ${paddings.map((p) => (p === "longest" ? "longest" : `fixed ${p}`)).join(" | ")} |`,
-  `| --- | ${paddings.map(() => "---:").join(" | ")} |`,
-  ...poolings.map((pool) =>
-    `| ${pool} | ${paddings.map((p) => f(grid[pool][String(p)].p50)).join(" | ")} |`
-  ),
-  "",
-  `## Throughput (${texts.length} big.txt sentences, max length 128)`,
-  "",
-  '"sorted" = one call, batched by length under a token budget of batch × 64 cells (× 128 for fixed); "as sent" = request-sized slices:',
-  "",
-  "| batch / padding / mode / backend | sentences/s (min–max) | time outside session.run |",
-  "| --- | ---: | ---: |",
-  ...Object.entries(batchSweep).map(([k, v]) => {
-    const s = v as {
-      sentencesPerSec: number;
-      minSentencesPerSec: number;
-      maxSentencesPerSec: number;
-      overheadPct: number;
-    };
-    return `| ${k} | ${f(s.sentencesPerSec, 1)} (${f(s.minSentencesPerSec, 1)}–${
-      f(s.maxSentencesPerSec, 1)
-    }) | ${f(s.overheadPct, 1)}% |`;
-  }),
-  "",
-  `Padding cost on real lengths (20,000 big.txt lines, mean ${
-    f(report.padding.meanTokens, 1)
-  } tokens): fixed 512 needs ${
-    f(report.padding.fixed512OverDynamicFlops, 1)
-  }× the FLOPs of dynamic padding; measured batch-1 latency fixed ${
-    paddings[paddings.length - 1]
-  } / longest: ${f(report.padding.measuredFixedMaxOverLongest, 1)}×.`,
-  "",
-].join("\n");
+const md = inferenceMarkdown(report, {
+  texts: texts.length,
+  sentences: sentences.length,
+  paddings,
+  poolings,
+  engines: {
+    native: native.info.engine,
+    wasm: wasm.info.engine,
+    wasmInt8: int8Engine,
+  },
+  wasmThreads,
+});
 const outDir = args.out
   ? args.out.replace(/\/$/, "")
   : quick

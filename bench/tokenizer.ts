@@ -32,13 +32,13 @@
  */
 import os from "node:os";
 import { Tokenizer as HfNative } from "tokenizers";
-import { Tokenizer as HfJs } from "@huggingface/tokenizers";
-import { PreTrainedTokenizer } from "@huggingface/transformers";
 import { Tokenizer } from "../src/tokenizer/tokenizer.ts";
 import { compileTokenizerWasm } from "../src/tokenizer/wasm.ts";
 import { adversarialStrings } from "../tests/support/adversarial.ts";
 import { machine, median } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
+import { tokenizerMarkdown } from "./tokenizer_markdown.ts";
+import { type Impl, tokenizerPeers } from "./tokenizer_peers.ts";
 
 const quick = Deno.args.includes("--quick");
 const sharedDir = Deno.env.get("EMBEDGE_SHARED") ??
@@ -78,130 +78,15 @@ const corpora: Record<string, string[]> = {
   "adversarial": adversarial,
 };
 
-// kitoken applies the tokenizer.json's fixed padding (128) and truncation: removed here
-const bare = JSON.parse(tokenizerJson);
-bare.padding = null;
-bare.truncation = null;
-// what a user would read from disk: encoded once, outside the timed load
-const bareBytes = utf8.encode(JSON.stringify(bare));
-// deno-lint-ignore no-explicit-any
-let Kitoken: any = null, kitokenError = "";
-try {
-  ({ Kitoken } = await import("kitoken/node"));
-} catch (e) {
-  kitokenError = String(e);
-}
-
-/** One implementation: how it loads, and its encoders returning token counts. */
-interface Impl {
-  name: string;
-  kind: string;
-  /** Its fastest load, and what it loads from. */
-  load: () => Promise<unknown> | unknown;
-  loadFrom: string;
-  /** ids of one text, for the parity check (kitoken: bare ids). */
-  ids: (t: string) => Promise<ArrayLike<number>> | ArrayLike<number>;
-  bareIds?: boolean;
-  /** One call per text; returns tokens. Async encoders return promises. */
-  single: (ts: string[]) => Promise<number> | number;
-  /** Batch calls of BATCH texts; returns tokens. */
-  batch?: (ts: string[]) => Promise<number> | number;
-}
-
-const hfJs = new HfJs(JSON.parse(tokenizerJson), tokenizerConfig);
-const tfjs = new PreTrainedTokenizer(JSON.parse(tokenizerJson), tokenizerConfig);
-const kitoken = Kitoken ? Kitoken.from_tokenizers(utf8.encode(JSON.stringify(bare))) : null;
-const inBatches = async (ts: string[], f: (chunk: string[]) => Promise<number> | number) => {
-  let n = 0;
-  for (let i = 0; i < ts.length; i += BATCH) n += await f(ts.slice(i, i + BATCH));
-  return n;
-};
-const impls: Impl[] = [
-  {
-    name: "embedge",
-    kind: "WebAssembly (AssemblyScript), LinMaxMatch",
-    load: () => Tokenizer.fromBytesSync(precompiled, wasmModule),
-    loadFrom: "precompiled form (compiled wasm module)",
-    ids: (t) => embedge.encode(t).ids,
-    single: (ts) => {
-      let n = 0;
-      for (const t of ts) n += embedge.encode(t).ids.length;
-      return n;
-    },
-    // the batch's model tensors are read, as a model run would (none of them is made
-    // lazily today; reading them keeps the benchmark honest if one ever is)
-    batch: (ts) =>
-      inBatches(ts, (c) => {
-        const b = embedge.encodeBatch(c);
-        let n = 0;
-        for (const l of b.lengths) n += l;
-        return b.inputIds.length + b.attentionMask.length > 0 ? n : 0;
-      }),
-  },
-  {
-    name: "tokenizers (HF, native)",
-    kind: "Rust via N-API (async, 2 threads in batch)",
-    load: () => HfNative.fromString(tokenizerJson),
-    loadFrom: "tokenizer.json string",
-    ids: async (t) => (await oracle.encode(t)).getIds(),
-    single: async (ts) => {
-      let n = 0;
-      for (const t of ts) n += (await oracle.encode(t)).getIds().length;
-      return n;
-    },
-    batch: (ts) =>
-      inBatches(ts, async (c) => {
-        let n = 0;
-        for (const e of await oracle.encodeBatch(c)) n += e.getIds().length;
-        return n;
-      }),
-  },
-  {
-    name: "@huggingface/tokenizers",
-    kind: "pure JavaScript",
-    load: () => new HfJs(JSON.parse(tokenizerJson), tokenizerConfig),
-    loadFrom: "tokenizer.json (parsed)",
-    ids: (t) => hfJs.encode(t).ids,
-    single: (ts) => {
-      let n = 0;
-      for (const t of ts) n += hfJs.encode(t).ids.length;
-      return n;
-    },
-  },
-  {
-    name: "transformers.js",
-    kind: "pure JavaScript (PreTrainedTokenizer)",
-    load: () => new PreTrainedTokenizer(JSON.parse(tokenizerJson), tokenizerConfig),
-    loadFrom: "tokenizer.json (parsed)",
-    ids: (t) => tfjs.encode(t),
-    single: (ts) => {
-      let n = 0;
-      for (const t of ts) n += tfjs.encode(t).length;
-      return n;
-    },
-  },
-];
-if (kitoken) {
-  impls.push({
-    name: "kitoken",
-    kind: "WebAssembly (Rust)",
-    load: () => Kitoken.from_tokenizers(bareBytes),
-    loadFrom: "tokenizer.json bytes",
-    ids: (t) => kitoken.encode(t, true),
-    bareIds: true,
-    single: (ts) => {
-      let n = 0;
-      for (const t of ts) n += kitoken.encode(t, true).length;
-      return n;
-    },
-    batch: (ts) =>
-      inBatches(ts, (c) => {
-        let n = 0;
-        for (const ids of kitoken.encode_all(c, true)) n += ids.length;
-        return n;
-      }),
-  });
-}
+const { impls, kitokenError } = await tokenizerPeers({
+  tokenizerJson,
+  tokenizerConfig,
+  oracle,
+  embedge,
+  precompiled,
+  wasmModule,
+  batchSize: BATCH,
+});
 
 // ---- parity against the oracle, every line of every corpus
 type Parity = { checked: number; identical: number; example?: string };
@@ -392,72 +277,7 @@ const report = {
   encodeBatch,
 };
 
-const f = (x: number, d = 2) => x.toFixed(d);
-const overloaded = Math.max(loadBefore[0], loadAfter[0]) > m.cores;
-const md = [
-  `# Tokenizer benchmark (${report.mode})`,
-  "",
-  `${m.date} · ${m.cpu} · ${m.cores} cores · ${m.memoryGiB} GiB · Deno ${m.deno} (V8 ${m.v8}) · load ${
-    f(loadBefore[0])
-  } before, ${f(loadAfter[0])} after`,
-  ...(overloaded
-    ? ["", `**Warning: the load exceeded the ${m.cores} cores during the run.**`]
-    : []),
-  "",
-  `Median of ${REPETITIONS} interleaved repetitions (after a warm-up), min–max beside it; batch mode = ${BATCH} lines per call. Each peer is compared in its fastest mode. ${
-    collect
-      ? "Each timed run starts from a collected heap."
-      : "The heap was not collected between runs (run with --v8-flags=--expose-gc)."
-  }`,
-  "",
-  ...Object.entries(ratios).flatMap(([corpus, r]) => [
-    `## ${corpus} (${report.corpora[corpus].lines} lines, ${f(corpusBytes[corpus] / 1e6)} MB)`,
-    "",
-    "| implementation | ids identical to HF tokenizers | one call per line MB/s | batch MB/s | embedge best ÷ its best |",
-    "| --- | --- | ---: | ---: | ---: |",
-    ...impls.map((i) => {
-      const t = (mode: string) =>
-        throughput.find((x) => x.name === i.name && x.mode === mode && x.corpus === corpus);
-      const cell = (x?: { mbps: number; minMbps: number; maxMbps: number }) =>
-        x ? `${f(x.mbps)} (${f(x.minMbps)}–${f(x.maxMbps)})` : "—";
-      const p = parity[i.name][corpus];
-      const peer = r.peers.find((x) => x.name === i.name);
-      return `| ${i.name} | ${p.identical}/${p.checked}${i.bareIds ? " (bare ids)" : ""} | ${
-        cell(t("single"))
-      } | ${cell(t("batch"))} | ${peer ? `${f(peer.ratio, 1)}× (its ${peer.peerMode})` : "—"} |`;
-    }),
-    "",
-    r.fastestIdenticalPeer
-      ? `embedge (${r.embedgeMode}, ${f(r.embedgeMbps)} MB/s) is **${
-        f(r.ratioVsFastestIdenticalPeer!, 1)
-      }×** the fastest peer with identical ids (${r.fastestIdenticalPeer}, in its fastest mode).`
-      : "No peer gave identical ids on this corpus.",
-    "",
-  ]),
-  "## embedge encodeBatch by batch size (tensors for ONNX) against one encode per line",
-  "",
-  "| corpus | mode | MB/s (min–max) | of one call per line |",
-  "| --- | --- | ---: | ---: |",
-  ...encodeBatch.map((b) =>
-    `| ${b.corpus} | ${
-      b.batch === "single" ? "encode, one per line" : `encodeBatch of ${b.batch}`
-    } | ${f(b.mbps)} (${f(b.minMbps)}–${f(b.maxMbps)}) | ${f(100 * b.ofSingle, 0)} % |`
-  ),
-  "",
-  "## Cold start (to a ready tokenizer, median of interleaved loads)",
-  "",
-  "| implementation | from | ms (min–max) |",
-  "| --- | --- | ---: |",
-  ...coldStart.map((c) => `| ${c.name} | ${c.from} | ${f(c.ms)} (${f(c.minMs)}–${f(c.maxMs)}) |`),
-  "",
-  ...(kitokenError ? [`kitoken could not be loaded: ${kitokenError}`, ""] : []),
-  ...Object.entries(parity).flatMap(([name, byCorpus]) =>
-    Object.entries(byCorpus).filter(([, p]) => p.example).map(([corpus, p]) =>
-      `- ${name} on ${corpus}, first mismatch: ${p.example}`
-    )
-  ),
-  "",
-].join("\n");
+const md = tokenizerMarkdown(report, impls);
 
 const outArg = Deno.args.indexOf("--out");
 const outDir = outArg >= 0

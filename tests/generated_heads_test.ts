@@ -11,7 +11,7 @@ import {
   referenceMaskedLmLogits,
 } from "./support/bert_reference.ts";
 import { bertOnnx, type BertShape, bertWeights } from "../src/model/fixtures/generated_bert.ts";
-import { createLogitsSession } from "../src/model/engine/session.ts";
+import { createLogitsSession } from "../src/model/engine/logits_session.ts";
 
 const SHAPE: BertShape = { vocabSize: 500, hidden: 32, layers: 2, heads: 4, intermediate: 64 };
 // three rows, the last two padded; the first a pair (token types 0 then 1)

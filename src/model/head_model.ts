@@ -21,11 +21,11 @@ import { InputError, ModelLoadError } from "../errors.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { WasmSource } from "../tokenizer/wasm.ts";
 import { type ModelConfig, modelConfig } from "./config.ts";
-import { readExternalData } from "./onnx/external_data.ts";
+import { readExternalData } from "./external_data.ts";
 import { type ModelFiles, modelJson, type ModelSource, readModelFiles } from "./files.ts";
 import { wordEmbeddingRows } from "./onnx/layers.ts";
 import type { Backend } from "./engine/runtimes.ts";
-import { createLogitsSession, type LogitsSession } from "./engine/session.ts";
+import { createLogitsSession, type LogitsSession } from "./engine/logits_session.ts";
 import { directoryTokenizerCache, loadModelTokenizer, TOKENIZER_FILES } from "./tokenizer_files.ts";
 
 /** Load options every head model takes. */

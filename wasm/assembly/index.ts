@@ -11,7 +11,8 @@
 // Output per token: id, word index, start and end offsets in UTF-16 code units of the input.
 //
 // The modules: format.ts (the compiled model: the precompiled format), builder.ts (a
-// vocabulary → the model), vocab_scanner.ts (tokenizer.json's vocabulary → the builder's
+// vocabulary → the model; its trie's edges in edge_table.ts, order and failure links in
+// trie_links.ts), vocab_scanner.ts (tokenizer.json's vocabulary → the builder's
 // input), unicode.ts + tables.ts (Unicode data), normalizer.ts (normalizer and
 // pre-tokenizer), wordpiece.ts (the matcher and its output), batch.ts (many texts in one
 // call). This file is the API the JS side calls (src/tokenizer/wasm.ts lists it).

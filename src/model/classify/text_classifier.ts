@@ -21,7 +21,8 @@
 import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../../errors.ts";
 import type { TextInput, Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import type { ModelSource } from "../files.ts";
-import type { Engine, LogitsSession } from "../engine/session.ts";
+import type { Engine } from "../engine/session.ts";
+import type { LogitsSession } from "../engine/logits_session.ts";
 import {
   defaultScoreFunction,
   type LabelScore,

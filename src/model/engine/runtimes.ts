@@ -20,6 +20,8 @@
  */
 import type * as OrtWeb from "../../deps/onnxruntime_web.ts";
 import { InputError, ModelLoadError } from "../../errors.ts";
+import type { OrtSession } from "../onnx/ort_session.ts";
+export type { OrtSession };
 
 let ortWebModule: Promise<typeof OrtWeb> | undefined;
 /**
@@ -41,17 +43,6 @@ let ortWeb: typeof OrtWeb | undefined; // set by the first create()
 export type Backend = "auto" | "native" | "wasm";
 /** The backends, for validation and help texts. */
 export const BACKENDS: readonly Backend[] = ["auto", "native", "wasm"];
-
-/** The part of onnxruntime's API (common to both builds) that embedge uses. */
-export interface OrtSession {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  run(
-    feeds: Record<string, unknown>,
-    fetches: string[],
-  ): Promise<Record<string, { data: unknown; dims: readonly number[]; type: string }>>;
-  release(): Promise<void>;
-}
 
 /** One loaded onnxruntime build. */
 export interface Runtime {

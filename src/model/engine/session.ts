@@ -5,8 +5,9 @@
  * (`last_hidden_state`, a pooler output if exported) and runs batches of int64 tensors.
  * A sequence-classification graph (a `logits` output and no hidden-state output) is
  * refused here with a ModelLoadError pointing to `TextClassifier`; `createLogitsSession`
- * loads it instead and runs it for its `[batch, labels]` logits, or, with `rank: 3`, a
- * masked LM's `[batch, tokens, vocab]` (what `SparseEncoder` reads).
+ * (logits_session.ts) loads it instead and runs it for its `[batch, labels]` logits, or,
+ * with `rank: 3`, a masked LM's `[batch, tokens, vocab]` (what `SparseEncoder` reads). What
+ * both open their model with is open_session.ts.
  *
  * @example
  * ```ts
@@ -20,25 +21,23 @@
  * @module
  */
 import { ModelLoadError } from "../../errors.ts";
+import { loadRuntime, nativeProblem, type Runtime } from "./runtimes.ts";
+import type { OrtSession } from "../onnx/ort_session.ts";
+import { withOutputs } from "../onnx/layers.ts";
+import { HIDDEN_NAMES, POOLER_NAMES } from "../kernels/bert_graph.ts";
+import { plainKernelsReason } from "../kernels/kernel_session.ts";
 import {
-  type Backend,
-  loadRuntime,
-  nativeProblem,
-  type OrtSession,
-  type Runtime,
-} from "./runtimes.ts";
-import { withCompiledOrtWasm } from "./ort_wasm.ts";
-import { encoderLayerStates, withOutputs } from "../onnx/layers.ts";
-import { bertGraphWeights, HIDDEN_NAMES, POOLER_NAMES } from "../kernels/bert_graph.ts";
-import {
-  kernelSessionOrReason,
-  kernelsUnavailable,
-  plainKernelsReason,
-} from "../kernels/kernel_session.ts";
+  checkInputs,
+  type Engine,
+  feedsOf,
+  kernelSession,
+  layerStatesOf,
+  ortSession,
+  type SessionOptions,
+} from "./open_session.ts";
+import { isClassifierGraph, LOGITS_OUTPUT } from "./logits_session.ts";
 
-/** What runs the model: onnxruntime's native or web build, or embedge's WASM kernels. */
-export type Engine = "onnxruntime-node" | "onnxruntime-web" | "embedge-kernels";
-const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
+export type { Engine, SessionOptions };
 
 /** One run's outputs. */
 export interface SessionOutput {
@@ -94,79 +93,6 @@ export interface ModelSession {
     states?: readonly number[],
   ): Promise<SessionOutput>;
   release(): Promise<void>;
-}
-
-/** Options of `createSession`. */
-export interface SessionOptions {
-  /** External data files of the graph (name as referenced by the model → bytes). */
-  externalData?: { path: string; data: Uint8Array }[];
-  /** ORT's `ort-wasm-simd-threaded.wasm`, precompiled (Workers: the imported module). */
-  wasm?: WebAssembly.Module;
-  /** embedge's `bert_kernels.wasm`, precompiled (Workers: the imported module). */
-  kernelsWasm?: WebAssembly.Module;
-  /**
-   * Encoder layers the config declares (`num_hidden_layers`): per-layer states are exposed
-   * only when the graph shows exactly that many layer boundaries (onnx/layers.ts).
-   */
-  layers?: number;
-  /** `auto` (default: native where it loads), `native` or `wasm`; a precompiled `wasm`
-   * module means `wasm`. */
-  backend?: Backend;
-  /** Intra-op threads (native) or WASM threads (0 or absent: native's default, WASM 1). */
-  threads?: number;
-  /** `num_attention_heads` from config.json: the WASM kernels need it. */
-  heads?: number;
-  /** `layer_norm_eps` from config.json (LayerNorms written out as `ReduceMean`…). */
-  layerNormEps?: number;
-  /**
-   * Whether the WASM backend may run a recognised BERT graph on embedge's kernels (default
-   * true; false: always onnxruntime-web). One thread only: more threads use onnxruntime-web.
-   */
-  kernels?: boolean;
-}
-
-/**
- * The kernels' session for this graph, or why not: they run on the WASM backend with one
- * thread, for a BERT graph bert_graph.ts recognises, where relaxed SIMD validates.
- */
-async function kernelSession(
-  bytes: Uint8Array,
-  options: SessionOptions,
-  threads: number,
-  states: string[],
-): Promise<OrtSession | string> {
-  if (options.kernels === false) return "kernels turned off";
-  // a precompiled ORT module means a runtime that cannot compile bytes: the kernels need
-  // theirs precompiled too
-  if (options.wasm && !options.kernelsWasm) {
-    return "onnxruntime's module was given precompiled but the kernels' was not";
-  }
-  if (threads > 1) return `${threads} threads asked for (the kernels run on one)`;
-  if (!options.heads) return "config.json gives no num_attention_heads";
-  const unavailable = await kernelsUnavailable(options.kernelsWasm);
-  if (unavailable) return unavailable;
-  const external = new Map((options.externalData ?? []).map((e) => [e.path, e.data]));
-  const weights = bertGraphWeights(bytes, {
-    heads: options.heads,
-    states,
-    ...(options.layerNormEps ? { epsilon: options.layerNormEps } : {}),
-    readExternal: (location) => {
-      const data = external.get(location);
-      if (!data) throw new Error(`external data ${location} was not given`);
-      return data;
-    },
-  });
-  if (typeof weights === "string") return weights;
-  return await kernelSessionOrReason(weights, options.kernelsWasm);
-}
-
-/** The graph's encoder layer boundaries (onnx/layers.ts), or none when it cannot be read. */
-function layerStatesOf(bytes: Uint8Array): string[] {
-  try {
-    return encoderLayerStates(bytes);
-  } catch {
-    return []; // the protobuf walk's complaint is onnxruntime's to make when it loads
-  }
 }
 
 /** Node's major version, or undefined on other runtimes (Deno has `process` too). */
@@ -248,86 +174,6 @@ export async function createSession(
   return modelSession(session, runtime, { engine, engineNote, threads, layered, states });
 }
 
-/** onnxruntime's session for the bytes (load failures become ModelLoadErrors). */
-async function ortSession(
-  bytes: Uint8Array,
-  runtime: Runtime,
-  options: SessionOptions,
-  threads: number,
-  kernelsRefusal?: string,
-): Promise<OrtSession> {
-  try {
-    const create = () =>
-      runtime.create(bytes, {
-        threads,
-        ...(options.externalData ? { externalData: options.externalData } : {}),
-      });
-    return options.wasm ? await withCompiledOrtWasm(options.wasm, create) : await create();
-  } catch (cause) {
-    // where onnxruntime-web is left out (the default Worker build), why the kernels refused
-    // is the part of the answer one can act on, so it comes first
-    const refused = kernelsRefusal
-      ? `the WASM kernels refused the model (${kernelsRefusal}) and `
-      : "";
-    throw new ModelLoadError(
-      `${refused}onnxruntime cannot load the model: ${String(cause).slice(0, 300)}`,
-      "onnx",
-      { cause },
-    );
-  }
-}
-
-/**
- * The feeds of a session's runs: `[batch, seq]` int64 tensors for the inputs its graph has
- * (`input_ids`, and `attention_mask` / `token_type_ids` where present). The kernels read
- * `data` and `dims` only, so their feeds need no onnxruntime (which a Worker build may leave
- * out); onnxruntime's own sessions take its Tensor class.
- */
-function feedsOf(
-  runtime: Runtime,
-  engine: Engine,
-  inputNames: readonly string[],
-): (
-  ids: BigInt64Array,
-  mask: BigInt64Array,
-  types: BigInt64Array,
-  batch: number,
-  seq: number,
-) => Record<string, unknown> {
-  const int64: Runtime["int64"] = engine === "embedge-kernels"
-    ? (data, dims) => ({ type: "int64", data, dims })
-    : runtime.int64;
-  const hasAttentionMask = inputNames.includes("attention_mask");
-  const hasTokenTypes = inputNames.includes("token_type_ids");
-  return (ids, mask, types, batch, seq) => {
-    const dims = [batch, seq];
-    const feeds: Record<string, unknown> = { input_ids: int64(ids, dims) };
-    if (hasAttentionMask) feeds.attention_mask = int64(mask, dims);
-    if (hasTokenTypes) feeds.token_type_ids = int64(types, dims);
-    return feeds;
-  };
-}
-
-/** Refuses (and releases) a session whose inputs embedge cannot feed. */
-async function checkInputs(session: OrtSession): Promise<void> {
-  const inputNames = session.inputNames;
-  if (!inputNames.includes("input_ids")) {
-    await session.release();
-    throw new ModelLoadError(
-      `the model has no input_ids input (inputs: ${inputNames.join(", ")})`,
-      "onnx",
-    );
-  }
-  const unknown = inputNames.filter((n) => !KNOWN_INPUTS.has(n));
-  if (unknown.length) {
-    await session.release();
-    throw new ModelLoadError(
-      `the model needs inputs embedge does not provide: ${unknown.join(", ")}`,
-      "onnx",
-    );
-  }
-}
-
 /** The ModelSession over a loaded session: input and output roles, int64 feeds. */
 async function modelSession(
   session: OrtSession,
@@ -391,128 +237,5 @@ async function modelSession(
       };
     },
     release: () => session.release(),
-  };
-}
-
-/** The output a sequence-classification export (Hugging Face `…ForSequenceClassification`) names. */
-export const LOGITS_OUTPUT = "logits";
-
-/**
- * Whether a graph's outputs are a classifier's: `logits` and none of the hidden-state
- * names (a model exporting both is an encoder that also has a head, and embeds).
- */
-export function isClassifierGraph(outputNames: readonly string[]): boolean {
-  return outputNames.includes(LOGITS_OUTPUT) && !HIDDEN_NAMES.some((n) => outputNames.includes(n));
-}
-
-/** A loaded sequence-classification model. */
-export interface LogitsSession {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  hasTokenTypes: boolean;
-  hasAttentionMask: boolean;
-  backend: "native" | "wasm";
-  engine: Engine;
-  /** Why the WASM backend did not use the kernels (absent on native). */
-  engineNote?: string;
-  threads: number;
-  /** The logits' rank: 2 (`[batch, labels]`) or 3 (a masked LM's `[batch, seq, vocab]`). */
-  rank: 2 | 3;
-  /**
-   * Runs `[batch, seq]` int64 tensors; gives the logits row-major, `labels` their last
-   * dimension (a masked LM's vocabulary).
-   */
-  run(
-    ids: BigInt64Array,
-    mask: BigInt64Array,
-    types: BigInt64Array,
-    batch: number,
-    seq: number,
-  ): Promise<{ logits: Float32Array; labels: number }>;
-  release(): Promise<void>;
-}
-
-/**
- * Creates a session for a sequence-classification graph (output `logits` `[batch, labels]`);
- * a graph without that output is a ModelLoadError. No per-layer outputs are added: a
- * classifier is read at its head only. On the WASM backend the kernels are asked first (they
- * recognise encoders, and refuse a graph ending in a head: `engineNote` says why), then
- * onnxruntime-web runs it.
- */
-export async function createLogitsSession(
-  bytes: Uint8Array,
-  options: SessionOptions & {
-    /** The logits' rank the model must output (default 2; 3: a masked LM). */
-    rank?: 2 | 3;
-  } = {},
-): Promise<LogitsSession> {
-  const rank = options.rank ?? 2;
-  const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
-  const threads = options.threads ?? 0;
-  let session: OrtSession | undefined;
-  let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
-  let engineNote: string | undefined;
-  if (runtime.name === "wasm") {
-    // the encoder's layer boundaries let the graph reader get as far as the head, so the
-    // note names the head rather than a missing encoder
-    const kernels = await kernelSession(bytes, options, threads, layerStatesOf(bytes));
-    if (typeof kernels === "string") engineNote = `the kernels refused the graph: ${kernels}`;
-    else if (!kernels.outputNames.includes(LOGITS_OUTPUT)) {
-      // an encoder they recognise inside the classifier, without its head: not usable here
-      await kernels.release();
-      engineNote = "the kernels run the encoder only, not the classification head";
-    } else [session, engine] = [kernels, "embedge-kernels"];
-  }
-  session ??= await ortSession(bytes, runtime, options, threads, engineNote);
-  await checkInputs(session);
-  const { inputNames, outputNames } = session;
-  if (!outputNames.includes(LOGITS_OUTPUT)) {
-    await session.release();
-    throw new ModelLoadError(
-      `the model has no ${LOGITS_OUTPUT} output (outputs: ${
-        outputNames.join(", ")
-      }): not a sequence-classification model; load it with Embedder`,
-      "onnx",
-    );
-  }
-  const hasTokenTypes = inputNames.includes("token_type_ids");
-  const hasAttentionMask = inputNames.includes("attention_mask");
-  const loaded = session;
-  const feeds = feedsOf(runtime, engine, inputNames);
-  return {
-    inputNames,
-    outputNames,
-    hasTokenTypes,
-    hasAttentionMask,
-    backend: runtime.name,
-    engine,
-    ...(engineNote ? { engineNote } : {}),
-    threads,
-    rank,
-    async run(ids, mask, types, batch, seq) {
-      const out = (await loaded.run(feeds(ids, mask, types, batch, seq), [LOGITS_OUTPUT]))[
-        LOGITS_OUTPUT
-      ];
-      const shape = rank === 2 ? "[batch, labels]" : "[batch, sequence, vocab]";
-      // the other head kind is another class's to load: say which
-      const other = out.dims.length === 3 && rank === 2
-        ? ": a masked-LM head (load it with SparseEncoder)"
-        : out.dims.length === 2 && rank === 3
-        ? ": a sequence-classification head (load it with TextClassifier)"
-        : "";
-      if (
-        out.dims.length !== rank || out.dims[0] !== batch || (rank === 3 && out.dims[1] !== seq) ||
-        out.type !== "float32"
-      ) {
-        throw new ModelLoadError(
-          `output ${LOGITS_OUTPUT} is ${out.type} ${
-            JSON.stringify(out.dims)
-          }, expected float32 ${shape}${other}`,
-          "onnx",
-        );
-      }
-      return { logits: out.data as Float32Array, labels: out.dims[rank - 1] };
-    },
-    release: () => loaded.release(),
   };
 }

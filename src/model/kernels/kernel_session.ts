@@ -44,7 +44,7 @@
  */
 import { InputError, ModelLoadError } from "../../errors.ts";
 import type { BertGraphWeights } from "./bert_graph.ts";
-import type { OrtSession } from "../engine/runtimes.ts";
+import type { OrtSession } from "../onnx/ort_session.ts";
 import { Arena, MemoryShort, mib, WASM32_BYTES } from "./arena.ts";
 import { forward, runBytes, type RunShape, runShape, type Tensor } from "./forward.ts";
 import { type Kernels, kernelsModule } from "./kernels_module.ts";

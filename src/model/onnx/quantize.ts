@@ -48,23 +48,24 @@
  * const { report } = quantizeModel(fp32);
  * console.log(report.projections, report.embeddingTables); // 1 0
  * ```
+ * What a node becomes is int8_nodes.ts; writing the graph back, graph_splice.ts.
+ *
  * @module
  */
 import { InputError, ModelLoadError } from "../../errors.ts";
-import {
-  FLOAT,
-  type Graph,
-  type GraphNode,
-  type GraphTensor,
-  readGraph,
-  tensorBytes,
-  tensorFloats,
-} from "./graph.ts";
+import { readGraph } from "./graph.ts";
 import { hostFiles } from "../../host.ts";
 import { externalDataLocations } from "./external.ts";
-import { encodeNode, encodeTensor, type NodeSpec, type TensorSpec } from "./writer.ts";
-import { allFields, concat, field, varint } from "./protobuf.ts";
-import { checkFiniteWeights } from "../load_checks.ts";
+import { checkFiniteWeights } from "./finite_weights.ts";
+import {
+  int8Rewrite,
+  rewriteEmbedding,
+  rewriteProjection,
+  wordEmbeddingTable,
+} from "./int8_nodes.ts";
+import { rewriteGraph, spliceGraph } from "./graph_splice.ts";
+
+export { inlineExternalData } from "./graph_splice.ts";
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -91,66 +92,6 @@ export interface QuantizeReport {
   bytesAfter: number;
 }
 
-/** TensorProto.DataType.FLOAT, as Cast's `to`. */
-const TO_FLOAT = 1;
-const GRAPH_NODE = 1, GRAPH_INITIALIZER = 5, MODEL_GRAPH = 7;
-const TENSOR_RAW = 9, TENSOR_EXTERNAL = 13, TENSOR_LOCATION = 14;
-
-/** Per-column symmetric int8 of W [K, N] (or of Wᵀ when `transposed`, W being [N, K]). */
-function quantizeColumns(
-  w: Float32Array,
-  k: number,
-  n: number,
-  transposed: boolean,
-  limit: number,
-): { q: Int8Array; scales: Float32Array } {
-  const at = transposed ? (r: number, c: number) => c * k + r : (r: number, c: number) => r * n + c;
-  const q = new Int8Array(k * n), scales = new Float32Array(n);
-  for (let c = 0; c < n; c++) {
-    let max = 0;
-    for (let r = 0; r < k; r++) max = Math.max(max, Math.abs(w[at(r, c)]));
-    const scale = max > 0 ? max / limit : 1;
-    scales[c] = scale;
-    for (let r = 0; r < k; r++) {
-      q[r * n + c] = Math.max(-limit, Math.min(limit, Math.round(w[at(r, c)] / scale)));
-    }
-  }
-  return { q, scales };
-}
-
-/** Per-row symmetric int8 of a table T [V, H]; scales come as [V, 1]. */
-function quantizeRows(
-  t: Float32Array,
-  v: number,
-  h: number,
-): { q: Int8Array; scales: Float32Array } {
-  const q = new Int8Array(v * h), scales = new Float32Array(v);
-  for (let r = 0; r < v; r++) {
-    let max = 0;
-    for (let c = 0; c < h; c++) max = Math.max(max, Math.abs(t[r * h + c]));
-    const scale = max > 0 ? max / 127 : 1;
-    scales[r] = scale;
-    for (let c = 0; c < h; c++) {
-      q[r * h + c] = Math.max(-127, Math.min(127, Math.round(t[r * h + c] / scale)));
-    }
-  }
-  return { q, scales };
-}
-
-/** Why a projection node stays float, or undefined when it can be quantized. */
-function projectionProblem(node: GraphNode, weight: GraphTensor | undefined): string | undefined {
-  if (!weight) return "its weight is computed, not stored";
-  if (weight.dataType !== FLOAT) return `its weight ${weight.name} is not float32`;
-  if (weight.dims.length !== 2) return `its weight ${weight.name} is not a matrix`;
-  if (node.hasSubgraph || node.domain !== "") return "not a standard node";
-  if (node.op === "Gemm") {
-    const a = node.attributes;
-    if ((a.get("alpha") ?? 1) !== 1 || (a.get("beta") ?? 1) !== 1) return "Gemm alpha/beta ≠ 1";
-    if ((a.get("transA") ?? 0) !== 0) return "Gemm with transA";
-  }
-  return undefined;
-}
-
 /**
  * The int8 model of an fp32 ONNX BERT, and what was done. Throws ModelLoadError for bytes
  * that are not a model, and InputError for a model that has nothing to quantize or an
@@ -175,7 +116,6 @@ export function quantizeModel(
   };
   // an int8 model of NaN weights would answer NaN vectors, 4x smaller: refuse it by name
   checkFiniteWeights(graph, readExternal, "the model to quantize");
-  const tensors = new Map(graph.initializers.map((t) => [t.name, t]));
   const graphInputs = new Set(graph.inputs.keys());
   const uses = new Map<string, number>();
   for (const node of graph.nodes) {
@@ -190,106 +130,13 @@ export function quantizeModel(
     bytesBefore: model.length,
     bytesAfter: 0,
   };
-  const added: TensorSpec[] = [];
-  const rewritten = new Map<number, NodeSpec[]>(); // node index → its replacement
-  const replacedUses = new Map<string, number>();
-  const columns = new Map<string, [string, string]>(); // weight (transposed?) → int8, scales
-  const rows = new Map<string, [string, string]>();
-  const useOf = (name: string) => replacedUses.set(name, (replacedUses.get(name) ?? 0) + 1);
-
+  const rewrite = int8Rewrite(graph.initializers, readExternal, limit, report);
   graph.nodes.forEach((node, index) => {
-    const prefix = `embedge_int8/${index}`;
-    if (node.op === "MatMul" || node.op === "Gemm") {
-      const weight = tensors.get(node.inputs[1]);
-      const problem = projectionProblem(node, weight);
-      if (problem) {
-        // attention's score and context products multiply two activations: expected
-        if (weight || tensors.has(node.inputs[0])) {
-          report.skipped.push(`${node.op} ${node.outputs[0]}: ${problem}`);
-        }
-        return;
-      }
-      const w = weight!;
-      const transposed = node.op === "Gemm" && (node.attributes.get("transB") ?? 0) === 1;
-      const [k, n] = transposed ? [w.dims[1], w.dims[0]] : [w.dims[0], w.dims[1]];
-      const key = `${w.name}${transposed ? "ᵀ" : ""}`;
-      if (!columns.has(key)) {
-        const { q, scales } = quantizeColumns(
-          tensorFloats(w, readExternal),
-          k,
-          n,
-          transposed,
-          limit,
-        );
-        const names: [string, string] = [`${key}_int8`, `${key}_scale`];
-        added.push({ name: names[0], dims: [k, n], data: q });
-        added.push({ name: names[1], dims: [n], data: scales });
-        columns.set(key, names);
-        report.quantizedParameters += k * n;
-      }
-      const [wq, ws] = columns.get(key)!;
-      const bias = node.op === "Gemm" ? node.inputs[2] : undefined;
-      const y = node.outputs[0], product = bias ? `${prefix}/product` : y;
-      const nodes: NodeSpec[] = [
-        {
-          op: "DynamicQuantizeLinear",
-          inputs: [node.inputs[0]],
-          outputs: [`${prefix}/x`, `${prefix}/x_scale`, `${prefix}/x_zero`],
-        },
-        {
-          op: "MatMulInteger",
-          inputs: [`${prefix}/x`, wq, `${prefix}/x_zero`],
-          outputs: [`${prefix}/integer`],
-        },
-        {
-          op: "Cast",
-          inputs: [`${prefix}/integer`],
-          outputs: [`${prefix}/float`],
-          attributes: { to: { i: TO_FLOAT } },
-        },
-        { op: "Mul", inputs: [`${prefix}/x_scale`, ws], outputs: [`${prefix}/scale`] },
-        { op: "Mul", inputs: [`${prefix}/float`, `${prefix}/scale`], outputs: [product] },
-      ];
-      if (bias) nodes.push({ op: "Add", inputs: [product, bias], outputs: [y] });
-      rewritten.set(index, nodes);
-      useOf(w.name);
-      report.projections++;
-      return;
-    }
-    const table = tensors.get(node.inputs[0]);
-    if (
-      options.embeddings !== false && node.op === "Gather" && node.inputs[1] === "input_ids" &&
-      graphInputs.has("input_ids") && table?.dataType === FLOAT && table.dims.length === 2 &&
-      (node.attributes.get("axis") ?? 0) === 0 && node.domain === ""
-    ) {
-      const [v, h] = table.dims;
-      if (!rows.has(table.name)) {
-        const { q, scales } = quantizeRows(tensorFloats(table, readExternal), v, h);
-        const names: [string, string] = [`${table.name}_int8`, `${table.name}_scale`];
-        added.push({ name: names[0], dims: [v, h], data: q });
-        added.push({ name: names[1], dims: [v, 1], data: scales });
-        rows.set(table.name, names);
-        report.quantizedParameters += v * h;
-        report.embeddingTables++;
-      }
-      const [tq, ts] = rows.get(table.name)!;
-      rewritten.set(index, [
-        { op: "Gather", inputs: [tq, "input_ids"], outputs: [`${prefix}/rows`] },
-        { op: "Gather", inputs: [ts, "input_ids"], outputs: [`${prefix}/row_scale`] },
-        {
-          op: "Cast",
-          inputs: [`${prefix}/rows`],
-          outputs: [`${prefix}/rows_float`],
-          attributes: { to: { i: TO_FLOAT } },
-        },
-        {
-          op: "Mul",
-          inputs: [`${prefix}/rows_float`, `${prefix}/row_scale`],
-          outputs: node.outputs.slice(0, 1),
-        },
-      ]);
-      useOf(table.name);
-    }
+    if (node.op === "MatMul" || node.op === "Gemm") return rewriteProjection(node, index, rewrite);
+    const table = options.embeddings !== false
+      ? wordEmbeddingTable(node, rewrite, graphInputs)
+      : undefined;
+    if (table) rewriteEmbedding(node, index, table, rewrite);
   });
   if (report.projections === 0) {
     throw new InputError("the model has no MatMul or Gemm with a stored float weight", "model");
@@ -297,97 +144,16 @@ export function quantizeModel(
 
   // a weight goes when every node that read it was rewritten and nothing else names it
   const dropped = new Set(
-    [...replacedUses].filter(([name, n]) => n === uses.get(name) && !graph.outputs.has(name))
+    [...rewrite.replacedUses].filter(([name, n]) =>
+      n === uses.get(name) && !graph.outputs.has(name)
+    )
       .map(([name]) => name),
   );
-  const out = rewriteGraph(graph, rewritten, dropped, added, readExternal);
+  const out = rewriteGraph(graph, rewrite.rewritten, dropped, rewrite.added, readExternal);
   const bytes = spliceGraph(model, graph, out);
   report.bytesBefore += [...files.values()].reduce((n, f) => n + f.length, 0);
   report.bytesAfter = bytes.length;
   return { model: bytes, report };
-}
-
-/**
- * The graph message with rewritten nodes in place (keeping graph order topological),
- * dropped weights removed (from the initializers and, for old IRs, the inputs), external
- * tensors made inline and the new int8 weights appended. Every other field is copied.
- */
-function rewriteGraph(
-  graph: Graph,
-  rewritten: Map<number, NodeSpec[]>,
-  dropped: Set<string>,
-  added: TensorSpec[],
-  readExternal: (location: string) => Uint8Array,
-): Uint8Array {
-  const nodeAt = new Map(graph.nodes.map((n, i) => [n.span[0], i]));
-  const tensorAt = new Map(graph.initializers.map((t) => [t.span[0], t]));
-  const droppedInputs = new Set(
-    [...graph.inputs].filter(([name]) => dropped.has(name)).map(([, span]) => span[0]),
-  );
-  const parts: Uint8Array[] = [];
-  for (const [number, , payload, start, end] of allFields(graph.graph)) {
-    const copy = graph.graph.subarray(start, end);
-    if (number === GRAPH_NODE && rewritten.has(nodeAt.get(start)!)) {
-      for (const spec of rewritten.get(nodeAt.get(start)!)!) parts.push(field(1, encodeNode(spec)));
-    } else if (number === GRAPH_INITIALIZER) {
-      const t = tensorAt.get(start)!;
-      if (dropped.has(t.name)) continue;
-      parts.push(
-        t.external
-          ? field(GRAPH_INITIALIZER, inlined(t, payload as Uint8Array, readExternal))
-          : copy,
-      );
-    } else if (!droppedInputs.has(start)) parts.push(copy);
-  }
-  for (const t of added) parts.push(field(GRAPH_INITIALIZER, encodeTensor(t)));
-  return concat(parts);
-}
-
-/** An external tensor's TensorProto with its bytes as raw_data (any data type). */
-function inlined(
-  t: GraphTensor,
-  body: Uint8Array,
-  readExternal: (location: string) => Uint8Array,
-): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const [number, , , start, end] of allFields(body)) {
-    if (number !== TENSOR_EXTERNAL && number !== TENSOR_LOCATION) {
-      parts.push(body.subarray(start, end));
-    }
-  }
-  parts.push(field(TENSOR_RAW, tensorBytes(t, readExternal)));
-  return concat(parts);
-}
-
-/** The model with its graph field replaced by `graph` (every other field copied). */
-function spliceGraph(model: Uint8Array, old: Graph, graph: Uint8Array): Uint8Array {
-  const [start, end] = old.graphSpan;
-  return concat([
-    model.subarray(0, start),
-    Uint8Array.from([...varint(MODEL_GRAPH * 8 + 2), ...varint(graph.length)]),
-    graph,
-    model.subarray(end),
-  ]);
-}
-
-/**
- * The model with every external-data tensor stored inline (one self-contained file; the
- * protobuf limit of 2 GB applies). `readExternal(location)` gives a data file's bytes.
- *
- * @example
- * ```ts
- * import { inlineExternalData } from "./quantize.ts";
- * import { encodeModel } from "./writer.ts";
- * const model = encodeModel({ opset: 17, nodes: [], initializers: [], inputs: [], outputs: [] });
- * console.log(inlineExternalData(model, () => new Uint8Array(0)).length === model.length); // true
- * ```
- */
-export function inlineExternalData(
-  model: Uint8Array,
-  readExternal: (location: string) => Uint8Array,
-): Uint8Array {
-  const graph = readGraph(model);
-  return spliceGraph(model, graph, rewriteGraph(graph, new Map(), new Set(), [], readExternal));
 }
 
 /** File name of the int8 variant beside a model's `onnx/model.onnx` (the Hub's name). */

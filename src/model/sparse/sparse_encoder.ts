@@ -28,7 +28,8 @@ import { EmbedgeError, InputError, InputTooLongError, ModelLoadError } from "../
 import type { Tokenizer, TokenRows } from "../../tokenizer/tokenizer.ts";
 import { modelJson, type ModelSource } from "../files.ts";
 import { type ModelPrompts, type PromptChoice, promptsOf, promptText } from "../prompts.ts";
-import type { Engine, LogitsSession } from "../engine/session.ts";
+import type { Engine } from "../engine/session.ts";
+import type { LogitsSession } from "../engine/logits_session.ts";
 import { type SparseEntry, spladePool } from "./splade.ts";
 import { type HeadLoadOptions, loadHeadModel } from "../head_model.ts";
 

@@ -6,16 +6,16 @@
  * @example
  * ```ts
  * import { readExternalData } from "./external_data.ts";
- * import { readModelFiles } from "../files.ts";
+ * import { readModelFiles } from "./files.ts";
  * const dir = "../shared/models/embedge-mini-sst2";
  * const files = await readModelFiles(dir, ["onnx/model.onnx"]);
  * console.log((await readExternalData(dir, files, "onnx/model.onnx")).length); // 0
  * ```
  * @module
  */
-import { ModelLoadError } from "../../errors.ts";
-import { type ModelFiles, type ModelSource, readModelFiles } from "../files.ts";
-import { externalDataLocations } from "./external.ts";
+import { ModelLoadError } from "../errors.ts";
+import { type ModelFiles, type ModelSource, readModelFiles } from "./files.ts";
+import { externalDataLocations } from "./onnx/external.ts";
 
 /**
  * Each external data file of `onnxFile` (already read into `files`), by the name the graph
