@@ -18,7 +18,7 @@ import {
   string,
 } from "../schema.ts";
 import { get } from "./route.ts";
-import { modelTypeSchema } from "../routes/model_type.ts";
+import { modelTypeSchema } from "./model_type.ts";
 
 /** `/info`'s answer. */
 function infoSchema() {
@@ -26,7 +26,7 @@ function infoSchema() {
     // TEI's Info (its required fields), then embedge's own
     model_id: string(),
     model_dtype: literal(["float32", "float16", "int8"]),
-    model_type: modelTypeSchema, // the model POST / answers with (routes/model_type.ts)
+    model_type: modelTypeSchema, // the model POST / answers with (model_type.ts)
     max_concurrent_requests: integer(),
     max_batch_tokens: integer(),
     max_batch_requests: integer(),

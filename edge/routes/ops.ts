@@ -10,7 +10,7 @@ import { answer } from "../contract/route.ts";
 import { openApiDocument } from "../openapi.ts";
 import { type DocsAssets, docsRoutes } from "../docs.ts";
 import { EMBEDGE_VERSION, type Env, type Server } from "../server.ts";
-import { teiModelType } from "./model_type.ts";
+import { teiModelType } from "../contract/model_type.ts";
 
 /**
  * The operations routes of `server`; `/docs` is Swagger UI where its files are given
@@ -46,7 +46,7 @@ export function modelDtype(onnxFile: string): "float32" | "float16" | "int8" {
 /**
  * The `/info` answer: TEI's `Info` (its required fields and `max_batch_requests`), then
  * the model, its choices, the classifier heads and every limit. `model_type` is the type of
- * the model `POST /` answers with (model_type.ts); every other field describes the
+ * the model `POST /` answers with (contract/model_type.ts); every other field describes the
  * embedding model.
  */
 function infoOf(server: Server) {

@@ -26,6 +26,7 @@ import { type EmbedInput, EncodedText, inputRows, prompted, type Rows, textOf } 
 import type { ModelSource } from "./files.ts";
 import type { ModelSession, SessionOutput } from "./engine/session.ts";
 import { aggregateWords } from "./words.ts";
+import type { Embeddings, TokenEmbeddings, WordEmbeddings } from "./results.ts";
 
 // the public types of the parts, re-exported: mod.ts and the servers import them from here
 export {
@@ -37,37 +38,7 @@ export {
 } from "./load.ts";
 export { type EmbedOptions, MAX_BATCH_TOKENS, type PaddingStrategy } from "./options.ts";
 export { type EmbedInput, EncodedText } from "./rows.ts";
-
-/** Sentence embeddings: `data` is `[dims[0], dims[1]]` row-major, in input order. */
-export interface Embeddings {
-  data: Float32Array;
-  dims: [number, number];
-  pooling: Pooling;
-  normalized: boolean;
-  /** Tokens fed to the model per input (special tokens included, padding excluded). */
-  tokenCounts: Int32Array;
-}
-
-/** Token embeddings of one input (padding removed; special tokens kept and flagged). */
-export interface TokenEmbeddings {
-  tokens: string[];
-  ids: Int32Array;
-  offsets: Uint32Array;
-  specialTokensMask: Uint8Array;
-  /** `[tokens, hidden]` */
-  vectors: Float32Array;
-  hiddenSize: number;
-}
-
-/** Word embeddings of one input: subword vectors aggregated per word. */
-export interface WordEmbeddings {
-  words: string[];
-  /** `[start, end)` UTF-16 offsets of each word. */
-  offsets: Uint32Array;
-  /** `[words, hidden]` */
-  vectors: Float32Array;
-  hiddenSize: number;
-}
+export type { Embeddings, TokenEmbeddings, WordEmbeddings } from "./results.ts";
 
 /** A loaded model: tokenizer + session + defaults. */
 export class Embedder {
