@@ -87,6 +87,11 @@ Deno.test({
       const web = await SparseEncoder.load(dir, { backend: "wasm" });
       try {
         assertEquals(web.info.engine, "onnxruntime-web");
+        // and says why the kernels do not run it
+        assert(
+          web.info.engineNote?.startsWith("the kernels run BERT encoders, not the masked-LM head"),
+          web.info.engineNote,
+        );
         const webVectors = await web.embedSparse(TEXTS);
         let webDiff = 0;
         webVectors.forEach((vector, i) => {

@@ -128,7 +128,9 @@ function labelNames(config: Record<string, unknown> | undefined, count: number):
  * const classifier = await TextClassifier.load("../shared/models/embedge-mini-sst2", { backend: "wasm" });
  * const { dims } = await classifier.logits(["i love paris .", ["a question", "a passage"]]);
  * console.log(dims, classifier.info.engine); // [2, 2] onnxruntime-web
- * console.log(classifier.info.engineNote); // the kernels refused the graph: logits is not a LayerNorm output (Gemm)
+ * console.log(classifier.info.engineNote);
+ * // the kernels run BERT encoders, not the classification head after them; onnxruntime-web
+ * // runs this graph (the kernels' reader: logits is not a LayerNorm output (Gemm))
  * await classifier.close();
  * ```
  */

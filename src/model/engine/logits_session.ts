@@ -87,11 +87,17 @@ export async function createLogitsSession(
     // the encoder's layer boundaries let the graph reader get as far as the head, so the
     // note names the head rather than a missing encoder
     const kernels = await kernelSession(bytes, options, threads, layerStatesOf(bytes));
-    if (typeof kernels === "string") engineNote = `the kernels refused the graph: ${kernels}`;
-    else if (!kernels.outputNames.includes(LOGITS_OUTPUT)) {
+    // the kernels' graph reader starts from the encoder's last LayerNorm (or the pooler):
+    // a head after them (a classifier's linear layer, a masked LM's transform and decoder)
+    // is a graph they do not run, so the note says so before the reader's own reason
+    const head = rank === 3 ? "masked-LM head" : "classification head";
+    if (typeof kernels === "string") {
+      engineNote =
+        `the kernels run BERT encoders, not the ${head} after them; onnxruntime-web runs this graph (the kernels' reader: ${kernels})`;
+    } else if (!kernels.outputNames.includes(LOGITS_OUTPUT)) {
       // an encoder they recognise inside the classifier, without its head: not usable here
       await kernels.release();
-      engineNote = "the kernels run the encoder only, not the classification head";
+      engineNote = `the kernels run the encoder only, not the ${head}`;
     } else [session, engine] = [kernels, "embedge-kernels"];
   }
   session ??= await ortSession(bytes, runtime, options, threads, engineNote);
