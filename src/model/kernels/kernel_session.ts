@@ -7,7 +7,9 @@
  * fused multiply-adds, which onnxruntime-web's build does not use.
  *
  * int8 graphs (quantize.ts) run their projections on `linearInt8` (integer dot products,
- * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts) and read their
+ * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts), or on
+ * `linearInt8Unsigned` where the runtime's relaxed dot product is exact uint8 × int8 (x64
+ * with AVX-VNNI: 16 products per instruction; checked per instance), and read their
  * int8 word table row by row (`embedInt8`); bench/int8_kernels.ts measures them.
  *
  * Memory: the weights, packed for the kernels, live in the module's memory (a MiniLM-sized
@@ -100,6 +102,21 @@ interface Kernels {
     N: number,
   ): void;
   quantizeActivations(x: number, q: number, n: number): number;
+  unsignedDotExact(): number;
+  quantizeActivationsU8(x: number, q: number, n: number): number;
+  linearInt8Unsigned(
+    a: number,
+    bp: number,
+    colSums: number,
+    scales: number,
+    bias: number,
+    xScale: number,
+    zero: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
   linearInt8(
     a: number,
     bp: number,
@@ -229,8 +246,13 @@ export function kernelSizeProblem(w: BertGraphWeights): string | undefined {
 interface PlacedMatrix {
   at: number;
   scales?: number;
-  /** 7-bit weights in linearInt8Relaxed's layout: its column sums (i32, padded). */
+  /**
+   * 7-bit weights in linearInt8Relaxed's layout, or (`unsigned`) any int8 weights in it
+   * without the + 64: the column sums (i32, padded).
+   */
   colSums?: number;
+  /** Multiplied by linearInt8Unsigned (the runtime's relaxed dot is exact uint8 × int8). */
+  unsigned?: boolean;
 }
 
 interface Layer {
@@ -368,9 +390,16 @@ export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): vo
 /**
  * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (bert.ts has a
  * worked example): per panel of 16 columns, per group of 4 rows, each column's 4 values + 64
- * side by side (padding columns: 64, weight 0). Returns each column's Σ q.
+ * side by side (padding columns: 64, weight 0). Returns each column's Σ q. `shift` 0: any
+ * int8 q as it is, for linearInt8Unsigned.
  */
-export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number): Int32Array {
+export function packInt8Quads(
+  dst: Int8Array,
+  q: Int8Array,
+  K: number,
+  N: number,
+  shift = 64,
+): Int32Array {
   const sums = new Int32Array(N);
   let o = 0;
   for (let p = 0; p < N; p += 16) {
@@ -378,7 +407,7 @@ export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number
       for (let j = 0; j < 16; j++) {
         for (let i = 0; i < 4; i++, o++) {
           const v = p + j < N ? q[(r + i) * N + p + j] : 0;
-          dst[o] = v + 64;
+          dst[o] = v + shift;
           if (p + j < N) sums[p + j] += v;
         }
       }
@@ -390,12 +419,21 @@ export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number
 /** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
 function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const H = w.hidden, I = w.intermediate;
+  // checked once per instance: x64 with AVX-VNNI (bert.ts, unsignedDotExact)
+  const unsigned = w.layers.some((L) => !(L.query instanceof Float32Array)) &&
+    k.unsignedDotExact() === 1;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
   const packed = (m: Matrix, K: number, N: number): PlacedMatrix => {
     if (!(m instanceof Float32Array)) {
       const bytes = k.packedInt8Bytes(K, N);
       const at = arena.alloc(bytes);
       const dst = new Int8Array(arena.memory.buffer, at, bytes);
+      // uint8 × int8 in one instruction per 16 products, any weights
+      if (unsigned) {
+        const sums = packInt8Quads(dst, m.q, K, N, 0);
+        const colSums = arena.put(sums, Math.ceil(N / 16) * 64);
+        return { at, scales: bias(m.scales), colSums, unsigned };
+      }
       // 7-bit weights (quantize --reduce-range) on the relaxed build: 16 products per step
       if (k.relaxedBuild() && m.q.every((v) => v >= -63 && v <= 63)) {
         const sums = packInt8Quads(dst, m.q, K, N);
@@ -546,6 +584,23 @@ function forward(
     N: number,
   ) => {
     if (m.scales === undefined) return k.linear(x, m.at, bias, out, M, K, N);
+    if (m.unsigned) {
+      const xScale = k.quantizeActivationsU8(x, quantized, M * K);
+      const zero = k.activationZeroPoint();
+      return k.linearInt8Unsigned(
+        quantized,
+        m.at,
+        m.colSums!,
+        m.scales,
+        bias,
+        xScale,
+        zero,
+        out,
+        M,
+        K,
+        N,
+      );
+    }
     if (m.colSums !== undefined) {
       const xScale = k.quantizeActivationsI8(x, quantized, M * K);
       const zero = k.activationZeroPoint();
