@@ -268,28 +268,8 @@ export function attention(
           v128.store(to + d, f32x4.mul(v128.load(from + d), scaleV));
         }
       }
-      // Kᵀ [headSize, S] in panels of 16 keys: panel p row d = keys p…p+15 at dimension d
-      let out = packedKeys;
-      for (let p = 0; p < S; p += PANEL) {
-        for (let d = 0; d < headSize; d++) {
-          for (let j = 0; j < PANEL; j++) {
-            const key = p + j;
-            store<f32>(out, key < S ? load<f32>(ko + <usize>key * row + (<usize>d << 2)) : 0);
-            out += 4;
-          }
-        }
-      }
-      // V [S, headSize] in panels of 16 dimensions
-      out = packedValues;
-      for (let p = 0; p < headSize; p += PANEL) {
-        for (let j = 0; j < S; j++) {
-          const from = vo + <usize>j * row + (<usize>p << 2);
-          for (let c = 0; c < PANEL; c++) {
-            store<f32>(out, p + c < headSize ? load<f32>(from + (<usize>c << 2)) : 0);
-            out += 4;
-          }
-        }
-      }
+      packKeys(ko, row, zero, packedKeys, S, headSize);
+      packValues(vo, row, packedValues, S, headSize);
       linear(query, packedKeys, zero, scores, S, headSize, S);
       for (let i = 0; i < S; i++) softmaxRow(scores + (<usize>(i * S) << 2), maskRow, S);
       linear(scores, packedValues, zero, headContext, S, S, headSize);
@@ -300,6 +280,52 @@ export function attention(
           <usize>headSize << 2,
         );
       }
+    }
+  }
+}
+
+/**
+ * Kᵀ [headSize, S] in panels of 16 keys (panel p, row d = keys p…p+15 at dimension d; keys
+ * past S are 0), 4 keys × 4 dimensions at a time: four rows' vectors transposed by shuffles
+ * (a float at a time was ~4 instructions each). Keys past S read `zero` (≥ headSize zeros).
+ */
+function packKeys(ko: usize, row: usize, zero: usize, out: usize, S: i32, headSize: i32): void {
+  const panelBytes = <usize>headSize * PANEL * 4;
+  for (let p = 0; p < S; p += PANEL) {
+    const panel = out + <usize>(p / PANEL) * panelBytes;
+    for (let j = 0; j < PANEL; j += 4) {
+      const key = p + j;
+      const k0 = key < S ? ko + <usize>key * row : zero;
+      const k1 = key + 1 < S ? ko + <usize>(key + 1) * row : zero;
+      const k2 = key + 2 < S ? ko + <usize>(key + 2) * row : zero;
+      const k3 = key + 3 < S ? ko + <usize>(key + 3) * row : zero;
+      let to = panel + (<usize>j << 2);
+      for (let d: usize = 0; d < (<usize>headSize << 2); d += 16) {
+        const r0 = v128.load(k0 + d), r1 = v128.load(k1 + d);
+        const r2 = v128.load(k2 + d), r3 = v128.load(k3 + d);
+        const t0 = v128.shuffle<i32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<i32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(r2, r3, 2, 6, 3, 7);
+        v128.store(to, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+        v128.store(to, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7), PANEL * 4);
+        v128.store(to, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5), PANEL * 8);
+        v128.store(to, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7), PANEL * 12);
+        to += PANEL * 16;
+      }
+    }
+  }
+}
+
+/** V [S, headSize] in panels of 16 dimensions (past headSize: 0), a vector at a time. */
+function packValues(vo: usize, row: usize, out: usize, S: i32, headSize: i32): void {
+  const zeros = f32x4.splat(0);
+  for (let p = 0; p < headSize; p += PANEL) {
+    const width = <usize>(min(PANEL, headSize - p) << 2); // bytes, a multiple of 16
+    for (let j = 0; j < S; j++) {
+      const from = vo + <usize>j * row + (<usize>p << 2);
+      for (let c: usize = 0; c < <usize>(PANEL * 4); c += 16) {
+        v128.store(out + c, c < width ? v128.load(from + c) : zeros);
+      }
+      out += PANEL * 4;
     }
   }
 }
