@@ -370,7 +370,8 @@ function concatColumns(parts: Matrix[], H: number): Matrix {
 }
 
 /**
- * Packs q [K, N] (K even) into `dst` in linearInt8's layout (bert.ts has a worked example):
+ * Packs q [K, N] (K even) into `dst` in linearInt8's layout (wasm/kernels/int8.ts has a worked
+ * example):
  * per panel of 16 columns, per pair of rows, each column's two values side by side.
  */
 export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): void {
@@ -388,7 +389,7 @@ export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): vo
 }
 
 /**
- * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (bert.ts has a
+ * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (int8_relaxed.ts has a
  * worked example): per panel of 16 columns, per group of 4 rows, each column's 4 values + 64
  * side by side (padding columns: 64, weight 0). Returns each column's Σ q. `shift` 0: any
  * int8 q as it is, for linearInt8Unsigned.
@@ -419,7 +420,7 @@ export function packInt8Quads(
 /** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
 function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const H = w.hidden, I = w.intermediate;
-  // checked once per instance: x64 with AVX-VNNI (bert.ts, unsignedDotExact)
+  // checked once per instance: x64 with AVX-VNNI (wasm/kernels/int8_unsigned.ts)
   const unsigned = w.layers.some((L) => !(L.query instanceof Float32Array)) &&
     k.unsignedDotExact() === 1;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
