@@ -154,7 +154,11 @@ const md = [
   "",
   `${report.model}; 128 big.txt sentences in request-sized slices, mean pooling + normalize, backend wasm, one thread each. The two int8 engines' vectors differ by up to ${
     maxDiff.toExponential(1)
-  } (activations rounded the other way at a quantization step: tests/kernels_int8_test.ts). Sentences/s:`,
+  } (activations rounded the other way at a quantization step: tests/kernels_int8_test.ts). int8 products on the kernels here: ${
+    unsignedDots
+      ? "uint8 × int8 relaxed dot products (exact here: unsignedDotExact)"
+      : "dot_i16x8_s, 7-bit weights on relaxed dot products (unsignedDotExact false)"
+  }. Sentences/s:`,
   "",
   "| batch | int8, kernels | int8 7-bit, kernels | fp32, kernels | int8, onnxruntime-web | int8 kernels / fp32 kernels | int8 kernels / int8 onnxruntime-web | 7-bit kernels / fp32 kernels | 7-bit kernels / int8 onnxruntime-web |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
