@@ -19,6 +19,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { Embedder } from "../src/model/embedder.ts";
 import { inlineExternalData, INT8_FILE, quantizeModel } from "../src/model/onnx/quantize.ts";
+import { kernelsUrl } from "../src/model/kernels/kernel_session.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
 import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median } from "./machine.ts";
@@ -62,6 +63,11 @@ const embedders = {
   int8Ort: await load("int8", false),
 };
 type Side = keyof typeof embedders;
+// which int8 products the kernels chose here: uint8 × int8 relaxed dot products where they
+// are exact (x64 with AVX-VNNI), else dot_i16x8_s (7-bit weights: relaxed dot products)
+const probe = new WebAssembly.Instance(await WebAssembly.compile(await Deno.readFile(kernelsUrl())))
+  .exports as unknown as { unsignedDotExact(): number };
+const unsignedDots = probe.unsignedDotExact() === 1;
 const SIDES = Object.keys(embedders) as Side[];
 for (const side of ["int8Kernels", "int8ReducedKernels"] as const) {
   if (embedders[side].info.engine !== "embedge-kernels") {
@@ -113,6 +119,7 @@ const loadAfter = os.loadavg();
 for (const e of Object.values(embedders)) await e.close();
 
 const m = machine();
+const UNSIGNED = "uint8 × int8 i32x4.relaxed_dot_i8x16_i7x16_add_s, exact here: vpdpbusd";
 const report = {
   benchmark: "int8-kernels",
   machine: m,
@@ -120,14 +127,18 @@ const report = {
   repetitions: REPS,
   model: "all-MiniLM-L6-v2 structure (generated weights); int8: quantize's model of it",
   sides: {
-    int8Kernels: "int8 model, embedge's kernels (i32x4.dot_i16x8_s), 1 thread",
-    int8ReducedKernels:
-      "int8 model with 7-bit weights (--reduce-range), embedge's kernels (i32x4.relaxed_dot_i8x16_i7x16_add_s), 1 thread",
+    int8Kernels: `int8 model, embedge's kernels (${
+      unsignedDots ? UNSIGNED : "i32x4.dot_i16x8_s"
+    }), 1 thread`,
+    int8ReducedKernels: `int8 model with 7-bit weights (--reduce-range), embedge's kernels (${
+      unsignedDots ? UNSIGNED : "i32x4.relaxed_dot_i8x16_i7x16_add_s"
+    }), 1 thread`,
     fp32Kernels: "fp32 model, embedge's kernels (relaxed-SIMD FMA), 1 thread",
     int8Ort: "int8 model, onnxruntime-web 1.30.0 (WASM SIMD), 1 thread",
   },
   sentencesPerSec: results,
   maxAbsDiffInt8Engines: maxDiff,
+  unsignedDotExact: unsignedDots,
 };
 const f = (v: number, d = 1) => v.toFixed(d);
 const cell = (row: Record<string, unknown>, side: Side) => {
@@ -143,7 +154,11 @@ const md = [
   "",
   `${report.model}; 128 big.txt sentences in request-sized slices, mean pooling + normalize, backend wasm, one thread each. The two int8 engines' vectors differ by up to ${
     maxDiff.toExponential(1)
-  } (activations rounded the other way at a quantization step: tests/kernels_int8_test.ts). Sentences/s:`,
+  } (activations rounded the other way at a quantization step: tests/kernels_int8_test.ts). int8 products on the kernels here: ${
+    unsignedDots
+      ? "uint8 × int8 relaxed dot products (exact here: unsignedDotExact)"
+      : "dot_i16x8_s, 7-bit weights on relaxed dot products (unsignedDotExact false)"
+  }. Sentences/s:`,
   "",
   "| batch | int8, kernels | int8 7-bit, kernels | fp32, kernels | int8, onnxruntime-web | int8 kernels / fp32 kernels | int8 kernels / int8 onnxruntime-web | 7-bit kernels / fp32 kernels | 7-bit kernels / int8 onnxruntime-web |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

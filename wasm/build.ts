@@ -73,6 +73,12 @@ if (force || mtime(out) < Math.max(mtime(tables), newestSource, mtime(here("./bu
 }
 
 const kernelsSource = here("./kernels/bert.ts");
+// bert.ts is the entry; the kernels' modules next to it (attention.ts, int8.ts, …) count too
+const newestKernelSource = Math.max(
+  ...[...Deno.readDirSync(here("./kernels/"))]
+    .filter((e) => e.name.endsWith(".ts"))
+    .map((e) => mtime(here(`./kernels/${e.name}`))),
+);
 // two builds of the kernels: relaxed SIMD (fused multiply-add) and plain SIMD for runtimes
 // that lack relaxed SIMD (Node 20 without a flag, Safari); kernel_session.ts takes the first
 // that validates
@@ -82,7 +88,7 @@ const kernelBuilds: [string, string[]][] = [
 ];
 for (const [name, features] of kernelBuilds) {
   const kernelsOut = outDir ? new URL(name, outDir) : here(`./build/${name}`);
-  if (force || mtime(kernelsOut) < Math.max(mtime(kernelsSource), mtime(here("./build.ts")))) {
+  if (force || mtime(kernelsOut) < Math.max(newestKernelSource, mtime(here("./build.ts")))) {
     // the stub runtime: the kernels allocate nothing; their caller places every tensor
     await compile(kernelsSource, kernelsOut, ["--runtime", "stub", ...features]);
   }

@@ -97,6 +97,62 @@ export function indices(t: Tensor | undefined, count: number, rows: number, name
 export type Outputs = Record<string, { data: Float32Array; dims: number[]; type: string }>;
 
 /**
+ * out [M, N] = x [M, K] · m + bias, on `linear` or, for an int8 m, on the int8 product its
+ * packing chose (`linearInt8Unsigned`, `linearInt8Relaxed`, `linearInt8`), the activations
+ * quantized into `quantized` first.
+ */
+function projector(k: Kernels, quantized: number) {
+  return (
+    x: number,
+    m: PlacedMatrix,
+    bias: number,
+    out: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void => {
+    if (m.scales === undefined) return k.linear(x, m.at, bias, out, M, K, N);
+    if (m.unsigned) {
+      const xScale = k.quantizeActivationsU8(x, quantized, M * K);
+      const zero = k.activationZeroPoint();
+      return k.linearInt8Unsigned(
+        quantized,
+        m.at,
+        m.colSums!,
+        m.scales,
+        bias,
+        xScale,
+        zero,
+        out,
+        M,
+        K,
+        N,
+      );
+    }
+    if (m.colSums !== undefined) {
+      const xScale = k.quantizeActivationsI8(x, quantized, M * K);
+      const zero = k.activationZeroPoint();
+      return k.linearInt8Relaxed(
+        quantized,
+        m.at,
+        m.colSums,
+        m.scales,
+        bias,
+        xScale,
+        zero,
+        out,
+        M,
+        K,
+        N,
+      );
+    }
+    // per tensor, as the graph's DynamicQuantizeLinear: every row, padding included
+    const xScale = k.quantizeActivations(x, quantized, M * K);
+    k.linearInt8(quantized, m.at, m.scales, bias, xScale, out, M, K, N);
+  };
+}
+
+/**
  * One forward pass of `[B, S]` tokens (`ids` and the other feeds) placed after the weights;
  * the caller sets `arena.top` back after it. The outputs asked for, copied out.
  */
@@ -146,38 +202,7 @@ export function forward(
   const raised = alloc(T * I * 4), scratch = alloc(k.attentionScratch(S, headSize) * 4);
   const quantized = alloc(T * Math.max(H, I) * 2);
   const scale = 1 / Math.sqrt(headSize);
-  /** out [M, N] = x [M, K] · m + bias, on `linear` or, for an int8 m, `linearInt8`. */
-  const project = (
-    x: number,
-    m: PlacedMatrix,
-    bias: number,
-    out: number,
-    M: number,
-    K: number,
-    N: number,
-  ) => {
-    if (m.scales === undefined) return k.linear(x, m.at, bias, out, M, K, N);
-    if (m.colSums !== undefined) {
-      const xScale = k.quantizeActivationsI8(x, quantized, M * K);
-      const zero = k.activationZeroPoint();
-      return k.linearInt8Relaxed(
-        quantized,
-        m.at,
-        m.colSums,
-        m.scales,
-        bias,
-        xScale,
-        zero,
-        out,
-        M,
-        K,
-        N,
-      );
-    }
-    // per tensor, as the graph's DynamicQuantizeLinear: every row, padding included
-    const xScale = k.quantizeActivations(x, quantized, M * K);
-    k.linearInt8(quantized, m.at, m.scales, bias, xScale, out, M, K, N);
-  };
+  const project = projector(k, quantized);
   if (wordScales) k.embedInt8(idsAt, typesAt, words, wordScales, positions, types, sum, B, S, H);
   else k.embed(idsAt, typesAt, words, positions, types, sum, B, S, H);
   k.addLayerNorm(sum, 0, embeddingNorm[0], embeddingNorm[1], x, T, H, embeddingNorm[2]);

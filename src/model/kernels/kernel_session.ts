@@ -7,7 +7,9 @@
  * fused multiply-adds, which onnxruntime-web's build does not use.
  *
  * int8 graphs (quantize.ts) run their projections on `linearInt8` (integer dot products,
- * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts) and read their
+ * onnxruntime's quantize and rescale arithmetic: tests/kernels_int8_test.ts), or on
+ * `linearInt8Unsigned` where the runtime's relaxed dot product is exact uint8 × int8 (x64
+ * with AVX-VNNI: 16 products per instruction; checked per instance), and read their
  * int8 word table row by row (`embedInt8`); bench/int8_kernels.ts measures them.
  *
  * Memory: the weights, packed for the kernels (packing.ts), live in the module's memory (a

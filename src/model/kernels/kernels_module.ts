@@ -75,6 +75,21 @@ export interface Kernels {
     N: number,
   ): void;
   quantizeActivations(x: number, q: number, n: number): number;
+  unsignedDotExact(): number;
+  quantizeActivationsU8(x: number, q: number, n: number): number;
+  linearInt8Unsigned(
+    a: number,
+    bp: number,
+    colSums: number,
+    scales: number,
+    bias: number,
+    xScale: number,
+    zero: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
   linearInt8(
     a: number,
     bp: number,

@@ -28,8 +28,13 @@ import type { BertGraphWeights, Int8Matrix, Matrix, Norm } from "./weights.ts";
 export interface PlacedMatrix {
   at: number;
   scales?: number;
-  /** 7-bit weights in linearInt8Relaxed's layout: its column sums (i32, padded). */
+  /**
+   * 7-bit weights in linearInt8Relaxed's layout, or (`unsigned`) any int8 weights in it
+   * without the + 64: the column sums (i32, padded).
+   */
   colSums?: number;
+  /** Multiplied by linearInt8Unsigned (the runtime's relaxed dot is exact uint8 × int8). */
+  unsigned?: boolean;
 }
 
 export interface PlacedLayer {
@@ -99,11 +104,18 @@ export function packInt8(dst: Int8Array, q: Int8Array, K: number, N: number): vo
 }
 
 /**
- * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout (bert.ts has a
- * worked example): per panel of 16 columns, per group of 4 rows, each column's 4 values + 64
- * side by side (padding columns: 64, weight 0). Returns each column's Σ q.
+ * Packs 7-bit q [K, N] (K % 4 == 0) into `dst` in linearInt8Relaxed's layout
+ * (wasm/kernels/int8_relaxed.ts has a worked example): per panel of 16 columns, per group of
+ * 4 rows, each column's 4 values + 64 side by side (padding columns: 64, weight 0). Returns
+ * each column's Σ q. `shift` 0: any int8 q as it is, for linearInt8Unsigned.
  */
-export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number): Int32Array {
+export function packInt8Quads(
+  dst: Int8Array,
+  q: Int8Array,
+  K: number,
+  N: number,
+  shift = 64,
+): Int32Array {
   const sums = new Int32Array(N);
   let o = 0;
   for (let p = 0; p < N; p += 16) {
@@ -111,7 +123,7 @@ export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number
       for (let j = 0; j < 16; j++) {
         for (let i = 0; i < 4; i++, o++) {
           const v = p + j < N ? q[(r + i) * N + p + j] : 0;
-          dst[o] = v + 64;
+          dst[o] = v + shift;
           if (p + j < N) sums[p + j] += v;
         }
       }
@@ -123,12 +135,21 @@ export function packInt8Quads(dst: Int8Array, q: Int8Array, K: number, N: number
 /** Packs every weight into the kernels' memory (MemoryShort when they do not fit). */
 export function placeWeights(k: Kernels, arena: Arena, w: BertGraphWeights): Placed {
   const H = w.hidden, I = w.intermediate;
+  // checked once per instance: x64 with AVX-VNNI (wasm/kernels/int8_unsigned.ts)
+  const unsigned = w.layers.some((L) => !(L.query instanceof Float32Array)) &&
+    k.unsignedDotExact() === 1;
   /** A [K, N] matrix packed for `linear` (the unpacked copy is scratch, released). */
   const packed = (m: Matrix, K: number, N: number): PlacedMatrix => {
     if (!(m instanceof Float32Array)) {
       const bytes = k.packedInt8Bytes(K, N);
       const at = arena.alloc(bytes);
       const dst = new Int8Array(arena.memory.buffer, at, bytes);
+      // uint8 × int8 in one instruction per 16 products, any weights
+      if (unsigned) {
+        const sums = packInt8Quads(dst, m.q, K, N, 0);
+        const colSums = arena.put(sums, Math.ceil(N / 16) * 64);
+        return { at, scales: bias(m.scales), colSums, unsigned };
+      }
       // 7-bit weights (quantize --reduce-range) on the relaxed build: 16 products per step
       if (k.relaxedBuild() && m.q.every((v) => v >= -63 && v <= 63)) {
         const sums = packInt8Quads(dst, m.q, K, N);
