@@ -15,7 +15,8 @@
  * `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
  * within a 128 MB isolate; it needs the opt-in build below), `EMBEDGE_TIMEOUT_MS`,
  * `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory),
- * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load took).
+ * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load and the first
+ * three requests took; `requests`: every request's time too).
  *
  * This build carries the tokenizer and embedge's kernels only (fp32 BERT graphs that
  * src/model/kernels/bert_graph.ts recognises): onnxruntime-web is left out (edge/wrangler.jsonc

@@ -48,7 +48,10 @@ export interface WorkerEnv {
   EMBEDGE_BATCHING?: string;
   EMBEDGE_CLASSIFIERS?: string;
   EMBEDGE_LOG?: string;
-  /** `on`: print how long each step of the model's load took (`embedge timing: …`). */
+  /**
+   * `on`: print how long each step of the model's load and the first three requests took
+   * (`embedge timing: …`); `requests`: the same for every request (bench/cpu_per_request.ts).
+   */
   EMBEDGE_LOG_TIMINGS?: string;
   EMBEDGE_TIMEOUT_MS?: string;
   /** and the other variables of edge/config.ts */
@@ -138,8 +141,13 @@ function loadTimer(on: boolean) {
   };
 }
 
+/** Whether `EMBEDGE_LOG_TIMINGS` asks for the load's timings (`on` or `requests`). */
+function timingsOn(env: WorkerEnv): boolean {
+  return env.EMBEDGE_LOG_TIMINGS === "on" || env.EMBEDGE_LOG_TIMINGS === "requests";
+}
+
 async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
-  const timer = loadTimer(env.EMBEDGE_LOG_TIMINGS === "on");
+  const timer = loadTimer(timingsOn(env));
   await timer.start();
   const started = Date.now();
   const source = env.MODEL_BUCKET
@@ -181,7 +189,7 @@ async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
   }
   if (config.classifiers.length) await timer.step("classifiers");
   const app = createApp(embedder, { ...config.app, classifiers });
-  if (env.EMBEDGE_LOG_TIMINGS === "on") {
+  if (timingsOn(env)) {
     timer.log("load", Date.now() - started, ` (engine ${embedder.info.engine})`);
   }
   return app;
@@ -215,11 +223,12 @@ export function createWorker(modules: WorkerModules): {
           throw e;
         });
         const ready = await app;
-        if (env.EMBEDGE_LOG_TIMINGS !== "on" || ++requests > 3) {
-          return await ready.fetch(request, env, ctx as never);
-        }
-        // the first requests' own time and their wall-clock end, so that a caller outside
-        // can tell the Worker's time from the time its answer takes to come out
+        // `on` times the first three requests only: each timed request waits two timer turns
+        if (
+          !timingsOn(env) || (++requests > 3 && env.EMBEDGE_LOG_TIMINGS !== "requests")
+        ) return await ready.fetch(request, env, ctx as never);
+        // the requests' own time and their wall-clock end, so that a caller outside can
+        // tell the Worker's time from the time its answer takes to come out
         const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
         await tick();
         const began = Date.now();
