@@ -89,10 +89,11 @@ function r2Reader(bucket: R2BucketBinding, prefix: string) {
 type App = ReturnType<typeof createApp>;
 
 /**
- * Cells per model run on a Worker unless `EMBEDGE_BATCH_TOKENS` says otherwise. ORT's
- * WASM memory grows to the largest run and never shrinks; measured with the int8
- * all-MiniLM-L6-v2 (bench/worker_memory.ts): 80 MiB after load, unchanged up to 512
- * cells, 96 MiB at 1,024, 255 MiB at 4,096 — past the isolate's 128 MB.
+ * Cells per model run on a Worker unless `EMBEDGE_BATCH_TOKENS` says otherwise. The
+ * engine's WASM memory grows to the largest run and never shrinks; measured with the int8
+ * all-MiniLM-L6-v2 structure on the kernels (bench/worker_memory.ts,
+ * worker-memory-2026-12-06T14-42-29-534Z-vm): 24.6 MiB after load, 36.3 MiB after runs of
+ * 512 cells (the isolate's whole peak 73.7 MiB), 362 MiB at 16,384 — past its 128 MB.
  */
 const WORKER_BATCH_TOKENS = 512;
 
