@@ -1,11 +1,11 @@
 /**
- * The whole benchmark suite in one command: tokenizer, inference and HTTP load (and in a
- * full run WASM-vs-WASM peers and the Worker's memory and bundle), and in a git checkout
- * the same three on the before commit of issue 25's restructure and on HEAD
- * (bench/before_after.ts), each in its own process, then SVG plots (vega-lite) and
- * `bench/results/REPORT.md` with the headline ratios, machine and date. `--quick` runs every
- * suite in smoke mode (a minute or two, for CI) into a temporary directory, leaving
- * `bench/results/` untouched.
+ * The whole benchmark suite in one command: tokenizer, inference, HTTP load and the
+ * Worker's CPU per request (and in a full run WASM-vs-WASM peers and the Worker's memory and
+ * bundle), and in a git checkout the same three on the before commit of issue 25's
+ * restructure and on HEAD (bench/before_after.ts), each in its own process, then SVG plots
+ * (vega-lite) and `bench/results/REPORT.md` with the headline ratios, machine and date.
+ * `--quick` runs every suite in smoke mode (a minute or two, for CI) into a temporary
+ * directory, leaving `bench/results/` untouched.
  *
  * @example
  * ```sh
@@ -44,6 +44,8 @@ const suites: [string, string[]][] = [
   ["tokenizer.ts", quick ? ["--quick"] : []],
   ["inference.ts", quick ? ["--quick"] : []],
   ["load.ts", quick ? ["--quick"] : ["--seconds", "60", "--connections", "64"]],
+  // the Worker's CPU per request; the full run also times it inside workerd
+  ["cpu_per_request.ts", quick ? ["--reps", "1", "--sentences", "4"] : ["--workerd"]],
   // full runs only: minutes each, and their smoke is the quick inference suite
   ...(quick ? [] : [["wasm_peers.ts", []], ["worker_memory.ts", []]] as [string, string[]][]),
   // it compares two commits in git worktrees: a checkout without git (a tarball) skips it
@@ -294,6 +296,18 @@ const report = [
       f(Math.min(...r.load.atEachChild), 1)
     }–${f(Math.max(...r.load.atEachChild), 1)}), after / before: ${ratios.join("; ")}.`;
   }),
+  ...optional(
+    "cpu-per-request-",
+    (r) => {
+      const side = (k: string) =>
+        `median ${f(r.summary[k].cpuMs.median, 2)} ms, p95 ${f(r.summary[k].cpuMs.p95, 2)} ms`;
+      return `- CPU per request on the Worker's handler (one sentence of ${r.sentences.tokens.min}–${r.sentences.tokens.max} tokens, MiniLM structure, 1 thread; the free plan allows 10 ms): int8 on ${r.engines.int8} ${
+        side("int8 request")
+      }; fp32 ${side("fp32 request")} (${r.machine.date.slice(0, 10)}, load ${
+        f(r.load.before[0], 1)
+      }).`;
+    },
+  ),
   ...optional(
     "worker-memory-",
     (r) =>

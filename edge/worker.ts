@@ -13,12 +13,13 @@
  * (a secret), `EMBEDGE_BATCHING` (`off` to stop batching the concurrent requests of an
  * isolate), `EMBEDGE_BATCH_TOKENS` (cells per model run, default 512 here: memory),
  * `EMBEDGE_DTYPE` (`int8` loads `onnx/model_int8.onnx`: a MiniLM-sized model
- * within a 128 MB isolate; it needs the opt-in build below), `EMBEDGE_TIMEOUT_MS`,
+ * within a 128 MB isolate, on the kernels in this build), `EMBEDGE_TIMEOUT_MS`,
  * `EMBEDGE_CLASSIFIERS` (`name=path.json,…`, paths inside the model directory),
  * `EMBEDGE_PREDICT_MODEL` (a sequence-classification model for TEI's `/predict` and
  * `/rerank`: a directory under that path in the same assets or bucket, e.g. `sst2`; it runs on
  * onnxruntime-web, so the opt-in build only: this one answers 503 saying so),
- * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load took).
+ * `EMBEDGE_LOG_TIMINGS` (`on`: log how long each step of the model's load and the first
+ * three requests took; `requests`: every request's time too).
  *
  * This build carries the tokenizer and embedge's kernels only (fp32 BERT graphs that
  * src/model/kernels/bert_graph.ts recognises): onnxruntime-web is left out (edge/wrangler.jsonc

@@ -49,7 +49,10 @@ export interface WorkerEnv {
   EMBEDGE_BATCHING?: string;
   EMBEDGE_CLASSIFIERS?: string;
   EMBEDGE_LOG?: string;
-  /** `on`: print how long each step of the model's load took (`embedge timing: …`). */
+  /**
+   * `on`: print how long each step of the model's load and the first three requests took
+   * (`embedge timing: …`); `requests`: the same for every request (bench/cpu_per_request.ts).
+   */
   EMBEDGE_LOG_TIMINGS?: string;
   EMBEDGE_TIMEOUT_MS?: string;
   /** and the other variables of edge/config.ts */
@@ -87,10 +90,11 @@ function r2Reader(bucket: R2BucketBinding, prefix: string) {
 type App = ReturnType<typeof createApp>;
 
 /**
- * Cells per model run on a Worker unless `EMBEDGE_BATCH_TOKENS` says otherwise. ORT's
- * WASM memory grows to the largest run and never shrinks; measured with the int8
- * all-MiniLM-L6-v2 (bench/worker_memory.ts): 80 MiB after load, unchanged up to 512
- * cells, 96 MiB at 1,024, 255 MiB at 4,096 — past the isolate's 128 MB.
+ * Cells per model run on a Worker unless `EMBEDGE_BATCH_TOKENS` says otherwise. The
+ * engine's WASM memory grows to the largest run and never shrinks; measured with the int8
+ * all-MiniLM-L6-v2 structure on the kernels (bench/worker_memory.ts,
+ * worker-memory-2026-12-06T14-42-29-534Z-vm): 24.6 MiB after load, 36.3 MiB after runs of
+ * 512 cells (the isolate's whole peak 73.7 MiB), 362 MiB at 16,384 — past its 128 MB.
  */
 const WORKER_BATCH_TOKENS = 512;
 
@@ -139,8 +143,13 @@ function loadTimer(on: boolean) {
   };
 }
 
+/** Whether `EMBEDGE_LOG_TIMINGS` asks for the load's timings (`on` or `requests`). */
+function timingsOn(env: WorkerEnv): boolean {
+  return env.EMBEDGE_LOG_TIMINGS === "on" || env.EMBEDGE_LOG_TIMINGS === "requests";
+}
+
 async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
-  const timer = loadTimer(env.EMBEDGE_LOG_TIMINGS === "on");
+  const timer = loadTimer(timingsOn(env));
   await timer.start();
   const started = Date.now();
   const source = env.MODEL_BUCKET
@@ -185,7 +194,7 @@ async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
     ? await loadPredictModel(read, config.predictModel, modules, config.batchTokens)
     : undefined;
   const app = createApp(embedder, { ...config.app, classifiers, textClassifier });
-  if (env.EMBEDGE_LOG_TIMINGS === "on") {
+  if (timingsOn(env)) {
     timer.log("load", Date.now() - started, ` (engine ${embedder.info.engine})`);
   }
   return app;
@@ -251,11 +260,12 @@ export function createWorker(modules: WorkerModules): {
           throw e;
         });
         const ready = await app;
-        if (env.EMBEDGE_LOG_TIMINGS !== "on" || ++requests > 3) {
-          return await ready.fetch(request, env, ctx as never);
-        }
-        // the first requests' own time and their wall-clock end, so that a caller outside
-        // can tell the Worker's time from the time its answer takes to come out
+        // `on` times the first three requests only: each timed request waits two timer turns
+        if (
+          !timingsOn(env) || (++requests > 3 && env.EMBEDGE_LOG_TIMINGS !== "requests")
+        ) return await ready.fetch(request, env, ctx as never);
+        // the requests' own time and their wall-clock end, so that a caller outside can
+        // tell the Worker's time from the time its answer takes to come out
         const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
         await tick();
         const began = Date.now();

@@ -45,6 +45,7 @@ Deno.test({
         "WASM backend (embedge-kernels, 1 thread) vs onnxruntime-node",
         "HTTP (",
         "embedge vs transformers.js",
+        "CPU per request on the Worker's handler",
       ]
     ) {
       assert(report.includes(h), `report lacks ${h}`);
