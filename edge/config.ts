@@ -12,6 +12,7 @@
  * | `EMBEDGE_BACKEND`, `EMBEDGE_THREADS` | inference backend and threads (Deno) | auto, default |
  * | `EMBEDGE_WORKERS` | run the model in N Deno workers, off the event loop (Deno; 0: inline) | the core count |
  * | `EMBEDGE_BATCH_TOKENS` | most cells (rows × padded length) per model run: bounds memory | 16384; 512 on Workers |
+ * | `EMBEDGE_DEFAULT_PROMPT_NAME` (`--default-prompt-name`, TEI's flag) | the prompt applied when a request names none: one of the model's prompts, or `none` (TEI's default) | the model's `default_prompt_name` (sentence-transformers') |
  * | `EMBEDGE_DTYPE` | model variant: fp32, int8 (`onnx/model_int8.onnx`, e.g. from `embedge quantize`), fp16 | fp32 |
  * | `EMBEDGE_API_KEY` | require `Authorization: Bearer <key>` | none |
  * | `EMBEDGE_CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `*` |
@@ -56,6 +57,7 @@ export const SERVER_FLAGS: Readonly<Record<string, string>> = {
   "--model": "EMBEDGE_MODEL",
   "--model-id": "EMBEDGE_MODEL", // text-embeddings-inference's spelling
   "--predict-model": "EMBEDGE_PREDICT_MODEL",
+  "--default-prompt-name": "EMBEDGE_DEFAULT_PROMPT_NAME", // text-embeddings-inference's flag
   "--port": "PORT",
   "--host": "HOST",
   "--hostname": "HOST", // text-embeddings-inference's spelling
@@ -117,6 +119,11 @@ export interface ServerConfig {
   model?: string;
   /** The sequence-classification model (`EMBEDGE_PREDICT_MODEL`; Deno), when set. */
   predictModel?: string;
+  /**
+   * The prompt a request naming none gets (`EMBEDGE_DEFAULT_PROMPT_NAME`; `none`: null),
+   * when set; else the model's own default.
+   */
+  defaultPromptName?: string | null;
   /** Which ONNX variant of the model to load (`EMBEDGE_DTYPE`), when set. */
   dtype?: Dtype;
   /** Most cells per model run (`EMBEDGE_BATCH_TOKENS`), when set. */
@@ -229,9 +236,19 @@ export function serverConfig(vars: Record<string, unknown>): ServerConfig {
   if (predictModel !== undefined && predictModel.trim() === "") {
     throw new ConfigError("EMBEDGE_PREDICT_MODEL", "is empty: unset it to serve no classifier");
   }
+  const promptName = get("EMBEDGE_DEFAULT_PROMPT_NAME");
+  if (promptName !== undefined && promptName.trim() === "") {
+    throw new ConfigError(
+      "EMBEDGE_DEFAULT_PROMPT_NAME",
+      "is empty: name one of the model's prompts, or none",
+    );
+  }
   return {
     app,
     classifiers,
+    ...(promptName !== undefined
+      ? { defaultPromptName: promptName.trim() === "none" ? null : promptName.trim() }
+      : {}),
     ...(model !== undefined ? { model } : {}),
     ...(predictModel !== undefined ? { predictModel } : {}),
     ...(dtype !== undefined ? { dtype: dtype as Dtype } : {}),

@@ -34,6 +34,9 @@ const HELP = `usage: deno run -A edge/deno.ts [options]   (or: npx deno task ser
   --demo-model       serve embedge's generated BERT with random weights (meaningless vectors)
   --predict-model DIR  a sequence-classification model for /predict and /rerank (env
                      EMBEDGE_PREDICT_MODEL); POST / then answers as /predict (or /rerank)
+  --default-prompt-name NAME  the prompt for requests that name none (env
+                     EMBEDGE_DEFAULT_PROMPT_NAME; none: no prompt, as TEI by default);
+                     default: the model's default_prompt_name, as sentence-transformers
   --port N           port (env PORT; default 8080; 0 picks a free one)
   --host ADDR        address to listen on (also --hostname; env HOST; default 127.0.0.1, this
                      machine only; 0.0.0.0 listens on every interface)
@@ -96,6 +99,9 @@ async function loadModelAndHeads(): Promise<[Embedder, Record<string, Classifier
   const embedder = await loadChoice(choice, {
     ...(env("EMBEDGE_BACKEND") ? { backend: env("EMBEDGE_BACKEND") as Backend } : {}),
     ...(config.dtype ? { dtype: config.dtype } : {}),
+    ...(config.defaultPromptName !== undefined
+      ? { defaultPromptName: config.defaultPromptName }
+      : {}),
     ...(config.batchTokens ? { batchTokens: config.batchTokens } : {}),
     // a pool sized to the cores unless EMBEDGE_WORKERS says otherwise (0: inline): off the
     // event loop, /health p99 under load fell from 342 ms to 15 ms (bench/results/load-*)
@@ -123,7 +129,11 @@ async function named<T>(name: string, path: string, step: () => Promise<T>): Pro
 const [embedder, classifiers] = await loadModelAndHeads().catch((e) => {
   // a bad EMBEDGE_BACKEND / EMBEDGE_THREADS or model: one line, exit 2
   if (!(e instanceof EmbedgeError)) throw e;
-  console.error(`error (${e.code}${e.param ? `, ${e.param}` : ""}): ${e.message.slice(0, 500)}`);
+  // the load option the server set from its variable: named as the user wrote it
+  const setting = "EMBEDGE_DEFAULT_PROMPT_NAME (--default-prompt-name)";
+  const param = e.param === "defaultPromptName" ? setting : e.param;
+  const message = e.message.replace("defaultPromptName", setting);
+  console.error(`error (${e.code}${param ? `, ${param}` : ""}): ${message.slice(0, 500)}`);
   Deno.exit(2);
 });
 // TEI's /predict and /rerank: a sequence-classification model, when one is named

@@ -170,6 +170,9 @@ async function start(env: WorkerEnv, modules: WorkerModules): Promise<App> {
   const embedder = await Embedder.load(read, {
     modelId: env.EMBEDGE_MODEL_ID ?? "model",
     ...(config.dtype ? { dtype: config.dtype } : {}),
+    ...(config.defaultPromptName !== undefined
+      ? { defaultPromptName: config.defaultPromptName }
+      : {}),
     batchTokens: config.batchTokens ?? WORKER_BATCH_TOKENS,
     // no onnxruntime-node here; saying so skips the attempt to import it
     backend: "wasm",

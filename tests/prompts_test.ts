@@ -220,3 +220,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "library: defaultPromptName overrides the model's default (null: none, as TEI); a name it lacks is refused at load",
+  ignore,
+  async fn() {
+    const model = await makeTestModel(SHAPE, {}, {
+      [ST_CONFIG]: { prompts: PROMPTS, default_prompt_name: "passage" },
+    });
+    const none = await Embedder.load(model.dir, { defaultPromptName: null });
+    const query = await Embedder.load(model.dir, { defaultPromptName: "query" });
+    try {
+      assertEquals([none.info.defaultPromptName, query.info.defaultPromptName], [
+        undefined,
+        "query",
+      ]);
+      // the same vectors as the texts without a prompt / with the query prefix by hand
+      near((await none.embed(TEXTS)).data, (await none.embed(TEXTS, { prompt: "" })).data, "null");
+      near(
+        (await query.embed(TEXTS)).data,
+        (await query.embed(TEXTS.map((t) => "query: " + t), { prompt: "" })).data,
+        "query",
+      );
+      // a name in the call still wins
+      near(
+        (await none.embed(TEXTS, { promptName: "passage" })).data,
+        (await none.embed(TEXTS.map((t) => "passage: " + t), { prompt: "" })).data,
+        "named",
+      );
+    } finally {
+      await none.close();
+      await query.close();
+    }
+    const e = await thrown(() => Embedder.load(model.dir, { defaultPromptName: "title" }));
+    assert(e instanceof ModelLoadError, String(e));
+    assert(e.message.includes('"title" is not a prompt of this model'), e.message);
+    assert(e.message.includes("query, passage"), e.message);
+  },
+});

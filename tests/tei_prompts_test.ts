@@ -204,3 +204,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "server: --default-prompt-name / EMBEDGE_DEFAULT_PROMPT_NAME (TEI's flag) sets the prompt of requests that name none; none turns it off; an unknown name stops the start in one line",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const { startDenoServer } = await import("./support/local_server.ts");
+    const withDefault = await makeTestModel({ seed: 21, layers: 1 }, {}, {
+      [ST_CONFIG]: { prompts: PROMPTS, default_prompt_name: "passage" },
+    });
+    const embedOf = async (url: string, body: unknown) => {
+      const r = await fetch(`${url}/embed`, { method: "POST", body: JSON.stringify(body) });
+      assertEquals(r.status, 200);
+      return ((await r.json()) as number[][])[0];
+    };
+    const info = async (url: string) =>
+      (await (await fetch(`${url}/info`)).json()).default_prompt_name;
+    const plain = await startDenoServer(withDefault.dir, {
+      EMBEDGE_DEFAULT_PROMPT_NAME: "none",
+      EMBEDGE_WORKERS: "0",
+    });
+    try {
+      assertEquals(await info(plain.url), null);
+      const unprompted = await embedOf(plain.url, { inputs: TEXT });
+      // the library's vector of the text with no prompt (the server normalizes)
+      const library = await Embedder.load(withDefault.dir);
+      try {
+        const bare = await library.embed([TEXT], { prompt: "", normalize: true });
+        near(unprompted, [...bare.data], "none: the text alone");
+      } finally {
+        await library.close();
+      }
+      // a name in the request still applies
+      const passage = await embedOf(plain.url, { inputs: TEXT, prompt_name: "passage" });
+      assert(differ(unprompted, passage), "the named prompt changed nothing");
+    } finally {
+      plain.proc.kill();
+      await plain.proc.status;
+    }
+    // the flag spelled as TEI spells it, on the command line
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../edge/deno.ts", import.meta.url).pathname,
+        "--default-prompt-name",
+        "title",
+        "--port",
+        "0",
+      ],
+      env: { EMBEDGE_MODEL: withDefault.dir, EMBEDGE_WORKERS: "0" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assertEquals(out.code, 2, stderr);
+    const lines = stderr.split("\n").filter((l) => l.startsWith("error"));
+    assertEquals(lines.length, 1, stderr);
+    assert(lines[0].includes('"title" is not a prompt of this model'), stderr);
+    assert(lines[0].includes("EMBEDGE_DEFAULT_PROMPT_NAME (--default-prompt-name)"), stderr);
+  },
+});

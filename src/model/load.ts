@@ -24,7 +24,7 @@ import { checkModelFiles, probeHiddenSize } from "./load_checks.ts";
 import { externalDataLocations } from "./onnx/external.ts";
 import { checkBatchTokens, checkThreads } from "./options.ts";
 import type { Pooling } from "./pooling.ts";
-import { type ModelPrompts, promptsOf } from "./prompts.ts";
+import { type ModelPrompts, promptsOf, withDefaultPrompt } from "./prompts.ts";
 import type { Backend } from "./engine/runtimes.ts";
 import { createSession, type Engine, type ModelSession } from "./engine/session.ts";
 import { createSessionPool } from "./engine/session_pool.ts";
@@ -74,6 +74,12 @@ export interface LoadOptions {
    * hidden size). The Worker logs the time each took with `EMBEDGE_LOG_TIMINGS=on`.
    */
   onLoadStep?: (step: LoadStep) => void | Promise<void>;
+  /**
+   * The prompt a call that names none applies: a name of the model's prompts, or `null` for
+   * none (TEI's default, and its `--default-prompt-name`). Absent: the model's own
+   * `default_prompt_name` (config_sentence_transformers.json), as sentence-transformers.
+   */
+  defaultPromptName?: string | null;
   /**
    * Run the model in this many Deno workers (session_pool.ts) instead of on the calling
    * thread: inference leaves the event loop and up to `workers` batches run at once.
@@ -222,11 +228,14 @@ export async function loadModel(
   await options.onLoadStep?.("tokenizer");
   const externalData = await readExternalData(source, files.name, onnxFile, onnx);
   const config = modelConfig(json("config.json"));
-  const prompts = promptsOf(
+  const ownPrompts = promptsOf(
     json("config_sentence_transformers.json"),
     json("1_Pooling/config.json"),
     files.name,
   );
+  const prompts = options.defaultPromptName === undefined
+    ? ownPrompts
+    : withDefaultPrompt(ownPrompts, options.defaultPromptName, "defaultPromptName", files.name);
   // the files must agree with each other before a session is made (load_checks.ts)
   const checked = checkModelFiles({ files, onnxFile, onnx, externalData, tokenizer, config });
   const sessionOptions = {

@@ -90,6 +90,40 @@ export function promptsOf(stConfig: Json, poolingConfig: Json, name: string): Mo
 }
 
 /**
+ * `model` with `defaultPromptName` set to `name` (a name of its prompts), or to none
+ * (`null`): TEI's `--default-prompt-name`, where sentence-transformers takes the one in
+ * `config_sentence_transformers.json`. A name the model does not have is a ModelLoadError
+ * naming `option` and listing its prompts.
+ *
+ * @example
+ * ```ts
+ * import { promptsOf, withDefaultPrompt } from "./prompts.ts";
+ * const prompts = promptsOf({ prompts: { query: "query: " }, default_prompt_name: "query" }, undefined, "e5");
+ * console.log(withDefaultPrompt(prompts, null, "defaultPromptName", "e5").defaultPromptName); // undefined
+ * ```
+ */
+export function withDefaultPrompt(
+  model: ModelPrompts,
+  name: string | null,
+  option: string,
+  modelName: string,
+): ModelPrompts {
+  if (name === null) return { prompts: model.prompts, includePrompt: model.includePrompt };
+  if (typeof name !== "string" || !Object.hasOwn(model.prompts, name)) {
+    throw new ModelLoadError(`${modelName}: ${unknownPrompt(model, name, option)}`, option);
+  }
+  if (!model.includePrompt && model.prompts[name] !== "") {
+    throw new ModelLoadError(
+      `${modelName}: ${option} ${
+        JSON.stringify(name)
+      } would be applied to every input, and its pooling config leaves the prompt's tokens out (include_prompt: false), which embedge does not do`,
+      option,
+    );
+  }
+  return { ...model, defaultPromptName: name };
+}
+
+/**
  * The prompt text a call applies ("" for none): `prompt` as given, else the prompt named
  * `promptName`, else the model's default. An unknown name is an `InputError` naming
  * `field` (default `promptName`) and listing the model's prompts.
