@@ -1,7 +1,9 @@
 /**
- * Dynamic batching: concurrent requests with the same embedding options are queued for
- * up to `maxWaitMs` and run as one `embed` call (which sorts by length and splits by a
- * token budget), so several small requests share `session.run` calls. The queue is
+ * Dynamic batching: concurrent requests whose options shape the model run alike are
+ * queued for up to `maxWaitMs` and run together (sorted by length and split by a token
+ * budget), so several small requests share `session.run` calls. Poolings, normalization
+ * and layers do not split them: one forward pass serves each request's own (keys.ts;
+ * `Embedder.embedMany`). The queue is
  * bounded: past `maxQueue` waiting inputs a request is refused at once with 503 and
  * `Retry-After` instead of piling up memory.
  *
@@ -23,8 +25,8 @@
  * aborts, e.g. on the request timeout) leaves the queue, or its job's remaining parts.
  *
  * The parts: this file (the queue: admission, groups, turns, withdrawals), jobs.ts (the
- * `Turn` a request lends, and the queue's records), parts.ts (cutting an embed job into
- * parts by length and running them).
+ * `Turn` a request lends, and the queue's records), keys.ts (which options group
+ * requests), parts.ts (cutting an embed job into parts by length and running them).
  *
  * @example
  * ```ts
@@ -43,6 +45,7 @@ import { HttpError } from "../errors.ts";
 import { InputError } from "../../src/errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Group, Input, Job, Turn, Waiter } from "./jobs.ts";
+import { runKey } from "./keys.ts";
 import { JobParts } from "./parts.ts";
 
 /** Batching limits. */
@@ -112,18 +115,11 @@ export class Batcher {
   ): Promise<Embeddings> {
     this.#admit(inputs.length);
     turn.signal?.throwIfAborted();
-    const w: Waiter = { inputs, turn, state: "grouped" };
+    const w: Waiter = { inputs, options, turn, state: "grouped" };
     this.#waiting += inputs.length;
     if (!this.options.enabled) this.#enqueue({ members: [w], options });
     else {
-      const key = JSON.stringify([
-        options.pooling,
-        options.normalize,
-        options.truncate,
-        options.maxLength,
-        options.layers,
-        options.layerMix,
-      ]);
+      const key = runKey(options);
       let g = this.#groups.get(key);
       if (!g) {
         g = { key, options, members: [], size: 0, deadline: Date.now() + this.options.maxWaitMs };

@@ -1,7 +1,8 @@
 /**
  * What the batching queue (batcher.ts) holds: the `Turn` a request lends it, each waiting
- * request (`Waiter`), the groups that gather requests with the same options, and the jobs
- * that take turns at the model, with their rows and parts (parts.ts).
+ * request (`Waiter`), the groups that gather requests whose model runs are the same (their
+ * poolings and layers may differ: one run serves them all), and the jobs that take turns at
+ * the model, with their rows and parts (parts.ts).
  *
  * @module
  */
@@ -33,6 +34,8 @@ export type Input = EmbedInput;
 /** One waiting request. */
 export interface Waiter {
   inputs: readonly Input[];
+  /** The request's own options (an embed request's; its vectors are pooled by them). */
+  options?: EmbedOptions;
   turn?: Turn;
   state: "grouped" | "ready" | "running" | "done";
   group?: Group;
@@ -42,7 +45,11 @@ export interface Waiter {
   wake?: () => void;
 }
 
-/** Requests with the same options, waiting for more company until `deadline`. */
+/**
+ * Requests whose options shape the model run alike (`runKey`), waiting for more company
+ * until `deadline`; `options` are the first request's, whose run-shaping fields every
+ * member shares.
+ */
 export interface Group {
   key: string;
   options: EmbedOptions;
@@ -61,6 +68,7 @@ export interface Row {
 /** A batch of embed requests (run part by part), or one exclusive task. */
 export interface Job {
   members: Waiter[];
+  /** An embed job's run-shaping options (its first request's); each member pools by its own. */
   options?: EmbedOptions;
   task?: () => Promise<unknown>;
   /** The rows cut into parts, sorted by length; made when the job first gets a turn. */

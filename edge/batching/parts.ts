@@ -1,14 +1,17 @@
 /**
  * A batched embed job's parts: its rows (every input of its requests) sorted by length and
- * cut into parts of at most `partTokens` cells, each part run as one `embed` call whose
- * vectors go back to the rows' requests, and each request answered once its last part has
- * run. The queue (batcher.ts) decides whose part runs next; this file runs it.
+ * cut into parts of at most `partTokens` cells, each part run as one `embedMany` call (one
+ * forward pass, one option set per distinct pooling, normalization and layers of the
+ * part's requests) whose vectors go back to the rows' requests, each from its own option
+ * set, and each request answered once its last part has run. The queue (batcher.ts)
+ * decides whose part runs next; this file runs it.
  *
  * @module
  */
 import type { Embedder, Embeddings, EmbedOptions } from "../../src/model/embedder.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Input, Job, Row, Waiter } from "./jobs.ts";
+import { variantKey, variantOf } from "./keys.ts";
 
 /** How a request gets its answer (the queue's own bookkeeping goes with it). */
 export type Settle = (w: Waiter, ok: boolean, value: unknown) => void;
@@ -60,30 +63,36 @@ export class JobParts {
   }
 
   /**
-   * Runs one part as one `embed` call and hands each member its rows. A failure names the
-   * part's inputs, not the request's: an input's fault is found again by running each
-   * member's own request alone (so the error names its own field, and the others in the
-   * part get their answers); any other failure (a worker's, the options') is everyone's.
+   * Runs one part as one `embedMany` call and hands each member its rows, pooled by its own
+   * options. A failure names the part's inputs, not the request's: an input's fault is found
+   * again by running each member's own request alone (so the error names its own field, and
+   * the others in the part get their answers), and so is an option's when the part's
+   * members asked differently (the bad option is one member's); any other failure (a
+   * worker's, the options all members share) is everyone's.
    */
   async runPart(job: Job, part: Row[]): Promise<void> {
-    let out: Embeddings;
+    const members = [...new Set(part.map((r) => r.member))];
+    const { variants, variantOfMember } = distinctVariants(job.options!, members);
+    let outs: Embeddings[];
     try {
-      out = await this.embedder.embed(part.map((r) => r.member.inputs[r.index]), job.options!);
+      outs = await this.embedder.embedMany(part.map((r) => r.member.inputs[r.index]), variants);
     } catch (e) {
-      const members = [...new Set(part.map((r) => r.member))];
       const param = (e as { param?: unknown })?.param;
-      if (typeof param === "string" && /^inputs\[\d+\]/.test(param)) {
-        for (const w of members) await this.alone(w, job.options!);
+      if (typeof param === "string" && (/^inputs\[\d+\]/.test(param) || variants.length > 1)) {
+        for (const w of members) await this.alone(w);
       } else for (const w of members) this.#settle(w, false, e);
       return;
     }
-    this.metrics?.batch(part.length, out.tokenCounts.reduce((a, b) => a + b, 0));
-    const d = out.dims[1];
+    // the variants share the run: its token counts are every variant's
+    const tokenCounts = outs[0].tokenCounts;
+    this.metrics?.batch(part.length, tokenCounts.reduce((a, b) => a + b, 0));
     part.forEach((r, k) => {
+      const out = outs[variantOfMember.get(r.member)!];
+      const d = out.dims[1];
       const result = job.results!.get(r.member)!;
       result.data ??= new Float32Array(r.member.inputs.length * d);
       result.data.set(out.data.subarray(k * d, (k + 1) * d), r.index * d);
-      result.tokenCounts[r.index] = out.tokenCounts[k];
+      result.tokenCounts[r.index] = tokenCounts[k];
       result.last = out;
     });
   }
@@ -94,7 +103,7 @@ export class JobParts {
     if (job.parts!.slice(job.taken).some((p) => p.some((r) => r.member === w))) return;
     const result = job.results!.get(w)!;
     // no rows (an empty list): the embedder's own answer, as when it runs alone
-    if (!result.last) return await this.alone(w, job.options!);
+    if (!result.last) return await this.alone(w);
     this.#settle(w, true, {
       ...result.last,
       data: result.data!,
@@ -103,10 +112,10 @@ export class JobParts {
     });
   }
 
-  /** Runs `w`'s request on its own and answers it. */
-  async alone(w: Waiter, options: EmbedOptions): Promise<void> {
+  /** Runs `w`'s request on its own, with its own options, and answers it. */
+  async alone(w: Waiter): Promise<void> {
     try {
-      this.#settle(w, true, await this.embedder.embed(w.inputs, options));
+      this.#settle(w, true, await this.embedder.embed(w.inputs, w.options));
     } catch (e) {
       this.#settle(w, false, e);
     }
@@ -129,4 +138,25 @@ function cut(rows: Row[], budget: number): Row[][] {
   }
   if (part.length) parts.push(part);
   return parts;
+}
+
+/**
+ * The option sets one run of `members` answers, each distinct set once (two requests that
+ * asked alike share its vectors), over the job's run-shaping options; and which set is
+ * each member's.
+ */
+function distinctVariants(run: EmbedOptions, members: readonly Waiter[]) {
+  const variants: EmbedOptions[] = [];
+  const byKey = new Map<string, number>();
+  const variantOfMember = new Map<Waiter, number>();
+  for (const w of members) {
+    const key = variantKey(w.options!);
+    let v = byKey.get(key);
+    if (v === undefined) {
+      byKey.set(key, v = variants.length);
+      variants.push(variantOf(run, w.options!));
+    }
+    variantOfMember.set(w, v);
+  }
+  return { variants, variantOfMember };
 }
