@@ -299,3 +299,55 @@ Deno.test({
     }
   },
 });
+
+/**
+ * The deadline middleware listens to `request.signal` for clients that leave. Deno.serve's
+ * legacy signal also aborts after every successful answer and, since Deno 2.9, says so on
+ * stderr at the first request; deno.json opts in to the new behaviour (`unstable:
+ * no-legacy-abort`: the signal aborts only when the client goes away), so a user's server
+ * log holds no such warning.
+ */
+Deno.test({
+  name: "Deno server: no Deno.serve warning on stderr after requests (request.signal)",
+  ignore,
+  async fn() {
+    const model = await makeTestModel({ seed: 21, layers: 1 });
+    const port = freePort();
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
+      cwd: new URL("..", import.meta.url).pathname,
+      env: {
+        EMBEDGE_MODEL: model.dir,
+        PORT: String(port),
+        EMBEDGE_LOG: "off",
+        EMBEDGE_WORKERS: "0",
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      for (let t = 0; t < 600; t++) {
+        try {
+          const r = await fetch(`${url}/health`);
+          await r.body?.cancel();
+          if (r.ok) break;
+        } catch { /* not up yet */ }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`${url}/embed`, {
+          method: "POST",
+          body: JSON.stringify({ inputs: "I love Paris." }),
+        });
+        assertEquals(r.status, 200);
+        await r.arrayBuffer();
+      }
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    const stderr = new TextDecoder().decode((await proc.output()).stderr);
+    assert(stderr.includes("listening on"), stderr);
+    assert(!stderr.includes("Deno.serve:"), stderr);
+  },
+});

@@ -18,7 +18,8 @@ import type { Env } from "../server.ts";
 export function deadline(timeoutMs: number, modelBlocksEventLoop: boolean): MiddlewareHandler<Env> {
   return async (c, next) => {
     // the request gives up (its inputs leave the batching queue) on timeout or when its
-    // client goes away
+    // client goes away (on Deno, request.signal aborts only then: deno.json opts out of the
+    // legacy signal, which also aborted after every answer and warned on stderr about it)
     const giveUp = new AbortController();
     const clientGone = () =>
       giveUp.abort(new HttpError(499, "the client closed the request", "client_closed"));
