@@ -13,17 +13,16 @@
  */
 import { ModelLoadError } from "../../errors.ts";
 import { loadRuntime } from "./runtimes.ts";
-import type { OrtSession } from "../onnx/ort_session.ts";
 import { HIDDEN_NAMES } from "../kernels/bert_graph.ts";
 import {
   checkInputs,
   type Engine,
   feedsOf,
-  kernelSession,
   layerStatesOf,
   ortSession,
   type SessionOptions,
 } from "./open_session.ts";
+import { chooseEngine } from "./choose_engine.ts";
 
 /** The output a sequence-classification export (Hugging Face `…ForSequenceClassification`) names. */
 export const LOGITS_OUTPUT = "logits";
@@ -80,26 +79,24 @@ export async function createLogitsSession(
   const rank = options.rank ?? 2;
   const runtime = await loadRuntime(options.wasm ? "wasm" : options.backend ?? "auto");
   const threads = options.threads ?? 0;
-  let session: OrtSession | undefined;
-  let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
-  let engineNote: string | undefined;
-  if (runtime.name === "wasm") {
-    // the encoder's layer boundaries let the graph reader get as far as the head, so the
-    // note names the head rather than a missing encoder
-    const kernels = await kernelSession(bytes, options, threads, layerStatesOf(bytes));
-    // the kernels' graph reader starts from the encoder's last LayerNorm (or the pooler):
-    // a head after them (a classifier's linear layer, a masked LM's transform and decoder)
-    // is a graph they do not run, so the note says so before the reader's own reason
-    const head = rank === 3 ? "masked-LM head" : "classification head";
-    if (typeof kernels === "string") {
-      engineNote =
-        `the kernels run BERT encoders, not the ${head} after them; onnxruntime-web runs this graph (the kernels' reader: ${kernels})`;
-    } else if (!kernels.outputNames.includes(LOGITS_OUTPUT)) {
-      // an encoder they recognise inside the classifier, without its head: not usable here
-      await kernels.release();
-      engineNote = `the kernels run the encoder only, not the ${head}`;
-    } else [session, engine] = [kernels, "embedge-kernels"];
-  }
+  // the encoder's layer boundaries let the graph reader get as far as the head, so the
+  // note names the head rather than a missing encoder. The kernels' graph reader starts
+  // from the encoder's last LayerNorm (or the pooler): a head after them (a classifier's
+  // linear layer, a masked LM's transform and decoder) is a graph they do not run, so the
+  // note says so before the reader's own reason
+  const head = rank === 3 ? "masked-LM head" : "classification head";
+  const states = runtime.name === "wasm" ? layerStatesOf(bytes) : [];
+  const chosen = await chooseEngine(bytes, options, runtime, threads, states, {
+    refused: (reason) =>
+      `the kernels run BERT encoders, not the ${head} after them; onnxruntime-web runs this graph (the kernels' reader: ${reason})`,
+    // an encoder they recognise inside the classifier, without its head: not usable here
+    unusable: (kernels) =>
+      kernels.outputNames.includes(LOGITS_OUTPUT)
+        ? undefined
+        : `the kernels run the encoder only, not the ${head}`,
+  });
+  let session = chosen.session;
+  const { engine, engineNote } = chosen;
   session ??= await ortSession(bytes, runtime, options, threads, engineNote);
   await checkInputs(session);
   const { inputNames, outputNames } = session;

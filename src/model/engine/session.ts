@@ -21,20 +21,19 @@
  * @module
  */
 import { ModelLoadError } from "../../errors.ts";
-import { loadRuntime, nativeProblem, type Runtime } from "./runtimes.ts";
+import { loadRuntime, type Runtime } from "./runtimes.ts";
 import type { OrtSession } from "../onnx/ort_session.ts";
 import { withOutputs } from "../onnx/layers.ts";
 import { HIDDEN_NAMES, POOLER_NAMES } from "../kernels/bert_graph.ts";
-import { plainKernelsReason } from "../kernels/kernel_session.ts";
 import {
   checkInputs,
   type Engine,
   feedsOf,
-  kernelSession,
   layerStatesOf,
   ortSession,
   type SessionOptions,
 } from "./open_session.ts";
+import { chooseEngine } from "./choose_engine.ts";
 import { isClassifierGraph, LOGITS_OUTPUT } from "./logits_session.ts";
 
 export type { Engine, SessionOptions };
@@ -95,45 +94,6 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
-/** Node's major version, or undefined on other runtimes (Deno has `process` too). */
-function nodeMajor(): number | undefined {
-  if ("Deno" in globalThis) return undefined;
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
-    ?.node;
-  return node ? Number(node.split(".")[0]) : undefined;
-}
-
-/**
- * Why the kernels run their plain-SIMD build (the relaxed build did not compile). Node 20's
- * V8 (11.3) has relaxed SIMD behind a flag only (Node 22's V8 ships it), so there the fix is
- * the flag, and the note names it.
- */
-function plainBuildNote(reason: string): string {
-  const node = nodeMajor();
-  const why = node !== undefined && node < 22
-    ? `Node ${node} validates relaxed SIMD only with --experimental-wasm-relaxed-simd`
-    : reason;
-  return `the kernels' plain-SIMD build runs (multiply, then add): ${why}`;
-}
-
-// Notes already printed: a process that loads many models says each thing once
-const warned = new Set<string>();
-
-/**
- * On Node, the one line saying which engine runs and why, when `auto` fell back from
- * onnxruntime-node: there the fallback is easy to miss (npm drops the optional package
- * silently) and costs 3-5× in speed. Undefined elsewhere and when native runs.
- */
-async function nodeFallbackNote(engine: Engine, kernelsNote?: string): Promise<string | undefined> {
-  if (nodeMajor() === undefined) return undefined;
-  const native = await nativeProblem();
-  if (!native) return undefined;
-  if (!kernelsNote) return `${native}; running ${engine}`;
-  return engine === "embedge-kernels"
-    ? `${native}; running ${engine} (${kernelsNote})`
-    : `${native}; running ${engine} (not embedge's kernels: ${kernelsNote})`;
-}
-
 /** Creates a session from ONNX bytes; errors name what is wrong with the model. */
 export async function createSession(
   bytes: Uint8Array,
@@ -147,28 +107,13 @@ export async function createSession(
   const states = layerStatesOf(bytes);
   const layered = states.length > 0 &&
     (options.layers === undefined || states.length === options.layers);
-  let session: OrtSession | undefined;
-  let engine: Engine = runtime.name === "native" ? "onnxruntime-node" : "onnxruntime-web";
-  let engineNote: string | undefined;
-  if (runtime.name === "wasm") {
-    const kernels = await kernelSession(bytes, options, threads, states);
-    if (typeof kernels === "string") engineNote = kernels;
-    else {
-      [session, engine] = [kernels, "embedge-kernels"];
-      const plain = await plainKernelsReason(options.kernelsWasm);
-      if (plain) engineNote = plainBuildNote(plain);
-    }
-  }
-  if (runtime.name === "wasm" && !options.wasm && (options.backend ?? "auto") === "auto") {
-    const note = await nodeFallbackNote(engine, engineNote);
-    if (note) {
-      engineNote = note;
-      if (!warned.has(note)) {
-        warned.add(note);
-        console.warn(`embedge: ${note}`);
-      }
-    }
-  }
+  let { session, engine, engineNote } = await chooseEngine(
+    bytes,
+    options,
+    runtime,
+    threads,
+    states,
+  );
   if (layered && !session) bytes = withOutputs(bytes, states);
   if (!session) session = await ortSession(bytes, runtime, options, threads, engineNote);
   return modelSession(session, runtime, { engine, engineNote, threads, layered, states });
