@@ -37,6 +37,32 @@ export function packedInt8Bytes(K: i32, N: i32): i32 {
 }
 
 /**
+ * One row's four i32x4 sums of a 16-column panel rescaled (`rescale`) and stored at `out`
+ * (`count` of the 16 columns are real): the int8 products' common epilogue.
+ */
+@inline export function storeRescaled(
+  out: usize,
+  c0: v128,
+  c1: v128,
+  c2: v128,
+  c3: v128,
+  xs: v128,
+  scales: usize,
+  bias: usize,
+  at: usize,
+  count: i32,
+): void {
+  storeRow(
+    out,
+    rescale(c0, xs, scales, bias, at),
+    rescale(c1, xs, scales, bias, at + 16),
+    rescale(c2, xs, scales, bias, at + 32),
+    rescale(c3, xs, scales, bias, at + 48),
+    count,
+  );
+}
+
+/**
  * C [M, N] = rescale(Aq [M, K] · Bq) + bias: Aq i16 from quantizeActivations (its scale
  * `xScale`), Bq int8 packed (layout above), `scales` and `bias` float [N] padded to whole
  * panels. Two rows of A at a time, as `linear`: 8 i32x4 sums, 4 widened weight vectors and
@@ -78,22 +104,8 @@ export function linearInt8(
         x += 4;
       }
       const o = c + <usize>m * rowC + at;
-      storeRow(
-        o,
-        rescale(c00, xs, scales, bias, at),
-        rescale(c01, xs, scales, bias, at + 16),
-        rescale(c02, xs, scales, bias, at + 32),
-        rescale(c03, xs, scales, bias, at + 48),
-        N - p,
-      );
-      storeRow(
-        o + rowC,
-        rescale(c10, xs, scales, bias, at),
-        rescale(c11, xs, scales, bias, at + 16),
-        rescale(c12, xs, scales, bias, at + 32),
-        rescale(c13, xs, scales, bias, at + 48),
-        N - p,
-      );
+      storeRescaled(o, c00, c01, c02, c03, xs, scales, bias, at, N - p);
+      storeRescaled(o + rowC, c10, c11, c12, c13, xs, scales, bias, at, N - p);
     }
     if (m < mEnd) {
       let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
@@ -109,14 +121,7 @@ export function linearInt8(
         w += PANEL << 1;
         x += 4;
       }
-      storeRow(
-        c + <usize>m * rowC + at,
-        rescale(c00, xs, scales, bias, at),
-        rescale(c01, xs, scales, bias, at + 16),
-        rescale(c02, xs, scales, bias, at + 32),
-        rescale(c03, xs, scales, bias, at + 48),
-        N - p,
-      );
+      storeRescaled(c + <usize>m * rowC + at, c00, c01, c02, c03, xs, scales, bias, at, N - p);
     }
   }
   }

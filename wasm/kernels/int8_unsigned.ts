@@ -11,8 +11,8 @@
 // differently (pmaddubsw saturates pairs of products to i16 on x64 without VNNI; ARM's sdot
 // and AVX-VNNI-INT8's vpdpbssd read `b` as signed), so the session uses this path only when
 // the check passes. The packed weights are linearInt8Relaxed's layout without the + 64.
-import { PANEL, storeRow } from "./linear";
-import { rescale, ROW_BLOCK } from "./int8";
+import { PANEL } from "./linear";
+import { ROW_BLOCK, storeRescaled } from "./int8";
 
 /**
  * Whether relaxed dot products here are exact uint8 × int8 sums: every signed byte value
@@ -91,22 +91,8 @@ export function linearInt8Unsigned(
         x += 4;
       }
       const o = c + <usize>m * rowC + at;
-      storeRow(
-        o,
-        rescale(c00, xs, scales, bias, at),
-        rescale(c01, xs, scales, bias, at + 16),
-        rescale(c02, xs, scales, bias, at + 32),
-        rescale(c03, xs, scales, bias, at + 48),
-        N - p,
-      );
-      storeRow(
-        o + rowC,
-        rescale(c10, xs, scales, bias, at),
-        rescale(c11, xs, scales, bias, at + 16),
-        rescale(c12, xs, scales, bias, at + 32),
-        rescale(c13, xs, scales, bias, at + 48),
-        N - p,
-      );
+      storeRescaled(o, c00, c01, c02, c03, xs, scales, bias, at, N - p);
+      storeRescaled(o + rowC, c10, c11, c12, c13, xs, scales, bias, at, N - p);
     }
     if (m < mEnd) {
       let c00 = s0, c01 = s1, c02 = s2, c03 = s3;
@@ -122,14 +108,7 @@ export function linearInt8Unsigned(
         w += PANEL << 2;
         x += 4;
       }
-      storeRow(
-        c + <usize>m * rowC + at,
-        rescale(c00, xs, scales, bias, at),
-        rescale(c01, xs, scales, bias, at + 16),
-        rescale(c02, xs, scales, bias, at + 32),
-        rescale(c03, xs, scales, bias, at + 48),
-        N - p,
-      );
+      storeRescaled(c + <usize>m * rowC + at, c00, c01, c02, c03, xs, scales, bias, at, N - p);
     }
   }
   }
