@@ -7,7 +7,7 @@
  * @module
  */
 import { type Context, Hono } from "../../src/deps/hono.ts";
-import type { EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
+import type { Embedder, EmbedInput, EmbedOptions, EncodedText } from "../../src/model/embedder.ts";
 import { cosine } from "../../src/model/similarity.ts";
 import {
   admit,
@@ -20,6 +20,7 @@ import { type Json, readFields, readJson } from "../body.ts";
 import { answer } from "../contract/route.ts";
 import { HttpError } from "../errors.ts";
 import { checkPromptName } from "../prompt_name.ts";
+import type { TruncationDirection } from "../truncation.ts";
 import { jsonResponse } from "../json_stream.ts";
 import { type Fields, type Parsed, parseFields } from "../schema.ts";
 import type { Env, Server } from "../server.ts";
@@ -58,20 +59,41 @@ function embedRoute(app: Hono<Env>, server: Server, also: string[]) {
   });
 }
 
+/** TEI's truncation and prompt fields, as its text routes (and /similarity's parameters) carry them. */
+interface TeiTextFields {
+  truncate: boolean;
+  truncation_direction: TruncationDirection;
+  prompt_name?: string;
+}
+
+/**
+ * `admit` for TEI's text routes: `inputs` tokenized once, cut as `t` asks, behind the
+ * prompt `t.prompt_name` names (an unknown name: TEI's 413, checkPromptName).
+ */
+function admitTei(
+  embedder: Embedder,
+  inputs: (string | number[])[],
+  t: TeiTextFields,
+  field = "inputs",
+  promptField = "prompt_name",
+): EmbedInput[] {
+  return admit(
+    embedder,
+    inputs,
+    t.truncate,
+    field,
+    undefined,
+    t.truncation_direction,
+    checkPromptName(embedder.info, t.prompt_name, promptField),
+  );
+}
+
 /** `/embed`: one vector per input, pooled, normalized and cut as asked. */
 function embedAnswerer({ embedder, batcher, limits, routes }: Server): Answerer {
   const route = routes["/embed"];
   return async (c, raw) => {
     const b = parseFields(raw, route.fields);
-    const list = admit(
-      embedder,
-      b.inputs,
-      b.truncate,
-      "inputs",
-      undefined,
-      b.truncation_direction,
-      checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
-    );
+    const list = admitTei(embedder, b.inputs, b);
     const opts: EmbedOptions = {
       normalize: b.normalize,
       pooling: b.pooling,
@@ -116,15 +138,7 @@ function embedAllRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: Se
     const b = await tokenRequest(c, limits, route);
     const list = encodings(
       embedder,
-      admit(
-        embedder,
-        b.inputs,
-        b.truncate,
-        "inputs",
-        undefined,
-        b.truncation_direction,
-        checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
-      ),
+      admitTei(embedder, b.inputs, b),
     );
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
@@ -148,15 +162,7 @@ function embedWordsRoute(app: Hono<Env>, { embedder, batcher, limits, routes }: 
   const route = routes["/embed/words"];
   app.post("/embed/words", async (c) => {
     const b = await tokenRequest(c, limits, route);
-    const list = admit(
-      embedder,
-      b.inputs,
-      b.truncate,
-      "inputs",
-      undefined,
-      b.truncation_direction,
-      checkPromptName(embedder.info, b.prompt_name, "prompt_name"),
-    );
+    const list = admitTei(embedder, b.inputs, b);
     const opts: EmbedOptions = { truncate: b.truncate, ...layerChoice(b) };
     checkTokenVectors(embedder, list, opts, limits.maxOutputFloats);
     const words = await batcher.exclusive(
@@ -252,15 +258,7 @@ function similarityAnswerer({ embedder, batcher, routes }: Server): Answerer {
     const b = parseFields(raw, route.fields);
     const all = [b.inputs.source, ...b.inputs.sentences];
     const p = b.parameters;
-    const admitted = admit(
-      embedder,
-      all,
-      p.truncate,
-      "inputs.sentences",
-      undefined,
-      p.truncation_direction,
-      checkPromptName(embedder.info, p.prompt_name, "parameters.prompt_name"),
-    );
+    const admitted = admitTei(embedder, all, p, "inputs.sentences", "parameters.prompt_name");
     const out = await batcher.embed(admitted, {
       normalize: true,
       truncate: p.truncate,

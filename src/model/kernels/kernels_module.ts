@@ -16,6 +16,25 @@
  */
 import { readUrl } from "../../host.ts";
 
+/**
+ * An int8 product that takes the zero point back through per-column weight sums
+ * (`linearInt8Relaxed`, `linearInt8Unsigned`): C [M, N] from quantized A at `a`, packed B at
+ * `bp`, its column sums, scales and bias, the activations' scale and zero point.
+ */
+type Int8ColumnSumProduct = (
+  a: number,
+  bp: number,
+  colSums: number,
+  scales: number,
+  bias: number,
+  xScale: number,
+  zero: number,
+  c: number,
+  M: number,
+  K: number,
+  N: number,
+) => void;
+
 /** The functions the kernels' module exports (byte offsets into `memory`, sizes in elements). */
 export interface Kernels {
   memory: WebAssembly.Memory;
@@ -61,35 +80,11 @@ export interface Kernels {
   relaxedBuild(): number;
   activationZeroPoint(): number;
   quantizeActivationsI8(x: number, q: number, n: number): number;
-  linearInt8Relaxed(
-    a: number,
-    bp: number,
-    colSums: number,
-    scales: number,
-    bias: number,
-    xScale: number,
-    zero: number,
-    c: number,
-    M: number,
-    K: number,
-    N: number,
-  ): void;
+  linearInt8Relaxed: Int8ColumnSumProduct;
   quantizeActivations(x: number, q: number, n: number): number;
   unsignedDotExact(): number;
   quantizeActivationsU8(x: number, q: number, n: number): number;
-  linearInt8Unsigned(
-    a: number,
-    bp: number,
-    colSums: number,
-    scales: number,
-    bias: number,
-    xScale: number,
-    zero: number,
-    c: number,
-    M: number,
-    K: number,
-    N: number,
-  ): void;
+  linearInt8Unsigned: Int8ColumnSumProduct;
   linearInt8(
     a: number,
     bp: number,
