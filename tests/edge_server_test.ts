@@ -312,29 +312,13 @@ Deno.test({
   ignore,
   async fn() {
     const model = await makeTestModel({ seed: 21, layers: 1 });
-    const port = freePort();
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../edge/deno.ts", import.meta.url).pathname],
-      cwd: new URL("..", import.meta.url).pathname,
-      env: {
-        EMBEDGE_MODEL: model.dir,
-        PORT: String(port),
-        EMBEDGE_LOG: "off",
-        EMBEDGE_WORKERS: "0",
-      },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const url = `http://127.0.0.1:${port}`;
+    const { url, proc } = await startDenoServer(
+      model.dir,
+      { EMBEDGE_WORKERS: "0" },
+      60,
+      "piped",
+    );
     try {
-      for (let t = 0; t < 600; t++) {
-        try {
-          const r = await fetch(`${url}/health`);
-          await r.body?.cancel();
-          if (r.ok) break;
-        } catch { /* not up yet */ }
-        await new Promise((r) => setTimeout(r, 100));
-      }
       for (let i = 0; i < 3; i++) {
         const r = await fetch(`${url}/embed`, {
           method: "POST",

@@ -24,11 +24,14 @@ export function freePort(): number {
 /**
  * Starts `edge/deno.ts` serving `modelDir` (request logs off; `env` adds or overrides
  * variables) and resolves when `/health` answers, or throws after `timeoutSeconds`.
+ * `stderr: "piped"` keeps the server's stderr for the caller (`(await proc.output()).stderr`
+ * once it is stopped).
  */
 export async function startDenoServer(
   modelDir: string,
   env: Record<string, string> = {},
   timeoutSeconds = 60,
+  stderr: "null" | "piped" = "null",
 ): Promise<{ url: string; proc: Deno.ChildProcess }> {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
@@ -41,7 +44,7 @@ export async function startDenoServer(
       ...env,
     },
     stdout: "null",
-    stderr: "null",
+    stderr,
   }).spawn();
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutSeconds * 1000;
