@@ -10,24 +10,19 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { hasShared, shared, tempDir } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
+import { runWorkerTwin, type TwinAnswer } from "./support/run_worker_twin.ts";
 import { quantize } from "../src/model/onnx/quantize.ts";
 import { readGraph } from "../src/model/onnx/graph.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const ignore = !hasShared("models/all-MiniLM-L6-v2/tokenizer.json");
 
-interface Answer {
-  request: string;
-  status: number;
-  body: { error?: string | { message: string; type: string }; engine?: string };
-}
-
 /** The default build's handler in a Deno without onnxruntime-web: each request's answer. */
 async function withoutOrtWeb(
   modelDir: string,
   vars: Record<string, string>,
   requests: string[],
-): Promise<{ answers: Answer[]; log: string }> {
+): Promise<{ answers: TwinAnswer[]; log: string }> {
   const dir = await tempDir("embedge-twin-");
   const map = `${dir}/import_map.json`;
   await Deno.writeTextFile(
@@ -37,25 +32,8 @@ async function withoutOrtWeb(
       imports: { "npm:onnxruntime-web@1.30.0": `${root}edge/ort_web_excluded.ts` },
     }),
   );
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--import-map",
-      map,
-      `${root}tests/support/worker_twin.ts`,
-      modelDir,
-      JSON.stringify(vars),
-      ...requests,
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const log = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
-  assertEquals(code, 0, log);
-  const lines = new TextDecoder().decode(stdout).trim().split("\n");
-  return { answers: JSON.parse(lines[lines.length - 1]), log };
+  const { answers, stdout, stderr } = await runWorkerTwin(modelDir, vars, requests, map);
+  return { answers, log: stderr + stdout };
 }
 
 const ROUTES = [

@@ -7,29 +7,13 @@
 import { assertEquals } from "./support/assert.ts";
 import { hasShared } from "./support/paths.ts";
 import { makeTestModel } from "./support/test_model.ts";
-
-const root = new URL("..", import.meta.url).pathname;
+import { runWorkerTwin } from "./support/run_worker_twin.ts";
 
 /** The twin's output for five `/embed` requests with `EMBEDGE_LOG_TIMINGS` set to `value`. */
 async function twinLog(modelDir: string, value?: string): Promise<string> {
   const vars = { EMBEDGE_LOG: "off", ...(value ? { EMBEDGE_LOG_TIMINGS: value } : {}) };
   const requests = Array.from({ length: 5 }, (_, i) => `POST /embed {"inputs":"text ${i}"}`);
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${root}tests/support/worker_twin.ts`,
-      modelDir,
-      JSON.stringify(vars),
-      ...requests,
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const log = new TextDecoder().decode(stdout);
-  assertEquals(code, 0, new TextDecoder().decode(stderr) + log);
-  const answers = JSON.parse(log.trim().split("\n").pop()!);
+  const { answers, stdout: log } = await runWorkerTwin(modelDir, vars, requests);
   for (const a of answers) assertEquals(a.status, 200, JSON.stringify(a));
   return log;
 }
