@@ -39,6 +39,7 @@ import { createWorker, type WorkerEnv } from "../edge/worker_handler.ts";
 import { Embedder } from "../src/model/embedder.ts";
 import { quantize } from "../src/model/onnx/quantize.ts";
 import { benchMiniLmStructure } from "../tests/support/minilm_structure.ts";
+import { directoryAssets } from "../tests/support/directory_assets.ts";
 import { interleaved, sampleLines } from "./sides.ts";
 import { machine, median, quantile } from "./machine.ts";
 import { writeResults } from "./write_results.ts";
@@ -95,16 +96,7 @@ async function worker(dir: string, vars: Record<string, string>) {
   const env: WorkerEnv = {
     EMBEDGE_LOG: "off",
     ...vars,
-    ASSETS: {
-      async fetch(request: Request | string) {
-        const path = new URL(typeof request === "string" ? request : request.url).pathname;
-        try {
-          return new Response(await Deno.readFile(dir + path));
-        } catch {
-          return new Response(null, { status: 404 });
-        }
-      },
-    },
+    ASSETS: directoryAssets(dir),
   };
   const call = (path: string, body?: string) =>
     handler.fetch(

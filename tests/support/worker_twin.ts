@@ -11,6 +11,7 @@
  * @module
  */
 import { createWorker, type WorkerEnv } from "../../edge/worker_handler.ts";
+import { directoryAssets } from "./directory_assets.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const [dir, varsJson, ...requests] = Deno.args;
@@ -21,16 +22,7 @@ const worker = createWorker({
 });
 const env: WorkerEnv = {
   ...JSON.parse(varsJson),
-  ASSETS: {
-    async fetch(request: Request | string) {
-      const path = new URL(typeof request === "string" ? request : request.url).pathname;
-      try {
-        return new Response(await Deno.readFile(dir + path));
-      } catch {
-        return new Response(null, { status: 404 });
-      }
-    },
-  },
+  ASSETS: directoryAssets(dir),
 };
 const answers = [];
 for (const request of requests) {
