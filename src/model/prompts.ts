@@ -70,30 +70,22 @@ export function promptsOf(stConfig: Json, poolingConfig: Json, name: string): Mo
   const includePrompt = poolingConfig?.include_prompt !== false;
   const defaultName = stConfig?.default_prompt_name ?? undefined;
   if (defaultName === undefined) return { prompts, includePrompt };
-  if (typeof defaultName !== "string" || !Object.hasOwn(prompts, defaultName)) {
-    throw new ModelLoadError(
-      `${name}: ${file}'s default_prompt_name ${
-        JSON.stringify(defaultName)
-      } is not one of its prompts (${Object.keys(prompts).join(", ") || "none"})`,
-      file,
-    );
-  }
-  if (!includePrompt && prompts[defaultName] !== "") {
-    throw new ModelLoadError(
-      `${name}: its default prompt ${
-        JSON.stringify(defaultName)
-      } would be applied to every input, and its pooling config leaves the prompt's tokens out (include_prompt: false), which embedge does not do`,
-      "1_Pooling/config.json",
-    );
-  }
-  return { prompts, defaultPromptName: defaultName, includePrompt };
+  return withDefaultPrompt(
+    { prompts, includePrompt },
+    defaultName,
+    `${file}'s default_prompt_name`,
+    name,
+    file,
+  );
 }
 
 /**
  * `model` with `defaultPromptName` set to `name` (a name of its prompts), or to none
  * (`null`): TEI's `--default-prompt-name`, where sentence-transformers takes the one in
- * `config_sentence_transformers.json`. A name the model does not have is a ModelLoadError
- * naming `option` and listing its prompts.
+ * `config_sentence_transformers.json` (promptsOf checks that one here too). A name the model
+ * does not have is a ModelLoadError naming `option` (its param: `param`) and listing the
+ * model's prompts; a prompt on a model whose pooling leaves prompts out (include_prompt:
+ * false) is refused too.
  *
  * @example
  * ```ts
@@ -107,17 +99,18 @@ export function withDefaultPrompt(
   name: string | null,
   option: string,
   modelName: string,
+  param = option,
 ): ModelPrompts {
   if (name === null) return { prompts: model.prompts, includePrompt: model.includePrompt };
   if (typeof name !== "string" || !Object.hasOwn(model.prompts, name)) {
-    throw new ModelLoadError(`${modelName}: ${unknownPrompt(model, name, option)}`, option);
+    throw new ModelLoadError(`${modelName}: ${unknownPrompt(model, name, option)}`, param);
   }
   if (!model.includePrompt && model.prompts[name] !== "") {
     throw new ModelLoadError(
       `${modelName}: ${option} ${
         JSON.stringify(name)
       } would be applied to every input, and its pooling config leaves the prompt's tokens out (include_prompt: false), which embedge does not do`,
-      option,
+      "1_Pooling/config.json",
     );
   }
   return { ...model, defaultPromptName: name };
